@@ -1,0 +1,50 @@
+//! BLAS-accelerated linear algebra for initlab, on [`ndarray`] views.
+//!
+//! - [`gemm`]: `C <- alpha * op(A) * op(B) + beta * C` through OpenBLAS's sgemm/dgemm,
+//!   in place for C-order, F-order and row-sliced views, copying only views BLAS cannot
+//!   read.
+//! - [`affine`]: a dense layer's `x * w^T + b` in a single GEMM call, the hot path of
+//!   every forward pass; [`affine_backward`] gives `dW`, `db` and `dX` into caller buffers.
+//! - [`BlasThreads`], [`blas_threads`], [`set_blas_threads`] and [`blas_info`]: control
+//!   and report OpenBLAS's threads and kernels.
+//!
+//! Generic over [`Scalar`] (`f32` and `f64`), so the same code trains in `f32` and checks
+//! gradients in `f64`.
+//!
+//! # BLAS provider
+//! The default feature `openblas-system` links the system OpenBLAS found by pkg-config
+//! (`sudo apt-get install libopenblas-dev pkg-config`); `openblas-static` builds it from
+//! source instead. With neither, the final binary must link a library that exports CBLAS
+//! and OpenBLAS's `openblas_*` thread functions.
+//!
+//! # Examples
+//! ```
+//! use core_math::affine;
+//! use ndarray::{array, Array2};
+//!
+//! let x = array![[1.0_f32, 1.0]];             // one sample, two inputs
+//! let w = array![[2.0_f32, 3.0]];             // one output unit
+//! let mut y = Array2::zeros((1, 1));
+//! affine(x.view(), w.view(), array![0.5_f32].view(), y.view_mut())?;
+//! assert_eq!(y[[0, 0]], 5.5);
+//! # Ok::<(), core_math::ShapeError>(())
+//! ```
+
+#[cfg(any(feature = "openblas-system", feature = "openblas-static"))]
+extern crate blas_src as _;
+#[cfg(any(feature = "openblas-system", feature = "openblas-static"))]
+extern crate openblas_src as _;
+
+mod affine;
+mod error;
+mod ffi;
+mod gemm;
+mod layout;
+mod scalar;
+mod threads;
+
+pub use affine::{AffineGrads, affine, affine_backward};
+pub use error::ShapeError;
+pub use gemm::{Op, gemm};
+pub use scalar::Scalar;
+pub use threads::{BlasInfo, BlasThreads, blas_info, blas_threads, set_blas_threads};

@@ -1,0 +1,117 @@
+//! The element types core-math multiplies: `f32` through sgemm, `f64` through dgemm.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+
+use ndarray::{LinalgScalar, ScalarOperand};
+use num_traits::{Float, FromPrimitive};
+
+use crate::ffi;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point type with a BLAS GEMM: implemented for `f32` (sgemm) and `f64` (dgemm).
+///
+/// Training runs in `f32`; gradient checks run in `f64`, where central differences are
+/// accurate enough to tell a wrong derivative from rounding.
+pub trait Scalar:
+    LinalgScalar
+    + ScalarOperand
+    + Float
+    + FromPrimitive
+    + Sum
+    + Send
+    + Sync
+    + Debug
+    + Display
+    + Default
+    + sealed::Sealed
+{
+    /// The type's name as BLAS users know it, for reports (`"f32"`, `"f64"`).
+    const NAME: &'static str;
+
+    /// The raw row-major CBLAS call (`cblas_sgemm` / `cblas_dgemm`), with no checks:
+    /// the baseline that benchmarks hold [`gemm`](crate::gemm) against.
+    ///
+    /// `trans_a` / `trans_b` select `CblasTrans`; the rest are CBLAS's own arguments.
+    ///
+    /// # Safety
+    /// The pointers and leading dimensions must describe valid row-major matrices of the
+    /// sizes CBLAS expects for `trans_a`, `trans_b`, `m`, `n`, `k`, and `c` must not alias
+    /// `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn cblas_gemm(
+        trans_a: bool,
+        trans_b: bool,
+        m: i32,
+        n: i32,
+        k: i32,
+        alpha: Self,
+        a: *const Self,
+        lda: i32,
+        b: *const Self,
+        ldb: i32,
+        beta: Self,
+        c: *mut Self,
+        ldc: i32,
+    );
+}
+
+fn trans_flag(transposed: bool) -> i32 {
+    if transposed {
+        ffi::TRANS
+    } else {
+        ffi::NO_TRANS
+    }
+}
+
+macro_rules! impl_scalar {
+    ($t:ty, $name:literal, $gemm:ident) => {
+        impl Scalar for $t {
+            const NAME: &'static str = $name;
+
+            unsafe fn cblas_gemm(
+                trans_a: bool,
+                trans_b: bool,
+                m: i32,
+                n: i32,
+                k: i32,
+                alpha: Self,
+                a: *const Self,
+                lda: i32,
+                b: *const Self,
+                ldb: i32,
+                beta: Self,
+                c: *mut Self,
+                ldc: i32,
+            ) {
+                // SAFETY: the caller upholds the CBLAS contract stated on the trait method.
+                unsafe {
+                    ffi::$gemm(
+                        ffi::ROW_MAJOR,
+                        trans_flag(trans_a),
+                        trans_flag(trans_b),
+                        m,
+                        n,
+                        k,
+                        alpha,
+                        a,
+                        lda,
+                        b,
+                        ldb,
+                        beta,
+                        c,
+                        ldc,
+                    )
+                }
+            }
+        }
+    };
+}
+
+impl_scalar!(f32, "f32", cblas_sgemm);
+impl_scalar!(f64, "f64", cblas_dgemm);

@@ -1,0 +1,109 @@
+//! OpenBLAS's thread count and build provenance.
+//!
+//! The thread count is process-global state inside OpenBLAS. initlab's trainer runs
+//! single-threaded BLAS inside rayon workers (OpenBLAS's own threads spin-wait and
+//! collapse when another process holds a core), so code that wants BLAS threads for one
+//! large product scopes them with [`BlasThreads`].
+
+use std::ffi::{CStr, c_char};
+
+use crate::ffi;
+
+/// The number of threads OpenBLAS uses for the next call.
+pub fn blas_threads() -> usize {
+    // SAFETY: a plain getter with no preconditions.
+    let n = unsafe { ffi::openblas_get_num_threads() };
+    usize::try_from(n).unwrap_or(1).max(1)
+}
+
+/// Sets the number of threads OpenBLAS uses; 0 is taken as 1.
+///
+/// OpenBLAS caps the count at the number it was built for.
+pub fn set_blas_threads(threads: usize) {
+    let n = i32::try_from(threads.max(1)).unwrap_or(i32::MAX);
+    // SAFETY: OpenBLAS accepts any positive count and clamps it.
+    unsafe { ffi::openblas_set_num_threads(n) }
+}
+
+/// Sets OpenBLAS's thread count for a scope and restores the previous count on drop.
+///
+/// # Examples
+/// ```
+/// use core_math::{blas_threads, BlasThreads};
+///
+/// let before = blas_threads();
+/// {
+///     let _single = BlasThreads::set(1);
+///     assert_eq!(blas_threads(), 1);
+/// }
+/// assert_eq!(blas_threads(), before);
+/// ```
+#[derive(Debug)]
+#[must_use = "the previous thread count is restored when the guard is dropped"]
+pub struct BlasThreads {
+    previous: usize,
+}
+
+impl BlasThreads {
+    /// Switches OpenBLAS to `threads` threads until the guard is dropped.
+    pub fn set(threads: usize) -> Self {
+        let previous = blas_threads();
+        set_blas_threads(threads);
+        Self { previous }
+    }
+}
+
+impl Drop for BlasThreads {
+    fn drop(&mut self) {
+        set_blas_threads(self.previous);
+    }
+}
+
+/// Which OpenBLAS is linked and how it runs: provenance for benchmark reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlasInfo {
+    /// The kernel family OpenBLAS picked for this CPU (e.g. `"Haswell"`, `"SkylakeX"`).
+    pub core: String,
+    /// OpenBLAS's build configuration string (version, options, max threads).
+    pub config: String,
+    /// How OpenBLAS was built to parallelize: `"sequential"`, `"pthreads"` or `"openmp"`.
+    pub threading: &'static str,
+    /// The thread count in force now.
+    pub threads: usize,
+}
+
+/// Reads the linked OpenBLAS's kernel family, configuration and threading.
+pub fn blas_info() -> BlasInfo {
+    // SAFETY: OpenBLAS returns pointers to static NUL-terminated strings.
+    let (core, config, parallel) = unsafe {
+        (
+            c_string(ffi::openblas_get_corename()),
+            c_string(ffi::openblas_get_config()),
+            ffi::openblas_get_parallel(),
+        )
+    };
+    BlasInfo {
+        core,
+        config,
+        threading: match parallel {
+            0 => "sequential",
+            1 => "pthreads",
+            2 => "openmp",
+            _ => "unknown",
+        },
+        threads: blas_threads(),
+    }
+}
+
+/// # Safety
+/// `ptr` is null or points to a NUL-terminated string that outlives the call.
+unsafe fn c_string(ptr: *const c_char) -> String {
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .trim()
+        .to_owned()
+}

@@ -1,0 +1,156 @@
+//! How many inputs feed each unit (fan_in) and how many units each input feeds (fan_out).
+
+use std::fmt;
+
+use crate::InitError;
+
+/// The fans of a weight tensor, the numbers variance-preserving strategies scale by.
+///
+/// For a dense weight `[out, in]`, `fan_in = in` and `fan_out = out`. For a convolution
+/// `[out, in / groups, k1, k2, ...]`, both are multiplied by the receptive field
+/// `k1 * k2 * ...`: `fan_in = in / groups * k1 * k2 ...`, `fan_out = out * k1 * k2 ...`
+/// (PyTorch's `_calculate_fan_in_and_fan_out`).
+///
+/// # Examples
+/// ```
+/// use init::Fans;
+///
+/// let dense = Fans::from_shape(&[256, 784])?;
+/// assert_eq!((dense.fan_in, dense.fan_out), (784, 256));
+///
+/// // A grouped 3x3 convolution: 64 outputs, 32 inputs in 2 groups -> 16 per group.
+/// let conv = Fans::from_shape(&[64, 16, 3, 3])?;
+/// assert_eq!((conv.fan_in, conv.fan_out, conv.receptive_field), (144, 576, 9));
+///
+/// // The same dense layer stored as Keras/Flax do, [in, out]:
+/// assert_eq!(Fans::from_keras_shape(&[784, 256])?, dense);
+/// # Ok::<(), init::InitError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fans {
+    /// Inputs that feed one output unit.
+    pub fan_in: usize,
+    /// Output units that one input feeds.
+    pub fan_out: usize,
+    /// Elements of one kernel window (1 for a dense layer).
+    pub receptive_field: usize,
+}
+
+/// Which fan a variance-scaling strategy divides by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FanMode {
+    /// `fan_in`: preserves the forward signal's variance.
+    FanIn,
+    /// `fan_out`: preserves the backward gradient's variance.
+    FanOut,
+    /// `(fan_in + fan_out) / 2`: Glorot & Bengio's compromise.
+    FanAvg,
+}
+
+impl FanMode {
+    /// The name used in Keras and in this crate's reports: `fan_in`, `fan_out`, `fan_avg`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FanMode::FanIn => "fan_in",
+            FanMode::FanOut => "fan_out",
+            FanMode::FanAvg => "fan_avg",
+        }
+    }
+}
+
+impl Fans {
+    /// Fans of a dense layer with `fan_in` inputs and `fan_out` outputs.
+    pub fn new(fan_in: usize, fan_out: usize) -> Self {
+        Self {
+            fan_in,
+            fan_out,
+            receptive_field: 1,
+        }
+    }
+
+    /// Fans of a weight in PyTorch's layout: dense `[out, in]`, convolution
+    /// `[out, in / groups, k...]`.
+    ///
+    /// # Errors
+    /// [`InitError::NoFans`] for rank 0 or 1.
+    pub fn from_shape(shape: &[usize]) -> Result<Self, InitError> {
+        match shape {
+            [out, inp, kernel @ ..] => {
+                let receptive_field = kernel.iter().product();
+                Ok(Self {
+                    fan_in: inp * receptive_field,
+                    fan_out: out * receptive_field,
+                    receptive_field,
+                })
+            }
+            _ => Err(InitError::NoFans {
+                strategy: "fans",
+                shape: shape.to_vec(),
+            }),
+        }
+    }
+
+    /// Fans of a weight in Keras / Flax layout: dense `[in, out]`, convolution
+    /// `[k..., in, out]`, so nobody has to transpose by hand.
+    ///
+    /// # Errors
+    /// [`InitError::NoFans`] for rank 0 or 1.
+    pub fn from_keras_shape(shape: &[usize]) -> Result<Self, InitError> {
+        match shape {
+            [kernel @ .., inp, out] => {
+                let receptive_field = kernel.iter().product();
+                Ok(Self {
+                    fan_in: inp * receptive_field,
+                    fan_out: out * receptive_field,
+                    receptive_field,
+                })
+            }
+            _ => Err(InitError::NoFans {
+                strategy: "fans",
+                shape: shape.to_vec(),
+            }),
+        }
+    }
+
+    /// The fan that `mode` selects, as a float (`FanAvg` may be a half-integer).
+    pub fn get(&self, mode: FanMode) -> f64 {
+        match mode {
+            FanMode::FanIn => self.fan_in as f64,
+            FanMode::FanOut => self.fan_out as f64,
+            FanMode::FanAvg => (self.fan_in + self.fan_out) as f64 / 2.0,
+        }
+    }
+
+    /// The fan `mode` selects, or [`InitError::ZeroFan`] if it is zero.
+    pub(crate) fn positive(&self, mode: FanMode, strategy: &'static str) -> Result<f64, InitError> {
+        let fan = self.get(mode);
+        if fan > 0.0 {
+            Ok(fan)
+        } else {
+            Err(InitError::ZeroFan {
+                strategy,
+                which: match mode {
+                    FanMode::FanIn => "fan_in",
+                    FanMode::FanOut => "fan_out",
+                    FanMode::FanAvg => "fan_in + fan_out",
+                },
+                fans: *self,
+            })
+        }
+    }
+
+    /// Output units (rows of the flattened `[out, rest]` matrix).
+    pub(crate) fn rows(&self) -> usize {
+        self.fan_out / self.receptive_field.max(1)
+    }
+}
+
+impl fmt::Display for Fans {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fan_in = {}, fan_out = {}", self.fan_in, self.fan_out)?;
+        if self.receptive_field != 1 {
+            write!(f, ", receptive field = {}", self.receptive_field)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,599 @@
+//! [`Initializer`]: every strategy, its parameters, its variance, and the fill itself.
+
+use std::sync::Arc;
+
+use ndarray::{Array, ArrayBase, ArrayViewMutD, DataMut, Dimension, IntoDimension};
+
+use crate::error::{check, check_order};
+use crate::row_major::with_row_major;
+use crate::sampler::Sampler;
+use crate::truncated::TruncatedStandardNormal;
+use crate::{
+    CustomInit, Element, FanMode, Fans, InitError, Nonlinearity, RngKey, orthogonal, sparse,
+    structured,
+};
+
+/// The distribution a [`Initializer::VarianceScaling`] draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScalingDistribution {
+    /// `N(0, scale / fan)`.
+    Normal,
+    /// A normal truncated at ±2 std, rescaled so its samples have variance `scale / fan`
+    /// (std `sqrt(scale / fan) / 0.87962566103423978`, as Keras and JAX do).
+    TruncatedNormal,
+    /// `U(-limit, limit)` with `limit = sqrt(3 * scale / fan)`.
+    Uniform,
+}
+
+/// What `std` means for [`Initializer::TruncatedNormal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TruncatedStd {
+    /// `std` is the standard deviation of the normal *before* truncation; the samples'
+    /// std is smaller (0.88 `std` at ±2). PyTorch's `trunc_normal_` and Keras's
+    /// `TruncatedNormal` initializer work this way.
+    Parent,
+    /// `std` is the standard deviation of the *samples*: the parent normal's std is
+    /// `std / sqrt(Var[Z | a <= Z <= b])`, i.e. `std / 0.87962566103423978` at ±2, the
+    /// correction Keras's and JAX's variance-scaling initializers apply.
+    Samples,
+}
+
+/// Mean and variance of the values a strategy draws, for given fans.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Expected value of one weight.
+    pub mean: f64,
+    /// Variance of one weight.
+    pub variance: f64,
+}
+
+impl Moments {
+    /// `E[w^2] = variance + mean^2`, what a layer's output variance scales with.
+    pub fn second_moment(&self) -> f64 {
+        self.variance + self.mean * self.mean
+    }
+}
+
+/// A weight-initialization strategy. See the [crate documentation](crate) for the table of
+/// formulas; each variant's doc states its own.
+///
+/// Build one directly (`Initializer::HeNormal { .. }`) or through the shorthand
+/// constructors, then [`fill`](Self::fill) an array or [`sample`](Self::sample) a new one.
+/// Parameters are checked when the strategy is used: a bad one is an [`InitError`] naming
+/// it, never a panic.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Initializer {
+    /// Every weight 0. With it, no hidden weight ever receives a gradient.
+    Zeros,
+    /// Every weight 1.
+    Ones,
+    /// Every weight `value`: all units of a layer stay identical forever.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+    /// `U(low, high)`.
+    Uniform {
+        /// Lower bound (inclusive).
+        low: f64,
+        /// Upper bound, above `low`.
+        high: f64,
+    },
+    /// `N(mean, std^2)`.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation, >= 0.
+        std: f64,
+    },
+    /// `mean + std * Z` with `Z` a standard normal truncated to `[a, b]` (bounds in units
+    /// of `std` around `mean`; ±2 by default). Sampled exactly, in f64, by rejection.
+    TruncatedNormal {
+        /// Mean of the parent normal (and center of the bounds).
+        mean: f64,
+        /// Standard deviation, > 0; see `std_of` for which one.
+        std: f64,
+        /// Lower bound in units of std (default -2).
+        a: f64,
+        /// Upper bound in units of std (default 2), above `a`.
+        b: f64,
+        /// Whether `std` is the parent's (PyTorch) or the samples' (Keras/JAX scaling).
+        std_of: TruncatedStd,
+    },
+    /// Glorot & Bengio (2010): `U(-l, l)`, `l = gain * sqrt(6 / (fan_in + fan_out))`,
+    /// variance `gain^2 * 2 / (fan_in + fan_out)`.
+    GlorotUniform {
+        /// Multiplier, > 0 (see [`Nonlinearity::gain`]).
+        gain: f64,
+    },
+    /// Glorot & Bengio (2010): `N(0, gain^2 * 2 / (fan_in + fan_out))`.
+    GlorotNormal {
+        /// Multiplier, > 0.
+        gain: f64,
+    },
+    /// The "standard" initialization Glorot & Bengio (2010, eq. 1) compare against:
+    /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`, variance `1 / (3 fan_in)`.
+    GlorotStandard,
+    /// He et al. (2015): `U(-l, l)`, `l = gain * sqrt(3 / fan)`, variance `gain^2 / fan`,
+    /// with `gain` from the nonlinearity (sqrt(2) for ReLU) and `fan` from `mode`.
+    HeUniform {
+        /// Which fan to preserve: `FanIn` (forward) or `FanOut` (backward).
+        mode: FanMode,
+        /// The nonlinearity that follows; its gain scales the weights.
+        nonlinearity: Nonlinearity,
+    },
+    /// He et al. (2015): `N(0, gain^2 / fan)`.
+    HeNormal {
+        /// Which fan to preserve.
+        mode: FanMode,
+        /// The nonlinearity that follows.
+        nonlinearity: Nonlinearity,
+    },
+    /// LeCun et al. (1998): `U(-l, l)`, `l = sqrt(3 / fan_in)`, variance `1 / fan_in`.
+    LeCunUniform,
+    /// LeCun et al. (1998): `N(0, 1 / fan_in)`. (Flax's `lecun_normal` truncates; use
+    /// [`presets::flax_dense`](crate::presets::flax_dense) for that.)
+    LeCunNormal,
+    /// The general form every fan-based strategy is a case of: variance `scale / fan`
+    /// with `fan` chosen by `mode`, drawn from `distribution` (Keras's `VarianceScaling`).
+    VarianceScaling {
+        /// Variance multiplier, > 0.
+        scale: f64,
+        /// Which fan to divide by.
+        mode: FanMode,
+        /// Which distribution to draw from.
+        distribution: ScalingDistribution,
+    },
+    /// Saxe et al. (2014): a Haar-random matrix with orthonormal rows or columns (whichever
+    /// are fewer), times `gain`; from the QR of a Gaussian matrix with R's diagonal signs
+    /// folded into Q (Mezzadri 2007). Rank >= 2; higher ranks are flattened to
+    /// `[shape[0], rest]` like PyTorch. Entry variance `gain^2 / max(rows, cols)`.
+    Orthogonal {
+        /// Multiplier, > 0.
+        gain: f64,
+    },
+    /// `gain` times the (rectangular) identity matrix; 2-D only.
+    Identity {
+        /// Multiplier, > 0.
+        gain: f64,
+    },
+    /// Dirac delta for convolutions `[out, in / groups, k...]`: each output channel passes
+    /// one input channel through unchanged at the kernel's center; rank >= 3.
+    Dirac {
+        /// Convolution groups, >= 1, dividing the output channels.
+        groups: usize,
+    },
+    /// Martens (2010): `N(0, std^2)` with exactly `ceil(sparsity * rows)` zeros in each
+    /// column, at random rows; 2-D only.
+    Sparse {
+        /// Fraction of zeros per column, in `[0, 1)`.
+        sparsity: f64,
+        /// Standard deviation of the non-zero values, >= 0.
+        std: f64,
+    },
+    /// A user-defined strategy.
+    Custom(Arc<dyn CustomInit>),
+}
+
+impl Initializer {
+    /// `U(low, high)`.
+    pub fn uniform(low: f64, high: f64) -> Self {
+        Self::Uniform { low, high }
+    }
+
+    /// `N(mean, std^2)`.
+    pub fn normal(mean: f64, std: f64) -> Self {
+        Self::Normal { mean, std }
+    }
+
+    /// PyTorch's `trunc_normal_`: `N(mean, std^2)` truncated at ±2 std, `std` of the parent.
+    pub fn truncated_normal(mean: f64, std: f64) -> Self {
+        Self::TruncatedNormal {
+            mean,
+            std,
+            a: -2.0,
+            b: 2.0,
+            std_of: TruncatedStd::Parent,
+        }
+    }
+
+    /// He/Kaiming normal for `nonlinearity`, preserving the forward variance (fan_in).
+    pub fn he_normal(nonlinearity: Nonlinearity) -> Self {
+        Self::HeNormal {
+            mode: FanMode::FanIn,
+            nonlinearity,
+        }
+    }
+
+    /// He/Kaiming uniform for `nonlinearity`, preserving the forward variance (fan_in).
+    pub fn he_uniform(nonlinearity: Nonlinearity) -> Self {
+        Self::HeUniform {
+            mode: FanMode::FanIn,
+            nonlinearity,
+        }
+    }
+
+    /// Wraps a user-defined strategy.
+    pub fn custom(strategy: impl CustomInit + 'static) -> Self {
+        Self::Custom(Arc::new(strategy))
+    }
+
+    /// The strategy's name, as reports print it (`"he_normal"`, `"orthogonal"`, ...).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Custom(custom) => custom.name(),
+            _ => self.static_name(),
+        }
+    }
+
+    /// The [`Initializer::VarianceScaling`] this strategy is a special case of, if any.
+    ///
+    /// Named fan-based strategies sample *through* this form, so a named strategy and its
+    /// variance-scaling equivalent give bitwise-identical weights from the same key.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{FanMode, Initializer, Nonlinearity, ScalingDistribution};
+    ///
+    /// let he = Initializer::he_normal(Nonlinearity::Relu).as_variance_scaling();
+    /// assert!(matches!(
+    ///     he,
+    ///     Some(Initializer::VarianceScaling { mode: FanMode::FanIn, distribution: ScalingDistribution::Normal, .. })
+    /// ));
+    /// ```
+    pub fn as_variance_scaling(&self) -> Option<Initializer> {
+        let scaling = |scale: f64, mode, distribution| Initializer::VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        };
+        use ScalingDistribution as D;
+        Some(match *self {
+            Self::GlorotUniform { gain } => scaling(gain * gain, FanMode::FanAvg, D::Uniform),
+            Self::GlorotNormal { gain } => scaling(gain * gain, FanMode::FanAvg, D::Normal),
+            Self::GlorotStandard => scaling(1.0 / 3.0, FanMode::FanIn, D::Uniform),
+            Self::HeUniform { mode, nonlinearity } => {
+                let gain = nonlinearity.gain();
+                scaling(gain * gain, mode, D::Uniform)
+            }
+            Self::HeNormal { mode, nonlinearity } => {
+                let gain = nonlinearity.gain();
+                scaling(gain * gain, mode, D::Normal)
+            }
+            Self::LeCunUniform => scaling(1.0, FanMode::FanIn, D::Uniform),
+            Self::LeCunNormal => scaling(1.0, FanMode::FanIn, D::Normal),
+            Self::VarianceScaling { .. } => self.clone(),
+            _ => return None,
+        })
+    }
+
+    /// Whether the strategy needs the tensor's fans.
+    pub fn needs_fans(&self) -> bool {
+        self.as_variance_scaling().is_some() || matches!(self, Self::Custom(_))
+    }
+
+    /// Checks every parameter, without a tensor.
+    ///
+    /// # Errors
+    /// The [`InitError`] that [`fill`](Self::fill) would return for these parameters.
+    pub fn validate(&self) -> Result<(), InitError> {
+        let name = self.static_name();
+        match *self {
+            Self::Constant { value } => check(name, "value", value, |_| true, "a finite number"),
+            Self::Uniform { low, high } => check_order(name, ("low", low), ("high", high)),
+            Self::Normal { mean, std } => {
+                check(name, "mean", mean, |_| true, "a finite number")?;
+                check(name, "std", std, |s| s >= 0.0, "a finite number >= 0")
+            }
+            Self::TruncatedNormal {
+                mean, std, a, b, ..
+            } => {
+                check(name, "mean", mean, |_| true, "a finite number")?;
+                check(name, "std", std, |s| s > 0.0, "a finite number > 0")?;
+                check_order(name, ("a", a), ("b", b))
+            }
+            Self::GlorotUniform { gain } | Self::GlorotNormal { gain } => check_gain(name, gain),
+            Self::Orthogonal { gain } | Self::Identity { gain } => check_gain(name, gain),
+            Self::HeUniform { nonlinearity, .. } | Self::HeNormal { nonlinearity, .. } => {
+                if let Nonlinearity::LeakyRelu { negative_slope } = nonlinearity {
+                    check(
+                        name,
+                        "negative_slope",
+                        negative_slope,
+                        |_| true,
+                        "a finite number",
+                    )?;
+                }
+                Ok(())
+            }
+            Self::VarianceScaling { scale, .. } => {
+                check(name, "scale", scale, |s| s > 0.0, "a finite number > 0")
+            }
+            Self::Dirac { groups } => check(
+                name,
+                "groups",
+                groups as f64,
+                |g| g >= 1.0,
+                "an integer >= 1",
+            ),
+            Self::Sparse { sparsity, std } => {
+                check(
+                    name,
+                    "sparsity",
+                    sparsity,
+                    |s| (0.0..1.0).contains(&s),
+                    "a fraction in [0, 1)",
+                )?;
+                check(name, "std", std, |s| s >= 0.0, "a finite number >= 0")
+            }
+            Self::Zeros
+            | Self::Ones
+            | Self::GlorotStandard
+            | Self::LeCunUniform
+            | Self::LeCunNormal
+            | Self::Custom(_) => Ok(()),
+        }
+    }
+
+    /// Mean and variance of one weight for a tensor with these fans; `None` for strategies
+    /// whose weights are not identically distributed (identity, dirac) or a custom strategy
+    /// that does not say.
+    ///
+    /// The signal-propagation report uses this same function, so the report and the
+    /// library cannot disagree.
+    ///
+    /// # Errors
+    /// A bad parameter, or a zero fan the strategy divides by.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{Fans, Initializer, Nonlinearity};
+    ///
+    /// let he = Initializer::he_normal(Nonlinearity::Relu);
+    /// let moments = he.moments(Fans::new(512, 256))?.unwrap();
+    /// assert!((moments.variance - 2.0 / 512.0).abs() < 1e-15);
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn moments(&self, fans: Fans) -> Result<Option<Moments>, InitError> {
+        self.validate()?;
+        if let Some(sampler) = self.sampler(fans)? {
+            return Ok(Some(sampler.moments()));
+        }
+        Ok(match self {
+            Self::Orthogonal { gain } => {
+                let longer = fans.rows().max(fans.fan_in);
+                (longer > 0).then(|| Moments {
+                    mean: 0.0,
+                    variance: gain * gain / longer as f64,
+                })
+            }
+            Self::Sparse { sparsity, std } => {
+                let rows = fans.rows();
+                (rows > 0).then(|| {
+                    let zeros = (sparsity * rows as f64).ceil().min(rows as f64);
+                    Moments {
+                        mean: 0.0,
+                        variance: std * std * (1.0 - zeros / rows as f64),
+                    }
+                })
+            }
+            Self::Custom(custom) => custom.moments(fans),
+            _ => None,
+        })
+    }
+
+    /// The variance of one weight, see [`moments`](Self::moments).
+    ///
+    /// # Errors
+    /// As [`moments`](Self::moments).
+    pub fn variance(&self, fans: Fans) -> Result<Option<f64>, InitError> {
+        Ok(self.moments(fans)?.map(|m| m.variance))
+    }
+
+    /// Fills `tensor` in place. Fans, where needed, come from its shape in PyTorch's layout
+    /// (`[out, in, k...]`); use [`fill_with_fans`](Self::fill_with_fans) for other layouts
+    /// or for a bias that scales with its weight's fans.
+    ///
+    /// Values depend only on the strategy, `key` and the shape: see [`RngKey`] for the
+    /// reproducibility contract.
+    ///
+    /// # Errors
+    /// A bad parameter, an empty shape, a shape of the wrong rank, or missing/zero fans.
+    pub fn fill<T, S, D>(&self, tensor: &mut ArrayBase<S, D>, key: RngKey) -> Result<(), InitError>
+    where
+        T: Element,
+        S: DataMut<Elem = T>,
+        D: Dimension,
+    {
+        let fans = if self.needs_fans() {
+            Some(
+                Fans::from_shape(tensor.shape()).map_err(|_| InitError::NoFans {
+                    strategy: self.static_name(),
+                    shape: tensor.shape().to_vec(),
+                })?,
+            )
+        } else {
+            None
+        };
+        self.fill_dyn(tensor.view_mut().into_dyn(), fans, key)
+    }
+
+    /// Fills `tensor` in place using the given fans instead of its shape's.
+    ///
+    /// # Errors
+    /// As [`fill`](Self::fill).
+    pub fn fill_with_fans<T, S, D>(
+        &self,
+        tensor: &mut ArrayBase<S, D>,
+        fans: Fans,
+        key: RngKey,
+    ) -> Result<(), InitError>
+    where
+        T: Element,
+        S: DataMut<Elem = T>,
+        D: Dimension,
+    {
+        self.fill_dyn(tensor.view_mut().into_dyn(), Some(fans), key)
+    }
+
+    /// A new array of `shape` (C order) filled by this strategy, fans from the shape.
+    ///
+    /// # Errors
+    /// As [`fill`](Self::fill).
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{Initializer, Nonlinearity, RngKey};
+    ///
+    /// let w = Initializer::he_normal(Nonlinearity::Relu).sample::<f32, _>((256, 784), RngKey::new(7))?;
+    /// let variance = w.mapv(|v| v * v).mean().unwrap();
+    /// assert!((variance - 2.0 / 784.0).abs() < 0.02 * 2.0 / 784.0);
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn sample<T, Sh>(&self, shape: Sh, key: RngKey) -> Result<Array<T, Sh::Dim>, InitError>
+    where
+        T: Element,
+        Sh: IntoDimension,
+    {
+        let mut tensor = Array::from_elem(shape.into_dimension(), T::zero());
+        self.fill(&mut tensor, key)?;
+        Ok(tensor)
+    }
+
+    fn fill_dyn<T: Element>(
+        &self,
+        mut tensor: ArrayViewMutD<'_, T>,
+        fans: Option<Fans>,
+        key: RngKey,
+    ) -> Result<(), InitError> {
+        self.validate()?;
+        if tensor.ndim() == 0 {
+            return Err(InitError::EmptyShape {
+                strategy: self.static_name(),
+            });
+        }
+        let shape = tensor.shape().to_vec();
+        let sampler = match fans {
+            Some(fans) => self.sampler(fans)?,
+            None => self.sampler_without_fans(),
+        };
+        if let Some(sampler) = sampler {
+            return with_row_major(&mut tensor, |values| {
+                sampler.fill(values, key);
+                Ok(())
+            });
+        }
+        match *self {
+            Self::Orthogonal { gain } => orthogonal::orthogonal(&mut tensor, gain, key),
+            Self::Identity { gain } => structured::identity(&mut tensor, gain),
+            Self::Dirac { groups } => structured::dirac(&mut tensor, groups),
+            Self::Sparse { sparsity, std } => sparse::sparse(&mut tensor, sparsity, std, key),
+            Self::Custom(ref custom) => with_row_major(&mut tensor, |values| {
+                let mut wide: Vec<f64> = vec![0.0; values.len()];
+                custom.fill(&mut wide, &shape, fans, key)?;
+                for (v, w) in values.iter_mut().zip(wide) {
+                    *v = T::from_f64_rounded(w);
+                }
+                Ok(())
+            }),
+            _ => Err(InitError::NoFans {
+                strategy: self.static_name(),
+                shape,
+            }),
+        }
+    }
+
+    /// The i.i.d. distribution of a strategy that needs no fans, if it is one.
+    fn sampler_without_fans(&self) -> Option<Sampler> {
+        Some(match *self {
+            Self::Zeros => Sampler::Constant(0.0),
+            Self::Ones => Sampler::Constant(1.0),
+            Self::Constant { value } => Sampler::Constant(value),
+            Self::Uniform { low, high } => Sampler::Uniform { low, high },
+            Self::Normal { mean, std } => Sampler::Normal { mean, std },
+            Self::TruncatedNormal {
+                mean,
+                std,
+                a,
+                b,
+                std_of,
+            } => {
+                let std = match std_of {
+                    TruncatedStd::Parent => std,
+                    TruncatedStd::Samples => std / TruncatedStandardNormal::moments(a, b).1.sqrt(),
+                };
+                Sampler::TruncatedNormal { mean, std, a, b }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The i.i.d. distribution this strategy draws from for these fans, if it is one.
+    fn sampler(&self, fans: Fans) -> Result<Option<Sampler>, InitError> {
+        if let Some(sampler) = self.sampler_without_fans() {
+            return Ok(Some(sampler));
+        }
+        let Some(Self::VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        }) = self.as_variance_scaling()
+        else {
+            return Ok(None);
+        };
+        let variance = scale / fans.positive(mode, self.static_name())?;
+        let truncated = || Self::TruncatedNormal {
+            mean: 0.0,
+            std: variance.sqrt(),
+            a: -2.0,
+            b: 2.0,
+            std_of: TruncatedStd::Samples,
+        };
+        Ok(Some(match distribution {
+            ScalingDistribution::Normal => Sampler::Normal {
+                mean: 0.0,
+                std: variance.sqrt(),
+            },
+            ScalingDistribution::Uniform => {
+                let limit = (3.0 * variance).sqrt();
+                Sampler::Uniform {
+                    low: -limit,
+                    high: limit,
+                }
+            }
+            ScalingDistribution::TruncatedNormal => truncated()
+                .sampler_without_fans()
+                .expect("truncated normal is i.i.d."),
+        }))
+    }
+
+    /// The name for error messages (custom strategies report as `"custom"`).
+    fn static_name(&self) -> &'static str {
+        match self {
+            Self::Custom(_) => "custom",
+            Self::Zeros => "zeros",
+            Self::Ones => "ones",
+            Self::Constant { .. } => "constant",
+            Self::Uniform { .. } => "uniform",
+            Self::Normal { .. } => "normal",
+            Self::TruncatedNormal { .. } => "truncated_normal",
+            Self::GlorotUniform { .. } => "glorot_uniform",
+            Self::GlorotNormal { .. } => "glorot_normal",
+            Self::GlorotStandard => "glorot_standard",
+            Self::HeUniform { .. } => "he_uniform",
+            Self::HeNormal { .. } => "he_normal",
+            Self::LeCunUniform => "lecun_uniform",
+            Self::LeCunNormal => "lecun_normal",
+            Self::VarianceScaling { .. } => "variance_scaling",
+            Self::Orthogonal { .. } => "orthogonal",
+            Self::Identity { .. } => "identity",
+            Self::Dirac { .. } => "dirac",
+            Self::Sparse { .. } => "sparse",
+        }
+    }
+}
+
+fn check_gain(strategy: &'static str, gain: f64) -> Result<(), InitError> {
+    check(strategy, "gain", gain, |g| g > 0.0, "a finite number > 0")
+}

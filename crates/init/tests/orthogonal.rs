@@ -1,0 +1,107 @@
+//! Orthogonal init: W W^T or W^T W is gain^2 I, and the distribution is Haar.
+
+mod common;
+
+use common::{assert_ks, assert_moments};
+use init::{Element, Initializer, RngKey};
+use ndarray::{Array2, Axis};
+
+fn check_orthonormal<T: Element + ndarray::LinalgScalar>(
+    shape: (usize, usize),
+    gain: f64,
+    tolerance: f64,
+) {
+    let w = Initializer::Orthogonal { gain }
+        .sample::<T, _>(shape, RngKey::new(shape.0 as u64 * 31 + shape.1 as u64))
+        .unwrap();
+    let w = w.mapv(|v| v.to_f64().unwrap());
+    // The shorter side is orthonormal: W^T W (tall) or W W^T (wide) is gain^2 I.
+    let gram = if shape.0 >= shape.1 {
+        w.t().dot(&w)
+    } else {
+        w.dot(&w.t())
+    };
+    let expected = Array2::<f64>::eye(gram.nrows()) * gain * gain;
+    let worst = (&gram - &expected)
+        .iter()
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    assert!(
+        worst <= tolerance,
+        "{shape:?} gain {gain}: max |gram - gain^2 I| = {worst:e}"
+    );
+}
+
+#[test]
+fn square_tall_and_wide_matrices_are_orthonormal() {
+    for shape in [
+        (1, 1),
+        (64, 64),
+        (300, 50),
+        (50, 300),
+        (257, 256),
+        (1, 40),
+        (40, 1),
+    ] {
+        check_orthonormal::<f32>(shape, 1.0, 1e-4);
+        check_orthonormal::<f64>(shape, 1.0, 1e-10);
+        check_orthonormal::<f64>(shape, 2.0_f64.sqrt(), 1e-10);
+    }
+}
+
+#[test]
+fn higher_ranks_are_flattened_to_out_by_rest() {
+    let w = Initializer::Orthogonal { gain: 1.0 }
+        .sample::<f64, _>((8, 3, 2, 2), RngKey::new(5))
+        .unwrap();
+    let flat = w.into_shape_with_order((8, 12)).unwrap();
+    let gram = flat.dot(&flat.t());
+    let worst = (&gram - &Array2::<f64>::eye(8))
+        .iter()
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    assert!(worst < 1e-10, "{worst:e}");
+}
+
+/// Draws entry `[i, j]` of 3x3 orthogonal matrices from `count` seeds.
+fn entries(i: usize, j: usize, count: u64, seed: u64) -> Vec<f64> {
+    (0..count)
+        .map(|t| {
+            let q = Initializer::Orthogonal { gain: 1.0 }
+                .sample::<f64, _>((3, 3), RngKey::new(seed).tensor(t))
+                .unwrap();
+            q[[i, j]]
+        })
+        .collect()
+}
+
+#[test]
+fn three_by_three_entries_are_uniform_on_minus_one_one() {
+    // A Haar-random 3x3 rotation's columns are uniform on the sphere, and (Archimedes) a
+    // coordinate of a uniform point on the 2-sphere is U(-1, 1). Without the sign
+    // correction, LAPACK's Householder QR makes Q[0, 0] = -|a_00| / ||a_0|| always
+    // negative, which this test rejects.
+    let uniform = |x: f64| ((x + 1.0) / 2.0).clamp(0.0, 1.0);
+    for (seed, (i, j)) in [(1, (0, 0)), (2, (1, 1)), (3, (2, 0)), (4, (0, 2))] {
+        let samples = entries(i, j, 20_000, seed);
+        assert_ks(&format!("Q[{i}, {j}]"), &samples, uniform);
+        assert_moments(&format!("Q[{i}, {j}]"), &samples, 0.0, 1.0 / 3.0);
+    }
+}
+
+#[test]
+fn stated_variance_matches_entries() {
+    let strategy = Initializer::Orthogonal { gain: 1.5 };
+    let w = strategy
+        .sample::<f64, _>((400, 100), RngKey::new(9))
+        .unwrap();
+    let fans = init::Fans::from_shape(w.shape()).unwrap();
+    let variance = strategy.variance(fans).unwrap().unwrap();
+    assert!((variance - 2.25 / 400.0).abs() < 1e-15);
+    // Each column has squared norm exactly gain^2, so the mean square is exact.
+    let mean_square = w
+        .mapv(|v| v * v)
+        .mean_axis(Axis(0))
+        .unwrap()
+        .mean()
+        .unwrap();
+    assert!((mean_square - variance).abs() < 1e-12);
+}
