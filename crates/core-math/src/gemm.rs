@@ -99,22 +99,9 @@ pub fn gemm<T: Scalar>(
         return Ok(());
     }
 
-    let a_copy;
-    let a = match Layout::of_view(&a) {
-        Some(_) => a,
-        None => {
-            a_copy = a.as_standard_layout().into_owned();
-            a_copy.view()
-        }
-    };
-    let b_copy;
-    let b = match Layout::of_view(&b) {
-        Some(_) => b,
-        None => {
-            b_copy = b.as_standard_layout().into_owned();
-            b_copy.view()
-        }
-    };
+    let (a_copy, b_copy) = (blas_copy(&a), blas_copy(&b));
+    let a = a_copy.as_ref().map_or(a, |copy| copy.view());
+    let b = b_copy.as_ref().map_or(b, |copy| copy.view());
     let c_layout = Layout::of_view(&c.view());
     match c_layout {
         Some(c_layout) => {
@@ -146,6 +133,14 @@ pub fn gemm<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// A C-order copy of `x` if BLAS cannot read it in place, `None` if it can.
+fn blas_copy<T: Scalar>(x: &ArrayView2<'_, T>) -> Option<Array2<T>> {
+    match Layout::of_view(x) {
+        Some(_) => None,
+        None => Some(x.as_standard_layout().into_owned()),
+    }
 }
 
 /// `C <- beta * C` for an empty inner dimension, without reading `C` when `beta == 0`.

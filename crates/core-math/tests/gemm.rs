@@ -210,11 +210,13 @@ fn f64_rounding_within_error_bound() {
     check_rounding::<f64>(23);
 }
 
-#[test]
-fn mismatched_inner_dimensions_name_both_shapes() {
-    let a = Array2::<f32>::zeros((3, 4));
-    let b = Array2::<f32>::zeros((5, 2));
-    let mut c = Array2::<f32>::zeros((3, 2));
+/// The error message of `gemm` on zero matrices of the given shapes.
+fn shape_error(a: (usize, usize), b: (usize, usize), c: (usize, usize)) -> String {
+    let (a, b, mut c) = (
+        Array2::<f32>::zeros(a),
+        Array2::<f32>::zeros(b),
+        Array2::<f32>::zeros(c),
+    );
     let err = gemm(
         1.0,
         a.view(),
@@ -226,7 +228,12 @@ fn mismatched_inner_dimensions_name_both_shapes() {
     )
     .unwrap_err();
     assert!(matches!(err, ShapeError::Mismatch { .. }));
-    let message = err.to_string();
+    err.to_string()
+}
+
+#[test]
+fn mismatched_inner_dimensions_name_both_shapes() {
+    let message = shape_error((3, 4), (5, 2), (3, 2));
     assert!(
         message.contains("[3, 4]") && message.contains("[5, 2]"),
         "{message}"
@@ -235,20 +242,7 @@ fn mismatched_inner_dimensions_name_both_shapes() {
 
 #[test]
 fn wrong_output_shape_is_an_error_not_a_crash() {
-    let a = Array2::<f64>::zeros((3, 4));
-    let b = Array2::<f64>::zeros((4, 2));
-    let mut c = Array2::<f64>::zeros((2, 3));
-    let err = gemm(
-        1.0,
-        a.view(),
-        Op::Identity,
-        b.view(),
-        Op::Identity,
-        0.0,
-        c.view_mut(),
-    )
-    .unwrap_err();
-    let message = err.to_string();
+    let message = shape_error((3, 4), (4, 2), (2, 3));
     assert!(
         message.contains("[2, 3]") && message.contains("[3, 2]"),
         "{message}"

@@ -75,18 +75,8 @@ impl Fans {
     /// [`InitError::NoFans`] for rank 0 or 1.
     pub fn from_shape(shape: &[usize]) -> Result<Self, InitError> {
         match shape {
-            [out, inp, kernel @ ..] => {
-                let receptive_field = kernel.iter().product();
-                Ok(Self {
-                    fan_in: inp * receptive_field,
-                    fan_out: out * receptive_field,
-                    receptive_field,
-                })
-            }
-            _ => Err(InitError::NoFans {
-                strategy: "fans",
-                shape: shape.to_vec(),
-            }),
+            [out, inp, kernel @ ..] => Ok(Self::with_kernel(*inp, *out, kernel)),
+            _ => Err(Self::rank_error(shape)),
         }
     }
 
@@ -97,18 +87,24 @@ impl Fans {
     /// [`InitError::NoFans`] for rank 0 or 1.
     pub fn from_keras_shape(shape: &[usize]) -> Result<Self, InitError> {
         match shape {
-            [kernel @ .., inp, out] => {
-                let receptive_field = kernel.iter().product();
-                Ok(Self {
-                    fan_in: inp * receptive_field,
-                    fan_out: out * receptive_field,
-                    receptive_field,
-                })
-            }
-            _ => Err(InitError::NoFans {
-                strategy: "fans",
-                shape: shape.to_vec(),
-            }),
+            [kernel @ .., inp, out] => Ok(Self::with_kernel(*inp, *out, kernel)),
+            _ => Err(Self::rank_error(shape)),
+        }
+    }
+
+    fn with_kernel(inputs: usize, outputs: usize, kernel: &[usize]) -> Self {
+        let receptive_field = kernel.iter().product();
+        Self {
+            fan_in: inputs * receptive_field,
+            fan_out: outputs * receptive_field,
+            receptive_field,
+        }
+    }
+
+    fn rank_error(shape: &[usize]) -> InitError {
+        InitError::NoFans {
+            strategy: "fans",
+            shape: shape.to_vec(),
         }
     }
 
