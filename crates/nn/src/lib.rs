@@ -1,0 +1,46 @@
+//! Multilayer perceptrons on [`core_math`], built to make weight initialization visible.
+//!
+//! - [`MlpConfig`] and [`Mlp`]: dense layers with [`Activation`]s, initialized by any
+//!   [`init::Initializer`], parameters named like PyTorch's (`layers.0.weight`).
+//! - [`Loss`]: softmax cross-entropy (fused with its gradient, stable for any logits),
+//!   mean squared error, binary cross-entropy with logits.
+//! - [`Optimizer`] (SGD, momentum, Nesterov, Adam/AdamW) and [`Schedule`].
+//! - [`Trainer`]: data-parallel mini-batches over rayon with single-threaded BLAS per
+//!   shard; bitwise-identical results for any thread count, no allocation per step, and
+//!   [`Status::Diverged`] instead of training on NaN.
+//!
+//! # Examples
+//! ```
+//! use init::{Initializer, Nonlinearity};
+//! use ndarray::Array2;
+//! use nn::{Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+//!
+//! // XOR: four points, two classes.
+//! let x = Array2::from_shape_vec((4, 2), vec![0.0_f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]).unwrap();
+//! let y = [0, 1, 1, 0];
+//! let config = MlpConfig::new(2, vec![16], 2);
+//! let mut mlp = config.build::<f32>(&Initializer::he_normal(Nonlinearity::Relu), &Initializer::Zeros, 1)?;
+//! let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.05)).with_batch_size(4).with_epochs(300);
+//! Trainer::new(&mlp, train)?.train(&mut mlp, x.view(), Targets::Classes(&y), |_, _| {})?;
+//! assert_eq!(mlp.accuracy(x.view(), &y)?, 1.0);
+//! # Ok::<(), nn::NnError>(())
+//! ```
+
+mod activation;
+mod data;
+mod error;
+mod loss;
+mod mlp;
+mod optim;
+mod real;
+mod trainer;
+mod workspace;
+
+pub use activation::Activation;
+pub use error::NnError;
+pub use loss::{Loss, Targets};
+pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
+pub use optim::{Optimizer, Schedule};
+pub use real::Real;
+pub use trainer::{Event, History, SHARD_ROWS, Status, TrainConfig, Trainer};
+pub use workspace::Gradients;

@@ -1,0 +1,423 @@
+//! The network: a configuration, dense layers, and their parameters by name.
+
+use init::{Fans, Initializer, RngKey};
+use ndarray::{Array1, Array2, ArrayView2, s};
+use serde::{Deserialize, Serialize};
+
+use crate::workspace::{Gradients, Workspace};
+use crate::{Activation, NnError, Real};
+
+/// The shape of a multilayer perceptron: `input -> hidden[0] -> ... -> output`, each hidden
+/// layer followed by its activation; the output layer gives logits (no activation).
+///
+/// # Examples
+/// ```
+/// use nn::{Activation, MlpConfig};
+/// use init::{Initializer, Nonlinearity};
+///
+/// let config = MlpConfig::new(784, vec![256, 256], 10).with_activation(Activation::Tanh);
+/// let mlp = config.build::<f32>(&Initializer::GlorotUniform { gain: 5.0 / 3.0 }, &Initializer::Zeros, 0)?;
+/// assert_eq!(mlp.parameter_count(), 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
+/// # Ok::<(), nn::NnError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlpConfig {
+    /// Width of the input.
+    pub input: usize,
+    /// Widths of the hidden layers, first to last.
+    pub hidden: Vec<usize>,
+    /// Width of the output (classes, or regression targets).
+    pub output: usize,
+    /// One activation per hidden layer.
+    pub activations: Vec<Activation>,
+}
+
+/// A dense layer `y = f(x W^T + b)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense<T> {
+    /// Weights `[out, in]` (PyTorch's layout).
+    pub weight: Array2<T>,
+    /// Bias `[out]`.
+    pub bias: Array1<T>,
+    /// The nonlinearity after the affine map (identity for the output layer).
+    pub activation: Activation,
+}
+
+/// A multilayer perceptron: dense layers built from an [`MlpConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp<T> {
+    config: MlpConfig,
+    layers: Vec<Dense<T>>,
+}
+
+/// How to initialize each layer: a weight and a bias strategy. Bias strategies that need
+/// fans get the weight's.
+pub type LayerInit = init::presets::LayerInit;
+
+impl MlpConfig {
+    /// A network with ReLU after every hidden layer (change it with
+    /// [`with_activation`](Self::with_activation)).
+    pub fn new(input: usize, hidden: Vec<usize>, output: usize) -> Self {
+        let activations = vec![Activation::Relu; hidden.len()];
+        Self {
+            input,
+            hidden,
+            output,
+            activations,
+        }
+    }
+
+    /// The same activation after every hidden layer.
+    #[must_use]
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activations = vec![activation; self.hidden.len()];
+        self
+    }
+
+    /// One activation per hidden layer.
+    #[must_use]
+    pub fn with_activations(mut self, activations: Vec<Activation>) -> Self {
+        self.activations = activations;
+        self
+    }
+
+    /// `depth` hidden layers of `width` units.
+    pub fn deep(
+        input: usize,
+        depth: usize,
+        width: usize,
+        output: usize,
+        activation: Activation,
+    ) -> Self {
+        Self::new(input, vec![width; depth], output).with_activation(activation)
+    }
+
+    /// Checks sizes and activations.
+    ///
+    /// # Errors
+    /// [`NnError::Config`] naming the field: a zero width, or a number of activations
+    /// different from the number of hidden layers.
+    pub fn validate(&self) -> Result<(), NnError> {
+        let positive = |field, value: usize| {
+            if value == 0 {
+                Err(NnError::Config {
+                    field,
+                    value: "0".into(),
+                    expected: "a width of at least 1",
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("input", self.input)?;
+        positive("output", self.output)?;
+        for &width in &self.hidden {
+            positive("hidden", width)?;
+        }
+        if self.activations.len() != self.hidden.len() {
+            return Err(NnError::Config {
+                field: "activations",
+                value: format!("{} activations", self.activations.len()),
+                expected: "one activation per hidden layer",
+            });
+        }
+        Ok(())
+    }
+
+    /// `(fan_in, fan_out)` of every layer, first to last.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        let mut widths = vec![self.input];
+        widths.extend(&self.hidden);
+        widths.push(self.output);
+        widths.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// Builds the network with one weight and one bias strategy for every layer; layer `i`'s
+    /// weight and bias draw from tensors `2i` and `2i + 1` of `seed`.
+    ///
+    /// # Errors
+    /// A bad configuration or initializer parameter.
+    pub fn build<T: Real>(
+        &self,
+        weight: &Initializer,
+        bias: &Initializer,
+        seed: u64,
+    ) -> Result<Mlp<T>, NnError> {
+        let init = LayerInit {
+            weight: weight.clone(),
+            bias: bias.clone(),
+        };
+        self.build_per_layer(&vec![init; self.hidden.len() + 1], seed)
+    }
+
+    /// Builds the network with a strategy pair per layer (`layers.len()` = hidden + 1).
+    ///
+    /// # Errors
+    /// A bad configuration, a wrong number of layer initializers, or a bad parameter.
+    pub fn build_per_layer<T: Real>(
+        &self,
+        inits: &[LayerInit],
+        seed: u64,
+    ) -> Result<Mlp<T>, NnError> {
+        self.validate()?;
+        let shapes = self.layer_shapes();
+        if inits.len() != shapes.len() {
+            return Err(NnError::Config {
+                field: "layer initializers",
+                value: inits.len().to_string(),
+                expected: "one per layer (hidden layers + 1)",
+            });
+        }
+        let key = RngKey::new(seed);
+        let mut layers = Vec::with_capacity(shapes.len());
+        for (index, (&(fan_in, fan_out), init)) in shapes.iter().zip(inits).enumerate() {
+            let activation = self
+                .activations
+                .get(index)
+                .copied()
+                .unwrap_or(Activation::Identity);
+            let mut weight = Array2::zeros((fan_out, fan_in));
+            let named = |tensor: &'static str| {
+                move |source| NnError::Init {
+                    tensor: format!("layers.{index}.{tensor}"),
+                    source,
+                }
+            };
+            init.weight
+                .fill(&mut weight, key.tensor(2 * index as u64))
+                .map_err(named("weight"))?;
+            let mut bias = Array1::zeros(fan_out);
+            let fans = Fans::new(fan_in, fan_out);
+            init.bias
+                .fill_with_fans(&mut bias, fans, key.tensor(2 * index as u64 + 1))
+                .map_err(named("bias"))?;
+            layers.push(Dense {
+                weight,
+                bias,
+                activation,
+            });
+        }
+        Ok(Mlp {
+            config: self.clone(),
+            layers,
+        })
+    }
+}
+
+impl<T: Real> Mlp<T> {
+    /// Assembles a network from existing layers (e.g. loaded weights).
+    ///
+    /// # Errors
+    /// [`NnError::Config`] if the layers do not have the configuration's shapes.
+    pub fn from_layers(config: MlpConfig, layers: Vec<Dense<T>>) -> Result<Self, NnError> {
+        config.validate()?;
+        let shapes = config.layer_shapes();
+        let fits = shapes.len() == layers.len()
+            && shapes
+                .iter()
+                .zip(&layers)
+                .all(|(&(i, o), l)| l.weight.dim() == (o, i) && l.bias.len() == o);
+        if !fits {
+            return Err(NnError::Config {
+                field: "layers",
+                value: format!("{} layers", layers.len()),
+                expected: "layers with the configuration's shapes",
+            });
+        }
+        Ok(Self { config, layers })
+    }
+
+    /// The configuration the network was built from.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[Dense<T>] {
+        &self.layers
+    }
+
+    /// Mutable access to the layers (for data-dependent initialization such as LSUV).
+    pub fn layers_mut(&mut self) -> &mut [Dense<T>] {
+        &mut self.layers
+    }
+
+    /// Number of trainable values.
+    pub fn parameter_count(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weight.len() + l.bias.len())
+            .sum()
+    }
+
+    /// Parameters by name, in PyTorch's style: `layers.0.weight`, `layers.0.bias`, ...
+    pub fn named_parameters(&self) -> Vec<(String, ndarray::ArrayViewD<'_, T>)> {
+        let mut named = Vec::with_capacity(2 * self.layers.len());
+        for (i, layer) in self.layers.iter().enumerate() {
+            named.push((format!("layers.{i}.weight"), layer.weight.view().into_dyn()));
+            named.push((format!("layers.{i}.bias"), layer.bias.view().into_dyn()));
+        }
+        named
+    }
+
+    /// Logits for `inputs` (`[rows, input]` -> `[rows, output]`).
+    ///
+    /// # Errors
+    /// [`NnError::InputWidth`] if the inputs have the wrong width.
+    pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
+        self.check_width(inputs.ncols())?;
+        let rows = inputs.nrows();
+        let mut workspace = Workspace::new(self, rows.max(1));
+        self.forward(inputs, &mut workspace);
+        Ok(workspace.logits(rows).to_owned())
+    }
+
+    /// Fraction of rows whose largest logit is at the label, evaluated in chunks.
+    ///
+    /// # Errors
+    /// Wrong input width, mismatched or out-of-range labels, or no rows.
+    pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
+        crate::data::validate(self, inputs, crate::Targets::Classes(labels))?;
+        let chunk = 512.min(inputs.nrows());
+        let mut workspace = Workspace::new(self, chunk);
+        let mut correct = 0;
+        for (start, x) in (0..inputs.nrows())
+            .step_by(chunk)
+            .zip(inputs.axis_chunks_iter(ndarray::Axis(0), chunk))
+        {
+            self.forward(x, &mut workspace);
+            let logits = workspace.logits(x.nrows());
+            for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
+                let best = row
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (i, &v)| if v > row[b] { i } else { b });
+                correct += usize::from(best == label);
+            }
+        }
+        Ok(correct as f64 / inputs.nrows() as f64)
+    }
+
+    /// The mean loss over all rows and the gradient of every parameter, by backprop.
+    ///
+    /// # Errors
+    /// Data the network cannot use.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::Initializer;
+    /// use ndarray::array;
+    /// use nn::{Loss, MlpConfig, Targets};
+    ///
+    /// let mlp = MlpConfig::new(2, vec![3], 2).build::<f64>(&Initializer::normal(0.0, 1.0), &Initializer::Zeros, 0)?;
+    /// let (loss, grads) = mlp.loss_and_gradients(array![[0.5, -1.0]].view(), Targets::Classes(&[1]), Loss::SoftmaxCrossEntropy)?;
+    /// assert!(loss > 0.0);
+    /// assert_eq!(grads.dw[0].dim(), (3, 2));
+    /// # Ok::<(), nn::NnError>(())
+    /// ```
+    pub fn loss_and_gradients(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: crate::Targets<'_, T>,
+        loss: crate::Loss,
+    ) -> Result<(f64, Gradients<T>), NnError> {
+        crate::data::validate(self, inputs, targets)?;
+        let rows = inputs.nrows();
+        let mut workspace = Workspace::new(self, rows);
+        let mut grads = Gradients::new(self);
+        self.forward(inputs, &mut workspace);
+        let last = workspace.pre.len() - 1;
+        let shard_targets = crate::loss::ShardTargets::from(targets);
+        let value = loss.forward_backward(
+            workspace.pre[last].view(),
+            shard_targets,
+            T::of(1.0 / rows as f64),
+            workspace.grad[last].view_mut(),
+        );
+        self.backward(inputs, &mut workspace, &mut grads);
+        Ok((value, grads))
+    }
+
+    pub(crate) fn check_width(&self, width: usize) -> Result<(), NnError> {
+        if width == self.config.input {
+            Ok(())
+        } else {
+            Err(NnError::InputWidth {
+                expected: self.config.input,
+                got: width,
+            })
+        }
+    }
+
+    /// Forward pass of `x` (at most the workspace's rows) into the workspace.
+    ///
+    /// # Panics
+    /// If `x` has more rows than the workspace or the wrong width.
+    pub(crate) fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>) {
+        let rows = x.nrows();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (before, after) = ws.post.split_at_mut(l);
+            let input = if l == 0 {
+                x
+            } else {
+                before[l - 1].slice(s![..rows, ..])
+            };
+            let mut pre = ws.pre[l].slice_mut(s![..rows, ..]);
+            core_math::affine(
+                input,
+                layer.weight.view(),
+                layer.bias.view(),
+                pre.view_mut(),
+            )
+            .expect("workspace shapes follow the network");
+            if l + 1 < self.layers.len() {
+                let post = after[0].slice_mut(s![..rows, ..]);
+                let (pre, post) = (
+                    pre.into_slice().expect("full rows"),
+                    post.into_slice().expect("full rows"),
+                );
+                layer.activation.forward(pre, post);
+            }
+        }
+    }
+
+    /// Backward pass after [`forward`](Self::forward) and the loss gradient, which must be in
+    /// `ws.grad[last]`; writes every parameter's gradient into `grads`.
+    pub(crate) fn backward(
+        &self,
+        x: ArrayView2<'_, T>,
+        ws: &mut Workspace<T>,
+        grads: &mut Gradients<T>,
+    ) {
+        let rows = x.nrows();
+        for l in (0..self.layers.len()).rev() {
+            let layer = &self.layers[l];
+            let input = if l == 0 {
+                x
+            } else {
+                ws.post[l - 1].slice(s![..rows, ..])
+            };
+            let (below, here) = ws.grad.split_at_mut(l);
+            let delta = here[0].slice(s![..rows, ..]);
+            let dx = below.last_mut().map(|g| g.slice_mut(s![..rows, ..]));
+            let layer_grads = core_math::AffineGrads {
+                dw: grads.dw[l].view_mut(),
+                db: grads.db[l].view_mut(),
+                dx,
+            };
+            core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
+                .expect("workspace shapes follow the network");
+            if l > 0 {
+                let below_layer = &self.layers[l - 1];
+                let pre = ws.pre[l - 1].slice(s![..rows, ..]);
+                let post = ws.post[l - 1].slice(s![..rows, ..]);
+                let grad = ws.grad[l - 1].slice_mut(s![..rows, ..]);
+                below_layer.activation.backward(
+                    pre.to_slice().expect("full rows"),
+                    post.to_slice().expect("full rows"),
+                    grad.into_slice().expect("full rows"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Buffers a forward and backward pass write into, allocated once per shard.
+
+use ndarray::{Array1, Array2, ArrayView2, s};
+
+use crate::{Mlp, Real};
+
+/// Per-layer activations and gradients for up to `rows` samples.
+#[derive(Debug)]
+pub(crate) struct Workspace<T> {
+    /// Pre-activations `x W^T + b` of every layer, `[rows, out]`.
+    pub(crate) pre: Vec<Array2<T>>,
+    /// Activations of every hidden layer, `[rows, out]` (the output layer has none).
+    pub(crate) post: Vec<Array2<T>>,
+    /// Gradient of the loss with respect to each layer's pre-activation.
+    pub(crate) grad: Vec<Array2<T>>,
+}
+
+impl<T: Real> Workspace<T> {
+    pub(crate) fn new(mlp: &Mlp<T>, rows: usize) -> Self {
+        let widths: Vec<usize> = mlp.layers().iter().map(|l| l.bias.len()).collect();
+        let buffers = |count: usize| {
+            widths[..count]
+                .iter()
+                .map(|&w| Array2::zeros((rows, w)))
+                .collect::<Vec<_>>()
+        };
+        Self {
+            pre: buffers(widths.len()),
+            post: buffers(widths.len() - 1),
+            grad: buffers(widths.len()),
+        }
+    }
+
+    /// The output layer's pre-activations for the first `rows` rows.
+    pub(crate) fn logits(&self, rows: usize) -> ArrayView2<'_, T> {
+        self.pre
+            .last()
+            .expect("a network has an output layer")
+            .slice(s![..rows, ..])
+    }
+}
+
+/// Gradients of every parameter, in the network's shapes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradients<T> {
+    /// `dL/dW` of each layer, `[out, in]`.
+    pub dw: Vec<Array2<T>>,
+    /// `dL/db` of each layer, `[out]`.
+    pub db: Vec<Array1<T>>,
+}
+
+impl<T: Real> Gradients<T> {
+    pub(crate) fn new(mlp: &Mlp<T>) -> Self {
+        Self {
+            dw: mlp
+                .layers()
+                .iter()
+                .map(|l| Array2::zeros(l.weight.dim()))
+                .collect(),
+            db: mlp
+                .layers()
+                .iter()
+                .map(|l| Array1::zeros(l.bias.len()))
+                .collect(),
+        }
+    }
+}

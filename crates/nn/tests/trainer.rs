@@ -1,0 +1,249 @@
+//! The trainer: learns, is bitwise deterministic across thread counts, stops on
+//! divergence, and rejects bad input with a clear error.
+
+use init::{Initializer, Nonlinearity, RngKey};
+use ndarray::{Array2, ArrayView2};
+use nn::{
+    Activation, History, Loss, Mlp, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig,
+    Trainer,
+};
+
+/// Two Gaussian blobs per class around different centers, 3 classes, 8 features.
+fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
+    let noise: Array2<f32> = Initializer::normal(0.0, 1.0)
+        .sample((rows, 8), RngKey::new(99))
+        .unwrap();
+    let labels: Vec<usize> = (0..rows).map(|i| i % 3).collect();
+    let mut x = noise;
+    for (mut row, &y) in x.rows_mut().into_iter().zip(&labels) {
+        row[y] += 3.0;
+        row[y + 3] -= 2.0;
+    }
+    (x, labels)
+}
+
+fn network(seed: u64) -> Mlp<f32> {
+    MlpConfig::new(8, vec![32, 32], 3)
+        .build(
+            &Initializer::he_normal(Nonlinearity::Relu),
+            &Initializer::Zeros,
+            seed,
+        )
+        .unwrap()
+}
+
+fn train(mlp: &mut Mlp<f32>, x: ArrayView2<'_, f32>, y: &[usize], config: TrainConfig) -> History {
+    Trainer::new(mlp, config)
+        .unwrap()
+        .train(mlp, x, Targets::Classes(y), |_, _| {})
+        .unwrap()
+}
+
+#[test]
+fn learns_separable_blobs() {
+    let (x, y) = blobs(600);
+    let mut mlp = network(1);
+    let before = mlp.accuracy(x.view(), &y).unwrap();
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.05))
+        .with_batch_size(32)
+        .with_epochs(10);
+    let history = train(&mut mlp, x.view(), &y, config);
+    assert_eq!(history.status, Status::Completed);
+    assert_eq!(
+        history.steps,
+        10 * 600_u64.div_ceil(32),
+        "the last partial batch is a step too"
+    );
+    assert!(
+        history.epoch_losses.last().unwrap() < &(0.5 * history.epoch_losses[0]),
+        "{:?}",
+        history.epoch_losses
+    );
+    let after = mlp.accuracy(x.view(), &y).unwrap();
+    assert!(
+        after > 0.95 && after > before,
+        "accuracy {before} -> {after}"
+    );
+}
+
+fn trained_on_threads(threads: usize) -> Mlp<f32> {
+    let (x, y) = blobs(500);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut mlp = network(2);
+        // Batch 200 = 4 shards (the last one partial); 500 rows = a partial last batch too.
+        let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
+            .with_batch_size(200)
+            .with_epochs(3);
+        train(&mut mlp, x.view(), &y, config);
+        mlp
+    })
+}
+
+#[test]
+fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
+    let one = trained_on_threads(1);
+    for threads in [2, 4] {
+        let many = trained_on_threads(threads);
+        for (a, b) in one.layers().iter().zip(many.layers()) {
+            let same = a
+                .weight
+                .iter()
+                .zip(&b.weight)
+                .all(|(p, q)| p.to_bits() == q.to_bits())
+                && a.bias
+                    .iter()
+                    .zip(&b.bias)
+                    .all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(same, "weights differ between 1 and {threads} threads");
+        }
+    }
+    assert_ne!(one, network(2), "training changed the weights");
+}
+
+#[test]
+fn divergence_stops_training_with_the_step() {
+    let (x, y) = blobs(300);
+    let mut mlp = MlpConfig::deep(8, 6, 64, 3, Activation::Relu)
+        .build(&Initializer::normal(0.0, 1.0), &Initializer::Zeros, 3)
+        .unwrap();
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(10.0))
+        .with_batch_size(30)
+        .with_epochs(5);
+    let history = train(&mut mlp, x.view(), &y, config);
+    let Status::Diverged { epoch, step } = history.status else {
+        panic!("expected divergence, got {history:?}")
+    };
+    assert_eq!(history.epoch_losses.len(), epoch);
+    assert!(step < 50, "diverged at step {step}");
+    assert!(
+        mlp.layers()
+            .iter()
+            .all(|l| l.weight.iter().all(|w| w.is_finite())),
+        "no NaN update was applied"
+    );
+}
+
+#[test]
+fn every_optimizer_and_schedule_reduces_the_loss() {
+    use nn::Schedule;
+    let (x, y) = blobs(300);
+    let optimizers = [
+        Optimizer::sgd(0.05),
+        Optimizer::Sgd {
+            lr: 0.05,
+            weight_decay: 1e-3,
+        },
+        Optimizer::Momentum {
+            lr: 0.02,
+            momentum: 0.9,
+            nesterov: false,
+            weight_decay: 0.0,
+        },
+        Optimizer::Momentum {
+            lr: 0.02,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 1e-4,
+        },
+        Optimizer::adam(0.005),
+        Optimizer::Adam {
+            lr: 0.005,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        },
+    ];
+    for (i, optimizer) in optimizers.into_iter().enumerate() {
+        for schedule in [
+            Schedule::Constant,
+            Schedule::Step {
+                every: 20,
+                gamma: 0.5,
+            },
+            Schedule::Cosine {
+                total: 50,
+                min_factor: 0.0,
+            },
+        ] {
+            let mut mlp = network(10 + i as u64);
+            let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
+                .with_batch_size(30)
+                .with_epochs(5)
+                .with_schedule(schedule);
+            let history = train(&mut mlp, x.view(), &y, config);
+            let losses = &history.epoch_losses;
+            assert!(
+                losses[4] < 0.7 * losses[0],
+                "{optimizer:?} {schedule:?}: {losses:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_value() {
+    let (x, y) = blobs(30);
+    let mlp = network(4);
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1));
+    let run = |x: ArrayView2<'_, f32>, targets: Targets<'_, f32>| {
+        let mut mlp = mlp.clone();
+        Trainer::new(&mlp, config.clone())
+            .unwrap()
+            .train(&mut mlp, x, targets, |_, _| {})
+            .unwrap_err()
+            .to_string()
+    };
+    let wide = Array2::<f32>::zeros((30, 9));
+    assert_eq!(
+        run(wide.view(), Targets::Classes(&y)),
+        "inputs have 9 columns but the network expects 8"
+    );
+    let mut bad_labels = y.clone();
+    bad_labels[7] = 3;
+    assert!(
+        run(x.view(), Targets::Classes(&bad_labels))
+            .contains("label 3 of sample 7 is out of range")
+    );
+    assert!(run(x.view(), Targets::Classes(&y[..10])).contains("10 labels for 30 input rows"));
+    let empty = Array2::<f32>::zeros((0, 8));
+    assert!(run(empty.view(), Targets::Classes(&[])).contains("empty"));
+    let mut nan = x.clone();
+    nan[[4, 2]] = f32::NAN;
+    assert!(run(nan.view(), Targets::Classes(&y)).contains("row 4, column 2 is NaN"));
+
+    let err = Trainer::new(&mlp, config.clone().with_batch_size(0)).unwrap_err();
+    assert!(err.to_string().contains("`batch_size` = 0"), "{err}");
+    for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let err = Trainer::new(
+            &mlp,
+            TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(lr)),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("`lr` ="), "{err}");
+    }
+    let err = MlpConfig::new(8, vec![16, 0], 3)
+        .build::<f32>(&Initializer::Zeros, &Initializer::Zeros, 0)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NnError::Config {
+                field: "hidden",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        "swish"
+            .parse::<Activation>()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown activation `swish`")
+    );
+}
