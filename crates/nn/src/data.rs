@@ -2,6 +2,7 @@
 
 use ndarray::ArrayView2;
 
+use crate::finite::all_finite;
 use crate::{Mlp, NnError, Real, Targets};
 
 /// Rejects data the network cannot use: no rows, the wrong width, non-finite inputs,
@@ -11,26 +12,54 @@ pub(crate) fn validate<T: Real>(
     inputs: ArrayView2<'_, T>,
     targets: Targets<'_, T>,
 ) -> Result<(), NnError> {
+    validate_inputs(mlp, inputs)?;
+    validate_targets(mlp, inputs.nrows(), targets)
+}
+
+/// Rejects inputs the network cannot use: no rows, the wrong width, non-finite values.
+pub(crate) fn validate_inputs<T: Real>(
+    mlp: &Mlp<T>,
+    inputs: ArrayView2<'_, T>,
+) -> Result<(), NnError> {
     if inputs.nrows() == 0 {
         return Err(NnError::EmptyDataset);
     }
     mlp.check_width(inputs.ncols())?;
-    if let Some(((row, column), value)) = inputs.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    let finite = match inputs.as_slice() {
+        Some(values) => all_finite(values),
+        None => inputs
+            .rows()
+            .into_iter()
+            .all(|row| row.iter().all(|v| v.is_finite())),
+    };
+    if !finite {
+        let ((row, column), value) = inputs
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+            .expect("a non-finite value exists");
         return Err(NnError::NonFiniteInput {
             row,
             column,
             value: value.wide(),
         });
     }
+    Ok(())
+}
+
+fn validate_targets<T: Real>(
+    mlp: &Mlp<T>,
+    rows: usize,
+    targets: Targets<'_, T>,
+) -> Result<(), NnError> {
     let classes = mlp.config().output;
     match targets {
         Targets::Classes(labels) => {
-            if labels.len() != inputs.nrows() {
+            if labels.len() != rows {
                 return Err(NnError::Targets {
                     what: format!(
                         "{} labels for {} input rows; expected one label per row",
                         labels.len(),
-                        inputs.nrows()
+                        rows
                     ),
                 });
             }
@@ -44,12 +73,12 @@ pub(crate) fn validate<T: Real>(
             }
         }
         Targets::Values(values) => {
-            if values.dim() != (inputs.nrows(), classes) {
+            if values.dim() != (rows, classes) {
                 return Err(NnError::Targets {
                     what: format!(
                         "shape {:?}; expected [{}, {classes}] (one row of outputs per input row)",
                         values.shape(),
-                        inputs.nrows()
+                        rows
                     ),
                 });
             }

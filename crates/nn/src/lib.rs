@@ -8,6 +8,10 @@
 //! - [`Trainer`]: data-parallel mini-batches over rayon with single-threaded BLAS per
 //!   shard; bitwise-identical results for any thread count, no allocation per step, and
 //!   [`Status::Diverged`] instead of training on NaN.
+//! - [`diagnose`]: per-layer activation and gradient statistics, dead and saturated units,
+//!   duplicate units, and the Jacobian's mean singular value.
+//! - [`lsuv`]: layer-sequential unit-variance initialization on real data.
+//! - [`Mlp::save`] / [`Mlp::load`]: `.safetensors` weights with the configuration inside.
 //!
 //! # Examples
 //! ```
@@ -28,17 +32,23 @@
 
 mod activation;
 mod data;
+mod diagnostics;
 mod error;
+mod finite;
 mod loss;
+mod lsuv;
 mod mlp;
 mod optim;
+mod persist;
 mod real;
 mod trainer;
 mod workspace;
 
 pub use activation::Activation;
+pub use diagnostics::{LayerDiagnostics, diagnose};
 pub use error::NnError;
 pub use loss::{Loss, Targets};
+pub use lsuv::{LsuvConfig, LsuvLayer, lsuv};
 pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;

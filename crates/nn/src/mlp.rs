@@ -354,8 +354,13 @@ impl<T: Real> Mlp<T> {
     /// # Panics
     /// If `x` has more rows than the workspace or the wrong width.
     pub(crate) fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>) {
+        self.forward_layers(x, ws, self.layers.len());
+    }
+
+    /// Forward pass through the first `count` layers only.
+    pub(crate) fn forward_layers(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, count: usize) {
         let rows = x.nrows();
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in self.layers.iter().enumerate().take(count) {
             let (before, after) = ws.post.split_at_mut(l);
             let input = if l == 0 {
                 x

@@ -269,6 +269,38 @@ impl<T: Real> Trainer<T> {
         Ok(history)
     }
 
+    /// One optimizer step on exactly these samples, in order (no shuffling): for
+    /// benchmarks and custom loops. Returns the batch's mean loss, or `None` if the loss or
+    /// a gradient was not finite (then nothing was updated).
+    ///
+    /// # Errors
+    /// Data the network cannot use, or more rows than the configured batch size.
+    pub fn train_batch(
+        &mut self,
+        mlp: &mut Mlp<T>,
+        inputs: ArrayView2<'_, T>,
+        targets: Targets<'_, T>,
+    ) -> Result<Option<f64>, NnError> {
+        crate::data::validate(mlp, inputs, targets)?;
+        if inputs.nrows() > self.config.batch_size {
+            return Err(NnError::Config {
+                field: "batch rows",
+                value: inputs.nrows().to_string(),
+                expected: "at most the configured batch_size",
+            });
+        }
+        if self.order.len() != inputs.nrows() || self.order.iter().enumerate().any(|(i, &o)| i != o)
+        {
+            self.order = (0..inputs.nrows()).collect();
+        }
+        let _single_threaded_blas = BlasThreads::set(1);
+        let loss = self.step(mlp, inputs, targets, 0..inputs.nrows());
+        if loss.is_none() {
+            self.step -= 1;
+        }
+        Ok(loss)
+    }
+
     /// One optimizer step on the samples `self.order[range]`; `None` if the loss or a
     /// gradient is not finite (then the weights are left untouched).
     fn step(
@@ -392,7 +424,7 @@ fn reduce<'a, T: Real>(
                     *t = *t + o;
                 }
             }
-            chunk.iter().all(|v| v.is_finite())
+            crate::finite::all_finite(chunk)
         })
         .reduce(|| true, |a, b| a && b)
 }

@@ -1,0 +1,229 @@
+//! Training throughput beside its ceiling: the same GEMM calls through raw CBLAS on one
+//! thread, timed in the same run, so the ratio survives a noisy machine.
+
+use std::time::Instant;
+
+use core_math::{BlasThreads, Scalar};
+use init::{Initializer, RngKey};
+use ndarray::Array2;
+use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+
+/// GEMM floating-point operations per training sample of `config`: forward `x W^T`,
+/// weight gradient `dY^T X`, and input gradient `dY W` for every layer but the first
+/// (2 flops per multiply-add), the count the numpy and JAX peers use.
+pub fn gemm_flops_per_sample(config: &MlpConfig) -> f64 {
+    config
+        .layer_shapes()
+        .iter()
+        .enumerate()
+        .map(|(l, &(fan_in, fan_out))| {
+            let products = if l == 0 { 2.0 } else { 3.0 };
+            products * 2.0 * (fan_in * fan_out) as f64
+        })
+        .sum()
+}
+
+/// A throughput measured as the median of several timed repeats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Training samples per second (median).
+    pub samples_per_second: f64,
+    /// Achieved GEMM GFLOP/s at that rate.
+    pub gflops: f64,
+}
+
+impl Rate {
+    fn from_seconds(samples: usize, seconds: f64, flops_per_sample: f64) -> Self {
+        let samples_per_second = samples as f64 / seconds;
+        Self {
+            samples_per_second,
+            gflops: samples_per_second * flops_per_sample / 1e9,
+        }
+    }
+}
+
+/// What to time: architecture, batch size, steps per timed repeat, and repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThroughputConfig {
+    /// The network.
+    pub arch: MlpConfig,
+    /// Samples per mini-batch.
+    pub batch: usize,
+    /// Optimizer steps in one timed repeat.
+    pub steps: usize,
+    /// Timed repeats; the median is reported.
+    pub repeats: usize,
+}
+
+/// Synthetic `N(0, 1)` inputs with uniform labels, `steps` batches of `batch` rows.
+fn synthetic(config: &ThroughputConfig) -> (Array2<f32>, Vec<usize>) {
+    let rows = config.batch * config.steps;
+    let x = Initializer::normal(0.0, 1.0)
+        .sample((rows, config.arch.input), RngKey::new(7))
+        .expect("valid normal");
+    let y = (0..rows)
+        .map(|i| (i * 7 + 3) % config.arch.output)
+        .collect();
+    (x, y)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Training and its GEMM ceiling, each the median of repeats timed alternately so both
+/// see the same machine noise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// Training steps on the requested number of threads.
+    pub training: Rate,
+    /// The same GEMM calls through raw CBLAS on one thread.
+    pub ceiling: Rate,
+}
+
+impl Comparison {
+    /// Training throughput as a fraction of the ceiling.
+    pub fn ratio(&self) -> f64 {
+        self.training.samples_per_second / self.ceiling.samples_per_second
+    }
+}
+
+/// Times SGD training steps on `threads` rayon threads (BLAS single-threaded) and the
+/// GEMM ceiling, alternating repeats.
+///
+/// # Panics
+/// If the configuration is invalid (callers build it in code or validate it first).
+pub fn compare(config: &ThroughputConfig, threads: usize) -> Comparison {
+    let mut training = training_runner(config, threads);
+    let mut ceiling = ceiling_runner(config);
+    training();
+    ceiling();
+    let (mut train_seconds, mut ceiling_seconds) = (Vec::new(), Vec::new());
+    for _ in 0..config.repeats {
+        train_seconds.push(timed(&mut training));
+        ceiling_seconds.push(timed(&mut ceiling));
+    }
+    let samples = config.batch * config.steps;
+    let flops = gemm_flops_per_sample(&config.arch);
+    Comparison {
+        training: Rate::from_seconds(samples, median(train_seconds), flops),
+        ceiling: Rate::from_seconds(samples, median(ceiling_seconds), flops),
+    }
+}
+
+fn timed(run: &mut impl FnMut()) -> f64 {
+    let start = Instant::now();
+    run();
+    start.elapsed().as_secs_f64()
+}
+
+/// A closure that runs `config.steps` training steps.
+fn training_runner(config: &ThroughputConfig, threads: usize) -> impl FnMut() {
+    let (x, y) = synthetic(config);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    let relu = Initializer::he_normal(init::Nonlinearity::Relu);
+    let mut mlp: Mlp<f32> = config
+        .arch
+        .build(&relu, &Initializer::Zeros, 0)
+        .expect("valid architecture");
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.01))
+        .with_batch_size(config.batch);
+    let mut trainer = Trainer::new(&mlp, train).expect("valid training configuration");
+    let (batch, steps) = (config.batch, config.steps);
+    move || {
+        for step in 0..steps {
+            let rows = step * batch..(step + 1) * batch;
+            let inputs = x.slice(ndarray::s![rows.clone(), ..]);
+            pool.install(|| {
+                trainer
+                    .train_batch(&mut mlp, inputs, Targets::Classes(&y[rows]))
+                    .expect("valid batch")
+            });
+        }
+    }
+}
+
+/// A closure that runs the GEMM calls of `config.steps` training steps at full batch, back
+/// to back through raw `cblas_sgemm` on one thread, with nothing else.
+fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
+    let batch = config.batch;
+    let shapes = config.arch.layer_shapes();
+    let fill = |r, c| Array2::<f32>::from_elem((r, c), 0.01);
+    let mut buffers: Vec<_> = shapes
+        .iter()
+        .map(|&(i, o)| {
+            (
+                fill(batch, i),
+                fill(o, i),
+                fill(batch, o),
+                fill(o, i),
+                fill(batch, i),
+            )
+        })
+        .collect();
+    let steps = config.steps;
+    move || {
+        let _one = BlasThreads::set(1);
+        for _ in 0..steps {
+            for (l, ((x, w, y, dw, dx), &(fan_in, fan_out))) in
+                buffers.iter_mut().zip(&shapes).enumerate()
+            {
+                let (b, i, o) = (batch as i32, fan_in as i32, fan_out as i32);
+                // SAFETY: every buffer is a C-order array of exactly the sizes passed.
+                unsafe {
+                    f32::cblas_gemm(
+                        false,
+                        true,
+                        b,
+                        o,
+                        i,
+                        1.0,
+                        x.as_ptr(),
+                        i,
+                        w.as_ptr(),
+                        i,
+                        0.0,
+                        y.as_mut_ptr(),
+                        o,
+                    );
+                    f32::cblas_gemm(
+                        true,
+                        false,
+                        o,
+                        i,
+                        b,
+                        1.0,
+                        y.as_ptr(),
+                        o,
+                        x.as_ptr(),
+                        i,
+                        0.0,
+                        dw.as_mut_ptr(),
+                        i,
+                    );
+                    if l > 0 {
+                        f32::cblas_gemm(
+                            false,
+                            false,
+                            b,
+                            i,
+                            o,
+                            1.0,
+                            y.as_ptr(),
+                            o,
+                            w.as_ptr(),
+                            i,
+                            0.0,
+                            dx.as_mut_ptr(),
+                            i,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

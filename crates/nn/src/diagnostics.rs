@@ -1,0 +1,179 @@
+//! Per-layer statistics of a forward and backward pass: what an initializer did to the
+//! signal and to the gradients, before or during training.
+
+use ndarray::{Array2, ArrayView2, Axis, s};
+use ndarray_linalg::{EigValsh, UPLO};
+use serde::{Deserialize, Serialize};
+
+use crate::workspace::{Gradients, Workspace};
+use crate::{Loss, Mlp, NnError, Real, Targets};
+
+/// Statistics of one layer on one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LayerDiagnostics {
+    /// Mean of the pre-activations `x W^T + b`.
+    pub pre_mean: f64,
+    /// Standard deviation of the pre-activations.
+    pub pre_std: f64,
+    /// Mean of the activations (equal to the pre-activations for the output layer).
+    pub post_mean: f64,
+    /// Standard deviation of the activations.
+    pub post_std: f64,
+    /// Fraction of activations in a saturated region (tanh, sigmoid, softsign).
+    pub saturated_fraction: f64,
+    /// Fraction of ReLU units that output 0 for every sample of the batch.
+    pub dead_fraction: f64,
+    /// Frobenius norm of the weight gradient.
+    pub weight_grad_norm: f64,
+    /// Standard deviation of the gradient with respect to the pre-activations.
+    pub backprop_grad_std: f64,
+    /// `||dW|| / ||W||`: times the learning rate, the relative size of an SGD update.
+    pub update_ratio: f64,
+    /// Mean singular value of the layer's input-output Jacobian `diag(f'(z)) W`,
+    /// averaged over the first few samples; `None` if not requested.
+    pub jacobian_mean_singular_value: Option<f64>,
+    /// Units whose incoming weights and bias duplicate another unit's (to 1e-6 relative):
+    /// what zero and constant initialization cause.
+    pub duplicate_units: usize,
+}
+
+/// Runs one forward and backward pass of `inputs` and reports every layer, first to last.
+/// `jacobian_samples` samples (0 to skip; a few suffice) enter the Jacobian estimate.
+///
+/// # Errors
+/// Data the network cannot use.
+pub fn diagnose<T: Real>(
+    mlp: &Mlp<T>,
+    inputs: ArrayView2<'_, T>,
+    targets: Targets<'_, T>,
+    loss: Loss,
+    jacobian_samples: usize,
+) -> Result<Vec<LayerDiagnostics>, NnError> {
+    crate::data::validate(mlp, inputs, targets)?;
+    let rows = inputs.nrows();
+    let mut ws = Workspace::new(mlp, rows);
+    let mut grads = Gradients::new(mlp);
+    mlp.forward(inputs, &mut ws);
+    let last = mlp.layers().len() - 1;
+    loss.forward_backward(
+        ws.pre[last].view(),
+        targets.into(),
+        T::of(1.0 / rows as f64),
+        ws.grad[last].view_mut(),
+    );
+    mlp.backward(inputs, &mut ws, &mut grads);
+
+    let mut report = Vec::with_capacity(mlp.layers().len());
+    for (l, layer) in mlp.layers().iter().enumerate() {
+        let pre = ws.pre[l].slice(s![..rows, ..]);
+        let post = if l < last {
+            ws.post[l].slice(s![..rows, ..])
+        } else {
+            pre
+        };
+        let (pre_mean, pre_std) = mean_std(pre.iter().map(|v| v.wide()));
+        let (post_mean, post_std) = mean_std(post.iter().map(|v| v.wide()));
+        let activation = layer.activation;
+        let saturated = post
+            .iter()
+            .filter(|v| activation.is_saturated(v.wide()))
+            .count();
+        let dead = if activation.can_die() {
+            post.axis_iter(Axis(1))
+                .filter(|unit| unit.iter().all(|v| *v <= T::zero()))
+                .count()
+        } else {
+            0
+        };
+        let weight_grad_norm = norm(grads.dw[l].iter().map(|v| v.wide()));
+        let weight_norm = norm(layer.weight.iter().map(|v| v.wide()));
+        report.push(LayerDiagnostics {
+            pre_mean,
+            pre_std,
+            post_mean,
+            post_std,
+            saturated_fraction: saturated as f64 / post.len().max(1) as f64,
+            dead_fraction: dead as f64 / post.ncols().max(1) as f64,
+            weight_grad_norm,
+            backprop_grad_std: mean_std(ws.grad[l].slice(s![..rows, ..]).iter().map(|v| v.wide()))
+                .1,
+            update_ratio: if weight_norm > 0.0 {
+                weight_grad_norm / weight_norm
+            } else {
+                f64::INFINITY
+            },
+            jacobian_mean_singular_value: (jacobian_samples > 0).then(|| {
+                jacobian_mean_singular_value(layer, pre, post, jacobian_samples.min(rows))
+            }),
+            duplicate_units: duplicate_units(layer.weight.view(), layer.bias.view()),
+        });
+    }
+    Ok(report)
+}
+
+fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let (n, sum) = values
+        .clone()
+        .fold((0usize, 0.0), |(n, s), v| (n + 1, s + v));
+    let mean = sum / n.max(1) as f64;
+    let variance = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n.max(1) as f64;
+    (mean, variance.sqrt())
+}
+
+fn norm(values: impl Iterator<Item = f64>) -> f64 {
+    values.map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Mean over samples of the mean singular value of `diag(f'(z)) W`, from the eigenvalues of
+/// the smaller Gram matrix.
+fn jacobian_mean_singular_value<T: Real>(
+    layer: &crate::Dense<T>,
+    pre: ArrayView2<'_, T>,
+    post: ArrayView2<'_, T>,
+    samples: usize,
+) -> f64 {
+    let w = layer.weight.mapv(|v| v.wide());
+    let (out, inp) = w.dim();
+    let mut total = 0.0;
+    for i in 0..samples {
+        let slopes: Vec<f64> = pre
+            .row(i)
+            .iter()
+            .zip(post.row(i))
+            .map(|(&z, &a)| layer.activation.derivative(z, a).wide())
+            .collect();
+        let mut j = w.clone();
+        for (mut row, slope) in j.axis_iter_mut(Axis(0)).zip(&slopes) {
+            row *= *slope;
+        }
+        let gram: Array2<f64> = if out <= inp {
+            j.dot(&j.t())
+        } else {
+            j.t().dot(&j)
+        };
+        let eigenvalues = gram
+            .eigvalsh(UPLO::Lower)
+            .map(|e| e.to_vec())
+            .unwrap_or_default();
+        let count = eigenvalues.len().max(1) as f64;
+        total += eigenvalues.iter().map(|e| e.max(0.0).sqrt()).sum::<f64>() / count;
+    }
+    total / samples.max(1) as f64
+}
+
+/// How many units have incoming weights and bias equal (to 1e-6 relative) to an earlier
+/// unit's.
+fn duplicate_units<T: Real>(weight: ArrayView2<'_, T>, bias: ndarray::ArrayView1<'_, T>) -> usize {
+    let rows: Vec<Vec<f64>> = weight
+        .axis_iter(Axis(0))
+        .zip(bias)
+        .map(|(row, b)| row.iter().map(|v| v.wide()).chain([b.wide()]).collect())
+        .collect();
+    let close = |a: &[f64], b: &[f64]| {
+        let scale = a.iter().chain(b).fold(0.0_f64, |m, v| m.max(v.abs()));
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * scale)
+    };
+    (1..rows.len())
+        .filter(|&i| (0..i).any(|j| close(&rows[i], &rows[j])))
+        .count()
+}

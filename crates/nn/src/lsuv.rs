@@ -1,0 +1,133 @@
+//! Layer-sequential unit-variance initialization (Mishkin & Matas 2015, "All you need is a
+//! good init"): orthogonal weights, then each layer's weights rescaled on real data until
+//! its output variance is one.
+
+use init::{Initializer, RngKey};
+use ndarray::{ArrayView2, s};
+
+use crate::workspace::Workspace;
+use crate::{Mlp, NnError, Real};
+
+/// LSUV's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LsuvConfig {
+    /// Stop rescaling a layer once `|Var - 1| < tolerance` (default 0.1).
+    pub tolerance: f64,
+    /// At most this many rescalings per layer (default 10).
+    pub max_iterations: usize,
+    /// Re-initialize every weight orthogonally (gain 1) and every bias to zero first, as
+    /// the paper does (default true); `false` rescales the weights the network has.
+    pub orthogonal_first: bool,
+    /// Seed of the orthogonal pre-initialization.
+    pub seed: u64,
+}
+
+impl Default for LsuvConfig {
+    fn default() -> Self {
+        Self {
+            tolerance: 0.1,
+            max_iterations: 10,
+            orthogonal_first: true,
+            seed: 0,
+        }
+    }
+}
+
+/// What LSUV did to one layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LsuvLayer {
+    /// Rescalings applied.
+    pub iterations: usize,
+    /// Variance of the layer's output before the first rescaling.
+    pub initial_variance: f64,
+    /// Variance of the layer's output after the last rescaling.
+    pub final_variance: f64,
+}
+
+/// Runs LSUV on `mlp` with the batch `inputs`, first layer to last, and reports per layer.
+///
+/// # Errors
+/// Bad settings, inputs of the wrong width or non-finite, or an empty batch.
+///
+/// # Examples
+/// ```
+/// use init::{Initializer, RngKey};
+/// use nn::{lsuv, Activation, LsuvConfig, MlpConfig};
+///
+/// let mut mlp = MlpConfig::deep(20, 8, 64, 5, Activation::Tanh).build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)?;
+/// let batch = Initializer::normal(0.0, 1.0).sample::<f64, _>((256, 20), RngKey::new(1)).unwrap();
+/// let report = lsuv(&mut mlp, batch.view(), LsuvConfig::default())?;
+/// assert!(report.iter().all(|layer| (layer.final_variance - 1.0).abs() < 0.1));
+/// # Ok::<(), nn::NnError>(())
+/// ```
+pub fn lsuv<T: Real>(
+    mlp: &mut Mlp<T>,
+    inputs: ArrayView2<'_, T>,
+    config: LsuvConfig,
+) -> Result<Vec<LsuvLayer>, NnError> {
+    if !(config.tolerance.is_finite() && config.tolerance > 0.0) {
+        return Err(NnError::Config {
+            field: "tolerance",
+            value: config.tolerance.to_string(),
+            expected: "a finite number > 0",
+        });
+    }
+    if config.max_iterations == 0 {
+        return Err(NnError::Config {
+            field: "max_iterations",
+            value: "0".into(),
+            expected: "at least 1",
+        });
+    }
+    crate::data::validate_inputs(mlp, inputs)?;
+    if config.orthogonal_first {
+        let key = RngKey::new(config.seed);
+        for (l, layer) in mlp.layers_mut().iter_mut().enumerate() {
+            Initializer::Orthogonal { gain: 1.0 }
+                .fill(&mut layer.weight, key.tensor(2 * l as u64))
+                .map_err(|source| NnError::Init {
+                    tensor: format!("layers.{l}.weight"),
+                    source,
+                })?;
+            layer.bias.fill(T::zero());
+        }
+    }
+    let rows = inputs.nrows();
+    let mut workspace = Workspace::new(mlp, rows);
+    let mut report = Vec::with_capacity(mlp.layers().len());
+    for l in 0..mlp.layers().len() {
+        let variance_of = |mlp: &Mlp<T>, ws: &mut Workspace<T>| {
+            mlp.forward_layers(inputs, ws, l + 1);
+            variance(ws.pre[l].slice(s![..rows, ..]))
+        };
+        let initial_variance = variance_of(mlp, &mut workspace);
+        let (mut current, mut iterations) = (initial_variance, 0);
+        while (current - 1.0).abs() >= config.tolerance
+            && iterations < config.max_iterations
+            && current > 0.0
+            && current.is_finite()
+        {
+            let factor = T::of(1.0 / current.sqrt());
+            mlp.layers_mut()[l].weight.mapv_inplace(|w| w * factor);
+            iterations += 1;
+            current = variance_of(mlp, &mut workspace);
+        }
+        report.push(LsuvLayer {
+            iterations,
+            initial_variance,
+            final_variance: current,
+        });
+    }
+    Ok(report)
+}
+
+/// Variance of all entries, in f64.
+pub(crate) fn variance<T: Real>(values: ArrayView2<'_, T>) -> f64 {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().map(|v| v.wide()).sum::<f64>() / n;
+    values
+        .iter()
+        .map(|v| (v.wide() - mean).powi(2))
+        .sum::<f64>()
+        / n
+}
