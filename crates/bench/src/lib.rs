@@ -1,4 +1,14 @@
 //! Measuring how weight initialization changes training: datasets, experiments, metrics,
 //! throughput and reports. The `initlab` binary is a thin command line over this crate.
 
+pub mod config;
+pub mod data;
+mod error;
+pub mod experiment;
+pub mod plot;
+pub mod registry;
+pub mod report;
 pub mod throughput;
+pub mod verdict;
+
+pub use error::BenchError;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use core_math::{BlasThreads, Scalar};
+use core_math::{Scalar, SingleThreadedBlas};
 use init::{Initializer, RngKey};
 use ndarray::Array2;
 use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
@@ -167,7 +167,7 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         .collect();
     let steps = config.steps;
     move || {
-        let _one = BlasThreads::set(1);
+        let _one = SingleThreadedBlas::new();
         for _ in 0..steps {
             for (l, ((x, w, y, dw, dx), &(fan_in, fan_out))) in
                 buffers.iter_mut().zip(&shapes).enumerate()

@@ -5,8 +5,8 @@
 //!   read.
 //! - [`affine`]: a dense layer's `x * w^T + b` in a single GEMM call, the hot path of
 //!   every forward pass; [`affine_backward`] gives `dW`, `db` and `dX` into caller buffers.
-//! - [`BlasThreads`], [`blas_threads`], [`set_blas_threads`] and [`blas_info`]: control
-//!   and report OpenBLAS's threads and kernels.
+//! - [`BlasThreads`], [`SingleThreadedBlas`], [`blas_threads`], [`set_blas_threads`] and
+//!   [`blas_info`]: control and report OpenBLAS's threads and kernels.
 //!
 //! Generic over [`Scalar`] (`f32` and `f64`), so the same code trains in `f32` and checks
 //! gradients in `f64`.
@@ -47,4 +47,6 @@ pub use affine::{AffineGrads, affine, affine_backward};
 pub use error::ShapeError;
 pub use gemm::{Op, gemm};
 pub use scalar::Scalar;
-pub use threads::{BlasInfo, BlasThreads, blas_info, blas_threads, set_blas_threads};
+pub use threads::{
+    BlasInfo, BlasThreads, SingleThreadedBlas, blas_info, blas_threads, set_blas_threads,
+};

@@ -6,6 +6,7 @@
 //! large product scopes them with [`BlasThreads`].
 
 use std::ffi::{CStr, c_char};
+use std::sync::Mutex;
 
 use crate::ffi;
 
@@ -28,7 +29,7 @@ pub fn set_blas_threads(threads: usize) {
 /// Sets OpenBLAS's thread count for a scope and restores the previous count on drop.
 ///
 /// # Examples
-/// ```
+/// ```rust,standalone_crate
 /// use core_math::{blas_threads, BlasThreads};
 ///
 /// let before = blas_threads();
@@ -56,6 +57,65 @@ impl BlasThreads {
 impl Drop for BlasThreads {
     fn drop(&mut self) {
         set_blas_threads(self.previous);
+    }
+}
+
+/// Live [`SingleThreadedBlas`] guards and the thread count the first one saved.
+static SINGLE_THREADED: Mutex<(usize, usize)> = Mutex::new((0, 0));
+
+/// Keeps OpenBLAS single-threaded while any guard is alive. Unlike [`BlasThreads`], it is
+/// safe to hold from several threads at once (e.g. concurrent training runs): the first
+/// guard saves the thread count and the last one to drop restores it, so one run
+/// finishing never hands multi-threaded BLAS to another that is still running.
+///
+/// # Examples
+/// ```rust,standalone_crate
+/// use core_math::{blas_threads, SingleThreadedBlas};
+///
+/// let before = blas_threads();
+/// let outer = SingleThreadedBlas::new();
+/// let inner = SingleThreadedBlas::new();
+/// drop(outer);
+/// assert_eq!(blas_threads(), 1, "still held by `inner`");
+/// drop(inner);
+/// assert_eq!(blas_threads(), before);
+/// ```
+#[derive(Debug)]
+#[must_use = "BLAS is single-threaded only while the guard lives"]
+pub struct SingleThreadedBlas {
+    _private: (),
+}
+
+impl SingleThreadedBlas {
+    /// Makes OpenBLAS single-threaded until every guard is dropped.
+    pub fn new() -> Self {
+        let mut state = SINGLE_THREADED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.0 == 0 {
+            state.1 = blas_threads();
+            set_blas_threads(1);
+        }
+        state.0 += 1;
+        Self { _private: () }
+    }
+}
+
+impl Default for SingleThreadedBlas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SingleThreadedBlas {
+    fn drop(&mut self) {
+        let mut state = SINGLE_THREADED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.0 -= 1;
+        if state.0 == 0 {
+            set_blas_threads(state.1);
+        }
     }
 }
 

@@ -1,10 +1,16 @@
 //! BLAS thread control and provenance. In its own test binary: the thread count is
 //! process-global, so no other test may change it concurrently.
 
+use std::sync::Mutex;
+
 use core_math::{BlasThreads, blas_info, blas_threads, set_blas_threads};
+
+/// The thread count is global: tests that change it take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 #[test]
 fn guard_sets_and_restores_the_thread_count() {
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     set_blas_threads(2);
     let before = blas_threads();
     {
@@ -33,4 +39,31 @@ fn info_names_the_openblas_build() {
         info.config
     );
     assert!(["sequential", "pthreads", "openmp"].contains(&info.threading));
+}
+
+#[test]
+fn single_threaded_guards_from_several_threads_restore_only_at_the_last_drop() {
+    use core_math::SingleThreadedBlas;
+    use std::sync::{Arc, Barrier};
+
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _two = BlasThreads::set(2);
+    let before = blas_threads();
+    let outer = SingleThreadedBlas::new();
+    let barrier = Arc::new(Barrier::new(2));
+    let other = {
+        let barrier = Arc::clone(&barrier);
+        std::thread::spawn(move || {
+            let inner = SingleThreadedBlas::new();
+            barrier.wait();
+            drop(inner);
+            // The outer guard still lives: a finished run must not hand threads back.
+            blas_threads()
+        })
+    };
+    barrier.wait();
+    assert_eq!(other.join().unwrap(), 1);
+    assert_eq!(blas_threads(), 1);
+    drop(outer);
+    assert_eq!(blas_threads(), before);
 }

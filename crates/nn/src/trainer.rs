@@ -8,7 +8,7 @@
 //! summed element by element in shard order. Nothing depends on which thread ran what, so
 //! 1, 2 or 4 threads give bitwise-identical weights.
 
-use core_math::BlasThreads;
+use core_math::SingleThreadedBlas;
 use ndarray::{ArrayView2, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -237,7 +237,7 @@ impl<T: Real> Trainer<T> {
         mut on_event: impl FnMut(&Event, &Mlp<T>),
     ) -> Result<History, NnError> {
         crate::data::validate(mlp, inputs, targets)?;
-        let _single_threaded_blas = BlasThreads::set(1);
+        let _single_threaded_blas = SingleThreadedBlas::new();
         self.order = (0..inputs.nrows()).collect();
         let mut history = History {
             epoch_losses: Vec::new(),
@@ -293,7 +293,7 @@ impl<T: Real> Trainer<T> {
         {
             self.order = (0..inputs.nrows()).collect();
         }
-        let _single_threaded_blas = BlasThreads::set(1);
+        let _single_threaded_blas = SingleThreadedBlas::new();
         let loss = self.step(mlp, inputs, targets, 0..inputs.nrows());
         if loss.is_none() {
             self.step -= 1;

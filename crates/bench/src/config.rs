@@ -1,0 +1,272 @@
+//! Experiment files: a TOML description of a dataset, architectures and a training grid.
+//!
+//! ```toml
+//! [dataset]
+//! kind = "spirals"      # mnist (the bundled digits), idx, spirals, circles, blobs,
+//! samples = 2000        # checkerboard, teacher_student
+//!
+//! [[arch]]
+//! depth = 6
+//! width = 64
+//! activation = "tanh"
+//!
+//! [train]
+//! inits = ["zeros", "glorot_uniform", "he_normal"]
+//! optimizer = "adam"    # sgd, momentum, nesterov, adam
+//! lr = 0.001
+//! epochs = 5
+//! batch_size = 64
+//! seeds = [0, 1]
+//! target_accuracy = 0.9
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use nn::{Activation, Optimizer};
+use serde::Deserialize;
+
+use crate::BenchError;
+use crate::data::{Dataset, Synthetic, generate};
+use crate::experiment::{Arch, RunSpec, grid};
+use crate::registry::lookup;
+
+/// A whole experiment file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Where the data comes from.
+    pub dataset: DatasetSpec,
+    /// Architectures to compare.
+    pub arch: Vec<ArchSpec>,
+    /// The training grid.
+    pub train: TrainSpec,
+}
+
+/// The `[dataset]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// `mnist`, `idx`, `spirals`, `circles`, `blobs`, `checkerboard` or `teacher_student`.
+    pub kind: String,
+    /// Folder of IDX files (for `idx`; `mnist` defaults to the bundled digits).
+    pub path: Option<PathBuf>,
+    /// Samples to generate (synthetic) or training samples to keep (IDX).
+    pub samples: Option<usize>,
+    /// Classes (spirals, blobs).
+    pub classes: Option<usize>,
+    /// Input dimension (blobs, teacher_student).
+    pub dims: Option<usize>,
+    /// Standardize features with training statistics (default true for IDX).
+    pub standardize: Option<bool>,
+    /// Generator seed (default 0).
+    pub seed: Option<u64>,
+}
+
+/// One `[[arch]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchSpec {
+    /// Hidden layers.
+    pub depth: usize,
+    /// Units per hidden layer.
+    pub width: usize,
+    /// Activation name, e.g. `relu`, `tanh`, `leaky_relu(0.1)`.
+    pub activation: String,
+}
+
+/// The `[train]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// Initializer names.
+    pub inits: Vec<String>,
+    /// `sgd`, `momentum`, `nesterov` or `adam`.
+    pub optimizer: String,
+    /// Learning rate.
+    pub lr: f64,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Samples per mini-batch.
+    pub batch_size: usize,
+    /// Seeds; each configuration runs once per seed.
+    pub seeds: Vec<u64>,
+    /// Test accuracy counted as converged (default 0.9).
+    pub target_accuracy: Option<f64>,
+}
+
+/// Parses an experiment file.
+///
+/// # Errors
+/// [`BenchError::Io`] if unreadable; [`BenchError::Invalid`] naming the file, the key and
+/// the problem for syntax errors, unknown keys or wrong types.
+pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
+    let text = std::fs::read_to_string(path).map_err(BenchError::io(path))?;
+    toml::from_str(&text).map_err(|e| {
+        BenchError::invalid(
+            path.display().to_string(),
+            "(file)",
+            format!("a valid experiment file: {}", e.to_string().trim()),
+        )
+    })
+}
+
+/// The optimizer called `name` with learning rate `lr`.
+///
+/// # Errors
+/// [`BenchError::Invalid`] for an unknown name.
+pub fn optimizer(name: &str, lr: f64) -> Result<Optimizer, BenchError> {
+    Ok(match name {
+        "sgd" => Optimizer::sgd(lr),
+        "momentum" => Optimizer::Momentum {
+            lr,
+            momentum: 0.9,
+            nesterov: false,
+            weight_decay: 0.0,
+        },
+        "nesterov" => Optimizer::Momentum {
+            lr,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.0,
+        },
+        "adam" => Optimizer::adam(lr),
+        _ => {
+            return Err(BenchError::invalid(
+                "train.optimizer",
+                name,
+                "sgd, momentum, nesterov or adam",
+            ));
+        }
+    })
+}
+
+impl ExperimentFile {
+    /// Loads or generates the dataset.
+    ///
+    /// # Errors
+    /// Missing or malformed data, an unknown kind, or a bad size.
+    pub fn dataset(&self, bundled_mnist: &Path) -> Result<Dataset, BenchError> {
+        let d = &self.dataset;
+        let samples = d.samples.unwrap_or(2000);
+        let seed = d.seed.unwrap_or(0);
+        let synthetic = |task| generate(task, samples, seed);
+        let mut dataset = match d.kind.as_str() {
+            "mnist" | "idx" => {
+                let path = match (&d.path, d.kind.as_str()) {
+                    (Some(p), _) => p.clone(),
+                    (None, "mnist") => bundled_mnist.to_owned(),
+                    (None, _) => {
+                        return Err(BenchError::invalid(
+                            "dataset.path",
+                            "(missing)",
+                            "a folder of IDX files for kind = \"idx\"",
+                        ));
+                    }
+                };
+                let mut data = Dataset::idx_dir(&path)?;
+                if d.standardize.unwrap_or(true) {
+                    data.standardize();
+                }
+                return Ok(match d.samples {
+                    Some(n) => data.truncate_train(n),
+                    None => data,
+                });
+            }
+            "spirals" => synthetic(Synthetic::Spirals {
+                classes: d.classes.unwrap_or(2),
+            })?,
+            "circles" => synthetic(Synthetic::Circles)?,
+            "blobs" => synthetic(Synthetic::Blobs {
+                classes: d.classes.unwrap_or(3),
+                dims: d.dims.unwrap_or(2),
+            })?,
+            "checkerboard" => synthetic(Synthetic::Checkerboard { cells: 4 })?,
+            "teacher_student" => synthetic(Synthetic::TeacherStudent {
+                inputs: d.dims.unwrap_or(10),
+                hidden: 32,
+                outputs: 1,
+            })?,
+            other => {
+                return Err(BenchError::invalid(
+                    "dataset.kind",
+                    other,
+                    "mnist, idx, spirals, circles, blobs, checkerboard or teacher_student",
+                ));
+            }
+        };
+        if d.standardize.unwrap_or(false) {
+            dataset.standardize();
+        }
+        Ok(dataset)
+    }
+
+    /// Every run the file describes, checked before anything trains.
+    ///
+    /// # Errors
+    /// An unknown activation, initializer or optimizer, or a zero size, naming the key.
+    pub fn specs(&self) -> Result<Vec<RunSpec>, BenchError> {
+        let mut archs = Vec::new();
+        for (i, a) in self.arch.iter().enumerate() {
+            let activation: Activation = a.activation.parse().map_err(|e: nn::NnError| {
+                BenchError::invalid(
+                    format!("arch[{i}].activation"),
+                    &a.activation,
+                    e.to_string(),
+                )
+            })?;
+            for (key, value) in [("depth", a.depth), ("width", a.width)] {
+                if value == 0 {
+                    return Err(BenchError::invalid(
+                        format!("arch[{i}].{key}"),
+                        0,
+                        "at least 1",
+                    ));
+                }
+            }
+            archs.push(Arch {
+                depth: a.depth,
+                width: a.width,
+                activation,
+            });
+        }
+        if archs.is_empty() {
+            return Err(BenchError::invalid(
+                "arch",
+                "(none)",
+                "at least one [[arch]] table",
+            ));
+        }
+        let t = &self.train;
+        for init in &t.inits {
+            lookup(init, Activation::Relu).map_err(|_| {
+                BenchError::invalid("train.inits", init, "names from `initlab list`")
+            })?;
+        }
+        let checks = [
+            ("train.epochs", t.epochs),
+            ("train.batch_size", t.batch_size),
+            ("train.seeds", t.seeds.len()),
+            ("train.inits", t.inits.len()),
+        ];
+        for (key, value) in checks {
+            if value == 0 {
+                return Err(BenchError::invalid(key, 0, "at least 1"));
+            }
+        }
+        let optimizer = optimizer(&t.optimizer, t.lr)?;
+        optimizer
+            .validate()
+            .map_err(|e| BenchError::invalid("train.lr", t.lr, e.to_string()))?;
+        let template = RunSpec {
+            arch: archs[0],
+            init: String::new(),
+            optimizer,
+            epochs: t.epochs,
+            batch_size: t.batch_size,
+            seed: 0,
+            target_accuracy: t.target_accuracy.unwrap_or(0.9),
+        };
+        let inits: Vec<&str> = t.inits.iter().map(String::as_str).collect();
+        Ok(grid(&archs, &inits, &t.seeds, &template))
+    }
+}

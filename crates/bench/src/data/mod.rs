@@ -1,0 +1,207 @@
+//! Datasets: IDX files (MNIST and relatives), the bundled MNIST subset, and seeded
+//! synthetic tasks. Everything becomes row-major `f32` features plus labels or targets.
+
+mod idx;
+mod synthetic;
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayView2};
+use nn::Targets;
+
+pub use idx::{Idx, read_idx, write_idx};
+pub use synthetic::{Synthetic, generate};
+
+use crate::BenchError;
+
+/// What a dataset's outputs are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Labels {
+    /// One class per sample.
+    Classes(Vec<usize>),
+    /// A row of real targets per sample (regression).
+    Values(Array2<f32>),
+}
+
+impl Labels {
+    /// As the trainer's targets.
+    pub fn targets(&self) -> Targets<'_, f32> {
+        match self {
+            Labels::Classes(c) => Targets::Classes(c),
+            Labels::Values(v) => Targets::Values(v.view()),
+        }
+    }
+}
+
+/// A train/test split of features and labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Name for reports.
+    pub name: String,
+    /// Training features `[n, d]`.
+    pub train_x: Array2<f32>,
+    /// Training labels.
+    pub train_y: Labels,
+    /// Test features `[m, d]`.
+    pub test_x: Array2<f32>,
+    /// Test labels.
+    pub test_y: Labels,
+    /// Network output width: number of classes, or of regression targets.
+    pub outputs: usize,
+}
+
+impl Dataset {
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.train_x.ncols()
+    }
+
+    /// Whether labels are classes (accuracy is defined).
+    pub fn is_classification(&self) -> bool {
+        matches!(self.train_y, Labels::Classes(_))
+    }
+
+    /// Loads an MNIST-style folder: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+    /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or `.gz`. Pixels are
+    /// scaled to [0, 1].
+    ///
+    /// # Errors
+    /// A missing or malformed file, named with the offset and what was expected;
+    /// image and label counts that differ.
+    pub fn idx_dir(dir: &Path) -> Result<Self, BenchError> {
+        let (train_x, train_y) = load_split(dir, "train")?;
+        let (test_x, test_y) = load_split(dir, "t10k")?;
+        let outputs = train_y
+            .iter()
+            .chain(&test_y)
+            .max()
+            .map_or(0, |m| m + 1)
+            .max(2);
+        let name = dir
+            .file_name()
+            .map_or_else(|| "idx".to_owned(), |n| n.to_string_lossy().into_owned());
+        Ok(Self {
+            name,
+            train_x,
+            train_y: Labels::Classes(train_y),
+            test_x,
+            test_y: Labels::Classes(test_y),
+            outputs,
+        })
+    }
+
+    /// Standardizes every feature value with the mean and standard deviation of all
+    /// training values (the test split never informs the statistics).
+    pub fn standardize(&mut self) {
+        let n = self.train_x.len().max(1) as f64;
+        let mean = self.train_x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let variance = self
+            .train_x
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let std = variance.sqrt().max(1e-12);
+        let (mean, inv) = (mean as f32, (1.0 / std) as f32);
+        self.train_x.mapv_inplace(|v| (v - mean) * inv);
+        self.test_x.mapv_inplace(|v| (v - mean) * inv);
+    }
+
+    /// The first `n` training samples only (for quick runs).
+    #[must_use]
+    pub fn truncate_train(mut self, n: usize) -> Self {
+        let n = n.min(self.train_x.nrows());
+        self.train_x = self.train_x.slice(ndarray::s![..n, ..]).to_owned();
+        self.train_y = match self.train_y {
+            Labels::Classes(mut c) => {
+                c.truncate(n);
+                Labels::Classes(c)
+            }
+            Labels::Values(v) => Labels::Values(v.slice(ndarray::s![..n, ..]).to_owned()),
+        };
+        self
+    }
+
+    /// Shuffles the samples with `seed`, then splits off `test_fraction` of them for testing.
+    pub(crate) fn split(
+        name: String,
+        x: Array2<f32>,
+        y: Labels,
+        outputs: usize,
+        test_fraction: f64,
+        seed: u64,
+    ) -> Self {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let n = x.nrows();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED));
+        let x = x.select(ndarray::Axis(0), &order);
+        let y = match y {
+            Labels::Classes(c) => Labels::Classes(order.iter().map(|&i| c[i]).collect()),
+            Labels::Values(v) => Labels::Values(v.select(ndarray::Axis(0), &order)),
+        };
+        let test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
+        let cut = n - test;
+        let rows = |a: ArrayView2<'_, f32>, r: std::ops::Range<usize>| {
+            a.slice(ndarray::s![r, ..]).to_owned()
+        };
+        let (train_y, test_y) = match y {
+            Labels::Classes(c) => (
+                Labels::Classes(c[..cut].to_vec()),
+                Labels::Classes(c[cut..].to_vec()),
+            ),
+            Labels::Values(v) => (
+                Labels::Values(rows(v.view(), 0..cut)),
+                Labels::Values(rows(v.view(), cut..n)),
+            ),
+        };
+        Self {
+            name,
+            train_x: rows(x.view(), 0..cut),
+            train_y,
+            test_x: rows(x.view(), cut..n),
+            test_y,
+            outputs,
+        }
+    }
+}
+
+/// Finds `stem` or `stem.gz` in `dir`.
+fn find(dir: &Path, stem: &str) -> Result<PathBuf, BenchError> {
+    let plain = dir.join(stem);
+    let gz = dir.join(format!("{stem}.gz"));
+    [plain.clone(), gz]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| BenchError::Io {
+            path: plain,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found (nor with .gz)"),
+        })
+}
+
+fn load_split(dir: &Path, prefix: &str) -> Result<(Array2<f32>, Vec<usize>), BenchError> {
+    let images_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
+    let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
+    let images = read_idx(&images_path, 3)?;
+    let labels = read_idx(&labels_path, 1)?;
+    if images.dims[0] != labels.dims[0] {
+        return Err(BenchError::Malformed {
+            path: labels_path,
+            offset: 4,
+            expected: format!(
+                "{} labels, one per image in {}",
+                images.dims[0],
+                images_path.display()
+            ),
+            found: format!("{} labels", labels.dims[0]),
+        });
+    }
+    let features = images.dims[1] * images.dims[2];
+    let x = Array2::from_shape_vec(
+        (images.dims[0], features),
+        images.data.iter().map(|&p| f32::from(p) / 255.0).collect(),
+    )
+    .expect("IDX size was checked");
+    Ok((x, labels.data.iter().map(|&l| usize::from(l)).collect()))
+}

@@ -1,0 +1,69 @@
+//! Errors of datasets, experiments and reports: each names the file, field or value.
+
+use std::path::PathBuf;
+
+/// What went wrong, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// A data file is malformed.
+    #[error("{}: at byte {offset}: expected {expected}, found {found}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the problem in the (decompressed) content.
+        offset: u64,
+        /// What the format requires there.
+        expected: String,
+        /// What the file has.
+        found: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An experiment parameter is unknown or out of range.
+    #[error("`{field}` = {value:?} is not allowed; expected {expected}")]
+    Invalid {
+        /// The parameter (config key or command-line flag).
+        field: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// The network or trainer rejected something.
+    #[error(transparent)]
+    Nn(#[from] nn::NnError),
+    /// Drawing a plot failed.
+    #[error("plot {}: {message}", path.display())]
+    Plot {
+        /// The image being drawn.
+        path: PathBuf,
+        /// The drawing backend's complaint.
+        message: String,
+    },
+}
+
+impl BenchError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| BenchError::Io { path, source }
+    }
+
+    pub(crate) fn invalid(
+        field: impl Into<String>,
+        value: impl ToString,
+        expected: impl Into<String>,
+    ) -> Self {
+        BenchError::Invalid {
+            field: field.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! One training run and grids of them: an architecture, an initializer, an optimizer and a
+//! seed, trained on a dataset, with the metrics that show what the initializer did.
+
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use ndarray::s;
+use nn::{
+    Activation, Event, LayerDiagnostics, Loss, LsuvConfig, Mlp, MlpConfig, Optimizer, Status,
+    TrainConfig, Trainer,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::BenchError;
+use crate::data::{Dataset, Labels};
+use crate::registry::{InitChoice, lookup};
+use crate::throughput::gemm_flops_per_sample;
+use crate::verdict::verdict;
+
+/// Hidden layers of one width and one activation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Arch {
+    /// Number of hidden layers, >= 1.
+    pub depth: usize,
+    /// Units per hidden layer, >= 1.
+    pub width: usize,
+    /// Nonlinearity after every hidden layer.
+    pub activation: Activation,
+}
+
+impl Arch {
+    /// A short label such as `relu 10x256`.
+    pub fn label(&self) -> String {
+        format!("{} {}x{}", self.activation, self.depth, self.width)
+    }
+}
+
+/// Everything that defines one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Hidden layers.
+    pub arch: Arch,
+    /// Initializer name (see [`crate::registry::CATALOG`]).
+    pub init: String,
+    /// Update rule and learning rate.
+    pub optimizer: Optimizer,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per mini-batch.
+    pub batch_size: usize,
+    /// Seed of the initialization and of the shuffles.
+    pub seed: u64,
+    /// Test accuracy counted as converged.
+    pub target_accuracy: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Reached the target accuracy.
+    Converged,
+    /// Finished without reaching it.
+    Stalled,
+    /// Loss or gradients became NaN or infinite.
+    Diverged {
+        /// 0-based epoch.
+        epoch: usize,
+        /// 0-based step.
+        step: u64,
+    },
+}
+
+impl Outcome {
+    /// `converged`, `stalled` or `diverged`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::Stalled => "stalled",
+            Outcome::Diverged { .. } => "diverged",
+        }
+    }
+}
+
+/// Metrics after one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Mean training loss over the epoch.
+    pub train_loss: f64,
+    /// Test accuracy after the epoch (classification), else `None`.
+    pub test_accuracy: Option<f64>,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The run.
+    pub spec: RunSpec,
+    /// Per-epoch metrics (fewer than `epochs` if it diverged).
+    pub epochs: Vec<EpochMetrics>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Optimizer steps until the test accuracy first reached the target, measured at epoch
+    /// ends.
+    pub steps_to_target: Option<u64>,
+    /// Test accuracy (or, for regression, the negated test loss) at the end.
+    pub final_accuracy: f64,
+    /// Test accuracy before any training.
+    pub initial_accuracy: f64,
+    /// Per-layer statistics at initialization on a training batch.
+    pub at_init: Vec<LayerDiagnostics>,
+    /// Per-layer statistics after training (if it did not diverge).
+    pub after_training: Option<Vec<LayerDiagnostics>>,
+    /// One line on what happened and why.
+    pub verdict: String,
+    /// Training wall time, seconds.
+    pub wall_seconds: f64,
+    /// Training samples per second.
+    pub samples_per_second: f64,
+    /// Achieved GEMM GFLOP/s.
+    pub gflops: f64,
+}
+
+/// Samples used for diagnostics and LSUV.
+const PROBE_ROWS: usize = 256;
+
+/// Builds and initializes the network a spec describes.
+///
+/// # Errors
+/// An unknown initializer name or an invalid architecture.
+pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> {
+    let arch = spec.arch;
+    if arch.depth == 0 || arch.width == 0 {
+        return Err(BenchError::invalid(
+            if arch.depth == 0 { "depth" } else { "width" },
+            0,
+            "at least 1",
+        ));
+    }
+    let config = MlpConfig::deep(
+        dataset.inputs(),
+        arch.depth,
+        arch.width,
+        dataset.outputs,
+        arch.activation,
+    );
+    Ok(match lookup(&spec.init, arch.activation)? {
+        InitChoice::Strategy(layer) => config.build(&layer.weight, &layer.bias, spec.seed)?,
+        InitChoice::Lsuv => {
+            let mut mlp = config.build(
+                &init::Initializer::Zeros,
+                &init::Initializer::Zeros,
+                spec.seed,
+            )?;
+            let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+            let config = LsuvConfig {
+                seed: spec.seed,
+                ..LsuvConfig::default()
+            };
+            nn::lsuv(&mut mlp, dataset.train_x.slice(s![..rows, ..]), config)?;
+            mlp
+        }
+    })
+}
+
+fn loss_for(dataset: &Dataset) -> Loss {
+    if dataset.is_classification() {
+        Loss::SoftmaxCrossEntropy
+    } else {
+        Loss::MeanSquaredError
+    }
+}
+
+/// Per-layer diagnostics on the first training rows.
+fn probe(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<Vec<LayerDiagnostics>, BenchError> {
+    let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+    let x = dataset.train_x.slice(s![..rows, ..]);
+    let targets = match &dataset.train_y {
+        Labels::Classes(c) => nn::Targets::Classes(&c[..rows]),
+        Labels::Values(v) => nn::Targets::Values(v.slice(s![..rows, ..])),
+    };
+    Ok(nn::diagnose(mlp, x, targets, loss_for(dataset), 0)?)
+}
+
+/// Test accuracy, or the negated mean test loss for regression.
+fn score(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
+    Ok(match &dataset.test_y {
+        Labels::Classes(c) => mlp.accuracy(dataset.test_x.view(), c)?,
+        Labels::Values(_) => {
+            -mlp.loss_and_gradients(
+                dataset.test_x.view(),
+                dataset.test_y.targets(),
+                loss_for(dataset),
+            )?
+            .0
+        }
+    })
+}
+
+/// Trains one run, advancing `progress` by one per epoch.
+///
+/// # Errors
+/// An invalid spec or data the network cannot use.
+pub fn run(
+    dataset: &Dataset,
+    spec: &RunSpec,
+    progress: &ProgressBar,
+) -> Result<RunResult, BenchError> {
+    let mut mlp = build(dataset, spec)?;
+    let at_init = probe(&mlp, dataset)?;
+    let initial_accuracy = score(&mlp, dataset)?;
+    let config = TrainConfig::new(loss_for(dataset), spec.optimizer)
+        .with_batch_size(spec.batch_size)
+        .with_epochs(spec.epochs)
+        .with_seed(spec.seed);
+    let mut trainer = Trainer::new(&mlp, config)?;
+    let mut epochs = Vec::with_capacity(spec.epochs);
+    let mut steps_to_target = None;
+    let mut steps = 0;
+    let mut evaluation_error = None;
+    let start = Instant::now();
+    let history = trainer.train(
+        &mut mlp,
+        dataset.train_x.view(),
+        dataset.train_y.targets(),
+        |event, mlp| match *event {
+            Event::Step { .. } => steps += 1,
+            Event::EpochEnd { mean_loss, .. } => {
+                let accuracy = match score(mlp, dataset) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        evaluation_error.get_or_insert(e);
+                        f64::NAN
+                    }
+                };
+                if steps_to_target.is_none() && accuracy >= spec.target_accuracy {
+                    steps_to_target = Some(steps);
+                }
+                epochs.push(EpochMetrics {
+                    train_loss: mean_loss,
+                    test_accuracy: dataset.is_classification().then_some(accuracy),
+                });
+                progress.inc(1);
+            }
+        },
+    )?;
+    let wall_seconds = start.elapsed().as_secs_f64();
+    if let Some(error) = evaluation_error {
+        return Err(error);
+    }
+    progress.inc((spec.epochs - epochs.len()) as u64);
+    let final_accuracy = score(&mlp, dataset)?;
+    let outcome = match history.status {
+        Status::Diverged { epoch, step } => Outcome::Diverged { epoch, step },
+        Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
+        Status::Completed => Outcome::Stalled,
+    };
+    let after_training = if matches!(outcome, Outcome::Diverged { .. }) {
+        None
+    } else {
+        Some(probe(&mlp, dataset)?)
+    };
+    let samples_per_second = (history.steps as usize * spec.batch_size)
+        .min(dataset.train_x.nrows() * spec.epochs) as f64
+        / wall_seconds;
+    let gflops = samples_per_second * gemm_flops_per_sample(mlp.config()) / 1e9;
+    let verdict = verdict(
+        &spec.arch,
+        &at_init,
+        outcome,
+        initial_accuracy,
+        final_accuracy,
+    );
+    Ok(RunResult {
+        spec: spec.clone(),
+        epochs,
+        outcome,
+        steps_to_target,
+        final_accuracy,
+        initial_accuracy,
+        at_init,
+        after_training,
+        verdict,
+        wall_seconds,
+        samples_per_second,
+        gflops,
+    })
+}
+
+/// Runs every spec on `dataset`, several at once on the rayon pool (each run's trainer
+/// shares the same pool, so cores are never oversubscribed, and BLAS stays
+/// single-threaded). Results come back in the order of `specs`.
+///
+/// # Errors
+/// The first run that failed.
+pub fn run_all(
+    dataset: &Dataset,
+    specs: &[RunSpec],
+    progress: &ProgressBar,
+) -> Result<Vec<RunResult>, BenchError> {
+    // Evaluation and diagnostics run outside the trainer too: keep BLAS single-threaded
+    // for the whole grid so concurrent runs never share OpenBLAS threads.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    specs
+        .par_iter()
+        .map(|spec| run(dataset, spec, progress))
+        .collect()
+}
+
+/// The cross product of architectures, initializers and seeds with shared settings.
+pub fn grid(archs: &[Arch], inits: &[&str], seeds: &[u64], template: &RunSpec) -> Vec<RunSpec> {
+    let mut specs = Vec::with_capacity(archs.len() * inits.len() * seeds.len());
+    for &arch in archs {
+        for &init in inits {
+            for &seed in seeds {
+                specs.push(RunSpec {
+                    arch,
+                    init: init.to_owned(),
+                    seed,
+                    ..template.clone()
+                });
+            }
+        }
+    }
+    specs
+}

@@ -1,0 +1,175 @@
+//! Initializers by name, as the command line and config files spell them.
+
+use init::{FanMode, Initializer, presets};
+use nn::{Activation, LayerInit};
+
+use crate::BenchError;
+
+/// How a network is initialized: a weight/bias strategy pair, or LSUV on data.
+#[derive(Debug, Clone)]
+pub enum InitChoice {
+    /// The same strategies for every layer.
+    Strategy(LayerInit),
+    /// Orthogonal, then layer-sequential unit variance on a training batch.
+    Lsuv,
+}
+
+/// A named initializer with its formula, as `initlab list` prints it.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedInit {
+    /// The name used on the command line.
+    pub name: &'static str,
+    /// Weight distribution and parameters.
+    pub formula: &'static str,
+    /// Where it comes from.
+    pub source: &'static str,
+}
+
+/// Every initializer the experiments know, in the order reports list them.
+pub const CATALOG: &[NamedInit] = &[
+    NamedInit {
+        name: "zeros",
+        formula: "W = 0, b = 0",
+        source: "the classic mistake",
+    },
+    NamedInit {
+        name: "constant",
+        formula: "W = 0.05, b = 0",
+        source: "symmetric: every unit identical",
+    },
+    NamedInit {
+        name: "small_normal",
+        formula: "W ~ N(0, 0.01^2), b = 0",
+        source: "'small random numbers'",
+    },
+    NamedInit {
+        name: "large_normal",
+        formula: "W ~ N(0, 1), b = 0",
+        source: "unscaled Gaussian",
+    },
+    NamedInit {
+        name: "glorot_uniform",
+        formula: "W ~ U(±sqrt(6 / (fan_in + fan_out))), b = 0",
+        source: "Glorot & Bengio 2010",
+    },
+    NamedInit {
+        name: "glorot_normal",
+        formula: "W ~ N(0, 2 / (fan_in + fan_out)), b = 0",
+        source: "Glorot & Bengio 2010",
+    },
+    NamedInit {
+        name: "he_normal",
+        formula: "W ~ N(0, gain^2 / fan_in), gain of the activation, b = 0",
+        source: "He et al. 2015",
+    },
+    NamedInit {
+        name: "he_uniform",
+        formula: "W ~ U(±gain sqrt(3 / fan_in)), b = 0",
+        source: "He et al. 2015",
+    },
+    NamedInit {
+        name: "lecun_normal",
+        formula: "W ~ N(0, 1 / fan_in), b = 0",
+        source: "LeCun et al. 1998",
+    },
+    NamedInit {
+        name: "orthogonal",
+        formula: "W = gain Q, Q Haar-orthogonal, b = 0",
+        source: "Saxe et al. 2014",
+    },
+    NamedInit {
+        name: "lsuv",
+        formula: "orthogonal, then W /= sqrt(Var(xW^T)) per layer until |Var - 1| < 0.1",
+        source: "Mishkin & Matas 2015",
+    },
+    NamedInit {
+        name: "pytorch_default",
+        formula: "W ~ U(±1/sqrt(fan_in)), b ~ U(±1/sqrt(fan_in))",
+        source: "torch.nn.Linear",
+    },
+    NamedInit {
+        name: "keras_default",
+        formula: "W ~ U(±sqrt(6 / (fan_in + fan_out))), b = 0",
+        source: "keras.layers.Dense",
+    },
+    NamedInit {
+        name: "flax_default",
+        formula: "W ~ N(0, 1 / fan_in) truncated at ±2σ (variance-corrected), b = 0",
+        source: "flax.linen.Dense",
+    },
+    NamedInit {
+        name: "sparse",
+        formula: "W ~ N(0, 0.1^2) with 90% zeros per column, b = 0",
+        source: "Martens 2010",
+    },
+];
+
+/// The initialization called `name` for a network whose hidden layers use `activation`
+/// (gains follow the activation where the strategy has one).
+///
+/// # Errors
+/// [`BenchError::Invalid`] listing the known names.
+pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchError> {
+    let gain = activation.nonlinearity().gain();
+    let weights = |weight: Initializer| {
+        InitChoice::Strategy(LayerInit {
+            weight,
+            bias: Initializer::Zeros,
+        })
+    };
+    Ok(match name {
+        "zeros" => weights(Initializer::Zeros),
+        "constant" => weights(Initializer::Constant { value: 0.05 }),
+        "small_normal" => weights(Initializer::normal(0.0, 0.01)),
+        "large_normal" => weights(Initializer::normal(0.0, 1.0)),
+        "glorot_uniform" => weights(Initializer::GlorotUniform { gain: 1.0 }),
+        "glorot_normal" => weights(Initializer::GlorotNormal { gain: 1.0 }),
+        "he_normal" => weights(Initializer::HeNormal {
+            mode: FanMode::FanIn,
+            nonlinearity: activation.nonlinearity(),
+        }),
+        "he_uniform" => weights(Initializer::HeUniform {
+            mode: FanMode::FanIn,
+            nonlinearity: activation.nonlinearity(),
+        }),
+        "lecun_normal" => weights(Initializer::LeCunNormal),
+        "orthogonal" => weights(Initializer::Orthogonal { gain }),
+        "lsuv" => InitChoice::Lsuv,
+        "pytorch_default" => InitChoice::Strategy(presets::pytorch_linear()),
+        "keras_default" => InitChoice::Strategy(presets::keras_dense()),
+        "flax_default" => InitChoice::Strategy(presets::flax_dense()),
+        "sparse" => weights(Initializer::Sparse {
+            sparsity: 0.9,
+            std: 0.1,
+        }),
+        _ => {
+            let known: Vec<&str> = CATALOG.iter().map(|n| n.name).collect();
+            return Err(BenchError::invalid(
+                "init",
+                name,
+                format!("one of {}", known.join(", ")),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_entry_resolves_and_unknown_names_list_the_choices() {
+        for entry in CATALOG {
+            assert!(
+                lookup(entry.name, Activation::Relu).is_ok(),
+                "{}",
+                entry.name
+            );
+        }
+        let err = lookup("xavier", Activation::Tanh).unwrap_err().to_string();
+        assert!(
+            err.contains("`init` = \"xavier\"") && err.contains("glorot_uniform"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Reports: a Markdown table for the terminal, CSV and JSON of every number, written so a
+//! half-written file never looks complete.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::BenchError;
+use crate::experiment::RunResult;
+
+/// Runs that share everything but the seed.
+#[derive(Debug, Clone)]
+pub struct Group<'a> {
+    /// The runs, in seed order.
+    pub runs: Vec<&'a RunResult>,
+}
+
+impl Group<'_> {
+    /// Mean and sample standard deviation of the final accuracy over seeds.
+    pub fn accuracy(&self) -> (f64, f64) {
+        let n = self.runs.len() as f64;
+        let mean = self.runs.iter().map(|r| r.final_accuracy).sum::<f64>() / n;
+        let var = self
+            .runs
+            .iter()
+            .map(|r| (r.final_accuracy - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1.0).max(1.0);
+        (mean, var.sqrt())
+    }
+
+    /// `3/3 converged`, `2 diverged, 1 stalled`, ...
+    pub fn outcomes(&self) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for run in &self.runs {
+            let name = run.outcome.name();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+            .iter()
+            .map(|(n, c)| format!("{c}/{} {n}", self.runs.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Groups results by architecture and initializer, keeping the order of first appearance.
+pub fn groups(results: &[RunResult]) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for result in results {
+        let same = |g: &&mut Group<'_>| {
+            g.runs[0].spec.arch == result.spec.arch && g.runs[0].spec.init == result.spec.init
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(group) => group.runs.push(result),
+            None => groups.push(Group { runs: vec![result] }),
+        }
+    }
+    groups
+}
+
+/// The headline table: one row per architecture and initializer, mean ± sd over seeds,
+/// the outcomes and the first seed's verdict.
+pub fn markdown(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "| network | init | test accuracy | outcome | verdict (seed 0) |\n|---|---|---:|---|---|\n",
+    );
+    for group in groups(results) {
+        let first = group.runs[0];
+        let (mean, sd) = group.accuracy();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1}% ± {:.1} | {} | {} |",
+            first.spec.arch.label(),
+            first.spec.init,
+            100.0 * mean,
+            100.0 * sd,
+            group.outcomes(),
+            first.verdict
+        );
+    }
+    out
+}
+
+/// One CSV row per run and epoch.
+pub fn csv(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "network,init,seed,epoch,train_loss,test_accuracy,outcome,final_accuracy,steps_to_target,wall_seconds,samples_per_second,gflops\n",
+    );
+    for r in results {
+        for (epoch, m) in r.epochs.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{:.3},{:.0},{:.2}",
+                r.spec.arch.label(),
+                r.spec.init,
+                r.spec.seed,
+                epoch + 1,
+                m.train_loss,
+                m.test_accuracy.map_or(String::new(), |a| a.to_string()),
+                r.outcome.name(),
+                r.final_accuracy,
+                r.steps_to_target.map_or(String::new(), |s| s.to_string()),
+                r.wall_seconds,
+                r.samples_per_second,
+                r.gflops
+            );
+        }
+    }
+    out
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename, so an interrupted
+/// run never leaves a truncated file under the final name.
+///
+/// # Errors
+/// [`BenchError::Io`] naming the file.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BenchError> {
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, contents).map_err(BenchError::io(&temporary))?;
+    std::fs::rename(&temporary, path).map_err(BenchError::io(path))
+}
+
+/// Writes `results.csv` and `results.json` into `dir`.
+///
+/// # Errors
+/// [`BenchError::Io`] naming the file.
+pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    write_atomically(&dir.join("results.csv"), csv(results).as_bytes())?;
+    let json = serde_json::to_vec_pretty(results).expect("results serialize");
+    write_atomically(&dir.join("results.json"), &json)
+}

@@ -1,0 +1,85 @@
+//! One line per run saying what the initializer did, from the diagnostics at init and the
+//! outcome.
+
+use nn::{Activation, LayerDiagnostics};
+
+use crate::experiment::{Arch, Outcome};
+
+/// Variance ratios beyond which a signal counts as vanished or exploded (the thresholds of
+/// the signal-propagation report).
+const VANISHED: f64 = 1e-2;
+const EXPLODED: f64 = 1e2;
+
+/// Variance of the backpropagated gradient (w.r.t. pre-activations) at the first hidden
+/// layer over the last hidden layer's: below 1 it shrinks on the way back.
+pub fn gradient_variance_ratio(at_init: &[LayerDiagnostics]) -> f64 {
+    let hidden = &at_init[..at_init.len().saturating_sub(1)];
+    match (hidden.first(), hidden.last()) {
+        (Some(first), Some(last)) => (first.backprop_grad_std / last.backprop_grad_std).powi(2),
+        _ => f64::NAN,
+    }
+}
+
+/// Explains a run: what the gradients and activations looked like at initialization and
+/// how training ended.
+pub fn verdict(
+    arch: &Arch,
+    at_init: &[LayerDiagnostics],
+    outcome: Outcome,
+    initial: f64,
+    final_accuracy: f64,
+) -> String {
+    let hidden = &at_init[..at_init.len().saturating_sub(1)];
+    let (Some(first), Some(last)) = (hidden.first(), hidden.last()) else {
+        return outcome.name().to_owned();
+    };
+    let depth = hidden.len();
+    let accuracy = format!("{:.1}%", 100.0 * final_accuracy);
+    if let Outcome::Diverged { epoch, step } = outcome {
+        let growth = (last.pre_std / first.pre_std).powi(2);
+        return format!(
+            "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {growth:.0e}x from layer 1 to {depth}"
+        );
+    }
+    if hidden.iter().all(|l| l.duplicate_units + 1 == arch.width) {
+        if hidden.iter().all(|l| l.weight_grad_norm == 0.0) {
+            return format!(
+                "symmetric and frozen: all units identical, no gradient reaches any hidden weight; {accuracy}"
+            );
+        }
+        return format!(
+            "symmetric: all {} units of a layer identical, the net is 1 unit wide; {accuracy}",
+            arch.width
+        );
+    }
+    let trained = final_accuracy - initial > 0.2;
+    let saturation = hidden
+        .iter()
+        .map(|l| l.saturated_fraction)
+        .fold(0.0, f64::max);
+    if matches!(
+        arch.activation,
+        Activation::Tanh | Activation::Sigmoid | Activation::Softsign
+    ) && saturation > 0.3
+    {
+        return format!(
+            "saturated: up to {:.0}% of units at ±1 at init; {accuracy}",
+            100.0 * saturation
+        );
+    }
+    let gradient = gradient_variance_ratio(at_init);
+    let forward = (last.pre_std / first.pre_std).powi(2);
+    let shrinking = gradient < VANISHED || forward < VANISHED;
+    let growing = gradient > EXPLODED || forward > EXPLODED;
+    let numbers = format!(
+        "layer {depth}/1 activation variance {forward:.0e}, layer 1/{depth} gradient variance {gradient:.0e}"
+    );
+    match (shrinking, growing, trained) {
+        (true, _, false) => format!("vanishing: {numbers}; stalled at {accuracy}"),
+        (true, _, true) => format!("trains despite vanishing signal: {numbers}; {accuracy}"),
+        (_, true, false) => format!("exploding: {numbers}; stalled at {accuracy}"),
+        (_, true, true) => format!("trains despite exploding signal: {numbers}; {accuracy}"),
+        (false, false, false) => format!("stalled: {numbers}; {accuracy}"),
+        (false, false, true) => format!("healthy: {numbers}; {accuracy}"),
+    }
+}

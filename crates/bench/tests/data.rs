@@ -1,0 +1,185 @@
+//! Dataset loading: IDX files (valid, gzip, malformed), the bundled MNIST subset, and the
+//! synthetic generators.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bench::data::{Dataset, Labels, Synthetic, generate, read_idx, write_idx};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("initlab-bench-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_mnist_like(dir: &Path, train: usize, test: usize) {
+    for (prefix, n) in [("train", train), ("t10k", test)] {
+        let pixels: Vec<u8> = (0..n * 4 * 4).map(|i| (i % 256) as u8).collect();
+        write_idx(
+            &dir.join(format!("{prefix}-images-idx3-ubyte")),
+            &[n, 4, 4],
+            &pixels,
+        )
+        .unwrap();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        write_idx(
+            &dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            &[n],
+            &labels,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn idx_round_trip_raw_and_gzip() {
+    let dir = scratch("idx");
+    let raw = dir.join("x-idx3-ubyte");
+    write_idx(&raw, &[2, 3, 2], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255]).unwrap();
+    let idx = read_idx(&raw, 3).unwrap();
+    assert_eq!(idx.dims, vec![2, 3, 2]);
+    assert_eq!(idx.data[11], 255);
+    let gz = dir.join("x-idx3-ubyte.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(&std::fs::read(&raw).unwrap()).unwrap();
+    encoder.finish().unwrap();
+    assert_eq!(read_idx(&gz, 3).unwrap(), idx);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn malformed_idx_names_file_offset_and_expectation() {
+    let dir = scratch("malformed");
+    let path = dir.join("bad");
+    std::fs::write(&path, [0, 0, 8, 1, 0, 0, 0, 5, 1, 2, 3]).unwrap();
+    let message = read_idx(&path, 1).unwrap_err().to_string();
+    assert!(
+        message.contains("bad")
+            && message.contains("at byte 8")
+            && message.contains("5 data bytes")
+            && message.contains("found 3 bytes"),
+        "{message}"
+    );
+    std::fs::write(&path, [0, 0, 9, 3]).unwrap();
+    let message = read_idx(&path, 3).unwrap_err().to_string();
+    assert!(
+        message.contains("at byte 0")
+            && message.contains("magic 0x00000803")
+            && message.contains("0x00000903"),
+        "{message}"
+    );
+    std::fs::write(&path, [0, 0]).unwrap();
+    assert!(
+        read_idx(&path, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("2 bytes in the whole file")
+    );
+    std::fs::write(&path, [0x1f, 0x8b, 1, 2, 3]).unwrap();
+    assert!(read_idx(&path, 1).unwrap_err().to_string().contains("gzip"));
+    let message = read_idx(&dir.join("absent"), 1).unwrap_err().to_string();
+    assert!(message.contains("absent"), "{message}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn idx_folder_loads_scaled_pixels_and_checks_counts() {
+    let dir = scratch("folder");
+    write_mnist_like(&dir, 12, 6);
+    let data = Dataset::idx_dir(&dir).unwrap();
+    assert_eq!(
+        (data.train_x.dim(), data.test_x.dim(), data.outputs),
+        ((12, 16), (6, 16), 3)
+    );
+    assert_eq!(data.train_x[[0, 1]], 1.0 / 255.0);
+    // Labels for fewer images than there are: named, with both counts.
+    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[5], &[0, 1, 2, 0, 1]).unwrap();
+    let message = Dataset::idx_dir(&dir).unwrap_err().to_string();
+    assert!(
+        message.contains("t10k-labels")
+            && message.contains("6 labels")
+            && message.contains("found 5 labels"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bundled_mnist_has_the_documented_digits() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-10k");
+    let mut data = Dataset::idx_dir(&dir).unwrap();
+    assert_eq!(
+        (
+            data.train_x.nrows(),
+            data.test_x.nrows(),
+            data.inputs(),
+            data.outputs
+        ),
+        (8000, 2000, 784, 10)
+    );
+    let Labels::Classes(train) = &data.train_y else {
+        panic!("classes")
+    };
+    let Labels::Classes(test) = &data.test_y else {
+        panic!("classes")
+    };
+    let mut counts = [0; 10];
+    for &label in train.iter().chain(test) {
+        counts[label] += 1;
+    }
+    assert_eq!(
+        counts,
+        [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978],
+        "class counts of the data README"
+    );
+    assert!(data.train_x.iter().all(|p| (0.0..=1.0).contains(p)));
+    data.standardize();
+    let mean = data.train_x.iter().map(|&v| f64::from(v)).sum::<f64>() / data.train_x.len() as f64;
+    assert!(mean.abs() < 1e-4, "standardized training mean {mean}");
+}
+
+#[test]
+fn synthetic_tasks_are_seeded_and_sized() {
+    let tasks = [
+        Synthetic::Spirals { classes: 3 },
+        Synthetic::Circles,
+        Synthetic::Blobs {
+            classes: 4,
+            dims: 5,
+        },
+        Synthetic::Checkerboard { cells: 2 },
+        Synthetic::TeacherStudent {
+            inputs: 6,
+            hidden: 8,
+            outputs: 2,
+        },
+    ];
+    for task in tasks {
+        let a = generate(task, 500, 7).unwrap();
+        assert_eq!(a.train_x.nrows() + a.test_x.nrows(), 500, "{task:?}");
+        assert_eq!(a.test_x.nrows(), 100);
+        assert_eq!(
+            a,
+            generate(task, 500, 7).unwrap(),
+            "{task:?} is deterministic"
+        );
+        assert_ne!(
+            a.train_x,
+            generate(task, 500, 8).unwrap().train_x,
+            "{task:?} depends on the seed"
+        );
+        if let Labels::Classes(labels) = &a.train_y {
+            assert!(labels.iter().all(|&l| l < a.outputs));
+        }
+    }
+    assert!(
+        generate(Synthetic::Spirals { classes: 1 }, 100, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("`classes` = \"1\"")
+    );
+    assert!(generate(Synthetic::Circles, 3, 0).is_err());
+}

@@ -1,0 +1,190 @@
+//! Experiments on small synthetic data: the initializers' story holds, grids expand,
+//! config files are checked key by key, and reports are written whole.
+
+use bench::config;
+use bench::data::{Synthetic, generate};
+use bench::experiment::{Arch, Outcome, RunSpec, grid, run, run_all};
+use bench::report;
+use indicatif::ProgressBar;
+use nn::{Activation, Optimizer};
+
+fn spec(init: &str, activation: Activation) -> RunSpec {
+    RunSpec {
+        arch: Arch {
+            depth: 4,
+            width: 32,
+            activation,
+        },
+        init: init.to_owned(),
+        optimizer: Optimizer::adam(0.01),
+        epochs: 30,
+        batch_size: 64,
+        seed: 0,
+        target_accuracy: 0.9,
+    }
+}
+
+#[test]
+fn zeros_stay_symmetric_and_he_learns_blobs() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        600,
+        1,
+    )
+    .unwrap();
+    let hidden = ProgressBar::hidden();
+    let zeros = run(&data, &spec("zeros", Activation::Relu), &hidden).unwrap();
+    assert!(
+        zeros.verdict.starts_with("symmetric and frozen"),
+        "{}",
+        zeros.verdict
+    );
+    assert_eq!(zeros.outcome, Outcome::Stalled);
+    let he = run(&data, &spec("he_normal", Activation::Relu), &hidden).unwrap();
+    assert_eq!(he.outcome, Outcome::Converged, "{he:?}");
+    assert!(he.steps_to_target.is_some() && he.final_accuracy > 0.9);
+    assert_eq!(he.epochs.len(), 30);
+}
+
+#[test]
+fn large_weights_explode_a_deep_relu_net() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        300,
+        2,
+    )
+    .unwrap();
+    let mut deep = spec("large_normal", Activation::Relu);
+    deep.arch = Arch {
+        depth: 12,
+        width: 64,
+        activation: Activation::Relu,
+    };
+    deep.optimizer = Optimizer::sgd(0.1);
+    let result = run(&data, &deep, &ProgressBar::hidden()).unwrap();
+    assert!(
+        matches!(result.outcome, Outcome::Diverged { .. }),
+        "{result:?}"
+    );
+    assert!(
+        result.verdict.starts_with("exploding"),
+        "{}",
+        result.verdict
+    );
+}
+
+#[test]
+fn grid_runs_in_parallel_with_results_in_order_and_reports() {
+    let data = generate(Synthetic::Spirals { classes: 2 }, 400, 3).unwrap();
+    let archs = [Arch {
+        depth: 2,
+        width: 16,
+        activation: Activation::Tanh,
+    }];
+    let mut template = spec("", Activation::Tanh);
+    template.epochs = 2;
+    let specs = grid(&archs, &["glorot_uniform", "lsuv"], &[0, 1], &template);
+    assert_eq!(specs.len(), 4);
+    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let order: Vec<(&str, u64)> = results
+        .iter()
+        .map(|r| (r.spec.init.as_str(), r.spec.seed))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("glorot_uniform", 0),
+            ("glorot_uniform", 1),
+            ("lsuv", 0),
+            ("lsuv", 1)
+        ]
+    );
+    let table = report::markdown(&results);
+    assert_eq!(table.lines().count(), 2 + 2, "{table}");
+    let dir = std::env::temp_dir().join(format!("initlab-report-{}", std::process::id()));
+    report::write_files(&dir, &results).unwrap();
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4 * 2);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 4);
+    let plots = bench::plot::write_plots(&dir, &results).unwrap();
+    assert_eq!(plots.len(), 4);
+    assert!(
+        plots
+            .iter()
+            .all(|p| std::fs::metadata(p).unwrap().len() > 10_000)
+    );
+    assert!(
+        std::fs::read_dir(&dir).unwrap().all(|e| !e
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("partial"))
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn experiment_files_are_checked_key_by_key() {
+    let dir = std::env::temp_dir().join(format!("initlab-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = r#"
+        [dataset]
+        kind = "circles"
+        samples = 200
+        [[arch]]
+        depth = 2
+        width = 8
+        activation = "leaky_relu(0.1)"
+        [train]
+        inits = ["he_normal", "zeros"]
+        optimizer = "adam"
+        lr = 0.01
+        epochs = 1
+        batch_size = 32
+        seeds = [0, 1, 2]
+    "#;
+    let check = |text: &str| {
+        let path = dir.join("experiment.toml");
+        std::fs::write(&path, text).unwrap();
+        config::parse(&path).and_then(|file| file.specs().map(|specs| (file, specs)))
+    };
+    let (file, specs) = check(good).unwrap();
+    assert_eq!(specs.len(), 6);
+    assert_eq!(
+        file.dataset(std::path::Path::new("unused"))
+            .unwrap()
+            .train_x
+            .nrows(),
+        160
+    );
+
+    let cases = [
+        (
+            good.replace("depth = 2", "depth = 2\n        dropout = 0.5"),
+            "dropout",
+        ),
+        (good.replace("\"he_normal\"", "\"xavier\""), "train.inits"),
+        (
+            good.replace("leaky_relu(0.1)", "swish"),
+            "arch[0].activation",
+        ),
+        (good.replace("\"adam\"", "\"rmsprop\""), "train.optimizer"),
+        (good.replace("lr = 0.01", "lr = -1.0"), "train.lr"),
+        (good.replace("width = 8", "width = 0"), "arch[0].width"),
+        (good.replace("epochs = 1", "epochs = \"one\""), "epochs"),
+        (good.replace("[train]", "[train"), "experiment.toml"),
+    ];
+    for (text, expected) in cases {
+        let message = check(&text).unwrap_err().to_string();
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

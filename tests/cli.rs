@@ -1,0 +1,128 @@
+//! The `initlab` binary: listings, and clear errors with a non-zero exit on bad input,
+//! leaving no output files behind.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn initlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_initlab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("initlab-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn list_prints_every_initializer_with_its_formula() {
+    let out = initlab(&["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "zeros",
+        "he_normal",
+        "glorot_uniform",
+        "orthogonal",
+        "lsuv",
+        "pytorch_default",
+    ] {
+        assert!(
+            text.contains(&format!("| {name} |")),
+            "{name} missing from:\n{text}"
+        );
+    }
+    assert!(text.contains("N(0, gain^2 / fan_in)"));
+}
+
+#[test]
+fn bad_input_fails_with_a_message_and_writes_nothing() {
+    let dir = scratch("bad");
+    let out_dir = dir.join("out");
+    let config = dir.join("experiment.toml");
+    std::fs::write(
+        &config,
+        "[dataset]\nkind = \"circles\"\n[[arch]]\ndepth = 2\nwidth = 4\nactivation = \"relu\"\n[train]\ninits = [\"kaiming\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 1\nbatch_size = 8\nseeds = [0]\n",
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["run".into(), config.display().to_string()],
+            "`train.inits` = \"kaiming\"",
+        ),
+        (
+            vec!["run".into(), dir.join("absent.toml").display().to_string()],
+            "absent.toml",
+        ),
+        (
+            vec!["demo".into(), "--data".into(), dir.display().to_string()],
+            "train-images-idx3-ubyte",
+        ),
+        (
+            vec!["demo".into(), "--depth".into(), "0".into()],
+            "at least 1",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut full = args.clone();
+        full.extend([
+            "--out".to_owned(),
+            out_dir.display().to_string(),
+            "--quiet".to_owned(),
+        ]);
+        let out = initlab(&full.iter().map(String::as_str).collect::<Vec<_>>());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.starts_with("initlab: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !out_dir.join("results.csv").exists(),
+            "{args:?} left output behind"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_experiment_file_runs_end_to_end() {
+    let dir = scratch("run");
+    let config = dir.join("spirals.toml");
+    std::fs::write(
+        &config,
+        "[dataset]\nkind = \"spirals\"\nsamples = 300\n[[arch]]\ndepth = 3\nwidth = 16\nactivation = \"tanh\"\n[train]\ninits = [\"zeros\", \"glorot_uniform\"]\noptimizer = \"adam\"\nlr = 0.01\nepochs = 2\nbatch_size = 32\nseeds = [0]\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let out = initlab(&[
+        "run",
+        &config.display().to_string(),
+        "--out",
+        &out_dir.display().to_string(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("| tanh 3x16 | zeros |") && stdout.contains("symmetric and frozen"),
+        "{stdout}"
+    );
+    for file in [
+        "results.csv",
+        "results.json",
+        "loss_tanh_3x16.png",
+        "gradient_variance_tanh_3x16.png",
+    ] {
+        assert!(out_dir.join(file).exists(), "{file} missing");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
