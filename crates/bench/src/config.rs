@@ -2,8 +2,10 @@
 //!
 //! ```toml
 //! [dataset]
-//! kind = "spirals"      # mnist (the bundled digits), idx, spirals, circles, blobs,
-//! samples = 2000        # checkerboard, teacher_student
+//! kind = "spirals"      # mnist (the bundled digits), idx, csv, spirals, circles,
+//! samples = 2000        # blobs, checkerboard, teacher_student
+//! # for csv: path = "data.csv", label = "species" (or a 0-based index; default last),
+//! #          task = "classification" (or "regression")
 //!
 //! [[arch]]
 //! depth = 6
@@ -26,7 +28,7 @@ use nn::{Activation, Optimizer};
 use serde::Deserialize;
 
 use crate::BenchError;
-use crate::data::{Dataset, Synthetic, generate};
+use crate::data::{Dataset, LabelColumn, Synthetic, Task, generate, read_csv};
 use crate::experiment::{Arch, RunSpec, grid};
 use crate::registry::lookup;
 
@@ -46,7 +48,8 @@ pub struct ExperimentFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
-    /// `mnist`, `idx`, `spirals`, `circles`, `blobs`, `checkerboard` or `teacher_student`.
+    /// `mnist`, `idx`, `csv`, `spirals`, `circles`, `blobs`, `checkerboard` or
+    /// `teacher_student`.
     pub kind: String,
     /// Folder of IDX files (for `idx`; `mnist` defaults to the bundled digits).
     pub path: Option<PathBuf>,
@@ -58,8 +61,12 @@ pub struct DatasetSpec {
     pub dims: Option<usize>,
     /// Standardize features with training statistics (default true for IDX).
     pub standardize: Option<bool>,
-    /// Generator seed (default 0).
+    /// Generator or split seed (default 0).
     pub seed: Option<u64>,
+    /// Label column of a CSV file: a header name or a 0-based index (default: the last).
+    pub label: Option<toml::Value>,
+    /// For CSV: `classification` (default) or `regression`.
+    pub task: Option<String>,
 }
 
 /// One `[[arch]]` table.
@@ -108,6 +115,15 @@ pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
             format!("a valid experiment file: {}", e.to_string().trim()),
         )
     })
+}
+
+/// Index of the last column of a CSV file's header.
+fn last_column(path: &Path) -> Result<usize, BenchError> {
+    let text = std::fs::read_to_string(path).map_err(BenchError::io(path))?;
+    Ok(text
+        .lines()
+        .next()
+        .map_or(0, |header| header.split(',').count().saturating_sub(1)))
 }
 
 /// The optimizer called `name` with learning rate `lr`.
@@ -172,6 +188,45 @@ impl ExperimentFile {
                     None => data,
                 });
             }
+            "csv" => {
+                let path = d.path.as_ref().ok_or_else(|| {
+                    BenchError::invalid(
+                        "dataset.path",
+                        "(missing)",
+                        "the CSV file for kind = \"csv\"",
+                    )
+                })?;
+                let label = match &d.label {
+                    None => None,
+                    Some(toml::Value::String(name)) => Some(LabelColumn::Name(name.clone())),
+                    Some(toml::Value::Integer(i)) if *i >= 0 => {
+                        Some(LabelColumn::Index(*i as usize))
+                    }
+                    Some(other) => {
+                        return Err(BenchError::invalid(
+                            "dataset.label",
+                            other,
+                            "a column name or a 0-based index",
+                        ));
+                    }
+                };
+                let task = match d.task.as_deref() {
+                    None | Some("classification") => Task::Classification,
+                    Some("regression") => Task::Regression,
+                    Some(other) => {
+                        return Err(BenchError::invalid(
+                            "dataset.task",
+                            other,
+                            "classification or regression",
+                        ));
+                    }
+                };
+                let label = match label {
+                    Some(label) => label,
+                    None => LabelColumn::Index(last_column(path)?),
+                };
+                read_csv(path, &label, task, 0.2, seed)?
+            }
             "spirals" => synthetic(Synthetic::Spirals {
                 classes: d.classes.unwrap_or(2),
             })?,
@@ -190,7 +245,7 @@ impl ExperimentFile {
                 return Err(BenchError::invalid(
                     "dataset.kind",
                     other,
-                    "mnist, idx, spirals, circles, blobs, checkerboard or teacher_student",
+                    "mnist, idx, csv, spirals, circles, blobs, checkerboard or teacher_student",
                 ));
             }
         };

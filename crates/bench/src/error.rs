@@ -7,11 +7,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum BenchError {
     /// A data file is malformed.
-    #[error("{}: at byte {offset}: expected {expected}, found {found}", path.display())]
+    #[error("{}: at {} {offset}: expected {expected}, found {found}", path.display(), if is_text(path) { "row" } else { "byte" })]
     Malformed {
         /// The file.
         path: PathBuf,
-        /// Byte offset of the problem in the (decompressed) content.
+        /// Where the problem is: the byte offset in the (decompressed) content of a binary
+        /// file, or the 1-based row of a text file (CSV).
         offset: u64,
         /// What the format requires there.
         expected: String,
@@ -47,6 +48,12 @@ pub enum BenchError {
         /// The drawing backend's complaint.
         message: String,
     },
+}
+
+/// Whether a data file is text (positions are rows) rather than binary (byte offsets).
+fn is_text(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"))
 }
 
 impl BenchError {

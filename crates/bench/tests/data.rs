@@ -183,3 +183,65 @@ fn synthetic_tasks_are_seeded_and_sized() {
     );
     assert!(generate(Synthetic::Circles, 3, 0).is_err());
 }
+
+#[test]
+fn csv_reads_features_and_labels_by_name_or_index() {
+    use bench::data::{LabelColumn, Task, read_csv};
+    let dir = scratch("csv");
+    let path = dir.join("iris.csv");
+    let mut text = String::from("sepal, petal ,species\n");
+    for i in 0..20 {
+        text.push_str(&format!("{}.5,{},{}\n", i, i * 2, i % 3));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let by_name = read_csv(
+        &path,
+        &LabelColumn::Name("species".into()),
+        Task::Classification,
+        0.25,
+        1,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            by_name.train_x.dim(),
+            by_name.test_x.nrows(),
+            by_name.outputs
+        ),
+        ((15, 2), 5, 3)
+    );
+    let by_index = read_csv(&path, &LabelColumn::Index(2), Task::Classification, 0.25, 1).unwrap();
+    assert_eq!(by_name, by_index);
+    // The label column can be anywhere; here a regression target in the first column.
+    let regression = read_csv(&path, &LabelColumn::Index(0), Task::Regression, 0.25, 1).unwrap();
+    assert_eq!(regression.outputs, 1);
+    assert!(!regression.is_classification());
+
+    let bad = |contents: &str, label: LabelColumn| {
+        std::fs::write(&path, contents).unwrap();
+        read_csv(&path, &label, Task::Classification, 0.25, 1)
+            .unwrap_err()
+            .to_string()
+    };
+    let message = bad("a,b,y\n1,2,0\n3,x,1\n", LabelColumn::Name("y".into()));
+    assert!(
+        message.contains("iris.csv")
+            && message.contains("at row 3")
+            && message.contains("column 2 (`b`)")
+            && message.contains("\"x\""),
+        "{message}"
+    );
+    let message = bad("a,b,y\n1,2,0\n3,4\n", LabelColumn::Name("y".into()));
+    assert!(
+        message.contains("at row 3") && message.contains("3 fields"),
+        "{message}"
+    );
+    let message = bad("a,b,y\n1,2,0\n3,4,1.5\n", LabelColumn::Name("y".into()));
+    assert!(
+        message.contains("class index") && message.contains("\"1.5\""),
+        "{message}"
+    );
+    let message = bad("a,b,y\n1,2,0\n3,4,1\n", LabelColumn::Name("label".into()));
+    assert!(message.contains("a column named `label`"), "{message}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,6 +1,7 @@
-//! Datasets: IDX files (MNIST and relatives), the bundled MNIST subset, and seeded
-//! synthetic tasks. Everything becomes row-major `f32` features plus labels or targets.
+//! Datasets: IDX files (MNIST and relatives), the bundled MNIST subset, CSV files, and
+//! seeded synthetic tasks. Everything becomes row-major `f32` features plus labels or targets.
 
+mod csv;
 mod idx;
 mod synthetic;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use nn::Targets;
 
+pub use csv::{LabelColumn, Task, read_csv};
 pub use idx::{Idx, read_idx, write_idx};
 pub use synthetic::{Synthetic, generate};
 

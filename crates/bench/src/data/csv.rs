@@ -1,0 +1,156 @@
+//! CSV datasets: a header row, numeric feature columns and one label column.
+
+use std::path::Path;
+
+use ndarray::Array2;
+
+use super::{Dataset, Labels};
+use crate::BenchError;
+
+/// Which column holds the label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// By header name.
+    Name(String),
+    /// By 0-based position.
+    Index(usize),
+}
+
+/// Whether the label is a class index or a real value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Labels are class indices 0, 1, 2, ...
+    Classification,
+    /// Labels are real targets (one output).
+    Regression,
+}
+
+/// Reads a CSV file with a header into a dataset, holding out `test_fraction` of the rows
+/// (after a shuffle with `seed`).
+///
+/// # Errors
+/// [`BenchError::Io`] if unreadable; [`BenchError::Malformed`] naming the row (1-based,
+/// the header is row 1), the column and what was expected for a bad cell, a short row or
+/// a missing label column.
+pub fn read_csv(
+    path: &Path,
+    label: &LabelColumn,
+    task: Task,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<Dataset, BenchError> {
+    let malformed = |row: usize, expected: String, found: String| BenchError::Malformed {
+        path: path.to_owned(),
+        offset: row as u64,
+        expected,
+        found,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Io(_) => BenchError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other(e.to_string()),
+            },
+            _ => malformed(1, "a CSV header row".into(), e.to_string()),
+        })?;
+    let headers = reader
+        .headers()
+        .map_err(|e| malformed(1, "a CSV header row".into(), e.to_string()))?
+        .clone();
+    let label_index = match label {
+        LabelColumn::Index(i) if *i < headers.len() => *i,
+        LabelColumn::Name(name) => headers.iter().position(|h| h == name).ok_or_else(|| {
+            malformed(
+                1,
+                format!("a column named `{name}`"),
+                format!("columns {:?}", headers.iter().collect::<Vec<_>>()),
+            )
+        })?,
+        LabelColumn::Index(i) => {
+            return Err(malformed(
+                1,
+                format!("a label column at index {i}"),
+                format!("{} columns", headers.len()),
+            ));
+        }
+    };
+    let width = headers.len();
+    if width < 2 {
+        return Err(malformed(
+            1,
+            "at least one feature column and a label column".into(),
+            format!("{width} column"),
+        ));
+    }
+    let mut features = Vec::new();
+    let mut labels = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record =
+            record.map_err(|e| malformed(row, format!("{width} fields"), e.to_string()))?;
+        if record.len() != width {
+            return Err(malformed(
+                row,
+                format!("{width} fields"),
+                format!("{} fields", record.len()),
+            ));
+        }
+        for (column, cell) in record.iter().enumerate() {
+            let name = headers.get(column).unwrap_or("?");
+            let value: f64 = cell
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    malformed(
+                        row,
+                        format!("a finite number in column {} (`{name}`)", column + 1),
+                        format!("{cell:?}"),
+                    )
+                })?;
+            if column == label_index {
+                if task == Task::Classification && (value < 0.0 || value.fract() != 0.0) {
+                    return Err(malformed(
+                        row,
+                        format!(
+                            "a class index (0, 1, 2, ...) in column {} (`{name}`)",
+                            column + 1
+                        ),
+                        format!("{cell:?}"),
+                    ));
+                }
+                labels.push(value);
+            } else {
+                features.push(value as f32);
+            }
+        }
+    }
+    let rows = labels.len();
+    if rows < 2 {
+        return Err(malformed(
+            2,
+            "at least 2 data rows".into(),
+            format!("{rows}"),
+        ));
+    }
+    let x = Array2::from_shape_vec((rows, width - 1), features)
+        .expect("every row has width - 1 features");
+    let (y, outputs) = match task {
+        Task::Classification => {
+            let classes: Vec<usize> = labels.iter().map(|&v| v as usize).collect();
+            let outputs = classes.iter().max().map_or(2, |m| (m + 1).max(2));
+            (Labels::Classes(classes), outputs)
+        }
+        Task::Regression => (
+            Labels::Values(Array2::from_shape_fn((rows, 1), |(i, _)| labels[i] as f32)),
+            1,
+        ),
+    };
+    let name = path
+        .file_stem()
+        .map_or_else(|| "csv".to_owned(), |s| s.to_string_lossy().into_owned());
+    Ok(Dataset::split(name, x, y, outputs, test_fraction, seed))
+}
