@@ -61,7 +61,8 @@ fn train_step(c: &mut Criterion) {
     }
 }
 
-/// The acceptance numbers: trainer and ceiling timed alternately in one run, medians.
+/// The acceptance numbers: trainer at 1 and 2 threads and the ceiling, timed round-robin
+/// in one run, medians.
 fn summary(_: &mut Criterion) {
     println!("\nconfig  threads  samples/s  GFLOP/s  ceiling samples/s  ratio  speedup");
     for (name, arch) in configs() {
@@ -71,20 +72,15 @@ fn summary(_: &mut Criterion) {
             steps: 20,
             repeats: 15,
         };
-        let one = compare(&config, 1);
-        for threads in [1, 2] {
-            let result = if threads == 1 {
-                one
-            } else {
-                compare(&config, threads)
-            };
+        let result = compare(&config, &[1, 2]);
+        for &(threads, rate) in &result.training {
             println!(
                 "{name:6}  {threads:7}  {:9.0}  {:7.1}  {:17.0}  {:5.3}  {:6.2}x",
-                result.training.samples_per_second,
-                result.training.gflops,
+                rate.samples_per_second,
+                rate.gflops,
                 result.ceiling.samples_per_second,
-                result.ratio(),
-                result.training.samples_per_second / one.training.samples_per_second,
+                result.ratio(threads).unwrap_or(f64::NAN),
+                result.speedup(threads).unwrap_or(f64::NAN),
             );
         }
     }

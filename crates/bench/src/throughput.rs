@@ -72,43 +72,67 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Training and its GEMM ceiling, each the median of repeats timed alternately so both
-/// see the same machine noise.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Training at several thread counts and its GEMM ceiling, each the median of repeats
+/// timed round-robin so that all of them see the same machine noise.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
-    /// Training steps on the requested number of threads.
-    pub training: Rate,
+    /// `(threads, rate)` for each thread count asked for, in order.
+    pub training: Vec<(usize, Rate)>,
     /// The same GEMM calls through raw CBLAS on one thread.
     pub ceiling: Rate,
 }
 
 impl Comparison {
-    /// Training throughput as a fraction of the ceiling.
-    pub fn ratio(&self) -> f64 {
-        self.training.samples_per_second / self.ceiling.samples_per_second
+    /// Training throughput at `threads` as a fraction of the ceiling.
+    pub fn ratio(&self, threads: usize) -> Option<f64> {
+        self.rate(threads)
+            .map(|r| r.samples_per_second / self.ceiling.samples_per_second)
+    }
+
+    /// Throughput at `threads` over throughput at one thread.
+    pub fn speedup(&self, threads: usize) -> Option<f64> {
+        Some(self.rate(threads)?.samples_per_second / self.rate(1)?.samples_per_second)
+    }
+
+    /// The rate measured at `threads`.
+    pub fn rate(&self, threads: usize) -> Option<Rate> {
+        self.training
+            .iter()
+            .find(|(t, _)| *t == threads)
+            .map(|(_, r)| *r)
     }
 }
 
-/// Times SGD training steps on `threads` rayon threads (BLAS single-threaded) and the
-/// GEMM ceiling, alternating repeats.
+/// Times SGD training steps at each of `threads` (rayon threads, BLAS single-threaded)
+/// and the GEMM ceiling, round-robin.
 ///
 /// # Panics
 /// If the configuration is invalid (callers build it in code or validate it first).
-pub fn compare(config: &ThroughputConfig, threads: usize) -> Comparison {
-    let mut training = training_runner(config, threads);
-    let mut ceiling = ceiling_runner(config);
-    training();
-    ceiling();
-    let (mut train_seconds, mut ceiling_seconds) = (Vec::new(), Vec::new());
+pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
+    let mut runners: Vec<Box<dyn FnMut()>> = threads
+        .iter()
+        .map(|&t| Box::new(training_runner(config, t)) as Box<dyn FnMut()>)
+        .collect();
+    runners.push(Box::new(ceiling_runner(config)));
+    for run in &mut runners {
+        run();
+    }
+    let mut seconds = vec![Vec::with_capacity(config.repeats); runners.len()];
     for _ in 0..config.repeats {
-        train_seconds.push(timed(&mut training));
-        ceiling_seconds.push(timed(&mut ceiling));
+        for (run, times) in runners.iter_mut().zip(&mut seconds) {
+            times.push(timed(run));
+        }
     }
     let samples = config.batch * config.steps;
     let flops = gemm_flops_per_sample(&config.arch);
+    let mut rates: Vec<Rate> = seconds
+        .into_iter()
+        .map(|s| Rate::from_seconds(samples, median(s), flops))
+        .collect();
+    let ceiling = rates.pop().expect("the ceiling was timed");
     Comparison {
-        training: Rate::from_seconds(samples, median(train_seconds), flops),
-        ceiling: Rate::from_seconds(samples, median(ceiling_seconds), flops),
+        training: threads.iter().copied().zip(rates).collect(),
+        ceiling,
     }
 }
 

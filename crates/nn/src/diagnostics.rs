@@ -61,7 +61,7 @@ pub fn diagnose<T: Real>(
         T::of(1.0 / rows as f64),
         ws.grad[last].view_mut(),
     );
-    mlp.backward(inputs, &mut ws, &mut grads);
+    mlp.backward(inputs, &mut ws, Some(&mut grads));
 
     let mut report = Vec::with_capacity(mlp.layers().len());
     for (l, layer) in mlp.layers().iter().enumerate() {

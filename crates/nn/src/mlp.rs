@@ -1,5 +1,6 @@
 //! The network: a configuration, dense layers, and their parameters by name.
 
+use core_math::Op;
 use init::{Fans, Initializer, RngKey};
 use ndarray::{Array1, Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
@@ -334,7 +335,7 @@ impl<T: Real> Mlp<T> {
             T::of(1.0 / rows as f64),
             workspace.grad[last].view_mut(),
         );
-        self.backward(inputs, &mut workspace, &mut grads);
+        self.backward(inputs, &mut workspace, Some(&mut grads));
         Ok((value, grads))
     }
 
@@ -387,31 +388,50 @@ impl<T: Real> Mlp<T> {
     }
 
     /// Backward pass after [`forward`](Self::forward) and the loss gradient, which must be in
-    /// `ws.grad[last]`; writes every parameter's gradient into `grads`.
+    /// `ws.grad[last]`: leaves every layer's pre-activation gradient in `ws.grad` and, when
+    /// `grads` is given, writes every parameter's gradient into it.
     pub(crate) fn backward(
         &self,
         x: ArrayView2<'_, T>,
         ws: &mut Workspace<T>,
-        grads: &mut Gradients<T>,
+        mut grads: Option<&mut Gradients<T>>,
     ) {
         let rows = x.nrows();
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
-            let input = if l == 0 {
-                x
-            } else {
-                ws.post[l - 1].slice(s![..rows, ..])
-            };
             let (below, here) = ws.grad.split_at_mut(l);
             let delta = here[0].slice(s![..rows, ..]);
             let dx = below.last_mut().map(|g| g.slice_mut(s![..rows, ..]));
-            let layer_grads = core_math::AffineGrads {
-                dw: grads.dw[l].view_mut(),
-                db: grads.db[l].view_mut(),
-                dx,
-            };
-            core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
-                .expect("workspace shapes follow the network");
+            match grads.as_deref_mut() {
+                Some(grads) => {
+                    let input = if l == 0 {
+                        x
+                    } else {
+                        ws.post[l - 1].slice(s![..rows, ..])
+                    };
+                    let layer_grads = core_math::AffineGrads {
+                        dw: grads.dw[l].view_mut(),
+                        db: grads.db[l].view_mut(),
+                        dx,
+                    };
+                    core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
+                        .expect("workspace shapes follow the network");
+                }
+                None => {
+                    if let Some(dx) = dx {
+                        core_math::gemm(
+                            T::one(),
+                            delta,
+                            Op::Identity,
+                            layer.weight.view(),
+                            Op::Identity,
+                            T::zero(),
+                            dx,
+                        )
+                        .expect("workspace shapes follow the network");
+                    }
+                }
+            }
             if l > 0 {
                 let below_layer = &self.layers[l - 1];
                 let pre = ws.pre[l - 1].slice(s![..rows, ..]);

@@ -4,9 +4,13 @@
 //! Each mini-batch is cut into shards of at most [`SHARD_ROWS`] samples, so the shard count
 //! depends on the batch size alone. Rayon workers run forward and backward on whole shards
 //! with single-threaded BLAS (OpenBLAS's own threads spin-wait and collapse when another
-//! process holds a core), each in its own preallocated workspace. Shard gradients are then
-//! summed element by element in shard order. Nothing depends on which thread ran what, so
-//! 1, 2 or 4 threads give bitwise-identical weights.
+//! process holds a core), each in its own preallocated workspace, leaving every layer's
+//! pre-activation gradient. Weight gradients are then computed in fixed blocks of
+//! [`GRAD_ROWS`] output units: one task sums `delta_s^T x_s` over the shards in shard order
+//! (GEMM with `beta = 1` after the first), checks the block for NaN, and later applies the
+//! optimizer to it. No per-shard weight-gradient copies exist and none are reduced, and
+//! nothing depends on which thread ran what: 1, 2 or 4 threads give bitwise-identical
+//! weights.
 
 use core_math::SingleThreadedBlas;
 use ndarray::{ArrayView2, Axis, s};
@@ -23,8 +27,9 @@ use crate::{Loss, Mlp, NnError, Optimizer, Real, Schedule, Targets};
 /// peak while a batch of 128 still splits in two.
 pub const SHARD_ROWS: usize = 64;
 
-/// Elements per chunk when summing shard gradients in parallel.
-const REDUCE_CHUNK: usize = 1 << 14;
+/// Output units per weight-gradient block: the unit of parallel work after the shards.
+/// Large enough for efficient GEMMs, small enough that a 512-unit layer splits in two.
+pub const GRAD_ROWS: usize = 256;
 
 /// How to train: loss, optimizer, schedule, batch size, epochs and the shuffling seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,7 +165,8 @@ struct Shard<T> {
     labels: Vec<usize>,
     values: ndarray::Array2<T>,
     workspace: Workspace<T>,
-    grads: Gradients<T>,
+    /// Samples in this step (the last batch of an epoch may leave a shard short or empty).
+    rows: usize,
     loss: f64,
 }
 
@@ -169,6 +175,7 @@ struct Shard<T> {
 pub struct Trainer<T> {
     config: TrainConfig,
     shards: Vec<Shard<T>>,
+    grads: Gradients<T>,
     /// Optimizer state per parameter tensor (weights and biases layer by layer).
     state: Vec<[Vec<T>; 2]>,
     order: Vec<usize>,
@@ -190,7 +197,7 @@ impl<T: Real> Trainer<T> {
                 labels: vec![0; rows],
                 values: ndarray::Array2::zeros((rows, outputs)),
                 workspace: Workspace::new(mlp, rows),
-                grads: Gradients::new(mlp),
+                rows: 0,
                 loss: 0.0,
             })
             .collect();
@@ -212,6 +219,7 @@ impl<T: Real> Trainer<T> {
         Ok(Self {
             config,
             shards,
+            grads: Gradients::new(mlp),
             state,
             order: Vec::new(),
             step: 0,
@@ -323,50 +331,134 @@ impl<T: Real> Trainer<T> {
                 shard.run(model, loss_fn, inputs, targets, rows, scale);
             });
         let loss: f64 = self.shards[..active].iter().map(|s| s.loss).sum();
-        let (first, rest) = self.shards.split_at_mut(1);
-        let grads = &mut first[0].grads;
-        let others = &rest[..active - 1];
-        let mut finite = loss.is_finite();
-        for l in 0..grads.dw.len() {
-            finite &= reduce(
-                grads.dw[l].as_slice_mut().expect("C-order"),
-                others
-                    .iter()
-                    .map(|s| s.grads.dw[l].as_slice().expect("C-order")),
-            );
-            finite &= reduce(
-                grads.db[l].as_slice_mut().expect("C-order"),
-                others
-                    .iter()
-                    .map(|s| s.grads.db[l].as_slice().expect("C-order")),
-            );
-        }
+        let shards = &self.shards[..active];
+        let finite = loss.is_finite() && weight_gradients(shards, &mut self.grads);
         if !finite {
             return None;
         }
         let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step - 1);
-        let optimizer = self.config.optimizer;
-        let t = self.step;
-        for (l, layer) in mlp.layers_mut().iter_mut().enumerate() {
-            let params = [
-                layer.weight.as_slice_mut().expect("C-order"),
-                layer.bias.as_slice_mut().expect("C-order"),
-            ];
-            let grad = [
-                grads.dw[l].as_slice().expect("C-order"),
-                grads.db[l].as_slice().expect("C-order"),
-            ];
-            for ((w, g), state) in params
-                .into_iter()
-                .zip(grad)
-                .zip(&mut self.state[2 * l..2 * l + 2])
-            {
-                let [first, second] = state;
-                optimizer.update(t, lr, w, g, first, second);
-            }
-        }
+        let (optimizer, t, grads) = (self.config.optimizer, self.step, &self.grads);
+        mlp.layers_mut()
+            .par_iter_mut()
+            .zip(self.state.par_chunks_mut(2))
+            .enumerate()
+            .for_each(|(l, (layer, state))| {
+                let fan_in = layer.weight.ncols();
+                let [weight_state, bias_state] = state else {
+                    unreachable!("two state entries per layer")
+                };
+                update_blocks(
+                    optimizer,
+                    t,
+                    lr,
+                    layer.weight.as_slice_mut().expect("C-order"),
+                    grads.dw[l].as_slice().expect("C-order"),
+                    weight_state,
+                    GRAD_ROWS * fan_in,
+                );
+                update_blocks(
+                    optimizer,
+                    t,
+                    lr,
+                    layer.bias.as_slice_mut().expect("C-order"),
+                    grads.db[l].as_slice().expect("C-order"),
+                    bias_state,
+                    GRAD_ROWS,
+                );
+            });
         Some(loss)
     }
+}
+
+/// Applies the optimizer to `w` in blocks of `block` values, in parallel; each block sees
+/// only its own slice of the gradient and state, so the result is independent of threads.
+fn update_blocks<T: Real>(
+    optimizer: Optimizer,
+    t: u64,
+    lr: f64,
+    w: &mut [T],
+    g: &[T],
+    state: &mut [Vec<T>; 2],
+    block: usize,
+) {
+    let [first, second] = state;
+    let first = (!first.is_empty()).then_some(first.as_mut_slice());
+    let second = (!second.is_empty()).then_some(second.as_mut_slice());
+    match (first, second) {
+        (None, _) => w
+            .par_chunks_mut(block)
+            .zip(g.par_chunks(block))
+            .for_each(|(w, g)| optimizer.update(t, lr, w, g, &mut [], &mut [])),
+        (Some(first), None) => w
+            .par_chunks_mut(block)
+            .zip(g.par_chunks(block))
+            .zip(first.par_chunks_mut(block))
+            .for_each(|((w, g), m)| optimizer.update(t, lr, w, g, m, &mut [])),
+        (Some(first), Some(second)) => w
+            .par_chunks_mut(block)
+            .zip(g.par_chunks(block))
+            .zip(
+                first
+                    .par_chunks_mut(block)
+                    .zip(second.par_chunks_mut(block)),
+            )
+            .for_each(|((w, g), (m, v))| optimizer.update(t, lr, w, g, m, v)),
+    }
+}
+
+/// Every layer's weight and bias gradient, `sum over shards of delta_s^T x_s`, in blocks of
+/// [`GRAD_ROWS`] output units; returns whether every value is finite.
+fn weight_gradients<T: Real>(shards: &[Shard<T>], grads: &mut Gradients<T>) -> bool {
+    grads
+        .dw
+        .par_iter_mut()
+        .zip(grads.db.par_iter_mut())
+        .enumerate()
+        .map(|(l, (dw, db))| {
+            let fan_in = dw.ncols();
+            let dw = dw.as_slice_mut().expect("C-order");
+            let db = db.as_slice_mut().expect("C-order");
+            dw.par_chunks_mut(GRAD_ROWS * fan_in)
+                .zip(db.par_chunks_mut(GRAD_ROWS))
+                .enumerate()
+                .map(|(block, (dw, db))| {
+                    let units = block * GRAD_ROWS..block * GRAD_ROWS + db.len();
+                    let mut dw = ndarray::ArrayViewMut2::from_shape((db.len(), fan_in), dw)
+                        .expect("block shape");
+                    for (s, shard) in shards.iter().enumerate() {
+                        let n = shard.rows;
+                        let delta = shard.workspace.grad[l].slice(s![..n, units.clone()]);
+                        let input = if l == 0 {
+                            shard.inputs.slice(s![..n, ..])
+                        } else {
+                            shard.workspace.post[l - 1].slice(s![..n, ..])
+                        };
+                        let beta = if s == 0 { T::zero() } else { T::one() };
+                        core_math::gemm(
+                            T::one(),
+                            delta,
+                            core_math::Op::Transpose,
+                            input,
+                            core_math::Op::Identity,
+                            beta,
+                            dw.view_mut(),
+                        )
+                        .expect("workspace shapes follow the network");
+                        if s == 0 {
+                            db.fill(T::zero());
+                        }
+                        for row in delta.rows() {
+                            for (b, &d) in db.iter_mut().zip(row) {
+                                *b = *b + d;
+                            }
+                        }
+                    }
+                    crate::finite::all_finite(dw.as_slice().expect("C-order"))
+                        && crate::finite::all_finite(db)
+                })
+                .reduce(|| true, |a, b| a && b)
+        })
+        .reduce(|| true, |a, b| a && b)
 }
 
 impl<T: Real> Shard<T> {
@@ -404,27 +496,7 @@ impl<T: Real> Shard<T> {
         let logits = self.workspace.pre[last].slice(s![..n, ..]);
         let grad = self.workspace.grad[last].slice_mut(s![..n, ..]);
         self.loss = loss.forward_backward(logits, shard_targets, scale, grad);
-        mlp.backward(x, &mut self.workspace, &mut self.grads);
+        mlp.backward(x, &mut self.workspace, None);
+        self.rows = n;
     }
-}
-
-/// `total[i] += sum over others of other[i]`, in order, in parallel chunks; returns whether
-/// every summed value is finite.
-fn reduce<'a, T: Real>(
-    total: &mut [T],
-    others: impl Iterator<Item = &'a [T]> + Clone + Sync + Send,
-) -> bool {
-    total
-        .par_chunks_mut(REDUCE_CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let offset = c * REDUCE_CHUNK;
-            for other in others.clone() {
-                for (t, &o) in chunk.iter_mut().zip(&other[offset..]) {
-                    *t = *t + o;
-                }
-            }
-            crate::finite::all_finite(chunk)
-        })
-        .reduce(|| true, |a, b| a && b)
 }
