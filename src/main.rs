@@ -12,7 +12,7 @@ use bench::experiment::{Arch, RunResult, RunSpec, grid, run_all};
 use bench::{BenchError, config, plot, registry, report};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nn::{Activation, Optimizer};
+use nn::{Activation, MlpConfig, Optimizer};
 
 /// The MNIST subset shipped with initlab.
 const BUNDLED_MNIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
@@ -46,6 +46,25 @@ enum Command {
     },
     /// List every initializer with its formula.
     List,
+    /// Training throughput at every thread count beside its raw-GEMM ceiling.
+    Throughput(ThroughputArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ThroughputArgs {
+    /// Layer widths of one network, input to output (e.g. 784,512,512,10); default: the
+    /// two reference networks 784-512-512-10 and 784 -> 20 x 256 -> 10, ReLU.
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Training steps per timed repeat.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Timed repeats; medians are reported.
+    #[arg(long, default_value_t = 15)]
+    repeats: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -105,6 +124,7 @@ fn main() -> ExitCode {
             list();
             Ok(())
         }
+        Command::Throughput(args) => throughput(&args, &cli),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -207,6 +227,83 @@ fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(),
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ")
+    );
+    Ok(())
+}
+
+fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
+    let networks = match &args.layers {
+        None => vec![
+            MlpConfig::new(784, vec![512, 512], 10),
+            MlpConfig::deep(784, 20, 256, 10, Activation::Relu),
+        ],
+        Some(widths) => {
+            let config = match widths.as_slice() {
+                [input, hidden @ .., output] if !hidden.is_empty() => {
+                    MlpConfig::new(*input, hidden.to_vec(), *output)
+                }
+                _ => {
+                    return Err(BenchError::invalid(
+                        "--layers",
+                        format!("{widths:?}"),
+                        "input, at least one hidden width, and output",
+                    ));
+                }
+            };
+            config.validate().map_err(|e| {
+                BenchError::invalid("--layers", format!("{widths:?}"), e.to_string())
+            })?;
+            vec![config]
+        }
+    };
+    for (flag, value) in [
+        ("--batch", args.batch),
+        ("--steps", args.steps),
+        ("--repeats", args.repeats),
+    ] {
+        if value == 0 {
+            return Err(BenchError::invalid(flag, 0, "at least 1"));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !cli.quiet {
+        eprintln!(
+            "timing {} network(s) at 1..={threads} threads, {} repeats of {} steps...",
+            networks.len(),
+            args.repeats,
+            args.steps
+        );
+    }
+    let report =
+        bench::throughput::report(&networks, args.batch, args.steps, args.repeats, threads);
+    println!("{}", report.markdown());
+    std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
+        path: cli.out.clone(),
+        source,
+    })?;
+    let mut csv = String::from(
+        "network,threads,samples_per_second,gflops,ceiling_samples_per_second,ratio,speedup\n",
+    );
+    for r in &report.rows {
+        csv.push_str(&format!(
+            "{},{},{:.1},{:.2},{:.1},{:.4},{:.3}\n",
+            r.network,
+            r.threads,
+            r.samples_per_second,
+            r.gflops,
+            r.ceiling_samples_per_second,
+            r.ratio,
+            r.speedup
+        ));
+    }
+    report::write_atomically(&cli.out.join("throughput.csv"), csv.as_bytes())?;
+    report::write_atomically(
+        &cli.out.join("throughput.json"),
+        &serde_json::to_vec_pretty(&report).expect("a report serializes"),
+    )?;
+    println!(
+        "results: {0}/throughput.csv, {0}/throughput.json",
+        cli.out.display()
     );
     Ok(())
 }

@@ -126,3 +126,38 @@ fn an_experiment_file_runs_end_to_end() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn throughput_reports_every_thread_count_beside_the_ceiling() {
+    let dir = scratch("throughput");
+    let out = initlab(&[
+        "throughput",
+        "--layers",
+        "32,16,4",
+        "--batch",
+        "16",
+        "--steps",
+        "2",
+        "--repeats",
+        "1",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("| 32-16-4 | 1 |") && stdout.contains("OpenBLAS"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("throughput.json")).unwrap())
+            .unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(json["rows"].as_array().unwrap().len(), threads);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -62,7 +62,8 @@ impl BenchError {
         move |source| BenchError::Io { path, source }
     }
 
-    pub(crate) fn invalid(
+    /// An [`BenchError::Invalid`] for `field` = `value`, with what was expected.
+    pub fn invalid(
         field: impl Into<String>,
         value: impl ToString,
         expected: impl Into<String>,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod data;
 mod error;
 pub mod experiment;
+pub mod load;
 pub mod plot;
 pub mod registry;
 pub mod report;

@@ -251,3 +251,140 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         }
     }
 }
+
+/// One line of a throughput report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ThroughputRow {
+    /// The network, e.g. `784-512-512-10`.
+    pub network: String,
+    /// Rayon threads (BLAS single-threaded).
+    pub threads: usize,
+    /// Training samples per second (median).
+    pub samples_per_second: f64,
+    /// Achieved GEMM GFLOP/s.
+    pub gflops: f64,
+    /// The raw-CBLAS ceiling of the same GEMM calls on one thread, samples per second.
+    pub ceiling_samples_per_second: f64,
+    /// Training over ceiling.
+    pub ratio: f64,
+    /// Over one thread.
+    pub speedup: f64,
+}
+
+/// A throughput run: every network at every thread count, with provenance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ThroughputReport {
+    /// OpenBLAS's kernel family.
+    pub blas_core: String,
+    /// OpenBLAS's build configuration.
+    pub blas_config: String,
+    /// Batch size.
+    pub batch: usize,
+    /// The measurements.
+    pub rows: Vec<ThroughputRow>,
+    /// Load from other processes during the whole run, where `/proc/stat` exists.
+    pub other_load: Option<crate::load::OtherLoad>,
+}
+
+/// A network's name from its layer widths.
+pub fn network_name(arch: &MlpConfig) -> String {
+    let mut widths = vec![arch.input];
+    widths.extend(&arch.hidden);
+    widths.push(arch.output);
+    let same = widths.len() > 4 && widths[1..widths.len() - 1].iter().all(|&w| w == widths[1]);
+    if same {
+        format!(
+            "{} -> {} x {} -> {}",
+            arch.input,
+            arch.hidden.len(),
+            widths[1],
+            arch.output
+        )
+    } else {
+        widths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
+/// Measures every network at 1..=`max_threads` threads beside its ceiling.
+pub fn report(
+    networks: &[MlpConfig],
+    batch: usize,
+    steps: usize,
+    repeats: usize,
+    max_threads: usize,
+) -> ThroughputReport {
+    let info = core_math::blas_info();
+    let start = crate::load::CpuSnapshot::now();
+    let threads: Vec<usize> = (1..=max_threads.max(1)).collect();
+    let mut rows = Vec::new();
+    for arch in networks {
+        let config = ThroughputConfig {
+            arch: arch.clone(),
+            batch,
+            steps,
+            repeats,
+        };
+        let result = compare(&config, &threads);
+        for &(t, rate) in &result.training {
+            rows.push(ThroughputRow {
+                network: network_name(arch),
+                threads: t,
+                samples_per_second: rate.samples_per_second,
+                gflops: rate.gflops,
+                ceiling_samples_per_second: result.ceiling.samples_per_second,
+                ratio: result.ratio(t).unwrap_or(f64::NAN),
+                speedup: result.speedup(t).unwrap_or(f64::NAN),
+            });
+        }
+    }
+    let other_load = start
+        .zip(crate::load::CpuSnapshot::now())
+        .map(|(a, b)| a.other_load_until(&b));
+    ThroughputReport {
+        blas_core: info.core,
+        blas_config: info.config,
+        batch,
+        rows,
+        other_load,
+    }
+}
+
+impl ThroughputReport {
+    /// The report as a Markdown table with its provenance and a noise label.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "OpenBLAS {} ({}); batch {}, SGD, f32, BLAS single-threaded inside rayon workers\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            self.blas_core, self.blas_config, self.batch
+        );
+        for r in &self.rows {
+            out.push_str(&format!(
+                "| {} | {} | {:.0} | {:.1} | {:.0} | {:.3} | {:.2}x |\n",
+                r.network,
+                r.threads,
+                r.samples_per_second,
+                r.gflops,
+                r.ceiling_samples_per_second,
+                r.ratio,
+                r.speedup
+            ));
+        }
+        match self.other_load {
+            Some(load) => out.push_str(&format!(
+                "\nOther processes used {:.2} cores on average during the run (steal {:.1}%): {}\n",
+                load.cores,
+                100.0 * load.steal,
+                if load.is_quiet() {
+                    "a clean measurement."
+                } else {
+                    "NOISY, the numbers above are lower bounds."
+                }
+            )),
+            None => out.push_str("\nLoad from other processes unknown (no /proc/stat).\n"),
+        }
+        out
+    }
+}
