@@ -14,6 +14,19 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nn::{Activation, MlpConfig, Optimizer};
 
+/// `println!` that ends the program quietly when stdout is closed (e.g. piped into
+/// `head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 /// The MNIST subset shipped with initlab.
 const BUNDLED_MNIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
 
@@ -48,6 +61,45 @@ enum Command {
     List,
     /// Training throughput at every thread count beside its raw-GEMM ceiling.
     Throughput(ThroughputArgs),
+    /// Signal propagation at initialization, no training: per-layer variance of the
+    /// activations and gradients, predicted by the mean-field recursion and measured on a
+    /// real batch, with a verdict per initializer.
+    Signal(SignalArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct SignalArgs {
+    /// Hidden layers.
+    #[arg(long, default_value_t = 20)]
+    depth: usize,
+    /// Units per hidden layer.
+    #[arg(long, default_value_t = 512)]
+    width: usize,
+    /// Hidden activation (relu, tanh, selu, leaky_relu(0.1), ...).
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// Initializers to compare (names from `initlab list`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "small_normal,large_normal,glorot_normal,he_normal,lecun_normal,orthogonal"
+    )]
+    inits: Vec<String>,
+    /// Input batch: `mnist` (the bundled digits, standardized) or `gaussian` (N(0, 1)).
+    #[arg(long, default_value = "mnist")]
+    input: String,
+    /// Width of Gaussian inputs; with MNIST, must be 784 if given.
+    #[arg(long)]
+    input_width: Option<usize>,
+    /// Samples in the batch.
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// Seed of the weights and of Gaussian inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Samples per layer for the Jacobian's mean singular value (0 skips it).
+    #[arg(long, default_value_t = 1)]
+    jacobian_samples: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -125,6 +177,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Throughput(args) => throughput(&args, &cli),
+        Command::Signal(args) => signal(&args, &cli),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,7 +221,7 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         target_accuracy: 0.9,
     };
     let seeds: Vec<u64> = (0..args.seeds).collect();
-    println!(
+    say!(
         "initlab demo: {} MNIST digits ({} test), {} x {}-unit hidden layers, SGD + momentum 0.9, lr 0.01, batch 128, {} epochs, {} seeds",
         dataset.train_x.nrows(),
         dataset.test_x.nrows(),
@@ -184,7 +237,7 @@ fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
     let file = config::parse(path)?;
     let specs = file.specs()?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
-    println!(
+    say!(
         "initlab run {}: {} runs on {} ({} training samples)",
         path.display(),
         specs.len(),
@@ -207,20 +260,20 @@ fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(),
     let start = Instant::now();
     let results: Vec<RunResult> = run_all(dataset, specs, &progress)?;
     progress.finish_and_clear();
-    println!("\n{}", report::markdown(&results));
-    println!(
+    say!("\n{}", report::markdown(&results));
+    say!(
         "{} runs in {:.1} s",
         results.len(),
         start.elapsed().as_secs_f64()
     );
     report::write_files(&cli.out, &results)?;
     let plots = plot::write_plots(&cli.out, &results)?;
-    println!(
+    say!(
         "results: {}/results.csv, {}/results.json",
         cli.out.display(),
         cli.out.display()
     );
-    println!(
+    say!(
         "plots: {}",
         plots
             .iter()
@@ -276,7 +329,7 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     }
     let report =
         bench::throughput::report(&networks, args.batch, args.steps, args.repeats, threads);
-    println!("{}", report.markdown());
+    say!("{}", report.markdown());
     std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
         path: cli.out.clone(),
         source,
@@ -301,19 +354,117 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
         &cli.out.join("throughput.json"),
         &serde_json::to_vec_pretty(&report).expect("a report serializes"),
     )?;
-    println!(
+    say!(
         "results: {0}/throughput.csv, {0}/throughput.json",
         cli.out.display()
     );
     Ok(())
 }
 
-fn list() {
-    println!("| name | weights and biases | source |\n|---|---|---|");
-    for entry in registry::CATALOG {
-        println!("| {} | {} | {} |", entry.name, entry.formula, entry.source);
+fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
+    let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
+        BenchError::invalid("--activation", &args.activation, e.to_string())
+    })?;
+    if args.batch == 0 {
+        return Err(BenchError::invalid("--batch", 0, "at least 1"));
     }
-    println!(
+    let (inputs, labels, classes) = match args.input.as_str() {
+        "mnist" => {
+            let mut data = Dataset::idx_dir(Path::new(BUNDLED_MNIST))?;
+            data.standardize();
+            if let Some(width) = args.input_width.filter(|&w| w != data.inputs()) {
+                return Err(BenchError::invalid(
+                    "--input-width",
+                    width,
+                    format!("{} (the width of the MNIST batch)", data.inputs()),
+                ));
+            }
+            let rows = args.batch.min(data.train_x.nrows());
+            let x = data.train_x.slice(ndarray::s![..rows, ..]).mapv(f64::from);
+            let bench::data::Labels::Classes(labels) = data.train_y else {
+                unreachable!("MNIST has classes")
+            };
+            (x, labels[..rows].to_vec(), data.outputs)
+        }
+        "gaussian" => {
+            let width = args.input_width.unwrap_or(args.width);
+            if width == 0 {
+                return Err(BenchError::invalid("--input-width", 0, "at least 1"));
+            }
+            let x: ndarray::Array2<f64> = init::Initializer::normal(0.0, 1.0)
+                .sample(
+                    (args.batch, width),
+                    init::RngKey::new(args.seed).tensor(1_000_000),
+                )
+                .expect("N(0, 1) is valid");
+            (x, (0..args.batch).map(|i| i % 10).collect(), 10)
+        }
+        other => return Err(BenchError::invalid("--input", other, "mnist or gaussian")),
+    };
+    let config = bench::signal::SignalConfig {
+        depth: args.depth,
+        width: args.width,
+        activation,
+        inits: args.inits.clone(),
+        seed: args.seed,
+        jacobian_samples: args.jacobian_samples,
+    };
+    let start = Instant::now();
+    let report = bench::signal::analyze(inputs.view(), &labels, classes, &config)?;
+    say!("{}", report.markdown());
+    say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
+    std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
+        path: cli.out.clone(),
+        source,
+    })?;
+    let mut csv = String::from(
+        "init,layer,predicted_variance,measured_variance,predicted_gradient,measured_gradient,dead_fraction,saturated_fraction,jacobian_mean_singular_value\n",
+    );
+    for init in &report.inits {
+        for (l, layer) in init.layers.iter().enumerate() {
+            csv.push_str(&format!(
+                "{},{},{:e},{:e},{:e},{:e},{},{},{}\n",
+                init.init,
+                l + 1,
+                layer.predicted_variance,
+                layer.measured_variance,
+                layer.predicted_gradient,
+                layer.measured_gradient,
+                layer.dead_fraction,
+                layer.saturated_fraction,
+                layer
+                    .jacobian_mean_singular_value
+                    .map_or(String::new(), |v| v.to_string())
+            ));
+        }
+    }
+    report::write_atomically(&cli.out.join("signal.csv"), csv.as_bytes())?;
+    report::write_atomically(
+        &cli.out.join("signal.json"),
+        &serde_json::to_vec_pretty(&report).expect("a report serializes"),
+    )?;
+    let plots = plot::write_signal_plots(&cli.out, &report)?;
+    say!(
+        "results: {0}/signal.csv, {0}/signal.json",
+        cli.out.display()
+    );
+    say!(
+        "plots: {}",
+        plots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+fn list() {
+    say!("| name | weights and biases | source |\n|---|---|---|");
+    for entry in registry::CATALOG {
+        say!("| {} | {} | {} |", entry.name, entry.formula, entry.source);
+    }
+    say!(
         "\nGains (he_normal, he_uniform, orthogonal) follow the hidden activation, as PyTorch's calculate_gain."
     );
 }

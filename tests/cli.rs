@@ -161,3 +161,49 @@ fn throughput_reports_every_thread_count_beside_the_ceiling() {
     assert_eq!(json["rows"].as_array().unwrap().len(), threads);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn signal_predicts_and_measures_each_layer() {
+    let dir = scratch("signal");
+    let args = [
+        "signal",
+        "--input",
+        "gaussian",
+        "--depth",
+        "6",
+        "--width",
+        "64",
+        "--batch",
+        "128",
+        "--inits",
+        "small_normal,he_normal",
+    ];
+    let out = initlab(&[&args[..], &["--quiet", "--out", &dir.display().to_string()]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("critical weight scale fan_in * Var(w) = 2.000 "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| small_normal | 0.006 | vanishing from layer 2 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| he_normal | 2.000 | stable | stable |"),
+        "{stdout}"
+    );
+    for file in [
+        "signal.csv",
+        "signal.json",
+        "signal_relu.png",
+        "signal_gradient_relu.png",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -110,8 +110,8 @@ pub struct RunResult {
     pub initial_accuracy: f64,
     /// Per-layer statistics at initialization on a training batch.
     pub at_init: Vec<LayerDiagnostics>,
-    /// Per-layer statistics after training (if it did not diverge).
-    pub after_training: Option<Vec<LayerDiagnostics>>,
+    /// Per-layer statistics on the same batch after every completed epoch.
+    pub during_training: Vec<Vec<LayerDiagnostics>>,
     /// One line on what happened and why.
     pub verdict: String,
     /// Training wall time, seconds.
@@ -219,6 +219,7 @@ pub fn run(
     let mut steps_to_target = None;
     let mut steps = 0;
     let mut evaluation_error = None;
+    let mut during_training = Vec::with_capacity(spec.epochs);
     let start = Instant::now();
     let history = trainer.train(
         &mut mlp,
@@ -227,6 +228,12 @@ pub fn run(
         |event, mlp| match *event {
             Event::Step { .. } => steps += 1,
             Event::EpochEnd { mean_loss, .. } => {
+                match probe(mlp, dataset) {
+                    Ok(layers) => during_training.push(layers),
+                    Err(e) => {
+                        evaluation_error.get_or_insert(e);
+                    }
+                }
                 let accuracy = match score(mlp, dataset) {
                     Ok(a) => a,
                     Err(e) => {
@@ -256,11 +263,6 @@ pub fn run(
         Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
         Status::Completed => Outcome::Stalled,
     };
-    let after_training = if matches!(outcome, Outcome::Diverged { .. }) {
-        None
-    } else {
-        Some(probe(&mlp, dataset)?)
-    };
     let samples_per_second = (history.steps as usize * spec.batch_size)
         .min(dataset.train_x.nrows() * spec.epochs) as f64
         / wall_seconds;
@@ -280,7 +282,7 @@ pub fn run(
         final_accuracy,
         initial_accuracy,
         at_init,
-        after_training,
+        during_training,
         verdict,
         wall_seconds,
         samples_per_second,

@@ -7,8 +7,10 @@ mod error;
 pub mod experiment;
 pub mod load;
 pub mod plot;
+pub mod quadrature;
 pub mod registry;
 pub mod report;
+pub mod signal;
 pub mod throughput;
 pub mod verdict;
 

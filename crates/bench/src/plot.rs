@@ -26,8 +26,19 @@ fn register_font() {
     });
 }
 
-/// A series: label and `(x, y)` points.
-type Series = (String, Vec<(f64, f64)>);
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// A line with a dot on every point.
+    LineAndPoints,
+    /// A line only (predictions).
+    Line,
+    /// Dots only (measurements).
+    Points,
+}
+
+/// A series: label, `(x, y)` points, how to draw them and the palette index.
+type Series = (String, Vec<(f64, f64)>, Mark, usize);
 
 /// Draws lines (and points) with a logarithmic or linear y axis into a PNG.
 fn draw(
@@ -52,7 +63,7 @@ fn draw(
     let points = || {
         series
             .iter()
-            .flat_map(|(_, p)| p.iter())
+            .flat_map(|(_, p, _, _)| p.iter())
             .filter(|(_, y)| y.is_finite() && (!log_y || *y > 0.0))
     };
     let (x_max, mut y_min, mut y_max) = points().fold(
@@ -100,23 +111,31 @@ fn draw(
                     })
                     .draw()
                     .map_err(|e| failed(&e))?;
-                for (i, (label, data)) in series.iter().enumerate() {
-                    let color = palette(i);
+                for (label, data, mark, color_index) in series {
+                    let color = palette(*color_index);
                     let data: Vec<(f64, f64)> = data
                         .iter()
                         .copied()
                         .filter(|(_, y)| y.is_finite() && (!log_y || *y > 0.0))
                         .collect();
-                    chart
-                        .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
-                        .map_err(|e| failed(&e))?
-                        .label(label.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-                        });
-                    chart
-                        .draw_series(data.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                        .map_err(|e| failed(&e))?;
+                    if *mark != Mark::Points {
+                        chart
+                            .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
+                            .map_err(|e| failed(&e))?
+                            .label(label.as_str())
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                            });
+                    }
+                    if *mark != Mark::Line {
+                        let dots = chart
+                            .draw_series(data.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                            .map_err(|e| failed(&e))?;
+                        if *mark == Mark::Points {
+                            dots.label(label.as_str())
+                                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+                        }
+                    }
                 }
                 chart
                     .configure_series_labels()
@@ -179,22 +198,22 @@ pub fn write_plots(
         let curve = |f: &dyn Fn(&crate::experiment::EpochMetrics) -> Option<f64>| -> Vec<Series> {
             of_arch
                 .iter()
-                .map(|r| {
-                    (
-                        r.spec.init.clone(),
-                        r.epochs
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(e, m)| f(m).map(|v| ((e + 1) as f64, v)))
-                            .collect(),
-                    )
+                .enumerate()
+                .map(|(i, r)| {
+                    let points = r
+                        .epochs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(e, m)| f(m).map(|v| ((e + 1) as f64, v)))
+                        .collect();
+                    (r.spec.init.clone(), points, Mark::LineAndPoints, i)
                 })
                 .collect()
         };
         let path = dir.join(format!("loss_{}.png", slug(&label)));
         draw(
             &path,
-            &format!("Training loss, {label} on MNIST (seed 0)"),
+            &format!("Training loss, {label} (seed 0)"),
             "epoch",
             "mean training loss (log)",
             true,
@@ -214,16 +233,15 @@ pub fn write_plots(
         let layers = |f: &dyn Fn(&nn::LayerDiagnostics) -> f64| -> Vec<Series> {
             of_arch
                 .iter()
-                .map(|r| {
+                .enumerate()
+                .map(|(i, r)| {
                     let hidden = &r.at_init[..r.at_init.len() - 1];
-                    (
-                        r.spec.init.clone(),
-                        hidden
-                            .iter()
-                            .enumerate()
-                            .map(|(l, d)| ((l + 1) as f64, f(d)))
-                            .collect(),
-                    )
+                    let points = hidden
+                        .iter()
+                        .enumerate()
+                        .map(|(l, d)| ((l + 1) as f64, f(d)))
+                        .collect();
+                    (r.spec.init.clone(), points, Mark::LineAndPoints, i)
                 })
                 .collect()
         };
@@ -248,6 +266,54 @@ pub fn write_plots(
             true,
             &layers(&|d| d.backprop_grad_std * d.backprop_grad_std),
         )?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes `signal_<activation>.png`: pre-activation variance against depth on a log axis,
+/// predicted as lines and measured as dots, one color per initializer; and
+/// `signal_gradient_<activation>.png` the same for the backpropagated gradient.
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_signal_plots(
+    dir: &Path,
+    report: &crate::signal::SignalReport,
+) -> Result<Vec<std::path::PathBuf>, BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    let mut written = Vec::new();
+    type Pick = fn(&crate::signal::LayerSignal) -> (f64, f64);
+    let quantities: [(&str, &str, Pick); 2] = [
+        ("signal", "pre-activation variance (log)", |l| {
+            (l.predicted_variance, l.measured_variance)
+        }),
+        ("signal_gradient", "variance of dL/dz (log)", |l| {
+            (l.predicted_gradient, l.measured_gradient)
+        }),
+    ];
+    for (stem, y_label, pick) in quantities {
+        let mut series = Vec::new();
+        for (i, init) in report.inits.iter().enumerate() {
+            let at = |measured: bool| -> Vec<(f64, f64)> {
+                init.layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, layer)| {
+                        let (p, m) = pick(layer);
+                        ((l + 1) as f64, if measured { m } else { p })
+                    })
+                    .collect()
+            };
+            series.push((format!("{} predicted", init.init), at(false), Mark::Line, i));
+            series.push((format!("{} measured", init.init), at(true), Mark::Points, i));
+        }
+        let path = dir.join(format!("{stem}_{}.png", slug(&report.activation)));
+        let title = format!(
+            "{} x {} {} at init: mean-field prediction (lines) and measurement (dots)",
+            report.depth, report.width, report.activation
+        );
+        draw(&path, &title, "hidden layer", y_label, true, &series)?;
         written.push(path);
     }
     Ok(written)

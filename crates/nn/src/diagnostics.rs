@@ -161,19 +161,26 @@ fn jacobian_mean_singular_value<T: Real>(
     total / samples.max(1) as f64
 }
 
-/// How many units have incoming weights and bias equal (to 1e-6 relative) to an earlier
-/// unit's.
+/// How many units have incoming weights and bias equal, to 1e-6 of the layer's largest
+/// magnitude, to an earlier unit's: rows are rounded to that grid and hashed, so the count
+/// costs one pass over the weights.
 fn duplicate_units<T: Real>(weight: ArrayView2<'_, T>, bias: ndarray::ArrayView1<'_, T>) -> usize {
-    let rows: Vec<Vec<f64>> = weight
+    let scale = weight
+        .iter()
+        .chain(bias.iter())
+        .fold(0.0_f64, |m, v| m.max(v.wide().abs()));
+    let grid = if scale > 0.0 { 1e-6 * scale } else { 1.0 };
+    let mut seen = std::collections::HashSet::with_capacity(bias.len());
+    weight
         .axis_iter(Axis(0))
         .zip(bias)
-        .map(|(row, b)| row.iter().map(|v| v.wide()).chain([b.wide()]).collect())
-        .collect();
-    let close = |a: &[f64], b: &[f64]| {
-        let scale = a.iter().chain(b).fold(0.0_f64, |m, v| m.max(v.abs()));
-        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * scale)
-    };
-    (1..rows.len())
-        .filter(|&i| (0..i).any(|j| close(&rows[i], &rows[j])))
+        .filter(|(row, b)| {
+            let key: Vec<i64> = row
+                .iter()
+                .chain([*b])
+                .map(|v| (v.wide() / grid).round() as i64)
+                .collect();
+            !seen.insert(key)
+        })
         .count()
 }

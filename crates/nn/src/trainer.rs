@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::loss::ShardTargets;
-use crate::workspace::{Gradients, Workspace};
+use crate::workspace::Workspace;
 use crate::{Loss, Mlp, NnError, Optimizer, Real, Schedule, Targets};
 
 /// Samples per shard: the unit of parallel work. 64 rows keep GEMM near its single-thread
@@ -175,7 +175,10 @@ struct Shard<T> {
 pub struct Trainer<T> {
     config: TrainConfig,
     shards: Vec<Shard<T>>,
-    grads: Gradients<T>,
+    /// Weight-gradient blocks, ordered so that recursive halving splits the work evenly.
+    blocks: Vec<GradBlock<T>>,
+    /// For each layer, the indices into `blocks` of its blocks, in unit order.
+    layer_blocks: Vec<Vec<usize>>,
     /// Optimizer state per parameter tensor (weights and biases layer by layer).
     state: Vec<[Vec<T>; 2]>,
     order: Vec<usize>,
@@ -216,10 +219,12 @@ impl<T: Real> Trainer<T> {
                 })
             })
             .collect();
+        let (blocks, layer_blocks) = grad_blocks(mlp);
         Ok(Self {
             config,
             shards,
-            grads: Gradients::new(mlp),
+            blocks,
+            layer_blocks,
             state,
             order: Vec::new(),
             step: 0,
@@ -332,36 +337,40 @@ impl<T: Real> Trainer<T> {
             });
         let loss: f64 = self.shards[..active].iter().map(|s| s.loss).sum();
         let shards = &self.shards[..active];
-        let finite = loss.is_finite() && weight_gradients(shards, &mut self.grads);
+        let finite = loss.is_finite() && weight_gradients(shards, &mut self.blocks);
         if !finite {
             return None;
         }
         let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step - 1);
-        let (optimizer, t, grads) = (self.config.optimizer, self.step, &self.grads);
+        let (optimizer, t) = (self.config.optimizer, self.step);
+        let (blocks, layer_blocks) = (&self.blocks, &self.layer_blocks);
         mlp.layers_mut()
             .par_iter_mut()
             .zip(self.state.par_chunks_mut(2))
             .enumerate()
             .for_each(|(l, (layer, state))| {
-                let fan_in = layer.weight.ncols();
                 let [weight_state, bias_state] = state else {
                     unreachable!("two state entries per layer")
                 };
+                let fan_in = layer.weight.ncols();
+                let ids = &layer_blocks[l];
+                let weight = layer.weight.as_slice_mut().expect("C-order");
                 update_blocks(
                     optimizer,
                     t,
                     lr,
-                    layer.weight.as_slice_mut().expect("C-order"),
-                    grads.dw[l].as_slice().expect("C-order"),
+                    weight,
+                    |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
                     weight_state,
                     GRAD_ROWS * fan_in,
                 );
+                let bias = layer.bias.as_slice_mut().expect("C-order");
                 update_blocks(
                     optimizer,
                     t,
                     lr,
-                    layer.bias.as_slice_mut().expect("C-order"),
-                    grads.db[l].as_slice().expect("C-order"),
+                    bias,
+                    |b| blocks[ids[b]].db.as_slice().expect("C-order"),
                     bias_state,
                     GRAD_ROWS,
                 );
@@ -370,93 +379,153 @@ impl<T: Real> Trainer<T> {
     }
 }
 
-/// Applies the optimizer to `w` in blocks of `block` values, in parallel; each block sees
-/// only its own slice of the gradient and state, so the result is independent of threads.
-fn update_blocks<T: Real>(
+/// Applies the optimizer to `w` in blocks of `block` values, in parallel, block `b` taking
+/// its gradient from `gradient(b)`; each block sees only its own slices, so the result is
+/// independent of threads.
+fn update_blocks<'g, T: Real>(
     optimizer: Optimizer,
     t: u64,
     lr: f64,
     w: &mut [T],
-    g: &[T],
+    gradient: impl Fn(usize) -> &'g [T] + Sync,
     state: &mut [Vec<T>; 2],
     block: usize,
 ) {
     let [first, second] = state;
     let first = (!first.is_empty()).then_some(first.as_mut_slice());
     let second = (!second.is_empty()).then_some(second.as_mut_slice());
+    let blocks = w.par_chunks_mut(block).enumerate();
     match (first, second) {
-        (None, _) => w
-            .par_chunks_mut(block)
-            .zip(g.par_chunks(block))
-            .for_each(|(w, g)| optimizer.update(t, lr, w, g, &mut [], &mut [])),
-        (Some(first), None) => w
-            .par_chunks_mut(block)
-            .zip(g.par_chunks(block))
+        (None, _) => {
+            blocks.for_each(|(b, w)| optimizer.update(t, lr, w, gradient(b), &mut [], &mut []))
+        }
+        (Some(first), None) => blocks
             .zip(first.par_chunks_mut(block))
-            .for_each(|((w, g), m)| optimizer.update(t, lr, w, g, m, &mut [])),
-        (Some(first), Some(second)) => w
-            .par_chunks_mut(block)
-            .zip(g.par_chunks(block))
+            .for_each(|((b, w), m)| optimizer.update(t, lr, w, gradient(b), m, &mut [])),
+        (Some(first), Some(second)) => blocks
             .zip(
                 first
                     .par_chunks_mut(block)
                     .zip(second.par_chunks_mut(block)),
             )
-            .for_each(|((w, g), (m, v))| optimizer.update(t, lr, w, g, m, v)),
+            .for_each(|((b, w), (m, v))| optimizer.update(t, lr, w, gradient(b), m, v)),
     }
 }
 
-/// Every layer's weight and bias gradient, `sum over shards of delta_s^T x_s`, in blocks of
-/// [`GRAD_ROWS`] output units; returns whether every value is finite.
-fn weight_gradients<T: Real>(shards: &[Shard<T>], grads: &mut Gradients<T>) -> bool {
-    grads
-        .dw
-        .par_iter_mut()
-        .zip(grads.db.par_iter_mut())
+/// The weight and bias gradient of [`GRAD_ROWS`] output units of one layer.
+#[derive(Debug)]
+struct GradBlock<T> {
+    layer: usize,
+    units: std::ops::Range<usize>,
+    dw: ndarray::Array2<T>,
+    db: ndarray::Array1<T>,
+}
+
+/// Every layer's gradient cut into blocks of [`GRAD_ROWS`] units, ordered so that rayon's
+/// recursive halving of the list gives every thread about the same GEMM work (a layer of
+/// 784 inputs costs more per unit than one of 512), and each layer's block indices.
+fn grad_blocks<T: Real>(mlp: &Mlp<T>) -> (Vec<GradBlock<T>>, Vec<Vec<usize>>) {
+    let mut blocks = Vec::new();
+    for (layer, dense) in mlp.layers().iter().enumerate() {
+        let (units, fan_in) = dense.weight.dim();
+        for start in (0..units).step_by(GRAD_ROWS) {
+            let end = (start + GRAD_ROWS).min(units);
+            blocks.push(GradBlock {
+                layer,
+                units: start..end,
+                dw: ndarray::Array2::zeros((end - start, fan_in)),
+                db: ndarray::Array1::zeros(end - start),
+            });
+        }
+    }
+    let costs: Vec<f64> = blocks.iter().map(|b| b.dw.len() as f64).collect();
+    let order = balanced_order(&costs);
+    let mut slots: Vec<Option<GradBlock<T>>> = blocks.into_iter().map(Some).collect();
+    let blocks: Vec<GradBlock<T>> = order
+        .iter()
+        .map(|&i| slots[i].take().expect("each block once"))
+        .collect();
+    let mut layer_blocks = vec![Vec::new(); mlp.layers().len()];
+    let mut by_unit: Vec<(usize, usize, usize)> = blocks
+        .iter()
         .enumerate()
-        .map(|(l, (dw, db))| {
-            let fan_in = dw.ncols();
-            let dw = dw.as_slice_mut().expect("C-order");
-            let db = db.as_slice_mut().expect("C-order");
-            dw.par_chunks_mut(GRAD_ROWS * fan_in)
-                .zip(db.par_chunks_mut(GRAD_ROWS))
-                .enumerate()
-                .map(|(block, (dw, db))| {
-                    let units = block * GRAD_ROWS..block * GRAD_ROWS + db.len();
-                    let mut dw = ndarray::ArrayViewMut2::from_shape((db.len(), fan_in), dw)
-                        .expect("block shape");
-                    for (s, shard) in shards.iter().enumerate() {
-                        let n = shard.rows;
-                        let delta = shard.workspace.grad[l].slice(s![..n, units.clone()]);
-                        let input = if l == 0 {
-                            shard.inputs.slice(s![..n, ..])
-                        } else {
-                            shard.workspace.post[l - 1].slice(s![..n, ..])
-                        };
-                        let beta = if s == 0 { T::zero() } else { T::one() };
-                        core_math::gemm(
-                            T::one(),
-                            delta,
-                            core_math::Op::Transpose,
-                            input,
-                            core_math::Op::Identity,
-                            beta,
-                            dw.view_mut(),
-                        )
-                        .expect("workspace shapes follow the network");
-                        if s == 0 {
-                            db.fill(T::zero());
-                        }
-                        for row in delta.rows() {
-                            for (b, &d) in db.iter_mut().zip(row) {
-                                *b = *b + d;
-                            }
-                        }
+        .map(|(i, b)| (b.layer, b.units.start, i))
+        .collect();
+    by_unit.sort_unstable();
+    for (layer, _, index) in by_unit {
+        layer_blocks[layer].push(index);
+    }
+    (blocks, layer_blocks)
+}
+
+/// An order of items with these costs in which every recursive halving of the list splits
+/// the cost about evenly: largest first, each to the lighter half, then each half ordered
+/// the same way.
+fn balanced_order(costs: &[f64]) -> Vec<usize> {
+    fn order(items: Vec<usize>, costs: &[f64]) -> Vec<usize> {
+        if items.len() <= 2 {
+            return items;
+        }
+        let mut sorted = items;
+        sorted.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        let (mut left_cost, mut right_cost) = (0.0, 0.0);
+        for i in sorted {
+            // Halving puts the first len/2 items left: keep the halves' sizes matched too.
+            if (left_cost <= right_cost && left.len() < costs.len()) || right.len() > left.len() + 1
+            {
+                left_cost += costs[i];
+                left.push(i);
+            } else {
+                right_cost += costs[i];
+                right.push(i);
+            }
+        }
+        let mut out = order(left, costs);
+        out.extend(order(right, costs));
+        out
+    }
+    order((0..costs.len()).collect(), costs)
+}
+
+/// Every block's weight and bias gradient, `sum over shards of delta_s^T x_s`, one block
+/// per task; returns whether every value is finite.
+fn weight_gradients<T: Real>(shards: &[Shard<T>], blocks: &mut [GradBlock<T>]) -> bool {
+    blocks
+        .par_iter_mut()
+        .with_max_len(1)
+        .map(|block| {
+            let (l, units) = (block.layer, block.units.clone());
+            for (s, shard) in shards.iter().enumerate() {
+                let n = shard.rows;
+                let delta = shard.workspace.grad[l].slice(s![..n, units.clone()]);
+                let input = if l == 0 {
+                    shard.inputs.slice(s![..n, ..])
+                } else {
+                    shard.workspace.post[l - 1].slice(s![..n, ..])
+                };
+                let beta = if s == 0 { T::zero() } else { T::one() };
+                core_math::gemm(
+                    T::one(),
+                    delta,
+                    core_math::Op::Transpose,
+                    input,
+                    core_math::Op::Identity,
+                    beta,
+                    block.dw.view_mut(),
+                )
+                .expect("workspace shapes follow the network");
+                if s == 0 {
+                    block.db.fill(T::zero());
+                }
+                for row in delta.rows() {
+                    for (b, &d) in block.db.iter_mut().zip(row) {
+                        *b = *b + d;
                     }
-                    crate::finite::all_finite(dw.as_slice().expect("C-order"))
-                        && crate::finite::all_finite(db)
-                })
-                .reduce(|| true, |a, b| a && b)
+                }
+            }
+            crate::finite::all_finite(block.dw.as_slice().expect("C-order"))
+                && crate::finite::all_finite(block.db.as_slice().expect("C-order"))
         })
         .reduce(|| true, |a, b| a && b)
 }
@@ -498,5 +567,27 @@ impl<T: Real> Shard<T> {
         self.loss = loss.forward_backward(logits, shard_targets, scale, grad);
         mlp.backward(x, &mut self.workspace, None);
         self.rows = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_order;
+
+    #[test]
+    fn halving_the_balanced_order_splits_the_cost_evenly() {
+        // The 784-512-512-10 network in blocks of 256 units.
+        let costs = [200_704.0, 200_704.0, 131_072.0, 131_072.0, 5_120.0];
+        let order = balanced_order(&costs);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [0, 1, 2, 3, 4], "a permutation");
+        let half = order.len() / 2;
+        let left: f64 = order[..half].iter().map(|&i| costs[i]).sum();
+        let right: f64 = order[half..].iter().map(|&i| costs[i]).sum();
+        assert!(
+            (left - right).abs() <= 5_120.0 + 1e-9,
+            "{order:?}: {left} vs {right}"
+        );
     }
 }

@@ -1,0 +1,398 @@
+//! Signal propagation at initialization, predicted and measured, per layer.
+//!
+//! Predicted by the mean-field recursion (Poole et al. 2016, Schoenholz et al. 2017): with
+//! `chi_l = fan_in * E[w^2]` of layer `l`'s weights and `b_l = E[b^2]` of its bias,
+//! - forward: `q_1 = chi_1 * E[x^2] + b_1`, `q_l = chi_l * E[f(h)^2] + b_l` with
+//!   `h ~ N(0, q_{l-1})`;
+//! - backward: `g_l = E[f'(h_l)^2] * fan_out_{l+1} * E[w_{l+1}^2] * g_{l+1}`, started from
+//!   the measured gradient variance at the logits.
+//!
+//! `E[w^2]` comes from the initializer's own [`init::Initializer::moments`], so the report
+//! and the library cannot disagree. Measured: the same statistics of a real network on a
+//! real batch, in f64 so that neither vanishing nor exploding signals under/overflow.
+
+use ndarray::ArrayView2;
+use nn::{Activation, Loss, Mlp, MlpConfig, Targets};
+use serde::Serialize;
+
+use crate::BenchError;
+use crate::quadrature::{gauss_hermite, split_at_zero};
+use crate::registry::{InitChoice, lookup};
+
+/// A variance ratio past which the signal counts as vanished (1e-2) or exploded (1e2),
+/// relative to layer 1.
+pub const THRESHOLD: f64 = 1e2;
+
+/// Whether `activation` has a kink at 0 (integrated piecewise).
+fn kinked(activation: Activation) -> bool {
+    matches!(
+        activation,
+        Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Softsign
+    )
+}
+
+/// `E[f(h)]` for `h ~ N(0, q)`, with the quadrature that suits `activation`.
+pub fn expectation(activation: Activation, q: f64, f: impl Fn(f64) -> f64) -> f64 {
+    if kinked(activation) {
+        split_at_zero(q, f)
+    } else {
+        gauss_hermite(q, f)
+    }
+}
+
+/// `E[f(h)^2]`, `h ~ N(0, q)`.
+pub fn second_moment(activation: Activation, q: f64) -> f64 {
+    expectation(activation, q, |h| activation.apply(h).powi(2))
+}
+
+/// `E[f'(h)^2]`, `h ~ N(0, q)`.
+pub fn slope_moment(activation: Activation, q: f64) -> f64 {
+    expectation(activation, q, |h| {
+        activation.derivative(h, activation.apply(h)).powi(2)
+    })
+}
+
+/// The critical weight scale `sigma_w^2 = fan_in * Var(w)` (no bias): where the forward
+/// map's fixed point `q*` has slope `sigma_w^2 E[f'(h)^2] = 1`, so signals neither shrink
+/// nor grow (the edge of chaos). 2 for ReLU, 1 for tanh and identity, 1 for SELU (whose
+/// fixed point is `q* = 1`).
+pub fn critical_weight_scale(activation: Activation) -> f64 {
+    const TINY: f64 = 1e-12;
+    let fixed_point = |scale: f64| {
+        // When the map's slope at 0 is at most 1 (and f(0) = 0), q* = 0 attracts and the
+        // iteration below would only crawl toward it.
+        if activation.apply(0.0) == 0.0
+            && scale * second_moment(activation, TINY) / TINY <= 1.0 + 1e-12
+        {
+            return TINY;
+        }
+        let mut q = 1.0;
+        for _ in 0..10_000 {
+            let next = scale * second_moment(activation, q);
+            if !next.is_finite() || (next - q).abs() <= 1e-14 * q {
+                return next;
+            }
+            q = next;
+        }
+        q
+    };
+    let mut scale = 1.0;
+    for _ in 0..200 {
+        let next = 1.0 / slope_moment(activation, fixed_point(scale).max(TINY));
+        if !next.is_finite() || (next - scale).abs() <= 1e-12 * scale {
+            return next;
+        }
+        scale = next;
+    }
+    scale
+}
+
+/// The weight scale `sigma_w^2 = 1 / E[f(h)^2]`, `h ~ N(0, 1)`, at which `q = 1` is a fixed
+/// point of the forward map (no bias): 2 for ReLU, 1 for SELU and identity, 2.536 for tanh.
+/// Unlike [`critical_weight_scale`] it says where the variance settles, not whether
+/// perturbations and gradients grow.
+pub fn unit_fixed_point_scale(activation: Activation) -> f64 {
+    1.0 / second_moment(activation, 1.0)
+}
+
+/// Where a signal ends up relative to layer 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Within [1e-2, 1e2] of layer 1's variance through the last layer.
+    Stable,
+    /// Below 1e-2 of layer 1's from `layer` on.
+    Vanishing {
+        /// First (1-based) layer below the threshold.
+        layer: usize,
+    },
+    /// Above 1e2 of layer 1's from `layer` on (or not finite).
+    Exploding {
+        /// First (1-based) layer above the threshold.
+        layer: usize,
+    },
+}
+
+impl Verdict {
+    /// Classifies per-layer variances.
+    pub fn of(variances: &[f64]) -> Self {
+        let Some(&first) = variances.first() else {
+            return Verdict::Stable;
+        };
+        for (i, &v) in variances.iter().enumerate() {
+            let ratio = v / first;
+            if !ratio.is_finite() || ratio > THRESHOLD {
+                return Verdict::Exploding { layer: i + 1 };
+            }
+            if ratio < 1.0 / THRESHOLD {
+                return Verdict::Vanishing { layer: i + 1 };
+            }
+        }
+        Verdict::Stable
+    }
+
+    /// `stable`, `vanishing from layer 7`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            Verdict::Stable => "stable".into(),
+            Verdict::Vanishing { layer } => format!("vanishing from layer {layer}"),
+            Verdict::Exploding { layer } => format!("exploding from layer {layer}"),
+        }
+    }
+}
+
+/// One hidden layer of one initializer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LayerSignal {
+    /// Measured mean of the pre-activations (the prediction's is 0).
+    pub measured_mean: f64,
+    /// Predicted pre-activation variance.
+    pub predicted_variance: f64,
+    /// Measured pre-activation variance.
+    pub measured_variance: f64,
+    /// Predicted variance of the gradient with respect to the pre-activations.
+    pub predicted_gradient: f64,
+    /// Measured variance of that gradient.
+    pub measured_gradient: f64,
+    /// Fraction of ReLU units dead on the whole batch.
+    pub dead_fraction: f64,
+    /// Fraction of saturated activations.
+    pub saturated_fraction: f64,
+    /// Mean singular value of the layer's input-output Jacobian.
+    pub jacobian_mean_singular_value: Option<f64>,
+}
+
+/// Every layer of one initializer, with verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InitSignal {
+    /// The initializer's name.
+    pub init: String,
+    /// `fan_in * Var(w)` of the hidden layers' weights (from the initializer's moments).
+    pub weight_scale: f64,
+    /// Hidden layers, first to last.
+    pub layers: Vec<LayerSignal>,
+    /// Forward verdict of the prediction.
+    pub predicted: Verdict,
+    /// Forward verdict of the measurement.
+    pub measured: Verdict,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalReport {
+    /// Hidden activation.
+    pub activation: String,
+    /// Hidden layers.
+    pub depth: usize,
+    /// Units per hidden layer.
+    pub width: usize,
+    /// `sigma_w^2` at which the activation's forward map is critical.
+    pub critical_weight_scale: f64,
+    /// `sigma_w^2` at which `q = 1` is the forward map's fixed point.
+    pub unit_fixed_point_scale: f64,
+    /// One entry per initializer.
+    pub inits: Vec<InitSignal>,
+}
+
+/// What to analyze.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalConfig {
+    /// Hidden layers, >= 1.
+    pub depth: usize,
+    /// Units per hidden layer, >= 1.
+    pub width: usize,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Initializer names (LSUV is data-dependent and has no prediction; it is refused).
+    pub inits: Vec<String>,
+    /// Seed of the weights.
+    pub seed: u64,
+    /// Samples per layer for the Jacobian's singular values (0 skips them).
+    pub jacobian_samples: usize,
+}
+
+/// Predicts and measures every initializer on the batch `inputs` (labels for the loss at
+/// the top, `classes` outputs).
+///
+/// # Errors
+/// An unknown or data-dependent initializer, a zero size, or inputs the network rejects.
+pub fn analyze(
+    inputs: ArrayView2<'_, f64>,
+    labels: &[usize],
+    classes: usize,
+    config: &SignalConfig,
+) -> Result<SignalReport, BenchError> {
+    if config.depth == 0 || config.width == 0 {
+        return Err(BenchError::invalid(
+            if config.depth == 0 { "depth" } else { "width" },
+            0,
+            "at least 1",
+        ));
+    }
+    let arch = MlpConfig::deep(
+        inputs.ncols(),
+        config.depth,
+        config.width,
+        classes,
+        config.activation,
+    );
+    let input_second_moment =
+        inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
+    let mut inits = Vec::new();
+    for name in &config.inits {
+        let InitChoice::Strategy(layer_init) = lookup(name, config.activation)? else {
+            return Err(BenchError::invalid(
+                "init",
+                name,
+                "an initializer with a stated variance (LSUV depends on data)",
+            ));
+        };
+        let mlp: Mlp<f64> = arch.build(&layer_init.weight, &layer_init.bias, config.seed)?;
+        let diagnostics = nn::diagnose(
+            &mlp,
+            inputs,
+            Targets::Classes(labels),
+            Loss::SoftmaxCrossEntropy,
+            config.jacobian_samples,
+        )?;
+        let moments = |initializer: &init::Initializer,
+                       fan_in: usize,
+                       fan_out: usize|
+         -> Result<f64, BenchError> {
+            let fans = init::Fans::new(fan_in, fan_out);
+            let m = initializer
+                .moments(fans)
+                .map_err(|e| BenchError::invalid("init", name, e.to_string()))?;
+            m.map(|m| m.second_moment()).ok_or_else(|| {
+                BenchError::invalid("init", name, "an initializer with a stated variance")
+            })
+        };
+        let shapes = arch.layer_shapes();
+        let mut weight = Vec::new();
+        let mut bias = Vec::new();
+        for &(fan_in, fan_out) in &shapes {
+            weight.push(moments(&layer_init.weight, fan_in, fan_out)?);
+            bias.push(moments(&layer_init.bias, fan_in, fan_out)?);
+        }
+        // Forward: hidden layers 1..=depth.
+        let mut q = Vec::with_capacity(config.depth);
+        for l in 0..config.depth {
+            let (fan_in, _) = shapes[l];
+            let incoming = if l == 0 {
+                input_second_moment
+            } else {
+                second_moment(config.activation, q[l - 1])
+            };
+            q.push(fan_in as f64 * weight[l] * incoming + bias[l]);
+        }
+        // Backward: from the measured gradient at the logits down.
+        let mut g = vec![0.0; config.depth];
+        let mut above = diagnostics[config.depth].backprop_grad_std.powi(2);
+        for l in (0..config.depth).rev() {
+            let (_, fan_out_above) = shapes[l + 1];
+            above *= slope_moment(config.activation, q[l]) * fan_out_above as f64 * weight[l + 1];
+            g[l] = above;
+        }
+        let layers: Vec<LayerSignal> = (0..config.depth)
+            .map(|l| {
+                let d = &diagnostics[l];
+                LayerSignal {
+                    measured_mean: d.pre_mean,
+                    predicted_variance: q[l],
+                    measured_variance: d.pre_std * d.pre_std,
+                    predicted_gradient: g[l],
+                    measured_gradient: d.backprop_grad_std * d.backprop_grad_std,
+                    dead_fraction: d.dead_fraction,
+                    saturated_fraction: d.saturated_fraction,
+                    jacobian_mean_singular_value: d.jacobian_mean_singular_value,
+                }
+            })
+            .collect();
+        let predicted = Verdict::of(&q);
+        let measured = Verdict::of(
+            &layers
+                .iter()
+                .map(|l| l.measured_variance)
+                .collect::<Vec<_>>(),
+        );
+        let weight_scale = shapes
+            .get(1)
+            .map_or(shapes[0].0 as f64 * weight[0], |&(fan_in, _)| {
+                fan_in as f64 * weight[1]
+            });
+        inits.push(InitSignal {
+            init: name.clone(),
+            weight_scale,
+            layers,
+            predicted,
+            measured,
+        });
+    }
+    Ok(SignalReport {
+        activation: config.activation.to_string(),
+        depth: config.depth,
+        width: config.width,
+        critical_weight_scale: critical_weight_scale(config.activation),
+        unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
+        inits,
+    })
+}
+
+impl SignalReport {
+    /// Per-layer table (measured variance, predicted in parentheses) and a summary.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "{} x {} {} at init; critical weight scale fan_in * Var(w) = {:.3} (edge of chaos: sigma_w^2 E[f'(h)^2] = 1 at the fixed point); variance fixed at 1 by fan_in * Var(w) = {:.3}\n\n| init | fan_in Var(w) | predicted | measured | variance, last / layer 1 | gradient, layer 1 / last | mean Jacobian singular value |\n|---|---:|---|---|---:|---:|---:|\n",
+            self.depth,
+            self.width,
+            self.activation,
+            self.critical_weight_scale,
+            self.unit_fixed_point_scale
+        );
+        for init in &self.inits {
+            let (first, last) = (&init.layers[0], &init.layers[init.layers.len() - 1]);
+            let sv: Vec<f64> = init
+                .layers
+                .iter()
+                .filter_map(|l| l.jacobian_mean_singular_value)
+                .collect();
+            out.push_str(&format!(
+                "| {} | {:.3} | {} | {} | {:.1e} | {:.1e} | {} |\n",
+                init.init,
+                init.weight_scale,
+                init.predicted.describe(),
+                init.measured.describe(),
+                last.measured_variance / first.measured_variance,
+                first.measured_gradient / last.measured_gradient,
+                if sv.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:.3}", sv.iter().sum::<f64>() / sv.len() as f64)
+                }
+            ));
+        }
+        out.push_str("\nPre-activation variance per layer, measured (predicted):\n\n| layer |");
+        for init in &self.inits {
+            out.push_str(&format!(" {} |", init.init));
+        }
+        out.push_str("\n|---:|");
+        out.push_str(&"---:|".repeat(self.inits.len()));
+        out.push('\n');
+        for l in 0..self.depth {
+            out.push_str(&format!("| {} |", l + 1));
+            for init in &self.inits {
+                let layer = &init.layers[l];
+                out.push_str(&format!(
+                    " {:.2e} ({:.2e}) |",
+                    layer.measured_variance, layer.predicted_variance
+                ));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,265 @@
+//! The mean-field prediction against measurement on wide random networks, and the
+//! verdicts the signal report gives.
+
+use bench::signal::{
+    SignalConfig, Verdict, analyze, critical_weight_scale, expectation, second_moment,
+    slope_moment, unit_fixed_point_scale,
+};
+use init::{Initializer, RngKey};
+use ndarray::Array2;
+use nn::Activation;
+
+const WIDTH: usize = 512;
+const BATCH: usize = 512;
+
+fn gaussian_batch(seed: u64) -> (Array2<f64>, Vec<usize>) {
+    // A tensor id no network uses: inputs drawn from a layer's own stream would correlate
+    // with its weights.
+    let x = Initializer::normal(0.0, 1.0)
+        .sample((BATCH, WIDTH), RngKey::new(seed).tensor(1 << 40))
+        .unwrap();
+    (x, (0..BATCH).map(|i| i % 10).collect())
+}
+
+/// Relative standard errors of the measured variance at each layer. A unit's measured
+/// variance is `w^T C w` for the batch's second-moment matrix `C` of its inputs, whose
+/// relative variance over random weights is `2 tr(C^2) / tr(C)^2`; `width` units average
+/// it, and the errors of successive layers add up. For inputs `f(h)` a fraction
+/// `m = E[f]^2 / E[f^2]` of `tr(C)` sits in one direction (the mean: 1/pi for ReLU), so
+/// `tr(C^2) / tr(C)^2 ~ m^2 + (1 - m)^2 / width + 1 / batch`.
+fn relative_se(activation: Activation, predicted: &[f64]) -> Vec<f64> {
+    let (n, batch) = (WIDTH as f64, BATCH as f64);
+    let mut total = 0.0;
+    (0..predicted.len())
+        .map(|l| {
+            let m = if l == 0 {
+                0.0
+            } else {
+                let q = predicted[l - 1];
+                expectation(activation, q, |h| activation.apply(h)).powi(2)
+                    / expectation(activation, q, |h| activation.apply(h).powi(2))
+            };
+            total += 2.0 * (m * m + (1.0 - m).powi(2) / n + 1.0 / batch) / n;
+            total.sqrt()
+        })
+        .collect()
+}
+
+fn check_prediction(activation: Activation, init: &str, seed: u64) {
+    let (x, y) = gaussian_batch(seed);
+    let config = SignalConfig {
+        depth: 6,
+        width: WIDTH,
+        activation,
+        inits: vec![init.into()],
+        seed,
+        jacobian_samples: 0,
+    };
+    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let layers = &report.inits[0].layers;
+    let se = relative_se(
+        activation,
+        &layers
+            .iter()
+            .map(|l| l.predicted_variance)
+            .collect::<Vec<_>>(),
+    );
+    for (l, layer) in layers.iter().enumerate() {
+        let error = (layer.measured_variance / layer.predicted_variance - 1.0).abs();
+        let tolerance = 5.0 * se[l];
+        assert!(
+            error < tolerance,
+            "{activation} {init} layer {}: measured {} vs predicted {} (error {error:.4}, tolerance {tolerance:.4})",
+            l + 1,
+            layer.measured_variance,
+            layer.predicted_variance
+        );
+        let mean_tolerance = 5.0 * (layer.predicted_variance / BATCH as f64).sqrt();
+        assert!(
+            layer.measured_mean.abs() < mean_tolerance,
+            "{activation} {init} layer {}: mean {}",
+            l + 1,
+            layer.measured_mean
+        );
+    }
+}
+
+#[test]
+fn prediction_matches_measurement_for_relu_tanh_and_selu() {
+    check_prediction(Activation::Relu, "he_normal", 1);
+    check_prediction(Activation::Relu, "glorot_normal", 2);
+    check_prediction(Activation::Tanh, "glorot_normal", 3);
+    check_prediction(Activation::Tanh, "he_normal", 4);
+    check_prediction(Activation::Selu, "lecun_normal", 5);
+}
+
+#[test]
+fn selu_with_lecun_normal_is_stable_at_unit_variance() {
+    let (x, y) = gaussian_batch(6);
+    let config = SignalConfig {
+        depth: 8,
+        width: WIDTH,
+        activation: Activation::Selu,
+        inits: vec!["lecun_normal".into()],
+        seed: 6,
+        jacobian_samples: 0,
+    };
+    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let init = &report.inits[0];
+    assert_eq!(init.predicted, Verdict::Stable);
+    assert_eq!(init.measured, Verdict::Stable);
+    for layer in &init.layers {
+        assert!(
+            (layer.predicted_variance - 1.0).abs() < 0.01,
+            "SELU's fixed point is q = 1: {}",
+            layer.predicted_variance
+        );
+    }
+}
+
+#[test]
+fn twenty_layer_relu_verdicts() {
+    let (x, y) = gaussian_batch(7);
+    let inits = ["small_normal", "large_normal", "glorot_normal", "he_normal"]
+        .map(String::from)
+        .to_vec();
+    let config = SignalConfig {
+        depth: 20,
+        width: WIDTH,
+        activation: Activation::Relu,
+        inits,
+        seed: 7,
+        jacobian_samples: 0,
+    };
+    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let verdicts: Vec<(Verdict, Verdict)> = report
+        .inits
+        .iter()
+        .map(|i| (i.predicted, i.measured))
+        .collect();
+    assert!(
+        matches!(
+            verdicts[0],
+            (Verdict::Vanishing { .. }, Verdict::Vanishing { .. })
+        ),
+        "{:?}",
+        verdicts[0]
+    );
+    assert!(
+        matches!(
+            verdicts[1],
+            (Verdict::Exploding { .. }, Verdict::Exploding { .. })
+        ),
+        "{:?}",
+        verdicts[1]
+    );
+    assert!(
+        matches!(
+            verdicts[2],
+            (Verdict::Vanishing { .. }, Verdict::Vanishing { .. })
+        ),
+        "{:?}",
+        verdicts[2]
+    );
+    assert_eq!(verdicts[3], (Verdict::Stable, Verdict::Stable));
+    // Glorot halves a ReLU net's variance per layer: below 1e-2 after log2(100) ~ 6.6 halvings.
+    assert_eq!(report.inits[2].predicted, Verdict::Vanishing { layer: 8 });
+}
+
+#[test]
+fn critical_scales_and_closed_forms() {
+    assert!((critical_weight_scale(Activation::Relu) - 2.0).abs() < 1e-9);
+    assert!((critical_weight_scale(Activation::Tanh) - 1.0).abs() < 1e-3);
+    assert!((critical_weight_scale(Activation::Identity) - 1.0).abs() < 1e-12);
+    for q in [0.1, 1.0, 7.0] {
+        assert!((second_moment(Activation::Relu, q) - q / 2.0).abs() < 1e-12 * q);
+        assert!((second_moment(Activation::Identity, q) - q).abs() < 1e-12 * q);
+        assert!((slope_moment(Activation::Relu, q) - 0.5).abs() < 1e-12);
+        // Leaky ReLU: E[f^2] = q (1 + s^2) / 2.
+        let s = 0.2;
+        assert!(
+            (second_moment(Activation::LeakyRelu { slope: s }, q) - q * (1.0 + s * s) / 2.0).abs()
+                < 1e-12 * q
+        );
+    }
+    // SELU's constants make q = 1 the fixed point at sigma_w^2 = 1; tanh's is at 2.54.
+    assert!((unit_fixed_point_scale(Activation::Selu) - 1.0).abs() < 1e-6);
+    assert!((unit_fixed_point_scale(Activation::Relu) - 2.0).abs() < 1e-12);
+    // 1 / E[tanh(h)^2] = 1 / 0.39429449 by an independent trapezoid rule.
+    assert!((unit_fixed_point_scale(Activation::Tanh) - 2.536_175_433).abs() < 1e-8);
+}
+
+#[test]
+fn data_dependent_and_unknown_initializers_are_refused() {
+    let (x, y) = gaussian_batch(8);
+    let config = |init: &str| SignalConfig {
+        depth: 2,
+        width: 8,
+        activation: Activation::Relu,
+        inits: vec![init.into()],
+        seed: 0,
+        jacobian_samples: 0,
+    };
+    let message = analyze(x.view(), &y, 10, &config("lsuv"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("lsuv") && message.contains("depends on data"),
+        "{message}"
+    );
+    assert!(
+        analyze(x.view(), &y, 10, &config("nope"))
+            .unwrap_err()
+            .to_string()
+            .contains("`init` = \"nope\"")
+    );
+    let zero = SignalConfig {
+        depth: 0,
+        ..config("he_normal")
+    };
+    assert!(
+        analyze(x.view(), &y, 10, &zero)
+            .unwrap_err()
+            .to_string()
+            .contains("`depth`")
+    );
+}
+
+#[test]
+fn every_activation_gets_a_finite_prediction_and_measurement() {
+    let (x, y) = gaussian_batch(9);
+    let x = x.slice(ndarray::s![..64, ..32]).to_owned();
+    for activation in Activation::ALL {
+        let config = SignalConfig {
+            depth: 3,
+            width: 32,
+            activation,
+            inits: vec!["he_normal".into(), "glorot_normal".into()],
+            seed: 9,
+            jacobian_samples: 1,
+        };
+        let report = analyze(x.view(), &y[..64], 10, &config).unwrap();
+        for init in &report.inits {
+            for layer in &init.layers {
+                assert!(
+                    layer.predicted_variance.is_finite() && layer.predicted_variance > 0.0,
+                    "{activation}: {layer:?}"
+                );
+                assert!(
+                    layer.measured_variance.is_finite() && layer.predicted_gradient.is_finite(),
+                    "{activation}: {layer:?}"
+                );
+                assert!(
+                    layer
+                        .jacobian_mean_singular_value
+                        .is_some_and(f64::is_finite),
+                    "{activation}: {layer:?}"
+                );
+            }
+        }
+        assert!(
+            report.critical_weight_scale.is_finite() && report.critical_weight_scale > 0.0,
+            "{activation}"
+        );
+    }
+}
