@@ -268,19 +268,7 @@ fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(),
     );
     report::write_files(&cli.out, &results)?;
     let plots = plot::write_plots(&cli.out, &results)?;
-    say!(
-        "results: {}/results.csv, {}/results.json",
-        cli.out.display(),
-        cli.out.display()
-    );
-    say!(
-        "plots: {}",
-        plots
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    announce(&cli.out, &["results.csv", "results.json"], &plots);
     Ok(())
 }
 
@@ -334,30 +322,12 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
         path: cli.out.clone(),
         source,
     })?;
-    let mut csv = String::from(
-        "network,threads,samples_per_second,gflops,ceiling_samples_per_second,ratio,speedup\n",
-    );
-    for r in &report.rows {
-        csv.push_str(&format!(
-            "{},{},{:.1},{:.2},{:.1},{:.4},{:.3}\n",
-            r.network,
-            r.threads,
-            r.samples_per_second,
-            r.gflops,
-            r.ceiling_samples_per_second,
-            r.ratio,
-            r.speedup
-        ));
-    }
-    report::write_atomically(&cli.out.join("throughput.csv"), csv.as_bytes())?;
+    report::write_atomically(&cli.out.join("throughput.csv"), report.csv().as_bytes())?;
     report::write_atomically(
         &cli.out.join("throughput.json"),
         &serde_json::to_vec_pretty(&report).expect("a report serializes"),
     )?;
-    say!(
-        "results: {0}/throughput.csv, {0}/throughput.json",
-        cli.out.display()
-    );
+    announce(&cli.out, &["throughput.csv", "throughput.json"], &[]);
     Ok(())
 }
 
@@ -417,46 +387,33 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         path: cli.out.clone(),
         source,
     })?;
-    let mut csv = String::from(
-        "init,layer,predicted_variance,measured_variance,predicted_gradient,measured_gradient,dead_fraction,saturated_fraction,jacobian_mean_singular_value\n",
-    );
-    for init in &report.inits {
-        for (l, layer) in init.layers.iter().enumerate() {
-            csv.push_str(&format!(
-                "{},{},{:e},{:e},{:e},{:e},{},{},{}\n",
-                init.init,
-                l + 1,
-                layer.predicted_variance,
-                layer.measured_variance,
-                layer.predicted_gradient,
-                layer.measured_gradient,
-                layer.dead_fraction,
-                layer.saturated_fraction,
-                layer
-                    .jacobian_mean_singular_value
-                    .map_or(String::new(), |v| v.to_string())
-            ));
-        }
-    }
-    report::write_atomically(&cli.out.join("signal.csv"), csv.as_bytes())?;
+    report::write_atomically(&cli.out.join("signal.csv"), report.csv().as_bytes())?;
     report::write_atomically(
         &cli.out.join("signal.json"),
         &serde_json::to_vec_pretty(&report).expect("a report serializes"),
     )?;
     let plots = plot::write_signal_plots(&cli.out, &report)?;
-    say!(
-        "results: {0}/signal.csv, {0}/signal.json",
-        cli.out.display()
-    );
-    say!(
-        "plots: {}",
-        plots
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    announce(&cli.out, &["signal.csv", "signal.json"], &plots);
     Ok(())
+}
+
+/// Tells where the result files and plots went.
+fn announce(out: &Path, files: &[&str], plots: &[PathBuf]) {
+    let files: Vec<String> = files
+        .iter()
+        .map(|f| out.join(f).display().to_string())
+        .collect();
+    say!("results: {}", files.join(", "));
+    if !plots.is_empty() {
+        say!(
+            "plots: {}",
+            plots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 }
 
 fn list() {

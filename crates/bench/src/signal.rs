@@ -343,6 +343,33 @@ pub fn analyze(
 }
 
 impl SignalReport {
+    /// One CSV row per initializer and layer.
+    pub fn csv(&self) -> String {
+        let mut csv = String::from(
+            "init,layer,predicted_variance,measured_variance,measured_mean,predicted_gradient,measured_gradient,dead_fraction,saturated_fraction,jacobian_mean_singular_value\n",
+        );
+        for init in &self.inits {
+            for (l, layer) in init.layers.iter().enumerate() {
+                csv.push_str(&format!(
+                    "{},{},{:e},{:e},{:e},{:e},{:e},{},{},{}\n",
+                    init.init,
+                    l + 1,
+                    layer.predicted_variance,
+                    layer.measured_variance,
+                    layer.measured_mean,
+                    layer.predicted_gradient,
+                    layer.measured_gradient,
+                    layer.dead_fraction,
+                    layer.saturated_fraction,
+                    layer
+                        .jacobian_mean_singular_value
+                        .map_or(String::new(), |v| v.to_string())
+                ));
+            }
+        }
+        csv
+    }
+
     /// Per-layer table (measured variance, predicted in parentheses) and a summary.
     pub fn markdown(&self) -> String {
         let mut out = format!(

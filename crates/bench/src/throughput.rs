@@ -361,6 +361,26 @@ pub fn report(
 }
 
 impl ThroughputReport {
+    /// One CSV row per network and thread count.
+    pub fn csv(&self) -> String {
+        let mut csv = String::from(
+            "network,threads,samples_per_second,gflops,ceiling_samples_per_second,ratio,speedup\n",
+        );
+        for r in &self.rows {
+            csv.push_str(&format!(
+                "{},{},{:.1},{:.2},{:.1},{:.4},{:.3}\n",
+                r.network,
+                r.threads,
+                r.samples_per_second,
+                r.gflops,
+                r.ceiling_samples_per_second,
+                r.ratio,
+                r.speedup
+            ));
+        }
+        csv
+    }
+
     /// The report as a Markdown table with its provenance and a noise label.
     pub fn markdown(&self) -> String {
         let mut out = format!(

@@ -15,6 +15,25 @@ const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 /// sqrt(2 / π), for the tanh approximation of GELU.
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 
+/// Runs `$body` in a separate match arm for every variant, so each arm's loop is compiled
+/// with `$activation` known and the per-element `match` folds away (vectorizable loops).
+macro_rules! per_variant {
+    ($activation:expr, $body:block) => {
+        match $activation {
+            Activation::Identity => $body,
+            Activation::Sigmoid => $body,
+            Activation::Tanh => $body,
+            Activation::Relu => $body,
+            Activation::LeakyRelu { .. } => $body,
+            Activation::Elu { .. } => $body,
+            Activation::Selu => $body,
+            Activation::Gelu => $body,
+            Activation::GeluTanh => $body,
+            Activation::Softsign => $body,
+        }
+    };
+}
+
 /// A nonlinearity applied elementwise after a dense layer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
@@ -172,29 +191,11 @@ impl Activation {
             y.len(),
             "activation input and output lengths differ"
         );
-        macro_rules! each {
-            ($($variant:pat),*) => {
-                match self {
-                    $($variant => {
-                        for (y, &x) in y.iter_mut().zip(x) {
-                            *y = self.apply(x);
-                        }
-                    })*
-                }
-            };
-        }
-        each!(
-            Activation::Identity,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Relu,
-            Activation::LeakyRelu { .. },
-            Activation::Elu { .. },
-            Activation::Selu,
-            Activation::Gelu,
-            Activation::GeluTanh,
-            Activation::Softsign
-        );
+        per_variant!(self, {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = self.apply(x);
+            }
+        });
     }
 
     /// `grad[i] *= f'(x[i])`: turns the gradient with respect to the output into the
@@ -211,29 +212,11 @@ impl Activation {
         if self == Activation::Identity {
             return;
         }
-        macro_rules! each {
-            ($($variant:pat),*) => {
-                match self {
-                    $($variant => {
-                        for ((g, &x), &y) in grad.iter_mut().zip(x).zip(y) {
-                            *g = *g * self.derivative(x, y);
-                        }
-                    })*
-                }
-            };
-        }
-        each!(
-            Activation::Identity,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Relu,
-            Activation::LeakyRelu { .. },
-            Activation::Elu { .. },
-            Activation::Selu,
-            Activation::Gelu,
-            Activation::GeluTanh,
-            Activation::Softsign
-        );
+        per_variant!(self, {
+            for ((g, &x), &y) in grad.iter_mut().zip(x).zip(y) {
+                *g = *g * self.derivative(x, y);
+            }
+        });
     }
 
     /// The nonlinearity whose gain initializers should use. PyTorch's gain table has no
