@@ -249,14 +249,7 @@ fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
 
 fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(), BenchError> {
     let epochs: usize = specs.iter().map(|s| s.epochs).sum();
-    let progress = ProgressBar::new(epochs as u64);
-    if cli.quiet {
-        progress.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} epochs, {eta} left")
-            .expect("a valid template"),
-    );
+    let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
     let results: Vec<RunResult> = run_all(dataset, specs, &progress)?;
     progress.finish_and_clear();
@@ -315,8 +308,16 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
             args.steps
         );
     }
-    let report =
-        bench::throughput::report(&networks, args.batch, args.steps, args.repeats, threads);
+    let progress = progress_bar(networks.len(), "networks", cli.quiet);
+    let report = bench::throughput::report(
+        &networks,
+        args.batch,
+        args.steps,
+        args.repeats,
+        threads,
+        &progress,
+    );
+    progress.finish_and_clear();
     say!("{}", report.markdown());
     std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
         path: cli.out.clone(),
@@ -380,7 +381,9 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         jacobian_samples: args.jacobian_samples,
     };
     let start = Instant::now();
-    let report = bench::signal::analyze(inputs.view(), &labels, classes, &config)?;
+    let progress = progress_bar(config.inits.len(), "initializers", cli.quiet);
+    let report = bench::signal::analyze(inputs.view(), &labels, classes, &config, &progress)?;
+    progress.finish_and_clear();
     say!("{}", report.markdown());
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
     std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
@@ -395,6 +398,18 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     let plots = plot::write_signal_plots(&cli.out, &report)?;
     announce(&cli.out, &["signal.csv", "signal.json"], &plots);
     Ok(())
+}
+
+/// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
+/// indicatif when stderr is not a terminal).
+fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
+    let progress = ProgressBar::new(total as u64);
+    if quiet {
+        progress.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let template = format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit}, {{eta}} left");
+    progress.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
+    progress
 }
 
 /// Tells where the result files and plots went.

@@ -216,7 +216,7 @@ pub struct SignalConfig {
 }
 
 /// Predicts and measures every initializer on the batch `inputs` (labels for the loss at
-/// the top, `classes` outputs).
+/// the top, `classes` outputs), advancing `progress` by one per initializer.
 ///
 /// # Errors
 /// An unknown or data-dependent initializer, a zero size, or inputs the network rejects.
@@ -225,6 +225,7 @@ pub fn analyze(
     labels: &[usize],
     classes: usize,
     config: &SignalConfig,
+    progress: &indicatif::ProgressBar,
 ) -> Result<SignalReport, BenchError> {
     if config.depth == 0 || config.width == 0 {
         return Err(BenchError::invalid(
@@ -324,6 +325,7 @@ pub fn analyze(
             .map_or(shapes[0].0 as f64 * weight[0], |&(fan_in, _)| {
                 fan_in as f64 * weight[1]
             });
+        progress.inc(1);
         inits.push(InitSignal {
             init: name.clone(),
             weight_scale,

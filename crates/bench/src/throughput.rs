@@ -316,13 +316,15 @@ pub fn network_name(arch: &MlpConfig) -> String {
     }
 }
 
-/// Measures every network at 1..=`max_threads` threads beside its ceiling.
+/// Measures every network at 1..=`max_threads` threads beside its ceiling, advancing
+/// `progress` by one per network.
 pub fn report(
     networks: &[MlpConfig],
     batch: usize,
     steps: usize,
     repeats: usize,
     max_threads: usize,
+    progress: &indicatif::ProgressBar,
 ) -> ThroughputReport {
     let info = core_math::blas_info();
     let start = crate::load::CpuSnapshot::now();
@@ -336,6 +338,7 @@ pub fn report(
             repeats,
         };
         let result = compare(&config, &threads);
+        progress.inc(1);
         for &(t, rate) in &result.training {
             rows.push(ThroughputRow {
                 network: network_name(arch),

@@ -55,7 +55,7 @@ fn check_prediction(activation: Activation, init: &str, seed: u64) {
         seed,
         jacobian_samples: 0,
     };
-    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let layers = &report.inits[0].layers;
     let se = relative_se(
         activation,
@@ -104,7 +104,7 @@ fn selu_with_lecun_normal_is_stable_at_unit_variance() {
         seed: 6,
         jacobian_samples: 0,
     };
-    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let init = &report.inits[0];
     assert_eq!(init.predicted, Verdict::Stable);
     assert_eq!(init.measured, Verdict::Stable);
@@ -131,7 +131,7 @@ fn twenty_layer_relu_verdicts() {
         seed: 7,
         jacobian_samples: 0,
     };
-    let report = analyze(x.view(), &y, 10, &config).unwrap();
+    let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let verdicts: Vec<(Verdict, Verdict)> = report
         .inits
         .iter()
@@ -200,25 +200,37 @@ fn data_dependent_and_unknown_initializers_are_refused() {
         seed: 0,
         jacobian_samples: 0,
     };
-    let message = analyze(x.view(), &y, 10, &config("lsuv"))
-        .unwrap_err()
-        .to_string();
+    let message = analyze(
+        x.view(),
+        &y,
+        10,
+        &config("lsuv"),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         message.contains("lsuv") && message.contains("depends on data"),
         "{message}"
     );
     assert!(
-        analyze(x.view(), &y, 10, &config("nope"))
-            .unwrap_err()
-            .to_string()
-            .contains("`init` = \"nope\"")
+        analyze(
+            x.view(),
+            &y,
+            10,
+            &config("nope"),
+            &indicatif::ProgressBar::hidden()
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("`init` = \"nope\"")
     );
     let zero = SignalConfig {
         depth: 0,
         ..config("he_normal")
     };
     assert!(
-        analyze(x.view(), &y, 10, &zero)
+        analyze(x.view(), &y, 10, &zero, &indicatif::ProgressBar::hidden())
             .unwrap_err()
             .to_string()
             .contains("`depth`")
@@ -238,7 +250,14 @@ fn every_activation_gets_a_finite_prediction_and_measurement() {
             seed: 9,
             jacobian_samples: 1,
         };
-        let report = analyze(x.view(), &y[..64], 10, &config).unwrap();
+        let report = analyze(
+            x.view(),
+            &y[..64],
+            10,
+            &config,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .unwrap();
         for init in &report.inits {
             for layer in &init.layers {
                 assert!(
