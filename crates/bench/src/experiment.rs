@@ -273,6 +273,7 @@ pub fn run(
         outcome,
         initial_accuracy,
         final_accuracy,
+        dataset.is_classification(),
     );
     Ok(RunResult {
         spec: spec.clone(),

@@ -21,27 +21,34 @@ pub fn gradient_variance_ratio(at_init: &[LayerDiagnostics]) -> f64 {
 }
 
 /// Explains a run: what the gradients and activations looked like at initialization and
-/// how training ended.
+/// how training ended. `initial` and `final_accuracy` are test accuracies, or negated test
+/// losses when `classification` is false.
 pub fn verdict(
     arch: &Arch,
     at_init: &[LayerDiagnostics],
     outcome: Outcome,
     initial: f64,
     final_accuracy: f64,
+    classification: bool,
 ) -> String {
     let hidden = &at_init[..at_init.len().saturating_sub(1)];
     let (Some(first), Some(last)) = (hidden.first(), hidden.last()) else {
         return outcome.name().to_owned();
     };
     let depth = hidden.len();
-    let accuracy = format!("{:.1}%", 100.0 * final_accuracy);
+    // Scores are test accuracy, or the negated test loss for regression.
+    let accuracy = if classification {
+        format!("{:.1}%", 100.0 * final_accuracy)
+    } else {
+        format!("test loss {:.3e}", -final_accuracy)
+    };
     if let Outcome::Diverged { epoch, step } = outcome {
         let growth = (last.pre_std / first.pre_std).powi(2);
         return format!(
             "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {growth:.0e}x from layer 1 to {depth}"
         );
     }
-    if hidden.iter().all(|l| l.duplicate_units + 1 == arch.width) {
+    if arch.width > 1 && hidden.iter().all(|l| l.duplicate_units + 1 == arch.width) {
         if hidden.iter().all(|l| l.weight_grad_norm == 0.0) {
             return format!(
                 "symmetric and frozen: all units identical, no gradient reaches any hidden weight; {accuracy}"
@@ -52,7 +59,11 @@ pub fn verdict(
             arch.width
         );
     }
-    let trained = final_accuracy - initial > 0.2;
+    let trained = if classification {
+        final_accuracy - initial > 0.2
+    } else {
+        -final_accuracy < 0.5 * -initial
+    };
     let saturation = hidden
         .iter()
         .map(|l| l.saturated_fraction)

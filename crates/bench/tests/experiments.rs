@@ -188,3 +188,30 @@ fn experiment_files_are_checked_key_by_key() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn regression_runs_report_a_loss_not_a_percentage() {
+    let data = generate(
+        Synthetic::TeacherStudent {
+            inputs: 5,
+            hidden: 8,
+            outputs: 1,
+        },
+        400,
+        4,
+    )
+    .unwrap();
+    let mut regression = spec("he_normal", Activation::Tanh);
+    regression.epochs = 20;
+    let result = run(&data, &regression, &ProgressBar::hidden()).unwrap();
+    assert!(
+        result.verdict.contains("test loss") && !result.verdict.contains('%'),
+        "{}",
+        result.verdict
+    );
+    assert!(
+        result.final_accuracy > result.initial_accuracy,
+        "the negated loss improves: {result:?}"
+    );
+    assert!(result.epochs.iter().all(|e| e.test_accuracy.is_none()));
+}
