@@ -215,3 +215,18 @@ fn regression_runs_report_a_loss_not_a_percentage() {
     );
     assert!(result.epochs.iter().all(|e| e.test_accuracy.is_none()));
 }
+
+#[test]
+fn the_shipped_example_experiment_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/experiments/spirals.toml");
+    let file = config::parse(&path).unwrap();
+    assert_eq!(file.specs().unwrap().len(), 2 * 6 * 2);
+    assert_eq!(
+        file.dataset(std::path::Path::new("unused"))
+            .unwrap()
+            .train_x
+            .nrows(),
+        1600
+    );
+}
