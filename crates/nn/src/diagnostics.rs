@@ -5,7 +5,6 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use ndarray_linalg::{EigValsh, UPLO};
 use serde::{Deserialize, Serialize};
 
-use crate::workspace::{Gradients, Workspace};
 use crate::{Loss, Mlp, NnError, Real, Targets};
 
 /// Statistics of one layer on one batch.
@@ -49,19 +48,9 @@ pub fn diagnose<T: Real>(
     loss: Loss,
     jacobian_samples: usize,
 ) -> Result<Vec<LayerDiagnostics>, NnError> {
-    crate::data::validate(mlp, inputs, targets)?;
     let rows = inputs.nrows();
-    let mut ws = Workspace::new(mlp, rows);
-    let mut grads = Gradients::new(mlp);
-    mlp.forward(inputs, &mut ws);
+    let (_, ws, grads) = mlp.full_pass(inputs, targets, loss)?;
     let last = mlp.layers().len() - 1;
-    loss.forward_backward(
-        ws.pre[last].view(),
-        targets.into(),
-        T::of(1.0 / rows as f64),
-        ws.grad[last].view_mut(),
-    );
-    mlp.backward(inputs, &mut ws, Some(&mut grads));
 
     let mut report = Vec::with_capacity(mlp.layers().len());
     for (l, layer) in mlp.layers().iter().enumerate() {

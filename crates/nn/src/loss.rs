@@ -27,22 +27,6 @@ pub enum Targets<'a, T> {
     Values(ArrayView2<'a, T>),
 }
 
-/// Targets of one shard, indexed by the shard's rows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ShardTargets<'a, T> {
-    Classes(&'a [usize]),
-    Values(ArrayView2<'a, T>),
-}
-
-impl<'a, T> From<Targets<'a, T>> for ShardTargets<'a, T> {
-    fn from(targets: Targets<'a, T>) -> Self {
-        match targets {
-            Targets::Classes(labels) => ShardTargets::Classes(labels),
-            Targets::Values(values) => ShardTargets::Values(values),
-        }
-    }
-}
-
 impl Loss {
     /// The name used in configs and reports.
     pub fn name(self) -> &'static str {
@@ -77,8 +61,7 @@ impl Loss {
     ) -> (f64, ndarray::Array2<T>) {
         let mut grad = ndarray::Array2::zeros(logits.dim());
         let scale = T::of(1.0 / logits.nrows().max(1) as f64);
-        let value =
-            self.forward_backward(logits, ShardTargets::from(targets), scale, grad.view_mut());
+        let value = self.forward_backward(logits, targets, scale, grad.view_mut());
         (value, grad)
     }
 
@@ -92,13 +75,13 @@ impl Loss {
     pub(crate) fn forward_backward<T: Real>(
         self,
         logits: ArrayView2<'_, T>,
-        targets: ShardTargets<'_, T>,
+        targets: Targets<'_, T>,
         scale: T,
         mut grad: ArrayViewMut2<'_, T>,
     ) -> f64 {
         let mut total = 0.0;
         match (self, targets) {
-            (Loss::SoftmaxCrossEntropy, ShardTargets::Classes(labels)) => {
+            (Loss::SoftmaxCrossEntropy, Targets::Classes(labels)) => {
                 for ((z, mut g), &label) in
                     logits.rows().into_iter().zip(grad.rows_mut()).zip(labels)
                 {
@@ -117,7 +100,7 @@ impl Loss {
                 }
                 total * scale.wide()
             }
-            (Loss::MeanSquaredError, ShardTargets::Values(t)) => {
+            (Loss::MeanSquaredError, Targets::Values(t)) => {
                 let per = scale / T::of(logits.ncols() as f64);
                 ndarray::Zip::from(&mut grad)
                     .and(&logits)
@@ -129,7 +112,7 @@ impl Loss {
                     });
                 total * per.wide()
             }
-            (Loss::BinaryCrossEntropyWithLogits, ShardTargets::Values(t)) => {
+            (Loss::BinaryCrossEntropyWithLogits, Targets::Values(t)) => {
                 let per = scale / T::of(logits.ncols() as f64);
                 ndarray::Zip::from(&mut grad)
                     .and(&logits)

@@ -322,21 +322,32 @@ impl<T: Real> Mlp<T> {
         targets: crate::Targets<'_, T>,
         loss: crate::Loss,
     ) -> Result<(f64, Gradients<T>), NnError> {
+        let (value, _, grads) = self.full_pass(inputs, targets, loss)?;
+        Ok((value, grads))
+    }
+
+    /// Validated forward, loss and backward pass over all of `inputs` at once: the mean
+    /// loss, the workspace (activations and pre-activation gradients) and every gradient.
+    pub(crate) fn full_pass(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: crate::Targets<'_, T>,
+        loss: crate::Loss,
+    ) -> Result<(f64, Workspace<T>, Gradients<T>), NnError> {
         crate::data::validate(self, inputs, targets)?;
         let rows = inputs.nrows();
         let mut workspace = Workspace::new(self, rows);
         let mut grads = Gradients::new(self);
         self.forward(inputs, &mut workspace);
         let last = workspace.pre.len() - 1;
-        let shard_targets = crate::loss::ShardTargets::from(targets);
         let value = loss.forward_backward(
             workspace.pre[last].view(),
-            shard_targets,
+            targets,
             T::of(1.0 / rows as f64),
             workspace.grad[last].view_mut(),
         );
         self.backward(inputs, &mut workspace, Some(&mut grads));
-        Ok((value, grads))
+        Ok((value, workspace, grads))
     }
 
     pub(crate) fn check_width(&self, width: usize) -> Result<(), NnError> {

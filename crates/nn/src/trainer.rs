@@ -19,7 +19,6 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::loss::ShardTargets;
 use crate::workspace::Workspace;
 use crate::{Loss, Mlp, NnError, Optimizer, Real, Schedule, Targets};
 
@@ -550,13 +549,13 @@ impl<T: Real> Shard<T> {
                 for (dst, &row) in self.labels.iter_mut().zip(rows) {
                     *dst = labels[row];
                 }
-                ShardTargets::Classes(&self.labels[..n])
+                Targets::Classes(&self.labels[..n])
             }
             Targets::Values(values) => {
                 for (mut dst, &row) in self.values.axis_iter_mut(Axis(0)).zip(rows) {
                     dst.assign(&values.row(row));
                 }
-                ShardTargets::Values(self.values.slice(s![..n, ..]))
+                Targets::Values(self.values.slice(s![..n, ..]))
             }
         };
         let x = self.inputs.slice(s![..n, ..]);
