@@ -319,15 +319,7 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     );
     progress.finish_and_clear();
     say!("{}", report.markdown());
-    std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
-        path: cli.out.clone(),
-        source,
-    })?;
-    report::write_atomically(&cli.out.join("throughput.csv"), report.csv().as_bytes())?;
-    report::write_atomically(
-        &cli.out.join("throughput.json"),
-        &serde_json::to_vec_pretty(&report).expect("a report serializes"),
-    )?;
+    report::write_csv_and_json(&cli.out, "throughput", &report.csv(), &report)?;
     announce(&cli.out, &["throughput.csv", "throughput.json"], &[]);
     Ok(())
 }
@@ -386,15 +378,7 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     progress.finish_and_clear();
     say!("{}", report.markdown());
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
-    std::fs::create_dir_all(&cli.out).map_err(|source| BenchError::Io {
-        path: cli.out.clone(),
-        source,
-    })?;
-    report::write_atomically(&cli.out.join("signal.csv"), report.csv().as_bytes())?;
-    report::write_atomically(
-        &cli.out.join("signal.json"),
-        &serde_json::to_vec_pretty(&report).expect("a report serializes"),
-    )?;
+    report::write_csv_and_json(&cli.out, "signal", &report.csv(), &report)?;
     let plots = plot::write_signal_plots(&cli.out, &report)?;
     announce(&cli.out, &["signal.csv", "signal.json"], &plots);
     Ok(())

@@ -123,13 +123,26 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BenchError> 
     std::fs::rename(&temporary, path).map_err(BenchError::io(path))
 }
 
+/// Writes `<stem>.csv` and `<stem>.json` into `dir` (created if needed), each atomically.
+///
+/// # Errors
+/// [`BenchError::Io`] naming the file.
+pub fn write_csv_and_json(
+    dir: &Path,
+    stem: &str,
+    csv: &str,
+    json: &impl serde::Serialize,
+) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    write_atomically(&dir.join(format!("{stem}.csv")), csv.as_bytes())?;
+    let json = serde_json::to_vec_pretty(json).expect("reports serialize");
+    write_atomically(&dir.join(format!("{stem}.json")), &json)
+}
+
 /// Writes `results.csv` and `results.json` into `dir`.
 ///
 /// # Errors
 /// [`BenchError::Io`] naming the file.
 pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
-    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    write_atomically(&dir.join("results.csv"), csv(results).as_bytes())?;
-    let json = serde_json::to_vec_pretty(results).expect("results serialize");
-    write_atomically(&dir.join("results.json"), &json)
+    write_csv_and_json(dir, "results", &csv(results), &results)
 }

@@ -108,59 +108,39 @@ impl Optimizer {
                 })
             }
         };
-        let lr = self.lr();
-        check("lr", lr, lr > 0.0, "a finite learning rate > 0")?;
-        match *self {
-            Self::Sgd { weight_decay, .. } => check(
-                "weight_decay",
-                weight_decay,
-                weight_decay >= 0.0,
-                "a finite number >= 0",
-            ),
-            Self::Momentum {
-                momentum,
-                weight_decay,
-                ..
-            } => {
-                check(
-                    "momentum",
-                    momentum,
-                    (0.0..1.0).contains(&momentum),
-                    "a number in [0, 1)",
-                )?;
-                check(
-                    "weight_decay",
-                    weight_decay,
-                    weight_decay >= 0.0,
-                    "a finite number >= 0",
-                )
+        let (lr, weight_decay) = match *self {
+            Self::Sgd { lr, weight_decay }
+            | Self::Momentum {
+                lr, weight_decay, ..
             }
+            | Self::Adam {
+                lr, weight_decay, ..
+            } => (lr, weight_decay),
+        };
+        check("lr", lr, lr > 0.0, "a finite learning rate > 0")?;
+        check(
+            "weight_decay",
+            weight_decay,
+            weight_decay >= 0.0,
+            "a finite number >= 0",
+        )?;
+        let fraction = |field, value: f64| {
+            check(
+                field,
+                value,
+                (0.0..1.0).contains(&value),
+                "a number in [0, 1)",
+            )
+        };
+        match *self {
+            Self::Sgd { .. } => Ok(()),
+            Self::Momentum { momentum, .. } => fraction("momentum", momentum),
             Self::Adam {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
+                beta1, beta2, eps, ..
             } => {
-                check(
-                    "beta1",
-                    beta1,
-                    (0.0..1.0).contains(&beta1),
-                    "a number in [0, 1)",
-                )?;
-                check(
-                    "beta2",
-                    beta2,
-                    (0.0..1.0).contains(&beta2),
-                    "a number in [0, 1)",
-                )?;
-                check("eps", eps, eps > 0.0, "a finite number > 0")?;
-                check(
-                    "weight_decay",
-                    weight_decay,
-                    weight_decay >= 0.0,
-                    "a finite number >= 0",
-                )
+                fraction("beta1", beta1)?;
+                fraction("beta2", beta2)?;
+                check("eps", eps, eps > 0.0, "a finite number > 0")
             }
         }
     }

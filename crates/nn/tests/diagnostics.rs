@@ -12,20 +12,30 @@ fn batch(rows: usize, width: usize) -> (Array2<f64>, Vec<usize>) {
     (x, (0..rows).map(|i| i % 4).collect())
 }
 
+/// Diagnostics of one cross-entropy pass over the batch.
+fn layer_report(
+    mlp: &Mlp<f64>,
+    x: &Array2<f64>,
+    y: &[usize],
+    jacobian_samples: usize,
+) -> Vec<nn::LayerDiagnostics> {
+    diagnose(
+        mlp,
+        x.view(),
+        Targets::Classes(y),
+        Loss::SoftmaxCrossEntropy,
+        jacobian_samples,
+    )
+    .unwrap()
+}
+
 #[test]
 fn all_zeros_gives_identical_units_and_no_hidden_gradient() {
     let (x, y) = batch(64, 10);
     let mlp = MlpConfig::deep(10, 3, 16, 4, Activation::Tanh)
         .build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)
         .unwrap();
-    let report = diagnose(
-        &mlp,
-        x.view(),
-        Targets::Classes(&y),
-        Loss::SoftmaxCrossEntropy,
-        0,
-    )
-    .unwrap();
+    let report = layer_report(&mlp, &x, &y, 0);
     for (l, layer) in report.iter().enumerate() {
         let units = mlp.layers()[l].bias.len();
         assert_eq!(
@@ -57,14 +67,7 @@ fn constant_init_keeps_units_identical_but_gradients_flow() {
             0,
         )
         .unwrap();
-    let report = diagnose(
-        &mlp,
-        x.view(),
-        Targets::Classes(&y),
-        Loss::SoftmaxCrossEntropy,
-        0,
-    )
-    .unwrap();
+    let report = layer_report(&mlp, &x, &y, 0);
     assert_eq!(report[0].duplicate_units, 7);
     assert!(report[0].weight_grad_norm > 0.0);
 }
@@ -79,14 +82,7 @@ fn he_init_keeps_relu_activations_alive_and_jacobian_near_one() {
             1,
         )
         .unwrap();
-    let report = diagnose(
-        &mlp,
-        x.view(),
-        Targets::Classes(&y),
-        Loss::SoftmaxCrossEntropy,
-        2,
-    )
-    .unwrap();
+    let report = layer_report(&mlp, &x, &y, 2);
     for layer in &report[..6] {
         assert!(
             (0.6..1.6).contains(&layer.pre_std),
@@ -113,14 +109,7 @@ fn tanh_saturates_with_large_weights() {
     let mlp = MlpConfig::deep(64, 3, 64, 4, Activation::Tanh)
         .build::<f64>(&Initializer::normal(0.0, 1.0), &Initializer::Zeros, 2)
         .unwrap();
-    let report = diagnose(
-        &mlp,
-        x.view(),
-        Targets::Classes(&y),
-        Loss::SoftmaxCrossEntropy,
-        0,
-    )
-    .unwrap();
+    let report = layer_report(&mlp, &x, &y, 0);
     // Pre-activations have std ~ sqrt(64 * E[tanh^2]) ~ 7, so P(|tanh| > 0.99) ~ 0.7.
     assert!(
         report[1].saturated_fraction > 0.6,
@@ -134,14 +123,7 @@ fn tanh_saturates_with_large_weights() {
             2,
         )
         .unwrap();
-    let calm = diagnose(
-        &glorot,
-        x.view(),
-        Targets::Classes(&y),
-        Loss::SoftmaxCrossEntropy,
-        0,
-    )
-    .unwrap();
+    let calm = layer_report(&glorot, &x, &y, 0);
     assert!(
         calm[1].saturated_fraction < 0.01,
         "{}",
