@@ -31,10 +31,7 @@ fn train_step(c: &mut Criterion) {
             .unwrap();
         let y: Vec<usize> = (0..batch).map(|i| i % 10).collect();
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = bench::throughput::pinned_pool(threads);
             let mut mlp = arch
                 .build::<f32>(
                     &Initializer::he_normal(Nonlinearity::Relu),

@@ -52,5 +52,7 @@ pub use lsuv::{LsuvConfig, LsuvLayer, lsuv};
 pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
-pub use trainer::{Event, GRAD_ROWS, History, SHARD_ROWS, Status, TrainConfig, Trainer};
+pub use trainer::{
+    Event, GRAD_ROWS, History, SHARD_ROWS, Status, TrainConfig, Trainer, UNIT_BLOCK,
+};
 pub use workspace::Gradients;

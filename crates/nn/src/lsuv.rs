@@ -97,7 +97,7 @@ pub fn lsuv<T: Real>(
     let mut report = Vec::with_capacity(mlp.layers().len());
     for l in 0..mlp.layers().len() {
         let variance_of = |mlp: &Mlp<T>, ws: &mut Workspace<T>| {
-            mlp.forward_layers(inputs, ws, l + 1);
+            mlp.forward_layers(inputs, ws, l + 1, usize::MAX);
             variance(ws.pre[l].slice(s![..rows, ..]))
         };
         let initial_variance = variance_of(mlp, &mut workspace);

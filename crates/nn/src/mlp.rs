@@ -2,7 +2,8 @@
 
 use core_math::Op;
 use init::{Fans, Initializer, RngKey};
-use ndarray::{Array1, Array2, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::workspace::{Gradients, Workspace};
@@ -346,7 +347,7 @@ impl<T: Real> Mlp<T> {
             T::of(1.0 / rows as f64),
             workspace.grad[last].view_mut(),
         );
-        self.backward(inputs, &mut workspace, Some(&mut grads));
+        self.backward(inputs, &mut workspace, Some(&mut grads), usize::MAX);
         Ok((value, workspace, grads))
     }
 
@@ -361,17 +362,27 @@ impl<T: Real> Mlp<T> {
         }
     }
 
-    /// Forward pass of `x` (at most the workspace's rows) into the workspace.
+    /// Forward pass of `x` (at most the workspace's rows) into the workspace, each layer in
+    /// one piece.
     ///
     /// # Panics
     /// If `x` has more rows than the workspace or the wrong width.
     pub(crate) fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>) {
-        self.forward_layers(x, ws, self.layers.len());
+        self.forward_layers(x, ws, self.layers.len(), usize::MAX);
     }
 
-    /// Forward pass through the first `count` layers only.
-    pub(crate) fn forward_layers(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, count: usize) {
+    /// Forward pass through the first `count` layers, each layer's output units computed in
+    /// independent blocks of at most `block` units that rayon may run in parallel. The
+    /// blocks depend on `block` alone, so the result does not depend on the thread count.
+    pub(crate) fn forward_layers(
+        &self,
+        x: ArrayView2<'_, T>,
+        ws: &mut Workspace<T>,
+        count: usize,
+        block: usize,
+    ) {
         let rows = x.nrows();
+        let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate().take(count) {
             let (before, after) = ws.post.split_at_mut(l);
             let input = if l == 0 {
@@ -379,81 +390,101 @@ impl<T: Real> Mlp<T> {
             } else {
                 before[l - 1].slice(s![..rows, ..])
             };
+            let chunk = block.min(layer.bias.len());
             let mut pre = ws.pre[l].slice_mut(s![..rows, ..]);
-            core_math::affine(
-                input,
-                layer.weight.view(),
-                layer.bias.view(),
-                pre.view_mut(),
-            )
-            .expect("workspace shapes follow the network");
-            if l + 1 < self.layers.len() {
-                let post = after[0].slice_mut(s![..rows, ..]);
-                let (pre, post) = (
-                    pre.into_slice().expect("full rows"),
-                    post.into_slice().expect("full rows"),
-                );
-                layer.activation.forward(pre, post);
+            let blocks = pre
+                .axis_chunks_iter_mut(Axis(1), chunk)
+                .into_par_iter()
+                .zip(layer.weight.axis_chunks_iter(Axis(0), chunk))
+                .zip(layer.bias.axis_chunks_iter(Axis(0), chunk))
+                .with_max_len(1);
+            let affine = |mut pre: ArrayViewMut2<'_, T>, w, b| {
+                core_math::affine(input, w, b, pre.view_mut())
+                    .expect("workspace shapes follow the network");
+            };
+            if l == last {
+                blocks.for_each(|((pre, w), b)| affine(pre, w, b));
+            } else {
+                let mut post = after[0].slice_mut(s![..rows, ..]);
+                blocks
+                    .zip(post.axis_chunks_iter_mut(Axis(1), chunk))
+                    .for_each(|(((mut pre, w), b), mut post)| {
+                        affine(pre.view_mut(), w, b);
+                        for (x, y) in pre.rows().into_iter().zip(post.rows_mut()) {
+                            layer.activation.forward(
+                                x.as_slice().expect("unit stride"),
+                                y.into_slice().expect("unit stride"),
+                            );
+                        }
+                    });
             }
         }
     }
 
-    /// Backward pass after [`forward`](Self::forward) and the loss gradient, which must be in
-    /// `ws.grad[last]`: leaves every layer's pre-activation gradient in `ws.grad` and, when
-    /// `grads` is given, writes every parameter's gradient into it.
+    /// Backward pass after [`forward_layers`](Self::forward_layers) and the loss gradient,
+    /// which must be in `ws.grad[last]`: leaves every layer's pre-activation gradient in
+    /// `ws.grad` and, when `grads` is given, writes every parameter's gradient into it.
+    /// Input gradients are computed in blocks of at most `block` input units, as in the
+    /// forward pass.
     pub(crate) fn backward(
         &self,
         x: ArrayView2<'_, T>,
         ws: &mut Workspace<T>,
         mut grads: Option<&mut Gradients<T>>,
+        block: usize,
     ) {
         let rows = x.nrows();
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
             let (below, here) = ws.grad.split_at_mut(l);
             let delta = here[0].slice(s![..rows, ..]);
-            let dx = below.last_mut().map(|g| g.slice_mut(s![..rows, ..]));
-            match grads.as_deref_mut() {
-                Some(grads) => {
-                    let input = if l == 0 {
-                        x
-                    } else {
-                        ws.post[l - 1].slice(s![..rows, ..])
-                    };
-                    let layer_grads = core_math::AffineGrads {
-                        dw: grads.dw[l].view_mut(),
-                        db: grads.db[l].view_mut(),
-                        dx,
-                    };
-                    core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
-                        .expect("workspace shapes follow the network");
-                }
-                None => {
-                    if let Some(dx) = dx {
-                        core_math::gemm(
-                            T::one(),
-                            delta,
-                            Op::Identity,
-                            layer.weight.view(),
-                            Op::Identity,
-                            T::zero(),
-                            dx,
-                        )
-                        .expect("workspace shapes follow the network");
+            if let Some(grads) = grads.as_deref_mut() {
+                let input = if l == 0 {
+                    x
+                } else {
+                    ws.post[l - 1].slice(s![..rows, ..])
+                };
+                let layer_grads = core_math::AffineGrads {
+                    dw: grads.dw[l].view_mut(),
+                    db: grads.db[l].view_mut(),
+                    dx: None,
+                };
+                core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
+                    .expect("workspace shapes follow the network");
+            }
+            let Some(dx) = below.last_mut() else {
+                continue;
+            };
+            let activation = self.layers[l - 1].activation;
+            let chunk = block.min(layer.weight.ncols());
+            let pre = ws.pre[l - 1].slice(s![..rows, ..]);
+            let post = ws.post[l - 1].slice(s![..rows, ..]);
+            let mut dx = dx.slice_mut(s![..rows, ..]);
+            dx.axis_chunks_iter_mut(Axis(1), chunk)
+                .into_par_iter()
+                .zip(layer.weight.axis_chunks_iter(Axis(1), chunk))
+                .zip(pre.axis_chunks_iter(Axis(1), chunk))
+                .zip(post.axis_chunks_iter(Axis(1), chunk))
+                .with_max_len(1)
+                .for_each(|(((mut dx, w), pre), post)| {
+                    core_math::gemm(
+                        T::one(),
+                        delta,
+                        Op::Identity,
+                        w,
+                        Op::Identity,
+                        T::zero(),
+                        dx.view_mut(),
+                    )
+                    .expect("workspace shapes follow the network");
+                    for ((g, x), y) in dx.rows_mut().into_iter().zip(pre.rows()).zip(post.rows()) {
+                        activation.backward(
+                            x.as_slice().expect("unit stride"),
+                            y.as_slice().expect("unit stride"),
+                            g.into_slice().expect("unit stride"),
+                        );
                     }
-                }
-            }
-            if l > 0 {
-                let below_layer = &self.layers[l - 1];
-                let pre = ws.pre[l - 1].slice(s![..rows, ..]);
-                let post = ws.post[l - 1].slice(s![..rows, ..]);
-                let grad = ws.grad[l - 1].slice_mut(s![..rows, ..]);
-                below_layer.activation.backward(
-                    pre.to_slice().expect("full rows"),
-                    post.to_slice().expect("full rows"),
-                    grad.into_slice().expect("full rows"),
-                );
-            }
+                });
         }
     }
 }

@@ -42,7 +42,8 @@ fn steps_after_the_first_do_not_allocate() {
         .unwrap();
     let y: Vec<usize> = (0..rows).map(|i| i % 4).collect();
     for optimizer in [Optimizer::sgd(0.01), Optimizer::adam(0.001)] {
-        let config = MlpConfig::new(20, vec![64, 64], 4);
+        // Wider than a unit block and a gradient block: the step's parallel pieces are many.
+        let config = MlpConfig::new(20, vec![nn::GRAD_ROWS + 8, nn::UNIT_BLOCK + 8], 4);
         let mut mlp = config
             .build::<f32>(
                 &Initializer::he_normal(Nonlinearity::Relu),
@@ -62,7 +63,7 @@ fn steps_after_the_first_do_not_allocate() {
                 }
             })
             .unwrap();
-        // 1000 rows / 128 = 8 steps (the last one partial, 104 rows over 2 shards).
+        // 1000 rows / 128 = 8 steps (the last one partial, 104 rows).
         assert_eq!(counts.len(), 8);
         let after_first = counts[counts.len() - 1] - counts[0];
         assert_eq!(

@@ -66,6 +66,19 @@ fn learns_separable_blobs() {
     );
 }
 
+/// Hidden layers wider than `UNIT_BLOCK` and `GRAD_ROWS`, so that every layer's forward
+/// product, input gradient and weight gradient is cut into several blocks (one partial).
+fn wide_network(seed: u64) -> Mlp<f32> {
+    let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    MlpConfig::new(8, hidden, 3)
+        .build(
+            &Initializer::he_normal(Nonlinearity::Relu),
+            &Initializer::Zeros,
+            seed,
+        )
+        .unwrap()
+}
+
 fn trained_on_threads(threads: usize) -> Mlp<f32> {
     let (x, y) = blobs(500);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -73,8 +86,8 @@ fn trained_on_threads(threads: usize) -> Mlp<f32> {
         .build()
         .unwrap();
     pool.install(|| {
-        let mut mlp = network(2);
-        // Batch 200 = 4 shards (the last one partial); 500 rows = a partial last batch too.
+        let mut mlp = wide_network(2);
+        // Batch 200 = 2 shards (the second one partial); 500 rows = a partial last batch.
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
             .with_batch_size(200)
             .with_epochs(3);
@@ -101,7 +114,60 @@ fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
             assert!(same, "weights differ between 1 and {threads} threads");
         }
     }
-    assert_ne!(one, network(2), "training changed the weights");
+    assert_ne!(one, wide_network(2), "training changed the weights");
+}
+
+/// One SGD step of the trainer (shards, unit blocks, weight-gradient blocks) moves every
+/// parameter by `-lr` times the gradient of plain whole-batch backprop, in f64.
+#[test]
+fn a_trainer_step_follows_the_whole_batch_gradient() {
+    let rows = nn::SHARD_ROWS + 72;
+    let x: Array2<f64> = Initializer::normal(0.0, 1.0)
+        .sample((rows, 8), RngKey::new(5))
+        .unwrap();
+    let y: Vec<usize> = (0..rows).map(|i| (i * 7) % 3).collect();
+    let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    let before: Mlp<f64> = MlpConfig::new(8, hidden, 3)
+        .with_activation(Activation::Tanh)
+        .build(
+            &Initializer::GlorotNormal { gain: 1.0 },
+            &Initializer::normal(0.0, 0.1),
+            3,
+        )
+        .unwrap();
+    let loss = Loss::SoftmaxCrossEntropy;
+    let (_, grads) = before
+        .loss_and_gradients(x.view(), Targets::Classes(&y), loss)
+        .unwrap();
+    let lr = 0.5;
+    let mut after = before.clone();
+    let config = TrainConfig::new(loss, Optimizer::sgd(lr)).with_batch_size(rows);
+    let mut trainer = Trainer::new(&after, config).unwrap();
+    trainer
+        .train_batch(&mut after, x.view(), Targets::Classes(&y))
+        .unwrap()
+        .expect("a finite step");
+    for (l, (b, a)) in before.layers().iter().zip(after.layers()).enumerate() {
+        let pairs = [
+            (&b.weight - &a.weight, &grads.dw[l] * lr),
+            (
+                (&b.bias - &a.bias).insert_axis(ndarray::Axis(0)),
+                (&grads.db[l] * lr).insert_axis(ndarray::Axis(0)),
+            ),
+        ];
+        for (step, expected) in pairs {
+            let scale = expected.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            let worst = (&step - &expected)
+                .iter()
+                .fold(0.0_f64, |m, v| m.max(v.abs()));
+            // Sums of up to 200 products in another order: rounding ~1e-14 of the scale;
+            // the update `w - lr * g` adds one rounding of the weight itself (<= ~1e-16).
+            assert!(
+                worst <= 1e-12 * scale.max(1.0),
+                "layer {l}: {worst} vs scale {scale}"
+            );
+        }
+    }
 }
 
 #[test]
