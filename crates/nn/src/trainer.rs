@@ -529,11 +529,13 @@ fn weight_gradients<T: Real>(shards: &[Shard<T>], blocks: &mut [GradBlock<T>]) -
                     block.dw.view_mut(),
                 )
                 .expect("workspace shapes follow the network");
+                let db = block.db.as_slice_mut().expect("C-order");
                 if s == 0 {
-                    block.db.fill(T::zero());
+                    db.fill(T::zero());
                 }
                 for row in delta.rows() {
-                    for (b, &d) in block.db.iter_mut().zip(row) {
+                    // Slices, not ndarray iterators: this loop then vectorizes.
+                    for (b, &d) in db.iter_mut().zip(row.as_slice().expect("unit stride")) {
                         *b = *b + d;
                     }
                 }
