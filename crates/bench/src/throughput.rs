@@ -219,13 +219,22 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> impl FnMut() {
     }
 }
 
+/// One layer's `x`, `W`, `y` (also the output gradient), `dW` and `dX`.
+type CeilingBuffers = (
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+);
+
 /// A closure that runs the GEMM calls of `config.steps` training steps at full batch, back
 /// to back through raw `cblas_sgemm` on one thread, with nothing else.
 fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
     let batch = config.batch;
     let shapes = config.arch.layer_shapes();
     let fill = |r, c| Array2::<f32>::from_elem((r, c), 0.01);
-    let mut buffers: Vec<_> = shapes
+    let mut buffers: Vec<CeilingBuffers> = shapes
         .iter()
         .map(|&(i, o)| {
             (
@@ -238,62 +247,75 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         })
         .collect();
     let steps = config.steps;
+    // On the CPU the 1-thread trainer is pinned to: the two cores of a shared machine
+    // need not run at the same speed, and the 1-thread ratio should not measure that.
+    let pool = pinned_pool(1);
     move || {
-        let _one = SingleThreadedBlas::new();
-        for _ in 0..steps {
-            for (l, ((x, w, y, dw, dx), &(fan_in, fan_out))) in
-                buffers.iter_mut().zip(&shapes).enumerate()
-            {
-                let (b, i, o) = (batch as i32, fan_in as i32, fan_out as i32);
-                // SAFETY: every buffer is a C-order array of exactly the sizes passed.
-                unsafe {
+        pool.install(|| ceiling_steps(&shapes, &mut buffers, batch, steps));
+    }
+}
+
+/// The GEMM calls of `steps` training steps through raw CBLAS on the calling thread.
+fn ceiling_steps(
+    shapes: &[(usize, usize)],
+    buffers: &mut [CeilingBuffers],
+    batch: usize,
+    steps: usize,
+) {
+    let _one = SingleThreadedBlas::new();
+    for _ in 0..steps {
+        for (l, ((x, w, y, dw, dx), &(fan_in, fan_out))) in
+            buffers.iter_mut().zip(shapes).enumerate()
+        {
+            let (b, i, o) = (batch as i32, fan_in as i32, fan_out as i32);
+            // SAFETY: every buffer is a C-order array of exactly the sizes passed.
+            unsafe {
+                f32::cblas_gemm(
+                    false,
+                    true,
+                    b,
+                    o,
+                    i,
+                    1.0,
+                    x.as_ptr(),
+                    i,
+                    w.as_ptr(),
+                    i,
+                    0.0,
+                    y.as_mut_ptr(),
+                    o,
+                );
+                f32::cblas_gemm(
+                    true,
+                    false,
+                    o,
+                    i,
+                    b,
+                    1.0,
+                    y.as_ptr(),
+                    o,
+                    x.as_ptr(),
+                    i,
+                    0.0,
+                    dw.as_mut_ptr(),
+                    i,
+                );
+                if l > 0 {
                     f32::cblas_gemm(
                         false,
-                        true,
-                        b,
-                        o,
-                        i,
-                        1.0,
-                        x.as_ptr(),
-                        i,
-                        w.as_ptr(),
-                        i,
-                        0.0,
-                        y.as_mut_ptr(),
-                        o,
-                    );
-                    f32::cblas_gemm(
-                        true,
                         false,
-                        o,
-                        i,
                         b,
+                        i,
+                        o,
                         1.0,
                         y.as_ptr(),
                         o,
-                        x.as_ptr(),
+                        w.as_ptr(),
                         i,
                         0.0,
-                        dw.as_mut_ptr(),
+                        dx.as_mut_ptr(),
                         i,
                     );
-                    if l > 0 {
-                        f32::cblas_gemm(
-                            false,
-                            false,
-                            b,
-                            i,
-                            o,
-                            1.0,
-                            y.as_ptr(),
-                            o,
-                            w.as_ptr(),
-                            i,
-                            0.0,
-                            dx.as_mut_ptr(),
-                            i,
-                        );
-                    }
                 }
             }
         }
