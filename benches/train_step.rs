@@ -43,8 +43,9 @@ fn train_step(c: &mut Criterion) {
                 .with_batch_size(batch);
             let mut trainer = Trainer::new(&mlp, config).unwrap();
             group.bench_function(BenchmarkId::new("trainer", format!("{threads}t")), |b| {
-                b.iter(|| {
-                    pool.install(|| {
+                // Timed on a worker of the pool, as steps run inside `Trainer::train`.
+                pool.install(|| {
+                    b.iter(|| {
                         black_box(
                             trainer
                                 .train_batch(&mut mlp, x.view(), Targets::Classes(&y))

@@ -206,16 +206,17 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> impl FnMut() {
         .with_batch_size(config.batch);
     let mut trainer = Trainer::new(&mlp, train).expect("valid training configuration");
     let (batch, steps) = (config.batch, config.steps);
+    // The steps run back to back on a worker, as in `Trainer::train` called from one.
     move || {
-        for step in 0..steps {
-            let rows = step * batch..(step + 1) * batch;
-            let inputs = x.slice(ndarray::s![rows.clone(), ..]);
-            pool.install(|| {
+        pool.install(|| {
+            for step in 0..steps {
+                let rows = step * batch..(step + 1) * batch;
+                let inputs = x.slice(ndarray::s![rows.clone(), ..]);
                 trainer
                     .train_batch(&mut mlp, inputs, Targets::Classes(&y[rows]))
-                    .expect("valid batch")
-            });
-        }
+                    .expect("valid batch");
+            }
+        });
     }
 }
 
