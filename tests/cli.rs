@@ -11,6 +11,16 @@ fn initlab(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// The standard output of a run that must have succeeded (else its standard error).
+fn stdout_of_success(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("initlab-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -19,9 +29,7 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn list_prints_every_initializer_with_its_formula() {
-    let out = initlab(&["list"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of_success(initlab(&["list"]));
     for name in [
         "zeros",
         "he_normal",
@@ -106,12 +114,7 @@ fn an_experiment_file_runs_end_to_end() {
         &out_dir.display().to_string(),
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of_success(out);
     assert!(
         stdout.contains("| tanh 3x16 | zeros |") && stdout.contains("symmetric and frozen"),
         "{stdout}"
@@ -144,12 +147,7 @@ fn throughput_reports_every_thread_count_beside_the_ceiling() {
         "--out",
         &dir.display().to_string(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of_success(out);
     assert!(
         stdout.contains("| 32-16-4 | 1 |") && stdout.contains("OpenBLAS"),
         "{stdout}"
@@ -179,12 +177,7 @@ fn signal_predicts_and_measures_each_layer() {
         "small_normal,he_normal",
     ];
     let out = initlab(&[&args[..], &["--quiet", "--out", &dir.display().to_string()]].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of_success(out);
     assert!(
         stdout.contains("critical weight scale fan_in * Var(w) = 2.000 "),
         "{stdout}"

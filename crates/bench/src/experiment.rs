@@ -125,26 +125,38 @@ pub struct RunResult {
 /// Samples used for diagnostics and LSUV.
 const PROBE_ROWS: usize = 256;
 
+/// `input -> depth x width -> output` with `activation` on every hidden layer.
+///
+/// # Errors
+/// [`BenchError`] naming `depth` or `width` when it is 0.
+pub(crate) fn deep_arch(
+    input: usize,
+    depth: usize,
+    width: usize,
+    output: usize,
+    activation: Activation,
+) -> Result<MlpConfig, BenchError> {
+    for (field, value) in [("depth", depth), ("width", width)] {
+        if value == 0 {
+            return Err(BenchError::invalid(field, 0, "at least 1"));
+        }
+    }
+    Ok(MlpConfig::deep(input, depth, width, output, activation))
+}
+
 /// Builds and initializes the network a spec describes.
 ///
 /// # Errors
 /// An unknown initializer name or an invalid architecture.
 pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> {
     let arch = spec.arch;
-    if arch.depth == 0 || arch.width == 0 {
-        return Err(BenchError::invalid(
-            if arch.depth == 0 { "depth" } else { "width" },
-            0,
-            "at least 1",
-        ));
-    }
-    let config = MlpConfig::deep(
+    let config = deep_arch(
         dataset.inputs(),
         arch.depth,
         arch.width,
         dataset.outputs,
         arch.activation,
-    );
+    )?;
     Ok(match lookup(&spec.init, arch.activation)? {
         InitChoice::Strategy(layer) => config.build(&layer.weight, &layer.bias, spec.seed)?,
         InitChoice::Lsuv => {

@@ -12,7 +12,7 @@
 //! real batch, in f64 so that neither vanishing nor exploding signals under/overflow.
 
 use ndarray::ArrayView2;
-use nn::{Activation, Loss, Mlp, MlpConfig, Targets};
+use nn::{Activation, Loss, Mlp, Targets};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -227,20 +227,13 @@ pub fn analyze(
     config: &SignalConfig,
     progress: &indicatif::ProgressBar,
 ) -> Result<SignalReport, BenchError> {
-    if config.depth == 0 || config.width == 0 {
-        return Err(BenchError::invalid(
-            if config.depth == 0 { "depth" } else { "width" },
-            0,
-            "at least 1",
-        ));
-    }
-    let arch = MlpConfig::deep(
+    let arch = crate::experiment::deep_arch(
         inputs.ncols(),
         config.depth,
         config.width,
         classes,
         config.activation,
-    );
+    )?;
     let input_second_moment =
         inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
     let mut inits = Vec::new();

@@ -109,9 +109,10 @@ impl Comparison {
 /// # Panics
 /// If the configuration is invalid (callers build it in code or validate it first).
 pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
-    // Measured here: a pool timed right after a smaller pool's run loses ~25% (2 threads
-    // after 1 on this 2-core machine), while the other orders cost nothing. So each round
-    // runs the thread counts from most to fewest, then the ceiling on the main thread.
+    // Measured here before pools were pinned (see `pinned_pool`): a pool timed right after
+    // a smaller pool's run lost ~25% (2 threads after 1 on this 2-core machine), the other
+    // orders nothing. So each round runs the thread counts from most to fewest, then the
+    // ceiling.
     let mut threads = threads.to_vec();
     threads.sort_unstable_by(|a, b| b.cmp(a));
     let mut runners: Vec<Box<dyn FnMut()>> = threads
@@ -451,7 +452,7 @@ impl ThroughputReport {
     /// The report as a Markdown table with its provenance and a noise label.
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "OpenBLAS {} ({}); batch {}, SGD, f32, BLAS single-threaded inside rayon workers\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            "OpenBLAS {} ({}); batch {}, SGD, f32, BLAS single-threaded inside rayon workers pinned one per core\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
             self.blas_core, self.blas_config, self.batch
         );
         for r in &self.rows {

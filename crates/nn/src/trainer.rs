@@ -274,11 +274,10 @@ impl<T: Real> Trainer<T> {
             let mut weighted = 0.0;
             for start in (0..self.order.len()).step_by(self.config.batch_size) {
                 let end = (start + self.config.batch_size).min(self.order.len());
-                let loss = rayon::scope(|_| self.step(mlp, inputs, targets, start..end));
-                let step = self.step - 1;
+                let step = self.step;
+                let loss = self.step(mlp, inputs, targets, start..end);
                 history.steps += 1;
                 let Some(loss) = loss else {
-                    self.step -= 1;
                     history.status = Status::Diverged { epoch, step };
                     return Ok(history);
                 };
@@ -317,19 +316,12 @@ impl<T: Real> Trainer<T> {
             self.order = (0..inputs.nrows()).collect();
         }
         let _single_threaded_blas = SingleThreadedBlas::new();
-        let loss = rayon::scope(|_| self.step(mlp, inputs, targets, 0..inputs.nrows()));
-        if loss.is_none() {
-            self.step -= 1;
-        }
-        Ok(loss)
+        Ok(self.step(mlp, inputs, targets, 0..inputs.nrows()))
     }
 
     /// One optimizer step on the samples `self.order[range]`; `None` if the loss or a
-    /// gradient is not finite (then the weights are left untouched).
-    ///
-    /// Callers run it inside `rayon::scope`, so that its parallel phases start from a
-    /// worker of the current pool rather than each being sent there from outside and
-    /// waited for: one hand-off per step instead of one per layer.
+    /// gradient is not finite (then the weights are left untouched and the step is not
+    /// counted).
     fn step(
         &mut self,
         mlp: &mut Mlp<T>,
@@ -337,59 +329,64 @@ impl<T: Real> Trainer<T> {
         targets: Targets<'_, T>,
         range: std::ops::Range<usize>,
     ) -> Option<f64> {
-        self.step += 1;
-        let batch = &self.order[range];
-        let active = batch.len().div_ceil(SHARD_ROWS);
-        let scale = T::of(1.0 / batch.len() as f64);
-        let loss_fn = self.config.loss;
-        let model: &Mlp<T> = mlp;
-        self.shards[..active]
-            .par_iter_mut()
-            .zip(batch.par_chunks(SHARD_ROWS))
-            .for_each(|(shard, rows)| {
-                shard.run(model, loss_fn, inputs, targets, rows, scale);
-            });
-        let loss: f64 = self.shards[..active].iter().map(|s| s.loss).sum();
-        let shards = &self.shards[..active];
-        let finite = loss.is_finite() && weight_gradients(shards, &mut self.blocks);
-        if !finite {
-            return None;
-        }
-        let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step - 1);
-        let (optimizer, t) = (self.config.optimizer, self.step);
-        let (blocks, layer_blocks) = (&self.blocks, &self.layer_blocks);
-        mlp.layers_mut()
-            .par_iter_mut()
-            .zip(self.state.par_chunks_mut(2))
-            .enumerate()
-            .for_each(|(l, (layer, state))| {
-                let [weight_state, bias_state] = state else {
-                    unreachable!("two state entries per layer")
-                };
-                let fan_in = layer.weight.ncols();
-                let ids = &layer_blocks[l];
-                let weight = layer.weight.as_slice_mut().expect("C-order");
-                update_blocks(
-                    optimizer,
-                    t,
-                    lr,
-                    weight,
-                    |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
-                    weight_state,
-                    GRAD_ROWS * fan_in,
-                );
-                let bias = layer.bias.as_slice_mut().expect("C-order");
-                update_blocks(
-                    optimizer,
-                    t,
-                    lr,
-                    bias,
-                    |b| blocks[ids[b]].db.as_slice().expect("C-order"),
-                    bias_state,
-                    GRAD_ROWS,
-                );
-            });
-        Some(loss)
+        // On a worker of the current pool: its parallel phases then start there instead
+        // of each being sent from outside and waited for, one hand-off per step instead of
+        // one per layer.
+        rayon::scope(|_| {
+            let batch = &self.order[range];
+            let active = batch.len().div_ceil(SHARD_ROWS);
+            let scale = T::of(1.0 / batch.len() as f64);
+            let loss_fn = self.config.loss;
+            let model: &Mlp<T> = mlp;
+            self.shards[..active]
+                .par_iter_mut()
+                .zip(batch.par_chunks(SHARD_ROWS))
+                .for_each(|(shard, rows)| {
+                    shard.run(model, loss_fn, inputs, targets, rows, scale);
+                });
+            let shards = &self.shards[..active];
+            let loss: f64 = shards.iter().map(|s| s.loss).sum();
+            let finite = loss.is_finite() && weight_gradients(shards, &mut self.blocks);
+            if !finite {
+                return None;
+            }
+            let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step);
+            self.step += 1;
+            let (optimizer, t) = (self.config.optimizer, self.step);
+            let (blocks, layer_blocks) = (&self.blocks, &self.layer_blocks);
+            mlp.layers_mut()
+                .par_iter_mut()
+                .zip(self.state.par_chunks_mut(2))
+                .enumerate()
+                .for_each(|(l, (layer, state))| {
+                    let [weight_state, bias_state] = state else {
+                        unreachable!("two state entries per layer")
+                    };
+                    let fan_in = layer.weight.ncols();
+                    let ids = &layer_blocks[l];
+                    let weight = layer.weight.as_slice_mut().expect("C-order");
+                    update_blocks(
+                        optimizer,
+                        t,
+                        lr,
+                        weight,
+                        |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
+                        weight_state,
+                        GRAD_ROWS * fan_in,
+                    );
+                    let bias = layer.bias.as_slice_mut().expect("C-order");
+                    update_blocks(
+                        optimizer,
+                        t,
+                        lr,
+                        bias,
+                        |b| blocks[ids[b]].db.as_slice().expect("C-order"),
+                        bias_state,
+                        GRAD_ROWS,
+                    );
+                });
+            Some(loss)
+        })
     }
 }
 
