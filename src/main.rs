@@ -9,22 +9,54 @@ use std::time::Instant;
 
 use bench::data::Dataset;
 use bench::experiment::{Arch, RunResult, RunSpec, grid, run_all};
+use bench::output::OutputDir;
 use bench::{BenchError, config, plot, registry, report};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nn::{Activation, MlpConfig, Optimizer};
 
-/// `println!` that ends the program quietly when stdout is closed (e.g. piped into
-/// `head`) instead of panicking.
+/// `println!` that never panics: a closed pipe (`| head`) silences the rest of the output,
+/// any other failure (a full disk) is remembered and makes the exit code non-zero; either
+/// way the run goes on and its files are still written.
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
-            if error.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
+    ($($arg:tt)*) => {
+        stdout::say(format_args!($($arg)*))
+    };
+}
+
+mod stdout {
+    use std::io::Write as _;
+    use std::sync::Mutex;
+
+    /// The first failure to write standard output, other than a closed pipe.
+    static FAILURE: Mutex<Option<String>> = Mutex::new(None);
+    static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    pub(crate) fn say(text: std::fmt::Arguments<'_>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if CLOSED.load(Relaxed) {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(error) = out.write_fmt(text).and_then(|()| out.write_all(b"\n")) {
+            CLOSED.store(true, Relaxed);
+            if error.kind() != std::io::ErrorKind::BrokenPipe {
+                let mut failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+                failure.get_or_insert(error.to_string());
             }
         }
-    }};
+    }
+
+    /// The remembered failure, after flushing what is still buffered.
+    pub(crate) fn failure() -> Option<String> {
+        if !CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+            && let Err(error) = std::io::stdout().lock().flush()
+            && error.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Some(error.to_string());
+        }
+        FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// The MNIST subset shipped with initlab.
@@ -179,18 +211,19 @@ fn main() -> ExitCode {
         Command::Throughput(args) => throughput(&args, &cli),
         Command::Signal(args) => signal(&args, &cli),
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("initlab: {error}");
-            ExitCode::FAILURE
-        }
+    let mut code = ExitCode::SUCCESS;
+    if let Err(error) = outcome {
+        eprintln!("initlab: {error}");
+        code = ExitCode::FAILURE;
     }
+    if let Some(error) = stdout::failure() {
+        eprintln!("initlab: standard output: {error}");
+        code = ExitCode::FAILURE;
+    }
+    code
 }
 
 fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
-    let mut dataset = Dataset::idx_dir(&args.data)?;
-    dataset.standardize();
     let archs = [Activation::Relu, Activation::Tanh].map(|activation| Arch {
         depth: args.depth,
         width: args.width,
@@ -206,6 +239,9 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
             expected: "each at least 1".into(),
         });
     }
+    let out = OutputDir::claim(&cli.out)?;
+    let mut dataset = Dataset::idx_dir(&args.data)?;
+    dataset.standardize();
     let template = RunSpec {
         arch: archs[0],
         init: String::new(),
@@ -230,12 +266,14 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         args.epochs,
         args.seeds
     );
-    run_and_report(&dataset, &grid(&archs, &DEMO_INITS, &seeds, &template), cli)
+    let specs = grid(&archs, &DEMO_INITS, &seeds, &template);
+    run_and_report(&dataset, &specs, out, cli)
 }
 
 fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
     let file = config::parse(path)?;
     let specs = file.specs()?;
+    let out = OutputDir::claim(&cli.out)?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
     say!(
         "initlab run {}: {} runs on {} ({} training samples)",
@@ -244,10 +282,15 @@ fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
         dataset.name,
         dataset.train_x.nrows()
     );
-    run_and_report(&dataset, &specs, cli)
+    run_and_report(&dataset, &specs, out, cli)
 }
 
-fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(), BenchError> {
+fn run_and_report(
+    dataset: &Dataset,
+    specs: &[RunSpec],
+    out: OutputDir,
+    cli: &Cli,
+) -> Result<(), BenchError> {
     let epochs: usize = specs.iter().map(|s| s.epochs).sum();
     let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
@@ -259,10 +302,9 @@ fn run_and_report(dataset: &Dataset, specs: &[RunSpec], cli: &Cli) -> Result<(),
         results.len(),
         start.elapsed().as_secs_f64()
     );
-    report::write_files(&cli.out, &results)?;
-    let plots = plot::write_plots(&cli.out, &results)?;
-    announce(&cli.out, &["results.csv", "results.json"], &plots);
-    Ok(())
+    report::write_files(out.staging(), &results)?;
+    plot::write_plots(out.staging(), &results)?;
+    publish(out, "results")
 }
 
 fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
@@ -299,6 +341,7 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
             return Err(BenchError::invalid(flag, 0, "at least 1"));
         }
     }
+    let out = OutputDir::claim(&cli.out)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if !cli.quiet {
         eprintln!(
@@ -319,9 +362,8 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     );
     progress.finish_and_clear();
     say!("{}", report.markdown());
-    report::write_csv_and_json(&cli.out, "throughput", &report.csv(), &report)?;
-    announce(&cli.out, &["throughput.csv", "throughput.json"], &[]);
-    Ok(())
+    report::write_csv_and_json(out.staging(), "throughput", &report.csv(), &report)?;
+    publish(out, "throughput")
 }
 
 fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
@@ -331,6 +373,7 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     if args.batch == 0 {
         return Err(BenchError::invalid("--batch", 0, "at least 1"));
     }
+    let out = OutputDir::claim(&cli.out)?;
     let (inputs, labels, classes) = match args.input.as_str() {
         "mnist" => {
             let mut data = Dataset::idx_dir(Path::new(BUNDLED_MNIST))?;
@@ -378,10 +421,9 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     progress.finish_and_clear();
     say!("{}", report.markdown());
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
-    report::write_csv_and_json(&cli.out, "signal", &report.csv(), &report)?;
-    let plots = plot::write_signal_plots(&cli.out, &report)?;
-    announce(&cli.out, &["signal.csv", "signal.json"], &plots);
-    Ok(())
+    report::write_csv_and_json(out.staging(), "signal", &report.csv(), &report)?;
+    plot::write_signal_plots(out.staging(), &report)?;
+    publish(out, "signal")
 }
 
 /// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
@@ -396,23 +438,18 @@ fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
     progress
 }
 
-/// Tells where the result files and plots went.
-fn announce(out: &Path, files: &[&str], plots: &[PathBuf]) {
-    let files: Vec<String> = files
-        .iter()
-        .map(|f| out.join(f).display().to_string())
+/// Publishes the staged files as the `kind` set of the output folder and says where they
+/// went.
+fn publish(out: OutputDir, kind: &str) -> Result<(), BenchError> {
+    // The program's own path says nothing about the run and differs between machines.
+    let command: Vec<String> = ["initlab".to_owned()]
+        .into_iter()
+        .chain(std::env::args().skip(1))
         .collect();
-    say!("results: {}", files.join(", "));
-    if !plots.is_empty() {
-        say!(
-            "plots: {}",
-            plots
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let folder = out.path().to_owned();
+    let files = out.commit(kind, &command.join(" "))?;
+    say!("wrote {}: {}", folder.display(), files.join(", "));
+    Ok(())
 }
 
 fn list() {

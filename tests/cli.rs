@@ -1,31 +1,9 @@
 //! The `initlab` binary: listings, and clear errors with a non-zero exit on bad input,
 //! leaving no output files behind.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn initlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-/// The standard output of a run that must have succeeded (else its standard error).
-fn stdout_of_success(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("initlab-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{initlab, scratch, stdout_of_success};
 
 #[test]
 fn list_prints_every_initializer_with_its_formula() {
@@ -198,5 +176,67 @@ fn signal_predicts_and_measures_each_layer() {
     ] {
         assert!(dir.join(file).exists(), "{file} missing");
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Runs `initlab signal` with `args` and checks that it wrote both plots.
+fn signal_plots_finish(name: &str, args: &[&str]) {
+    let dir = scratch(name);
+    let out = initlab(
+        &[
+            &["signal"],
+            args,
+            &["--quiet", "--out", &dir.display().to_string()],
+        ]
+        .concat(),
+    );
+    stdout_of_success(out);
+    for file in ["signal_relu.png", "signal_gradient_relu.png"] {
+        assert!(
+            std::fs::metadata(dir.join(file)).unwrap().len() > 0,
+            "{file} missing"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Variances spanning more than 1e308, which hung the log axis.
+#[test]
+fn signal_plots_finish_past_the_range_of_a_double() {
+    signal_plots_finish("deep-range", &["--depth", "80", "--batch", "64"]);
+}
+
+/// Variances through the subnormals down to zero, which hung the log axis.
+#[test]
+fn signal_plots_finish_through_subnormals() {
+    signal_plots_finish("subnormal", &["--depth", "200", "--inits", "small_normal"]);
+}
+
+#[test]
+fn signal_calls_all_zero_weights_vanishing() {
+    let dir = scratch("signal-zeros");
+    let args = [
+        "signal",
+        "--input",
+        "gaussian",
+        "--depth",
+        "3",
+        "--width",
+        "8",
+        "--batch",
+        "16",
+        "--inits",
+        "zeros,sparse",
+        "--quiet",
+        "--out",
+    ];
+    let stdout = stdout_of_success(initlab(
+        &[&args[..], &[&dir.display().to_string()]].concat(),
+    ));
+    assert!(
+        stdout.contains("| zeros | 0.000 | vanishing from layer 1 | vanishing from layer 1 |"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("exploding"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -40,6 +40,14 @@ pub enum BenchError {
     /// The network or trainer rejected something.
     #[error(transparent)]
     Nn(#[from] nn::NnError),
+    /// The output folder cannot be used.
+    #[error("output folder {}: {message}", path.display())]
+    Output {
+        /// The folder given with `--out`.
+        path: PathBuf,
+        /// Why it was refused.
+        message: String,
+    },
     /// Drawing a plot failed.
     #[error("plot {}: {message}", path.display())]
     Plot {

@@ -6,6 +6,7 @@ pub mod data;
 mod error;
 pub mod experiment;
 pub mod load;
+pub mod output;
 pub mod plot;
 pub mod quadrature;
 pub mod registry;

@@ -60,25 +60,13 @@ fn draw(
         path: path.to_owned(),
         message: e.to_string(),
     };
-    let points = || {
-        series
-            .iter()
-            .flat_map(|(_, p, _, _)| p.iter())
-            .filter(|(_, y)| y.is_finite() && (!log_y || *y > 0.0))
+    let axis = Axis::fit(series, log_y);
+    let y_desc = match axis.dropped {
+        0 => y_label.to_owned(),
+        n => format!("{y_label}; {n} points not shown (zero, negative or not finite)"),
     };
-    let (x_max, mut y_min, mut y_max) = points().fold(
-        (1.0_f64, f64::INFINITY, f64::NEG_INFINITY),
-        |(xm, lo, hi), &(x, y)| (xm.max(x), lo.min(y), hi.max(y)),
-    );
-    if !y_min.is_finite() {
-        (y_min, y_max) = (1e-3, 1.0);
-    }
-    if y_max <= y_min {
-        y_max = y_min * 2.0 + 1e-12;
-    }
-    let temporary = path.with_extension("partial.png");
     {
-        let root = BitMapBackend::new(&temporary, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(path, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| failed(&e))?;
         let mut chart = ChartBuilder::on(&root);
         chart
@@ -93,7 +81,7 @@ fn draw(
                 chart
                     .configure_mesh()
                     .x_desc(x_label)
-                    .y_desc(y_label)
+                    .y_desc(&y_desc)
                     .label_style((FONT, 16))
                     .x_label_formatter(&|x| {
                         if (x - x.round()).abs() < 1e-9 {
@@ -103,10 +91,12 @@ fn draw(
                         }
                     })
                     .y_label_formatter(&|y| {
-                        if log_y {
-                            format!("{y:.0e}")
-                        } else {
+                        if !log_y {
                             format!("{y:.2}")
+                        } else if (y - y.round()).abs() < 1e-9 {
+                            format!("1e{}", y.round())
+                        } else {
+                            format!("{:.1e}", 10f64.powf(*y))
                         }
                     })
                     .draw()
@@ -115,8 +105,7 @@ fn draw(
                     let color = palette(*color_index);
                     let data: Vec<(f64, f64)> = data
                         .iter()
-                        .copied()
-                        .filter(|(_, y)| y.is_finite() && (!log_y || *y > 0.0))
+                        .filter_map(|&(x, y)| axis.place(y).map(|y| (x, y)))
                         .collect();
                     if *mark != Mark::Points {
                         chart
@@ -147,35 +136,100 @@ fn draw(
                     .map_err(|e| failed(&e))?;
             }};
         }
-        if log_y {
-            body!(
-                chart
-                    .build_cartesian_2d(0.0..x_max, (y_min * 0.5..y_max * 2.0).log_scale())
-                    .map_err(|e| failed(&e))?
-            );
-        } else {
-            let pad = 0.05 * (y_max - y_min);
-            body!(
-                chart
-                    .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))
-                    .map_err(|e| failed(&e))?
-            );
-        }
+        body!(
+            chart
+                .build_cartesian_2d(0.0..axis.x_max, axis.y_min..axis.y_max)
+                .map_err(|e| failed(&e))?
+        );
         root.present().map_err(|e| failed(&e))?;
     }
-    std::fs::rename(&temporary, path).map_err(BenchError::io(path))
+    Ok(())
 }
 
-/// File-name-safe form of a label.
+/// The plotted range. A log axis is drawn as a linear axis over `log10(y)`, so any range
+/// of finite positive values draws in bounded time: plotters' own log scale loops over
+/// every decade and hangs once a range spans ~1e308 or reaches subnormals.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    log: bool,
+    x_max: f64,
+    y_min: f64,
+    y_max: f64,
+    /// Points that cannot be placed on the axis.
+    dropped: usize,
+}
+
+/// Past this magnitude a linear axis's range would overflow.
+const LINEAR_LIMIT: f64 = 1e300;
+
+impl Axis {
+    fn fit(series: &[Series], log: bool) -> Self {
+        let mut axis = Axis {
+            log,
+            x_max: 1.0,
+            y_min: f64::INFINITY,
+            y_max: f64::NEG_INFINITY,
+            dropped: 0,
+        };
+        for &(x, y) in series.iter().flat_map(|(_, p, _, _)| p.iter()) {
+            match axis.place(y) {
+                Some(y) if x.is_finite() => {
+                    axis.x_max = axis.x_max.max(x);
+                    axis.y_min = axis.y_min.min(y);
+                    axis.y_max = axis.y_max.max(y);
+                }
+                _ => axis.dropped += 1,
+            }
+        }
+        if axis.y_min > axis.y_max {
+            (axis.y_min, axis.y_max) = if log { (-3.0, 0.0) } else { (0.0, 1.0) };
+        }
+        let pad = if log {
+            // A factor of 2 either side, as a log axis usually has.
+            2f64.log10()
+        } else {
+            (0.05 * (axis.y_max - axis.y_min)).max(1e-9 * axis.y_max.abs().max(1.0))
+        };
+        axis.y_min -= pad;
+        axis.y_max += pad;
+        axis
+    }
+
+    /// Where `y` goes on the axis, or `None` if it cannot be drawn.
+    fn place(&self, y: f64) -> Option<f64> {
+        if self.log {
+            (y.is_finite() && y > 0.0).then(|| y.log10())
+        } else {
+            (y.abs() <= LINEAR_LIMIT).then_some(y)
+        }
+    }
+}
+
+/// The longest label part of a file name: with a prefix such as `activation_variance_`
+/// and `.png`, it stays well below the usual 255-byte limit on a file name.
+const MAX_SLUG: usize = 120;
+
+/// File-name-safe form of a label; a long one is cut and ends in a hash of the whole, so
+/// different labels keep different names.
 fn slug(text: &str) -> String {
-    text.chars()
+    let safe: String = text
+        .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+        .collect();
+    if safe.len() <= MAX_SLUG {
+        return safe;
+    }
+    // FNV-1a: stable across runs and platforms, unlike std's hasher.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}_{hash:016x}", &safe[..MAX_SLUG - 17])
 }
 
 /// Writes, for every architecture in `results`, `loss_<arch>.png` (training loss per epoch,
-/// seed 0 of each initializer), `accuracy_<arch>.png` and `signal_<arch>.png`
-/// (per-layer activation and gradient variance at init). Returns the files written.
+/// first seed of each initializer), `accuracy_<arch>.png`, and
+/// `activation_variance_<arch>.png` and `gradient_variance_<arch>.png` (per layer at
+/// init). Returns the files written.
 ///
 /// # Errors
 /// A file that cannot be written or a drawing failure.
@@ -210,10 +264,11 @@ pub fn write_plots(
                 })
                 .collect()
         };
+        let seed = of_arch[0].spec.seed;
         let path = dir.join(format!("loss_{}.png", slug(&label)));
         draw(
             &path,
-            &format!("Training loss, {label} (seed 0)"),
+            &format!("Training loss, {label} (seed {seed})"),
             "epoch",
             "mean training loss (log)",
             true,
@@ -223,7 +278,7 @@ pub fn write_plots(
         let path = dir.join(format!("accuracy_{}.png", slug(&label)));
         draw(
             &path,
-            &format!("Test accuracy, {label} (seed 0)"),
+            &format!("Test accuracy, {label} (seed {seed})"),
             "epoch",
             "test accuracy",
             false,
@@ -317,4 +372,56 @@ pub fn write_signal_plots(
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values that hung plotters' log scale (a range past 1e308, subnormals) or cannot be
+    /// drawn at all (zero, negative, NaN, infinite) are placed or dropped in bounded time.
+    #[test]
+    fn any_data_draws() {
+        let hostile = vec![
+            (1.0, f64::MIN_POSITIVE / 1e10),
+            (2.0, 5e-324),
+            (3.0, 0.0),
+            (4.0, -1.0),
+            (5.0, f64::NAN),
+            (6.0, f64::INFINITY),
+            (7.0, f64::MAX),
+            (8.0, 1.0),
+        ];
+        let dir = std::env::temp_dir().join(format!("initlab-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (log_y, drawable) in [(true, 4), (false, 5)] {
+            let series = vec![
+                (
+                    "hostile".to_owned(),
+                    hostile.clone(),
+                    Mark::LineAndPoints,
+                    0,
+                ),
+                ("empty".to_owned(), Vec::new(), Mark::Line, 1),
+            ];
+            let axis = Axis::fit(&series, log_y);
+            assert_eq!(axis.dropped, hostile.len() - drawable, "log {log_y}");
+            assert!(axis.y_min.is_finite() && axis.y_max.is_finite() && axis.y_min < axis.y_max);
+            let path = dir.join(format!("hostile_{log_y}.png"));
+            draw(&path, "hostile", "x", "y", log_y, &series).unwrap();
+            assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        }
+        let only_nan = vec![("nan".to_owned(), vec![(1.0, f64::NAN)], Mark::Points, 0)];
+        draw(&dir.join("nan.png"), "nan", "x", "y", true, &only_nan).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn long_labels_make_file_names_within_the_limit() {
+        let long = "leaky_relu(0.1)".repeat(40);
+        let name = slug(&long);
+        assert!(name.len() <= MAX_SLUG, "{}", name.len());
+        assert_ne!(slug(&long), slug(&"leaky_relu(0.2)".repeat(40)));
+        assert_eq!(slug("relu 10x256"), "relu_10x256");
+    }
 }

@@ -1,5 +1,4 @@
-//! Reports: a Markdown table for the terminal, CSV and JSON of every number, written so a
-//! half-written file never looks complete.
+//! Reports: a Markdown table for the terminal, CSV and JSON of every number.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -64,8 +63,9 @@ pub fn groups(results: &[RunResult]) -> Vec<Group<'_>> {
 /// The headline table: one row per architecture and initializer, mean ± sd over seeds,
 /// the outcomes and the first seed's verdict.
 pub fn markdown(results: &[RunResult]) -> String {
-    let mut out = String::from(
-        "| network | init | test accuracy | outcome | verdict (seed 0) |\n|---|---|---:|---|---|\n",
+    let first_seed = results.first().map_or(0, |r| r.spec.seed);
+    let mut out = format!(
+        "| network | init | test accuracy | outcome | verdict (seed {first_seed}) |\n|---|---|---:|---|---|\n",
     );
     for group in groups(results) {
         let first = group.runs[0];
@@ -112,18 +112,8 @@ pub fn csv(results: &[RunResult]) -> String {
     out
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename, so an interrupted
-/// run never leaves a truncated file under the final name.
-///
-/// # Errors
-/// [`BenchError::Io`] naming the file.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BenchError> {
-    let temporary = path.with_extension("partial");
-    std::fs::write(&temporary, contents).map_err(BenchError::io(&temporary))?;
-    std::fs::rename(&temporary, path).map_err(BenchError::io(path))
-}
-
-/// Writes `<stem>.csv` and `<stem>.json` into `dir` (created if needed), each atomically.
+/// Writes `<stem>.csv` and `<stem>.json` into `dir` (created if needed); see
+/// [`crate::output`] for how a set of files appears at once.
 ///
 /// # Errors
 /// [`BenchError::Io`] naming the file.
@@ -134,9 +124,15 @@ pub fn write_csv_and_json(
     json: &impl serde::Serialize,
 ) -> Result<(), BenchError> {
     std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    write_atomically(&dir.join(format!("{stem}.csv")), csv.as_bytes())?;
-    let json = serde_json::to_vec_pretty(json).expect("reports serialize");
-    write_atomically(&dir.join(format!("{stem}.json")), &json)
+    let write = |name: String, contents: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(BenchError::io(&path))
+    };
+    write(format!("{stem}.csv"), csv.as_bytes())?;
+    write(
+        format!("{stem}.json"),
+        &serde_json::to_vec_pretty(json).expect("reports serialize"),
+    )
 }
 
 /// Writes `results.csv` and `results.json` into `dir`.

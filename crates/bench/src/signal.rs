@@ -105,12 +105,13 @@ pub fn unit_fixed_point_scale(activation: Activation) -> f64 {
 pub enum Verdict {
     /// Within [1e-2, 1e2] of layer 1's variance through the last layer.
     Stable,
-    /// Below 1e-2 of layer 1's from `layer` on.
+    /// Below 1e-2 of layer 1's from `layer` on, or exactly zero (all-zero weights: no
+    /// signal at all, from layer 1 on).
     Vanishing {
-        /// First (1-based) layer below the threshold.
+        /// First (1-based) layer below the threshold or at zero.
         layer: usize,
     },
-    /// Above 1e2 of layer 1's from `layer` on (or not finite).
+    /// Above 1e2 of layer 1's from `layer` on, or overflowed to infinity or NaN.
     Exploding {
         /// First (1-based) layer above the threshold.
         layer: usize,
@@ -124,6 +125,10 @@ impl Verdict {
             return Verdict::Stable;
         };
         for (i, &v) in variances.iter().enumerate() {
+            // Checked before the ratio: with a zero first layer it would be 0/0 = NaN.
+            if v == 0.0 {
+                return Verdict::Vanishing { layer: i + 1 };
+            }
             let ratio = v / first;
             if !ratio.is_finite() || ratio > THRESHOLD {
                 return Verdict::Exploding { layer: i + 1 };
@@ -337,6 +342,15 @@ pub fn analyze(
     })
 }
 
+/// `a / b` for the table; `-` where both are zero (no signal to compare).
+fn ratio(a: f64, b: f64) -> String {
+    if a == 0.0 && b == 0.0 {
+        "-".into()
+    } else {
+        format!("{:.1e}", a / b)
+    }
+}
+
 impl SignalReport {
     /// One CSV row per initializer and layer.
     pub fn csv(&self) -> String {
@@ -383,13 +397,13 @@ impl SignalReport {
                 .filter_map(|l| l.jacobian_mean_singular_value)
                 .collect();
             out.push_str(&format!(
-                "| {} | {:.3} | {} | {} | {:.1e} | {:.1e} | {} |\n",
+                "| {} | {:.3} | {} | {} | {} | {} | {} |\n",
                 init.init,
                 init.weight_scale,
                 init.predicted.describe(),
                 init.measured.describe(),
-                last.measured_variance / first.measured_variance,
-                first.measured_gradient / last.measured_gradient,
+                ratio(last.measured_variance, first.measured_variance),
+                ratio(first.measured_gradient, last.measured_gradient),
                 if sv.is_empty() {
                     "-".into()
                 } else {

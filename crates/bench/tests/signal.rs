@@ -282,3 +282,51 @@ fn every_activation_gets_a_finite_prediction_and_measurement() {
         );
     }
 }
+
+#[test]
+fn zero_signals_vanish_and_overflow_explodes() {
+    assert_eq!(
+        Verdict::of(&[0.0, 0.0, 0.0]),
+        Verdict::Vanishing { layer: 1 }
+    );
+    assert_eq!(
+        Verdict::of(&[1.0, 0.5, 0.0]),
+        Verdict::Vanishing { layer: 3 }
+    );
+    assert_eq!(
+        Verdict::of(&[1.0, f64::INFINITY]),
+        Verdict::Exploding { layer: 2 }
+    );
+    assert_eq!(
+        Verdict::of(&[1.0, f64::NAN]),
+        Verdict::Exploding { layer: 2 }
+    );
+    // Subnormal first layer, then a normal one: a ratio of ~1e300 is exploding, not NaN.
+    assert_eq!(
+        Verdict::of(&[1e-310, 1e-10]),
+        Verdict::Exploding { layer: 2 }
+    );
+}
+
+#[test]
+fn all_zero_weights_are_reported_as_vanishing_not_exploding() {
+    let (x, y) = gaussian_batch(3);
+    let config = SignalConfig {
+        depth: 4,
+        width: 8,
+        activation: Activation::Relu,
+        inits: vec!["zeros".into()],
+        seed: 3,
+        jacobian_samples: 0,
+    };
+    let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
+    let zeros = &report.inits[0];
+    assert_eq!(zeros.measured, Verdict::Vanishing { layer: 1 });
+    assert_eq!(zeros.predicted, Verdict::Vanishing { layer: 1 });
+    let table = report.markdown();
+    assert!(
+        table.contains("| zeros | 0.000 | vanishing from layer 1 | vanishing from layer 1 | - |"),
+        "{table}"
+    );
+    assert!(!table.contains("NaN"), "{table}");
+}

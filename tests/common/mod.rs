@@ -1,0 +1,41 @@
+//! Running the `initlab` binary from the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs `initlab` with `args` to completion.
+pub fn initlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_initlab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The standard output of a run that must have succeeded (else its standard error).
+pub fn stdout_of_success(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The standard error of a run that must have failed cleanly: non-zero exit, one
+/// `initlab: ` message, no panic.
+pub fn stderr_of_failure(out: Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "succeeded; stderr: {stderr}");
+    assert!(stderr.starts_with("initlab: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// A fresh folder for one test, unique to this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("initlab-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
