@@ -256,6 +256,13 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         seed: 0,
         target_accuracy: 0.9,
     };
+    if args.seeds > bench::experiment::MAX_RUNS as u64 {
+        return Err(BenchError::invalid(
+            "--seeds",
+            args.seeds,
+            format!("at most {}", bench::experiment::MAX_RUNS),
+        ));
+    }
     let seeds: Vec<u64> = (0..args.seeds).collect();
     say!(
         "initlab demo: {} MNIST digits ({} test), {} x {}-unit hidden layers, SGD + momentum 0.9, lr 0.01, batch 128, {} epochs, {} seeds",
@@ -266,7 +273,7 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         args.epochs,
         args.seeds
     );
-    let specs = grid(&archs, &DEMO_INITS, &seeds, &template);
+    let specs = grid(&archs, &DEMO_INITS, &seeds, &template)?;
     run_and_report(&dataset, &specs, out, cli)
 }
 
@@ -291,16 +298,22 @@ fn run_and_report(
     out: OutputDir,
     cli: &Cli,
 ) -> Result<(), BenchError> {
-    let epochs: usize = specs.iter().map(|s| s.epochs).sum();
+    let epochs = specs
+        .iter()
+        .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
     let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
     let results: Vec<RunResult> = run_all(dataset, specs, &progress)?;
     progress.finish_and_clear();
     say!("\n{}", report::markdown(&results));
     say!(
-        "{} runs in {:.1} s",
+        "{} runs in {:.1} s{}",
         results.len(),
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        bench::memory::peak().map_or_else(String::new, |b| format!(
+            ", peak memory {} ({b} bytes)",
+            bench::memory::human(b)
+        ))
     );
     report::write_files(out.staging(), &results)?;
     plot::write_plots(out.staging(), &results)?;
@@ -341,8 +354,27 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
             return Err(BenchError::invalid(flag, 0, "at least 1"));
         }
     }
-    let out = OutputDir::claim(&cli.out)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows = args.batch.checked_mul(args.steps).ok_or_else(|| {
+        BenchError::invalid(
+            "--batch x --steps",
+            format!("{} x {}", args.batch, args.steps),
+            "a product that fits in 64 bits",
+        )
+    })?;
+    for network in &networks {
+        let widths = network.widths();
+        bench::memory::check_widths("--layers", &widths)?;
+        // The data of every step, and a trainer per thread count beside the ceiling's.
+        let data = (rows as u64).checked_mul(network.input as u64 * 4 + 8);
+        let trainers = bench::memory::training_bytes(&widths, args.batch, 4)
+            .and_then(|b| b.checked_mul(threads as u64 + 1));
+        bench::memory::check(
+            "--layers, --batch and --steps",
+            data.zip(trainers).and_then(|(d, t)| d.checked_add(t)),
+        )?;
+    }
+    let out = OutputDir::claim(&cli.out)?;
     if !cli.quiet {
         eprintln!(
             "timing {} network(s) at 1..={threads} threads, {} repeats of {} steps...",
@@ -397,6 +429,10 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             if width == 0 {
                 return Err(BenchError::invalid("--input-width", 0, "at least 1"));
             }
+            bench::memory::check(
+                "--batch x --input-width",
+                (args.batch as u64).checked_mul(width as u64 * 8),
+            )?;
             let x: ndarray::Array2<f64> = init::Initializer::normal(0.0, 1.0)
                 .sample(
                     (args.batch, width),

@@ -107,7 +107,7 @@ pub struct TrainSpec {
 /// [`BenchError::Io`] if unreadable; [`BenchError::Invalid`] naming the file, the key and
 /// the problem for syntax errors, unknown keys or wrong types.
 pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
-    let text = std::fs::read_to_string(path).map_err(BenchError::io(path))?;
+    let text = crate::bounded::read_to_string(path, MAX_FILE_BYTES)?;
     toml::from_str(&text).map_err(|e| {
         BenchError::invalid(
             path.display().to_string(),
@@ -117,13 +117,86 @@ pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
     })
 }
 
+/// The longest experiment file read: far past any real one, short of filling memory when
+/// pointed at `/dev/zero`.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The keys of `[dataset]` that each kind reads; any other key set is an error, not
+/// silently ignored.
+fn dataset_keys(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "mnist" => &["path", "samples", "standardize"],
+        "idx" => &["path", "samples", "standardize"],
+        "csv" => &["path", "label", "task", "standardize", "seed"],
+        "spirals" => &["samples", "classes", "seed", "standardize"],
+        "blobs" => &["samples", "classes", "dims", "seed", "standardize"],
+        "teacher_student" => &["samples", "dims", "seed", "standardize"],
+        "circles" | "checkerboard" => &["samples", "seed", "standardize"],
+        _ => return None,
+    })
+}
+
+impl DatasetSpec {
+    /// The optional keys this table sets.
+    fn keys_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("path", self.path.is_some()),
+            ("samples", self.samples.is_some()),
+            ("classes", self.classes.is_some()),
+            ("dims", self.dims.is_some()),
+            ("standardize", self.standardize.is_some()),
+            ("seed", self.seed.is_some()),
+            ("label", self.label.is_some()),
+            ("task", self.task.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, s)| *s)
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// Refuses keys the kind does not read.
+    fn check_keys(&self) -> Result<(), BenchError> {
+        let Some(allowed) = dataset_keys(&self.kind) else {
+            return Ok(()); // The unknown kind is reported when the data is loaded.
+        };
+        match self.keys_set().into_iter().find(|k| !allowed.contains(k)) {
+            None => Ok(()),
+            Some(key) => Err(BenchError::invalid(
+                format!("dataset.{key}"),
+                "(set)",
+                format!(
+                    "no `{key}` with kind = \"{}\", which reads only {}",
+                    self.kind,
+                    allowed.join(", ")
+                ),
+            )),
+        }
+    }
+}
+
 /// Index of the last column of a CSV file's header.
 fn last_column(path: &Path) -> Result<usize, BenchError> {
-    let text = std::fs::read_to_string(path).map_err(BenchError::io(path))?;
-    Ok(text
-        .lines()
-        .next()
-        .map_or(0, |header| header.split(',').count().saturating_sub(1)))
+    let reader = crate::bounded::open(path, u64::MAX, crate::data::MAX_CSV_LINE)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = csv.headers().map_err(|e| BenchError::Malformed {
+        path: path.to_owned(),
+        offset: 1,
+        expected: "a CSV header row".into(),
+        found: e.to_string(),
+    })?;
+    Ok(headers.len().saturating_sub(1))
+}
+
+/// The first value that appears twice in `values`.
+fn first_duplicate<T: PartialEq>(values: &[T]) -> Option<&T> {
+    values
+        .iter()
+        .enumerate()
+        .find(|(i, v)| values[..*i].contains(v))
+        .map(|(_, v)| v)
 }
 
 /// The optimizer called `name` with learning rate `lr`.
@@ -163,6 +236,7 @@ impl ExperimentFile {
     /// Missing or malformed data, an unknown kind, or a bad size.
     pub fn dataset(&self, bundled_mnist: &Path) -> Result<Dataset, BenchError> {
         let d = &self.dataset;
+        d.check_keys()?;
         let samples = d.samples.unwrap_or(2000);
         let seed = d.seed.unwrap_or(0);
         let synthetic = |task| generate(task, samples, seed);
@@ -260,6 +334,7 @@ impl ExperimentFile {
     /// # Errors
     /// An unknown activation, initializer or optimizer, or a zero size, naming the key.
     pub fn specs(&self) -> Result<Vec<RunSpec>, BenchError> {
+        self.dataset.check_keys()?;
         let mut archs = Vec::new();
         for (i, a) in self.arch.iter().enumerate() {
             let activation: Activation = a.activation.parse().map_err(|e: nn::NnError| {
@@ -308,6 +383,32 @@ impl ExperimentFile {
                 return Err(BenchError::invalid(key, 0, "at least 1"));
             }
         }
+        // A repeated entry would be counted as an independent run ("4/4 stalled ± 0.0").
+        if let Some(init) = first_duplicate(&t.inits) {
+            return Err(BenchError::invalid(
+                "train.inits",
+                init,
+                "each initializer once",
+            ));
+        }
+        if let Some(seed) = first_duplicate(&t.seeds) {
+            return Err(BenchError::invalid("train.seeds", seed, "each seed once"));
+        }
+        if let Some(arch) = first_duplicate(&archs) {
+            return Err(BenchError::invalid(
+                "arch",
+                arch.label(),
+                "each architecture once",
+            ));
+        }
+        let target = t.target_accuracy.unwrap_or(0.9);
+        if !(0.0..=1.0).contains(&target) {
+            return Err(BenchError::invalid(
+                "train.target_accuracy",
+                target,
+                "a fraction from 0 to 1",
+            ));
+        }
         let optimizer = optimizer(&t.optimizer, t.lr)?;
         optimizer
             .validate()
@@ -319,9 +420,9 @@ impl ExperimentFile {
             epochs: t.epochs,
             batch_size: t.batch_size,
             seed: 0,
-            target_accuracy: t.target_accuracy.unwrap_or(0.9),
+            target_accuracy: target,
         };
         let inits: Vec<&str> = t.inits.iter().map(String::as_str).collect();
-        Ok(grid(&archs, &inits, &t.seeds, &template))
+        grid(&archs, &inits, &t.seeds, &template)
     }
 }

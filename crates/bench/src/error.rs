@@ -40,6 +40,16 @@ pub enum BenchError {
     /// The network or trainer rejected something.
     #[error(transparent)]
     Nn(#[from] nn::NnError),
+    /// The sizes asked for need more memory than the machine has.
+    #[error("`{field}`: needs {}, more than the {} of memory available", needed.map_or_else(|| "more bytes than a 64-bit count holds".to_owned(), |n| format!("about {}", crate::memory::human(n))), available.map_or_else(|| "unknown amount".to_owned(), crate::memory::human))]
+    Memory {
+        /// The file, parameter or flag whose size is too large.
+        field: String,
+        /// The estimate in bytes; `None` where it overflows a `u64`.
+        needed: Option<u64>,
+        /// Bytes available when checked.
+        available: Option<u64>,
+    },
     /// The output folder cannot be used.
     #[error("output folder {}: {message}", path.display())]
     Output {

@@ -122,6 +122,12 @@ pub struct RunResult {
     pub gflops: f64,
 }
 
+/// The deepest network built: deeper ones are refused before their layer list is made.
+pub const MAX_DEPTH: usize = 100_000;
+
+/// The most runs one grid may hold.
+pub const MAX_RUNS: usize = 1_000_000;
+
 /// Samples used for diagnostics and LSUV.
 const PROBE_ROWS: usize = 256;
 
@@ -141,6 +147,14 @@ pub(crate) fn deep_arch(
             return Err(BenchError::invalid(field, 0, "at least 1"));
         }
     }
+    if depth > MAX_DEPTH {
+        return Err(BenchError::invalid(
+            "depth",
+            depth,
+            format!("at most {MAX_DEPTH} hidden layers"),
+        ));
+    }
+    crate::memory::check_widths("width", &[input, width, output])?;
     Ok(MlpConfig::deep(input, depth, width, output, activation))
 }
 
@@ -227,11 +241,11 @@ pub fn run(
         .with_epochs(spec.epochs)
         .with_seed(spec.seed);
     let mut trainer = Trainer::new(&mlp, config)?;
-    let mut epochs = Vec::with_capacity(spec.epochs);
+    let mut epochs = Vec::new();
     let mut steps_to_target = None;
     let mut steps = 0;
     let mut evaluation_error = None;
-    let mut during_training = Vec::with_capacity(spec.epochs);
+    let mut during_training = Vec::new();
     let start = Instant::now();
     let history = trainer.train(
         &mut mlp,
@@ -314,6 +328,7 @@ pub fn run_all(
     specs: &[RunSpec],
     progress: &ProgressBar,
 ) -> Result<Vec<RunResult>, BenchError> {
+    check_memory(dataset, specs)?;
     // Evaluation and diagnostics run outside the trainer too: keep BLAS single-threaded
     // for the whole grid so concurrent runs never share OpenBLAS threads.
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
@@ -323,9 +338,66 @@ pub fn run_all(
         .collect()
 }
 
+/// Refuses a grid whose runs, as many at once as the pool has threads, need more memory
+/// than the machine has: checked before any network is built.
+///
+/// # Errors
+/// [`BenchError::Memory`] naming the largest run's network and batch.
+pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchError> {
+    let at_once = rayon::current_num_threads().min(specs.len()) as u64;
+    let (train, test) = (dataset.train_x.nrows(), dataset.test_x.nrows());
+    let mut largest: Option<(u64, &RunSpec)> = None;
+    for spec in specs {
+        let field = || format!("{} at batch_size {}", spec.arch.label(), spec.batch_size);
+        let config = deep_arch(
+            dataset.inputs(),
+            spec.arch.depth,
+            spec.arch.width,
+            dataset.outputs,
+            spec.arch.activation,
+        )?;
+        let widths = config.widths();
+        // A batch past the data trains as one the size of the data; evaluation runs
+        // over the whole test split and diagnostics over PROBE_ROWS.
+        let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
+        let bytes = crate::memory::training_bytes(&widths, rows, 4)
+            .ok_or_else(|| crate::memory::check(&field(), None).unwrap_err())?;
+        if largest.is_none_or(|(b, _)| bytes > b) {
+            largest = Some((bytes, spec));
+        }
+    }
+    match largest {
+        None => Ok(()),
+        Some((bytes, spec)) => crate::memory::check(
+            &format!("{} at batch_size {}", spec.arch.label(), spec.batch_size),
+            bytes.checked_mul(at_once),
+        ),
+    }
+}
+
 /// The cross product of architectures, initializers and seeds with shared settings.
-pub fn grid(archs: &[Arch], inits: &[&str], seeds: &[u64], template: &RunSpec) -> Vec<RunSpec> {
-    let mut specs = Vec::with_capacity(archs.len() * inits.len() * seeds.len());
+///
+/// # Errors
+/// [`BenchError::Invalid`] past [`MAX_RUNS`] runs.
+pub fn grid(
+    archs: &[Arch],
+    inits: &[&str],
+    seeds: &[u64],
+    template: &RunSpec,
+) -> Result<Vec<RunSpec>, BenchError> {
+    let runs = archs
+        .len()
+        .checked_mul(inits.len())
+        .and_then(|n| n.checked_mul(seeds.len()))
+        .filter(|&n| n <= MAX_RUNS)
+        .ok_or_else(|| {
+            BenchError::invalid(
+                "architectures x initializers x seeds",
+                format!("{} x {} x {}", archs.len(), inits.len(), seeds.len()),
+                format!("at most {MAX_RUNS} runs"),
+            )
+        })?;
+    let mut specs = Vec::with_capacity(runs);
     for &arch in archs {
         for &init in inits {
             for &seed in seeds {
@@ -338,5 +410,5 @@ pub fn grid(archs: &[Arch], inits: &[&str], seeds: &[u64], template: &RunSpec) -
             }
         }
     }
-    specs
+    Ok(specs)
 }

@@ -239,6 +239,13 @@ pub fn analyze(
         classes,
         config.activation,
     )?;
+    let widths = arch.widths();
+    // The network in f64 with every layer's activations over the batch, and as much again
+    // for the measurements.
+    crate::memory::check(
+        "depth, width and batch",
+        crate::memory::training_bytes(&widths, inputs.nrows(), 8).and_then(|b| b.checked_mul(2)),
+    )?;
     let input_second_moment =
         inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
     let mut inits = Vec::new();

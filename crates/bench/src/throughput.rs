@@ -123,7 +123,7 @@ pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
     for run in &mut runners {
         run();
     }
-    let mut seconds = vec![Vec::with_capacity(config.repeats); runners.len()];
+    let mut seconds = vec![Vec::new(); runners.len()];
     for _ in 0..config.repeats {
         for (run, times) in runners.iter_mut().zip(&mut seconds) {
             // Rayon workers spin for a while after their work runs out; a pause lets the

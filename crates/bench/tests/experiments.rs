@@ -89,7 +89,7 @@ fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     }];
     let mut template = spec("", Activation::Tanh);
     template.epochs = 2;
-    let specs = grid(&archs, &["glorot_uniform", "lsuv"], &[0, 1], &template);
+    let specs = grid(&archs, &["glorot_uniform", "lsuv"], &[0, 1], &template).unwrap();
     assert_eq!(specs.len(), 4);
     let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
     let order: Vec<(&str, u64)> = results

@@ -57,6 +57,15 @@ pub struct Mlp<T> {
 pub type LayerInit = init::presets::LayerInit;
 
 impl MlpConfig {
+    /// Every layer's width, input to output.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut widths = Vec::with_capacity(self.hidden.len() + 2);
+        widths.push(self.input);
+        widths.extend(&self.hidden);
+        widths.push(self.output);
+        widths
+    }
+
     /// A network with ReLU after every hidden layer (change it with
     /// [`with_activation`](Self::with_activation)).
     pub fn new(input: usize, hidden: Vec<usize>, output: usize) -> Self {

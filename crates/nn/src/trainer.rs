@@ -202,18 +202,6 @@ impl<T: Real> Trainer<T> {
     /// A bad training configuration.
     pub fn new(mlp: &Mlp<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
-        let rows = SHARD_ROWS.min(config.batch_size);
-        let (outputs, inputs) = (mlp.config().output, mlp.config().input);
-        let shards = (0..config.shards())
-            .map(|_| Shard {
-                inputs: ndarray::Array2::zeros((rows, inputs)),
-                labels: vec![0; rows],
-                values: ndarray::Array2::zeros((rows, outputs)),
-                workspace: Workspace::new(mlp, rows),
-                rows: 0,
-                loss: 0.0,
-            })
-            .collect();
         let buffers = config.optimizer.state_buffers();
         let state = mlp
             .layers()
@@ -232,13 +220,31 @@ impl<T: Real> Trainer<T> {
         let (blocks, layer_blocks) = grad_blocks(mlp);
         Ok(Self {
             config,
-            shards,
+            shards: Vec::new(),
             blocks,
             layer_blocks,
             state,
             order: Vec::new(),
             step: 0,
         })
+    }
+
+    /// Makes sure there are shards for a batch of `rows` samples. They are allocated on
+    /// first use, for the batch the data allows: a `batch_size` far past the data set
+    /// costs what one equal to it does.
+    fn reserve_shards(&mut self, mlp: &Mlp<T>, rows: usize) {
+        let shard_rows = SHARD_ROWS.min(self.config.batch_size);
+        let (outputs, inputs) = (mlp.config().output, mlp.config().input);
+        while self.shards.len() < rows.div_ceil(SHARD_ROWS) {
+            self.shards.push(Shard {
+                inputs: ndarray::Array2::zeros((shard_rows, inputs)),
+                labels: vec![0; shard_rows],
+                values: ndarray::Array2::zeros((shard_rows, outputs)),
+                workspace: Workspace::new(mlp, shard_rows),
+                rows: 0,
+                loss: 0.0,
+            });
+        }
     }
 
     /// The configuration in force.
@@ -261,6 +267,7 @@ impl<T: Real> Trainer<T> {
     ) -> Result<History, NnError> {
         crate::data::validate(mlp, inputs, targets)?;
         let _single_threaded_blas = SingleThreadedBlas::new();
+        self.reserve_shards(mlp, self.config.batch_size.min(inputs.nrows()));
         self.order = (0..inputs.nrows()).collect();
         let mut history = History {
             epoch_losses: Vec::new(),
@@ -276,11 +283,11 @@ impl<T: Real> Trainer<T> {
                 let end = (start + self.config.batch_size).min(self.order.len());
                 let step = self.step;
                 let loss = self.step(mlp, inputs, targets, start..end);
-                history.steps += 1;
                 let Some(loss) = loss else {
                     history.status = Status::Diverged { epoch, step };
                     return Ok(history);
                 };
+                history.steps += 1;
                 weighted += loss * (end - start) as f64;
                 on_event(&Event::Step { epoch, step, loss }, mlp);
             }
@@ -315,6 +322,7 @@ impl<T: Real> Trainer<T> {
         {
             self.order = (0..inputs.nrows()).collect();
         }
+        self.reserve_shards(mlp, inputs.nrows());
         let _single_threaded_blas = SingleThreadedBlas::new();
         Ok(self.step(mlp, inputs, targets, 0..inputs.nrows()))
     }

@@ -7,6 +7,13 @@ use ndarray::Array2;
 use super::{Dataset, Labels};
 use crate::BenchError;
 
+/// The longest CSV line read; a longer one (`/dev/zero`, a file with no line ends) is
+/// refused. A row of a million features takes about 10 MB.
+pub(crate) const MAX_CSV_LINE: u64 = 64 << 20;
+
+/// Class indices must be below this: the network has one output per class.
+pub const MAX_CLASSES: usize = 1 << 16;
+
 /// Which column holds the label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelColumn {
@@ -45,17 +52,12 @@ pub fn read_csv(
         expected,
         found,
     };
+    // A quarter of memory as text: its numbers take about as much again as f32.
+    let max_total = crate::memory::available().map_or(u64::MAX, |a| a / 4);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| match e.kind() {
-            csv::ErrorKind::Io(_) => BenchError::Io {
-                path: path.to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            },
-            _ => malformed(1, "a CSV header row".into(), e.to_string()),
-        })?;
+        .from_reader(crate::bounded::open(path, max_total, MAX_CSV_LINE)?);
     let headers = reader
         .headers()
         .map_err(|e| malformed(1, "a CSV header row".into(), e.to_string()))?
@@ -100,23 +102,31 @@ pub fn read_csv(
         }
         for (column, cell) in record.iter().enumerate() {
             let name = headers.get(column).unwrap_or("?");
+            let is_label = column == label_index;
+            // Features are trained in f32: a value past its range (3.4e38) would become inf.
             let value: f64 = cell
                 .parse()
                 .ok()
+                .filter(|v: &f64| is_label || (*v as f32).is_finite())
                 .filter(|v: &f64| v.is_finite())
                 .ok_or_else(|| {
                     malformed(
                         row,
-                        format!("a finite number in column {} (`{name}`)", column + 1),
+                        format!(
+                            "a finite number within f32's range (±3.4e38) in column {} (`{name}`)",
+                            column + 1
+                        ),
                         format!("{cell:?}"),
                     )
                 })?;
-            if column == label_index {
-                if task == Task::Classification && (value < 0.0 || value.fract() != 0.0) {
+            if is_label {
+                if task == Task::Classification
+                    && (value < 0.0 || value.fract() != 0.0 || value >= MAX_CLASSES as f64)
+                {
                     return Err(malformed(
                         row,
                         format!(
-                            "a class index (0, 1, 2, ...) in column {} (`{name}`)",
+                            "a class index (0, 1, 2, ... below {MAX_CLASSES}) in column {} (`{name}`)",
                             column + 1
                         ),
                         format!("{cell:?}"),
@@ -152,5 +162,7 @@ pub fn read_csv(
     let name = path
         .file_stem()
         .map_or_else(|| "csv".to_owned(), |s| s.to_string_lossy().into_owned());
-    Ok(Dataset::split(name, x, y, outputs, test_fraction, seed))
+    let dataset = Dataset::split(name, x, y, outputs, test_fraction, seed);
+    dataset.check_classes(path, path)?;
+    Ok(dataset)
 }

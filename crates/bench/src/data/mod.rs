@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use nn::Targets;
 
-pub use csv::{LabelColumn, Task, read_csv};
+pub(crate) use csv::MAX_CSV_LINE;
+pub use csv::{LabelColumn, MAX_CLASSES, Task, read_csv};
 pub use idx::{Idx, read_idx, write_idx};
 pub use synthetic::{Synthetic, generate};
 
@@ -82,14 +83,52 @@ impl Dataset {
         let name = dir
             .file_name()
             .map_or_else(|| "idx".to_owned(), |n| n.to_string_lossy().into_owned());
-        Ok(Self {
+        let dataset = Self {
             name,
             train_x,
             train_y: Labels::Classes(train_y),
             test_x,
             test_y: Labels::Classes(test_y),
             outputs,
-        })
+        };
+        dataset.check_classes(
+            &find(dir, "train-labels-idx1-ubyte")?,
+            &find(dir, "t10k-labels-idx1-ubyte")?,
+        )?;
+        Ok(dataset)
+    }
+
+    /// Refuses classification data that cannot be learned as given: fewer than two classes
+    /// in training, or a test class that training never shows (it would silently widen the
+    /// network to a class it can never learn). `train` and `test` name the files.
+    ///
+    /// # Errors
+    /// [`BenchError::Invalid`] naming the file and the class.
+    pub fn check_classes(&self, train: &Path, test: &Path) -> Result<(), BenchError> {
+        let (Labels::Classes(train_y), Labels::Classes(test_y)) = (&self.train_y, &self.test_y)
+        else {
+            return Ok(());
+        };
+        let mut seen = vec![false; self.outputs];
+        for &c in train_y {
+            seen[c] = true;
+        }
+        let distinct = seen.iter().filter(|&&s| s).count();
+        if distinct < 2 {
+            return Err(BenchError::invalid(
+                train.display().to_string(),
+                format!("{distinct} class in {} training samples", train_y.len()),
+                "labels of at least 2 classes in the training data",
+            ));
+        }
+        if let Some((row, &c)) = test_y.iter().enumerate().find(|&(_, &c)| !seen[c]) {
+            return Err(BenchError::invalid(
+                test.display().to_string(),
+                format!("class {c} at test sample {row}"),
+                "test labels of classes the training data has; no training label is of this class",
+            ));
+        }
+        Ok(())
     }
 
     /// Standardizes every feature value with the mean and standard deviation of all

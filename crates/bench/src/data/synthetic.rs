@@ -52,6 +52,28 @@ pub fn generate(task: Synthetic, samples: usize, seed: u64) -> Result<Dataset, B
     if samples < 10 {
         return Err(BenchError::invalid("samples", samples, "at least 10"));
     }
+    let dims = match task {
+        Synthetic::Blobs { dims, .. } => dims,
+        Synthetic::TeacherStudent { inputs, .. } => inputs,
+        _ => 2,
+    };
+    // Features as f32 twice (generated, then split), and a label or target per sample.
+    crate::memory::check(
+        "dataset.samples and dataset.dims",
+        (dims as u64)
+            .checked_add(2)
+            .and_then(|d| d.checked_mul(8))
+            .and_then(|d| d.checked_mul(samples as u64)),
+    )?;
+    if let Synthetic::Spirals { classes } | Synthetic::Blobs { classes, .. } = task
+        && classes > crate::data::MAX_CLASSES
+    {
+        return Err(BenchError::invalid(
+            "classes",
+            classes,
+            format!("at most {}", crate::data::MAX_CLASSES),
+        ));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut noise = |scale: f64| -> f64 {
         scale * (rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>() - 1.5)

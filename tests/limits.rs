@@ -1,0 +1,169 @@
+//! Numbers that parse but no machine could honour are refused with the flag or key that
+//! asked for them, before anything is allocated; and a batch larger than the data costs
+//! what the data does.
+
+mod common;
+
+use std::path::Path;
+
+use common::{initlab, scratch, stderr_of_failure, stdout_of_success};
+
+#[test]
+fn huge_counts_are_refused_naming_the_flag() {
+    let dir = scratch("huge");
+    let out = dir.join("out").display().to_string();
+    let cases: [(&[&str], &str); 9] = [
+        (&["demo", "--seeds", "18446744073709551615"], "`--seeds`"),
+        (&["demo", "--depth", "2000000000000"], "`depth`"),
+        (
+            &["demo", "--width", "1000000", "--depth", "2"],
+            "relu 2x1000000",
+        ),
+        (
+            &["signal", "--width", "1000000"],
+            "`depth, width and batch`",
+        ),
+        (
+            &["signal", "--input", "gaussian", "--batch", "100000000000"],
+            "`--batch x --input-width`",
+        ),
+        (
+            &[
+                "throughput",
+                "--batch",
+                "4294967296",
+                "--steps",
+                "4294967296",
+            ],
+            "`--batch x --steps`",
+        ),
+        (
+            &[
+                "throughput",
+                "--layers",
+                "4,1000000,2",
+                "--batch",
+                "1000000",
+            ],
+            "`--layers, --batch and --steps`",
+        ),
+        (&["throughput", "--layers", "3000000000,2,2"], "`--layers`"),
+        (
+            &[
+                "throughput",
+                "--layers",
+                "4,4,2",
+                "--repeats",
+                "1000000000",
+                "--steps",
+                "0",
+            ],
+            "`--steps`",
+        ),
+    ];
+    for (args, field) in cases {
+        let stderr = stderr_of_failure(initlab(&[args, &["--quiet", "--out", &out]].concat()));
+        assert!(stderr.contains(field), "{args:?}: {stderr}");
+        if !field.contains("depth") && !field.contains("seeds") && !field.contains("--layers`") {
+            assert!(
+                stderr.contains("memory available")
+                    || stderr.contains("fits in 64 bits")
+                    || stderr.contains("at least 1"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    assert!(!Path::new(&out).join("manifest.json").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn huge_sizes_in_an_experiment_file_are_refused_naming_the_key() {
+    let dir = scratch("huge-file");
+    let out = dir.join("out").display().to_string();
+    for (dataset, arch, expected) in [
+        (
+            "kind = \"circles\"\nsamples = 1000000000000",
+            "depth = 1\nwidth = 4",
+            "dataset.samples",
+        ),
+        (
+            "kind = \"blobs\"\ndims = 100000000\nsamples = 100000",
+            "depth = 1\nwidth = 4",
+            "dataset.dims",
+        ),
+        (
+            "kind = \"blobs\"\nclasses = 100000000",
+            "depth = 1\nwidth = 4",
+            "`classes`",
+        ),
+        (
+            "kind = \"circles\"",
+            "depth = 2\nwidth = 1000000",
+            "relu 2x1000000",
+        ),
+    ] {
+        let path = dir.join("huge.toml");
+        std::fs::write(
+            &path,
+            format!("[dataset]\n{dataset}\n[[arch]]\n{arch}\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 1\nbatch_size = 8\nseeds = [0]\n"),
+        )
+        .unwrap();
+        let stderr = stderr_of_failure(initlab(&[
+            "run",
+            &path.display().to_string(),
+            "--quiet",
+            "--out",
+            &out,
+        ]));
+        assert!(stderr.contains(expected), "{dataset}: {stderr}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The peak memory a successful `initlab run` reports for `batch_size`, in bytes.
+fn peak_memory(dir: &Path, batch_size: usize) -> u64 {
+    let path = dir.join(format!("batch{batch_size}.toml"));
+    // 2,000 circles: 1,600 training rows.
+    std::fs::write(
+        &path,
+        format!("[dataset]\nkind = \"circles\"\nsamples = 2000\n[[arch]]\ndepth = 3\nwidth = 256\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"adam\"\nlr = 0.001\nepochs = 2\nbatch_size = {batch_size}\nseeds = [0]\n"),
+    )
+    .unwrap();
+    let out = dir.join(format!("out{batch_size}")).display().to_string();
+    let stdout = stdout_of_success(initlab(&[
+        "run",
+        &path.display().to_string(),
+        "--quiet",
+        "--out",
+        &out,
+    ]));
+    let bytes = stdout
+        .split("peak memory ")
+        .nth(1)
+        .and_then(|s| s.split('(').nth(1))
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_else(|| panic!("no peak memory in {stdout}"));
+    bytes.parse().unwrap()
+}
+
+#[test]
+fn a_batch_past_the_data_costs_what_the_data_does() {
+    let dir = scratch("batch-memory");
+    let whole = peak_memory(&dir, 1600);
+    let huge = peak_memory(&dir, 100_000);
+    assert!(
+        huge.abs_diff(whole) * 10 <= whole,
+        "peak {huge} bytes at batch 100000 against {whole} at batch 1600"
+    );
+    let results =
+        |b: usize| std::fs::read_to_string(dir.join(format!("out{b}/results.csv"))).unwrap();
+    // The same training, too: only the timing columns may differ.
+    let trained = |csv: String| -> Vec<String> {
+        csv.lines()
+            .map(|l| l.split(',').take(9).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(trained(results(1600)), trained(results(100_000)));
+    std::fs::remove_dir_all(dir).unwrap();
+}
