@@ -3,7 +3,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
-use crate::Real;
+use crate::{NnError, Real};
 
 /// A training objective on the logits (the last layer's output, no activation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,36 @@ pub enum Targets<'a, T> {
 }
 
 impl Loss {
+    /// Refuses targets of the kind this loss does not compare against: class indices for
+    /// softmax cross-entropy, values for the others.
+    ///
+    /// # Errors
+    /// [`NnError::Targets`] naming the loss and both kinds.
+    pub fn check_targets<T>(self, targets: Targets<'_, T>) -> Result<(), NnError> {
+        let (wants_classes, has_classes) = (
+            matches!(self, Loss::SoftmaxCrossEntropy),
+            matches!(targets, Targets::Classes(_)),
+        );
+        if wants_classes == has_classes {
+            return Ok(());
+        }
+        let kind = |classes: bool| {
+            if classes {
+                "class indices (Targets::Classes)"
+            } else {
+                "values (Targets::Values)"
+            }
+        };
+        Err(NnError::Targets {
+            what: format!(
+                "{} compares logits against {}, but got {}",
+                self.name(),
+                kind(wants_classes),
+                kind(has_classes)
+            ),
+        })
+    }
+
     /// The name used in configs and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -124,7 +154,8 @@ impl Loss {
                     });
                 total * per.wide()
             }
-            (loss, _) => panic!("{} got the wrong kind of targets", loss.name()),
+            // Every public entry point calls `check_targets` first.
+            (loss, _) => unreachable!("{} got the wrong kind of targets", loss.name()),
         }
     }
 }

@@ -34,15 +34,72 @@ pub struct MlpConfig {
     pub activations: Vec<Activation>,
 }
 
-/// A dense layer `y = f(x W^T + b)`.
+/// A dense layer `y = f(x W^T + b)`. Its fields are private so that its shapes agree, its
+/// weights are row-major (the layout the GEMM path and the trainer rely on) and, inside an
+/// [`Mlp`], its activation is the configuration's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dense<T> {
-    /// Weights `[out, in]` (PyTorch's layout).
-    pub weight: Array2<T>,
+    /// Weights `[out, in]` (PyTorch's layout), row-major.
+    pub(crate) weight: Array2<T>,
     /// Bias `[out]`.
-    pub bias: Array1<T>,
+    pub(crate) bias: Array1<T>,
     /// The nonlinearity after the affine map (identity for the output layer).
-    pub activation: Activation,
+    pub(crate) activation: Activation,
+}
+
+impl<T: Real> Dense<T> {
+    /// A layer from weights `[out, in]`, a bias `[out]` and the activation after it. Weights
+    /// in another memory order (column-major, strided) are copied to row-major.
+    ///
+    /// # Errors
+    /// [`NnError::Config`] when the bias length is not the weight's row count or a size
+    /// is zero.
+    pub fn new(
+        weight: Array2<T>,
+        bias: Array1<T>,
+        activation: Activation,
+    ) -> Result<Self, NnError> {
+        let (out, input) = weight.dim();
+        if out == 0 || input == 0 {
+            return Err(NnError::Config {
+                field: "weight",
+                value: format!("shape [{out}, {input}]"),
+                expected: "at least one output and one input",
+            });
+        }
+        if bias.len() != out {
+            return Err(NnError::Config {
+                field: "bias",
+                value: format!("{} values for weights [{out}, {input}]", bias.len()),
+                expected: "one bias per output (the weight's row count)",
+            });
+        }
+        let weight = if weight.is_standard_layout() {
+            weight
+        } else {
+            weight.as_standard_layout().into_owned()
+        };
+        Ok(Self {
+            weight,
+            bias,
+            activation,
+        })
+    }
+
+    /// Weights `[out, in]`.
+    pub fn weight(&self) -> &Array2<T> {
+        &self.weight
+    }
+
+    /// Bias `[out]`.
+    pub fn bias(&self) -> &Array1<T> {
+        &self.bias
+    }
+
+    /// The nonlinearity after the affine map.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
 }
 
 /// A multilayer perceptron: dense layers built from an [`MlpConfig`].
@@ -219,21 +276,39 @@ impl<T: Real> Mlp<T> {
     /// Assembles a network from existing layers (e.g. loaded weights).
     ///
     /// # Errors
-    /// [`NnError::Config`] if the layers do not have the configuration's shapes.
+    /// [`NnError::Config`] if the layers do not have the configuration's shapes, or a
+    /// layer's activation is not the configuration's (identity for the output layer): it
+    /// would be used by the forward pass but not saved.
     pub fn from_layers(config: MlpConfig, layers: Vec<Dense<T>>) -> Result<Self, NnError> {
         config.validate()?;
         let shapes = config.layer_shapes();
-        let fits = shapes.len() == layers.len()
-            && shapes
-                .iter()
-                .zip(&layers)
-                .all(|(&(i, o), l)| l.weight.dim() == (o, i) && l.bias.len() == o);
-        if !fits {
+        if shapes.len() != layers.len() {
             return Err(NnError::Config {
                 field: "layers",
                 value: format!("{} layers", layers.len()),
-                expected: "layers with the configuration's shapes",
+                expected: "one layer per hidden layer of the configuration, plus the output",
             });
+        }
+        for (l, (&(i, o), layer)) in shapes.iter().zip(&layers).enumerate() {
+            if layer.weight.dim() != (o, i) {
+                return Err(NnError::Config {
+                    field: "layers",
+                    value: format!("layer {l} of shape {:?}", layer.weight.dim()),
+                    expected: "layers with the configuration's shapes",
+                });
+            }
+            let activation = config
+                .activations
+                .get(l)
+                .copied()
+                .unwrap_or(Activation::Identity);
+            if layer.activation != activation {
+                return Err(NnError::Config {
+                    field: "layers",
+                    value: format!("layer {l} with activation {}", layer.activation),
+                    expected: "the configuration's activation for every layer (identity for the output layer)",
+                });
+            }
         }
         Ok(Self { config, layers })
     }
@@ -248,9 +323,22 @@ impl<T: Real> Mlp<T> {
         &self.layers
     }
 
-    /// Mutable access to the layers (for data-dependent initialization such as LSUV).
-    pub fn layers_mut(&mut self) -> &mut [Dense<T>] {
+    /// Mutable access to the layers, for the trainer and LSUV; only this crate may change a
+    /// layer's shape, layout or activation.
+    pub(crate) fn layers_mut(&mut self) -> &mut [Dense<T>] {
         &mut self.layers
+    }
+
+    /// Views of layer `layer`'s weights `[out, in]` and bias `[out]` to change their values
+    /// in place (custom initialization, perturbation); their shapes cannot change. `None`
+    /// past the last layer.
+    pub fn parameters_mut(
+        &mut self,
+        layer: usize,
+    ) -> Option<(ndarray::ArrayViewMut2<'_, T>, ndarray::ArrayViewMut1<'_, T>)> {
+        self.layers
+            .get_mut(layer)
+            .map(|l| (l.weight.view_mut(), l.bias.view_mut()))
     }
 
     /// Number of trainable values.
@@ -274,10 +362,16 @@ impl<T: Real> Mlp<T> {
     /// Logits for `inputs` (`[rows, input]` -> `[rows, output]`).
     ///
     /// # Errors
-    /// [`NnError::InputWidth`] if the inputs have the wrong width.
+    /// [`NnError::InputWidth`] if the inputs have the wrong width, [`NnError::NonFiniteInput`]
+    /// naming the first NaN or infinite value.
     pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
         self.check_width(inputs.ncols())?;
         let rows = inputs.nrows();
+        if rows == 0 {
+            return Ok(Array2::zeros((0, self.config.output)));
+        }
+        // ReLU and friends would turn a NaN input into finite logits.
+        crate::data::validate_inputs(self, inputs)?;
         let mut workspace = Workspace::new(self, rows.max(1));
         self.forward(inputs, &mut workspace);
         Ok(workspace.logits(rows).to_owned())
@@ -345,6 +439,7 @@ impl<T: Real> Mlp<T> {
         loss: crate::Loss,
     ) -> Result<(f64, Workspace<T>, Gradients<T>), NnError> {
         crate::data::validate(self, inputs, targets)?;
+        loss.check_targets(targets)?;
         let rows = inputs.nrows();
         let mut workspace = Workspace::new(self, rows);
         let mut grads = Gradients::new(self);

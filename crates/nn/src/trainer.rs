@@ -193,6 +193,9 @@ pub struct Trainer<T> {
     state: Vec<[Vec<T>; 2]>,
     order: Vec<usize>,
     step: u64,
+    /// `(fan_in, fan_out)` of every layer of the network this trainer was built for: its
+    /// blocks and optimizer state fit that network only.
+    shapes: Vec<(usize, usize)>,
 }
 
 impl<T: Real> Trainer<T> {
@@ -226,6 +229,7 @@ impl<T: Real> Trainer<T> {
             state,
             order: Vec::new(),
             step: 0,
+            shapes: mlp.config().layer_shapes(),
         })
     }
 
@@ -247,6 +251,25 @@ impl<T: Real> Trainer<T> {
         }
     }
 
+    /// Refuses a network other than the one this trainer was built for, and targets the
+    /// loss cannot use.
+    fn check(&self, mlp: &Mlp<T>, targets: Targets<'_, T>) -> Result<(), NnError> {
+        let layers = mlp.layers();
+        let same = layers.len() == self.shapes.len()
+            && layers
+                .iter()
+                .zip(&self.shapes)
+                .all(|(l, &(fan_in, fan_out))| l.weight.dim() == (fan_out, fan_in));
+        if !same {
+            return Err(NnError::Config {
+                field: "mlp",
+                value: format!("a network of layer widths {:?}", mlp.config().widths()),
+                expected: "the network this Trainer was built for (build one Trainer per network)",
+            });
+        }
+        self.config.loss.check_targets(targets)
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &TrainConfig {
         &self.config
@@ -266,6 +289,7 @@ impl<T: Real> Trainer<T> {
         mut on_event: impl FnMut(&Event, &Mlp<T>),
     ) -> Result<History, NnError> {
         crate::data::validate(mlp, inputs, targets)?;
+        self.check(mlp, targets)?;
         let _single_threaded_blas = SingleThreadedBlas::new();
         self.reserve_shards(mlp, self.config.batch_size.min(inputs.nrows()));
         self.order = (0..inputs.nrows()).collect();
@@ -311,6 +335,7 @@ impl<T: Real> Trainer<T> {
         targets: Targets<'_, T>,
     ) -> Result<Option<f64>, NnError> {
         crate::data::validate(mlp, inputs, targets)?;
+        self.check(mlp, targets)?;
         if inputs.nrows() > self.config.batch_size {
             return Err(NnError::Config {
                 field: "batch rows",

@@ -37,7 +37,7 @@ fn all_zeros_gives_identical_units_and_no_hidden_gradient() {
         .unwrap();
     let report = layer_report(&mlp, &x, &y, 0);
     for (l, layer) in report.iter().enumerate() {
-        let units = mlp.layers()[l].bias.len();
+        let units = mlp.layers()[l].bias().len();
         assert_eq!(
             layer.duplicate_units,
             units - 1,
@@ -182,15 +182,15 @@ fn save_and_load_round_trip_bit_for_bit() {
     assert_eq!(loaded.config(), mlp.config());
     for (a, b) in mlp.layers().iter().zip(loaded.layers()) {
         assert!(
-            a.weight
+            a.weight()
                 .iter()
-                .zip(&b.weight)
+                .zip(b.weight())
                 .all(|(p, q)| p.to_bits() == q.to_bits())
         );
         assert!(
-            a.bias
+            a.bias()
                 .iter()
-                .zip(&b.bias)
+                .zip(b.bias())
                 .all(|(p, q)| p.to_bits() == q.to_bits())
         );
     }

@@ -19,15 +19,15 @@ fn check(mut mlp: Mlp<f64>, x: &Array2<f64>, targets: Targets<'_, f64>, loss: Lo
     let h = 1e-5;
     let mut worst: f64 = 0.0;
     for l in 0..mlp.layers().len() {
-        let (rows, cols) = mlp.layers()[l].weight.dim();
+        let (rows, cols) = mlp.layers()[l].weight().dim();
         for i in 0..rows {
             for j in 0..cols + 1 {
                 let at = |delta: f64, mlp: &mut Mlp<f64>| {
-                    let layer = &mut mlp.layers_mut()[l];
+                    let (mut weight, mut bias) = mlp.parameters_mut(l).unwrap();
                     let p = if j < cols {
-                        &mut layer.weight[[i, j]]
+                        &mut weight[[i, j]]
                     } else {
-                        &mut layer.bias[i]
+                        &mut bias[i]
                     };
                     *p += delta;
                 };

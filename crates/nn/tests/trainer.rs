@@ -103,13 +103,13 @@ fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
         let many = trained_on_threads(threads);
         for (a, b) in one.layers().iter().zip(many.layers()) {
             let same = a
-                .weight
+                .weight()
                 .iter()
-                .zip(&b.weight)
+                .zip(b.weight())
                 .all(|(p, q)| p.to_bits() == q.to_bits())
-                && a.bias
+                && a.bias()
                     .iter()
-                    .zip(&b.bias)
+                    .zip(b.bias())
                     .all(|(p, q)| p.to_bits() == q.to_bits());
             assert!(same, "weights differ between 1 and {threads} threads");
         }
@@ -149,9 +149,9 @@ fn a_trainer_step_follows_the_whole_batch_gradient() {
         .expect("a finite step");
     for (l, (b, a)) in before.layers().iter().zip(after.layers()).enumerate() {
         let pairs = [
-            (&b.weight - &a.weight, &grads.dw[l] * lr),
+            (b.weight() - a.weight(), &grads.dw[l] * lr),
             (
-                (&b.bias - &a.bias).insert_axis(ndarray::Axis(0)),
+                (b.bias() - a.bias()).insert_axis(ndarray::Axis(0)),
                 (&grads.db[l] * lr).insert_axis(ndarray::Axis(0)),
             ),
         ];
@@ -188,7 +188,7 @@ fn divergence_stops_training_with_the_step() {
     assert!(
         mlp.layers()
             .iter()
-            .all(|l| l.weight.iter().all(|w| w.is_finite())),
+            .all(|l| l.weight().iter().all(|w| w.is_finite())),
         "no NaN update was applied"
     );
 }

@@ -1,0 +1,172 @@
+//! Caller mistakes in `nn`'s public API come back as `NnError`s that say what was wrong,
+//! never as panics or silently wrong numbers.
+
+use init::{Initializer, Nonlinearity};
+use ndarray::{Array1, Array2, ShapeBuilder};
+use nn::{
+    Activation, Dense, Loss, Mlp, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig,
+    Trainer,
+};
+
+fn network(hidden: usize) -> Mlp<f64> {
+    MlpConfig::new(3, vec![hidden], 2)
+        .build(
+            &Initializer::he_normal(Nonlinearity::Relu),
+            &Initializer::Zeros,
+            1,
+        )
+        .unwrap()
+}
+
+fn data() -> (Array2<f64>, Vec<usize>, Array2<f64>) {
+    let x = Array2::from_shape_fn((6, 3), |(i, j)| (i as f64 - 2.5) * (j as f64 + 1.0) / 4.0);
+    let classes = (0..6).map(|i| i % 2).collect();
+    let values = Array2::from_shape_fn((6, 2), |(i, j)| (i + j) as f64 / 6.0);
+    (x, classes, values)
+}
+
+fn assert_targets_error(result: Result<impl std::fmt::Debug, NnError>, loss: &str) {
+    match result {
+        Err(NnError::Targets { what }) => assert!(what.contains(loss), "{what}"),
+        other => panic!("expected a Targets error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_loss_given_the_wrong_kind_of_targets_is_an_error_everywhere() {
+    let (x, classes, values) = data();
+    let mut mlp = network(4);
+    for (loss, targets) in [
+        (Loss::MeanSquaredError, Targets::Classes(&classes)),
+        (
+            Loss::BinaryCrossEntropyWithLogits,
+            Targets::Classes(&classes),
+        ),
+        (Loss::SoftmaxCrossEntropy, Targets::Values(values.view())),
+    ] {
+        assert_targets_error(mlp.loss_and_gradients(x.view(), targets, loss), loss.name());
+        assert_targets_error(nn::diagnose(&mlp, x.view(), targets, loss, 0), loss.name());
+        let config = TrainConfig::new(loss, Optimizer::sgd(0.1)).with_batch_size(4);
+        let mut trainer = Trainer::new(&mlp, config).unwrap();
+        assert_targets_error(
+            trainer.train(&mut mlp, x.view(), targets, |_, _| {}),
+            loss.name(),
+        );
+        let (head, head_values) = (&classes[..4], values.slice(ndarray::s![..4, ..]));
+        let batch = match targets {
+            Targets::Classes(_) => Targets::Classes(head),
+            Targets::Values(_) => Targets::Values(head_values),
+        };
+        assert_targets_error(
+            trainer.train_batch(&mut mlp, x.slice(ndarray::s![..4, ..]), batch),
+            loss.name(),
+        );
+    }
+}
+
+#[test]
+fn a_trainer_refuses_a_network_it_was_not_built_for() {
+    let (x, classes, _) = data();
+    let built_for = network(4);
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01));
+    let mut trainer = Trainer::new(&built_for, config).unwrap();
+    let mut other = network(5);
+    let before = other.clone();
+    let error = trainer
+        .train(&mut other, x.view(), Targets::Classes(&classes), |_, _| {})
+        .unwrap_err();
+    assert!(
+        matches!(error, NnError::Config { field: "mlp", .. })
+            && error.to_string().contains("[3, 5, 2]"),
+        "{error}"
+    );
+    assert!(
+        trainer
+            .train_batch(&mut other, x.view(), Targets::Classes(&classes))
+            .is_err()
+    );
+    assert_eq!(other, before, "nothing was trained");
+}
+
+#[test]
+fn layers_are_checked_when_built_and_assembled() {
+    let error =
+        Dense::<f64>::new(Array2::zeros((2, 3)), Array1::zeros(3), Activation::Relu).unwrap_err();
+    assert!(
+        matches!(error, NnError::Config { field: "bias", .. }),
+        "{error}"
+    );
+    let config = MlpConfig::new(3, vec![4], 2);
+    let reference = network(4);
+    // Column-major weights are copied to row-major: the network computes the same.
+    let layers: Vec<Dense<f64>> = reference
+        .layers()
+        .iter()
+        .map(|l| {
+            let mut f_order = Array2::zeros(l.weight().dim().f());
+            f_order.assign(l.weight());
+            Dense::new(f_order, l.bias().clone(), l.activation()).unwrap()
+        })
+        .collect();
+    let assembled = Mlp::from_layers(config.clone(), layers).unwrap();
+    assert!(
+        assembled
+            .layers()
+            .iter()
+            .all(|l| l.weight().is_standard_layout())
+    );
+    let (x, _, _) = data();
+    assert_eq!(
+        assembled.predict(x.view()).unwrap(),
+        reference.predict(x.view()).unwrap()
+    );
+    // An activation other than the configuration's would be used but not saved.
+    let mut tanh: Vec<Dense<f64>> = reference.layers().to_vec();
+    tanh[0] = Dense::new(
+        tanh[0].weight().clone(),
+        tanh[0].bias().clone(),
+        Activation::Tanh,
+    )
+    .unwrap();
+    let error = Mlp::from_layers(config, tanh).unwrap_err();
+    assert!(
+        error.to_string().contains("layer 0 with activation tanh"),
+        "{error}"
+    );
+}
+
+#[test]
+fn predict_refuses_non_finite_inputs() {
+    let mlp = network(4);
+    let (mut x, _, _) = data();
+    x[[2, 1]] = f64::NAN;
+    match mlp.predict(x.view()) {
+        Err(NnError::NonFiniteInput {
+            row: 2, column: 1, ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        mlp.predict(x.slice(ndarray::s![..0, ..])).unwrap().dim(),
+        (0, 2)
+    );
+}
+
+#[test]
+fn a_diverged_step_is_not_counted() {
+    let (x, classes, _) = data();
+    let mut mlp = MlpConfig::deep(3, 6, 16, 2, Activation::Relu)
+        .build::<f64>(&Initializer::normal(0.0, 30.0), &Initializer::Zeros, 3)
+        .unwrap();
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(1e30))
+        .with_batch_size(2)
+        .with_epochs(3);
+    let mut trainer = Trainer::new(&mlp, config).unwrap();
+    let history = trainer
+        .train(&mut mlp, x.view(), Targets::Classes(&classes), |_, _| {})
+        .unwrap();
+    let Status::Diverged { step, .. } = history.status else {
+        panic!("{:?}", history.status)
+    };
+    assert_eq!(history.steps, step, "steps taken before the diverged one");
+}
