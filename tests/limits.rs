@@ -167,3 +167,24 @@ fn a_batch_past_the_data_costs_what_the_data_does() {
     assert_eq!(trained(results(1600)), trained(results(100_000)));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_largest_batch_size_a_file_can_hold_trains() {
+    let dir = scratch("max-batch");
+    let path = dir.join("max.toml");
+    std::fs::write(
+        &path,
+        format!("[dataset]\nkind = \"circles\"\n[[arch]]\ndepth = 2\nwidth = 8\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 2\nbatch_size = {}\nseeds = [0]\n", i64::MAX),
+    )
+    .unwrap();
+    let out = dir.join("out").display().to_string();
+    let stdout = stdout_of_success(initlab(&[
+        "run",
+        &path.display().to_string(),
+        "--quiet",
+        "--out",
+        &out,
+    ]));
+    assert!(stdout.contains("| relu 2x8 | he_normal |"), "{stdout}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -63,6 +63,13 @@ pub enum Outcome {
     Converged,
     /// Finished without reaching it.
     Stalled,
+    /// Finished below the target after doing much better at an earlier epoch: its test
+    /// accuracy fell by 20 points or more from its best (for regression, its last epoch's
+    /// training loss was twice its best epoch's or more).
+    Collapsed {
+        /// 0-based epoch of the best score.
+        best_epoch: usize,
+    },
     /// Loss or gradients became NaN or infinite.
     Diverged {
         /// 0-based epoch.
@@ -78,6 +85,7 @@ impl Outcome {
         match self {
             Outcome::Converged => "converged",
             Outcome::Stalled => "stalled",
+            Outcome::Collapsed { .. } => "collapsed",
             Outcome::Diverged { .. } => "diverged",
         }
     }
@@ -87,8 +95,10 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Mean training loss over the epoch.
+    #[serde(with = "nn::nonfinite")]
     pub train_loss: f64,
     /// Test accuracy after the epoch (classification), else `None`.
+    #[serde(with = "nn::nonfinite::option")]
     pub test_accuracy: Option<f64>,
 }
 
@@ -105,8 +115,10 @@ pub struct RunResult {
     /// ends.
     pub steps_to_target: Option<u64>,
     /// Test accuracy (or, for regression, the negated test loss) at the end.
+    #[serde(with = "nn::nonfinite")]
     pub final_accuracy: f64,
     /// Test accuracy before any training.
+    #[serde(with = "nn::nonfinite")]
     pub initial_accuracy: f64,
     /// Per-layer statistics at initialization on a training batch.
     pub at_init: Vec<LayerDiagnostics>,
@@ -115,10 +127,13 @@ pub struct RunResult {
     /// One line on what happened and why.
     pub verdict: String,
     /// Training wall time, seconds.
+    #[serde(with = "nn::nonfinite")]
     pub wall_seconds: f64,
     /// Training samples per second.
+    #[serde(with = "nn::nonfinite")]
     pub samples_per_second: f64,
     /// Achieved GEMM GFLOP/s.
+    #[serde(with = "nn::nonfinite")]
     pub gflops: f64,
 }
 
@@ -287,10 +302,16 @@ pub fn run(
     let outcome = match history.status {
         Status::Diverged { epoch, step } => Outcome::Diverged { epoch, step },
         Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
-        Status::Completed => Outcome::Stalled,
+        Status::Completed => match best_epoch(&epochs, final_accuracy, dataset.is_classification())
+        {
+            Some(best_epoch) => Outcome::Collapsed { best_epoch },
+            None => Outcome::Stalled,
+        },
     };
-    let samples_per_second = (history.steps as usize * spec.batch_size)
-        .min(dataset.train_x.nrows() * spec.epochs) as f64
+    let samples_per_second = (history.steps as usize)
+        .saturating_mul(spec.batch_size)
+        .min(dataset.train_x.nrows().saturating_mul(spec.epochs))
+        as f64
         / wall_seconds;
     let gflops = samples_per_second * gemm_flops_per_sample(mlp.config()) / 1e9;
     let verdict = verdict(
@@ -315,6 +336,28 @@ pub fn run(
         samples_per_second,
         gflops,
     })
+}
+
+/// The epoch of a run's best score if it fell from there to `final_score` by enough to
+/// call the run collapsed (see [`Outcome::Collapsed`]).
+fn best_epoch(epochs: &[EpochMetrics], final_score: f64, classification: bool) -> Option<usize> {
+    if classification {
+        let (epoch, best) = epochs
+            .iter()
+            .enumerate()
+            .filter_map(|(e, m)| m.test_accuracy.map(|a| (e, a)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        (best - final_score >= 0.2).then_some(epoch)
+    } else {
+        // The training loss stands in for the test loss, which is measured only at the end.
+        let (epoch, best) = epochs
+            .iter()
+            .enumerate()
+            .map(|(e, m)| (e, m.train_loss))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let last = epochs.last()?.train_loss;
+        (last >= 2.0 * best && best.is_finite() && epoch + 1 < epochs.len()).then_some(epoch)
+    }
 }
 
 /// Runs every spec on `dataset`, several at once on the rayon pool (each run's trainer
@@ -411,4 +454,44 @@ pub fn grid(
         }
     }
     Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epochs(accuracies: &[f64]) -> Vec<EpochMetrics> {
+        accuracies
+            .iter()
+            .map(|&a| EpochMetrics {
+                train_loss: 1.0 - a,
+                test_accuracy: Some(a),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fall_of_twenty_points_from_the_best_epoch_is_a_collapse() {
+        // Reached 89%, ended at 17%: not "stalled".
+        assert_eq!(best_epoch(&epochs(&[0.5, 0.89, 0.17]), 0.17, true), Some(1));
+        assert_eq!(best_epoch(&epochs(&[0.5, 0.6, 0.45]), 0.45, true), None);
+        assert_eq!(best_epoch(&epochs(&[0.1, 0.1]), 0.1, true), None);
+        let regression = |losses: &[f64]| -> Vec<EpochMetrics> {
+            losses
+                .iter()
+                .map(|&l| EpochMetrics {
+                    train_loss: l,
+                    test_accuracy: None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            best_epoch(&regression(&[1.0, 0.1, 0.3]), -0.3, false),
+            Some(1)
+        );
+        assert_eq!(
+            best_epoch(&regression(&[1.0, 0.1, 0.15]), -0.15, false),
+            None
+        );
+    }
 }

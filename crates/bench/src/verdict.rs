@@ -42,10 +42,23 @@ pub fn verdict(
     } else {
         format!("test loss {:.3e}", -final_accuracy)
     };
+    let gradient = gradient_variance_ratio(at_init);
+    let forward = (last.pre_std / first.pre_std).powi(2);
+    let stable_at_init = |ratio: f64| (VANISHED..=EXPLODED).contains(&ratio);
     if let Outcome::Diverged { epoch, step } = outcome {
-        let growth = (last.pre_std / first.pre_std).powi(2);
+        if stable_at_init(forward) && stable_at_init(gradient) {
+            return format!(
+                "diverged in training: NaN/inf at epoch {epoch}, step {step}, though the signal was stable at init (layer {depth}/1 activation variance {forward:.0e}, layer 1/{depth} gradient variance {gradient:.0e}): the step size, not the initialization, blew up"
+            );
+        }
         return format!(
-            "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {growth:.0e}x from layer 1 to {depth}"
+            "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {forward:.0e}x from layer 1 to {depth}"
+        );
+    }
+    if let Outcome::Collapsed { best_epoch } = outcome {
+        return format!(
+            "collapsed: its best test score came after epoch {}, then it fell to {accuracy}",
+            best_epoch + 1
         );
     }
     if arch.width > 1 && hidden.iter().all(|l| l.duplicate_units + 1 == arch.width) {
@@ -78,8 +91,6 @@ pub fn verdict(
             100.0 * saturation
         );
     }
-    let gradient = gradient_variance_ratio(at_init);
-    let forward = (last.pre_std / first.pre_std).powi(2);
     let shrinking = gradient < VANISHED || forward < VANISHED;
     let growing = gradient > EXPLODED || forward > EXPLODED;
     let numbers = format!(

@@ -230,3 +230,46 @@ fn the_shipped_example_experiment_is_valid() {
         1600
     );
 }
+
+#[test]
+fn divergence_from_a_huge_step_is_not_blamed_on_a_healthy_init() {
+    let data = generate(Synthetic::Circles, 300, 2).unwrap();
+    let mut run_spec = spec("he_normal", Activation::Relu);
+    run_spec.optimizer = Optimizer::sgd(1e12);
+    run_spec.epochs = 3;
+    let result = run(&data, &run_spec, &ProgressBar::hidden()).unwrap();
+    assert!(
+        matches!(result.outcome, Outcome::Diverged { .. }),
+        "{result:?}"
+    );
+    assert!(
+        result.verdict.starts_with("diverged in training")
+            && result.verdict.contains("stable at init")
+            && !result.verdict.contains("exploding"),
+        "{}",
+        result.verdict
+    );
+}
+
+#[test]
+fn results_json_round_trips_nan_and_infinities() {
+    let data = generate(Synthetic::Circles, 100, 1).unwrap();
+    let mut run_spec = spec("he_normal", Activation::Relu);
+    run_spec.epochs = 2;
+    let mut result = run(&data, &run_spec, &ProgressBar::hidden()).unwrap();
+    result.epochs[0].train_loss = f64::INFINITY;
+    result.epochs[1].test_accuracy = Some(f64::NAN);
+    result.gflops = f64::NEG_INFINITY;
+    result.at_init[0].pre_std = f64::NAN;
+    result.at_init[1].jacobian_mean_singular_value = Some(f64::INFINITY);
+    let json = serde_json::to_string(&[&result]).unwrap();
+    assert!(json.contains("\"inf\"") && json.contains("\"NaN\"") && json.contains("\"-inf\""));
+    let back: Vec<bench::experiment::RunResult> = serde_json::from_str(&json).unwrap();
+    assert_eq!(format!("{:?}", back[0]), format!("{result:?}"));
+    assert!(
+        serde_json::from_str::<Vec<bench::experiment::RunResult>>(
+            &json.replace("\"inf\"", "\"huge\"")
+        )
+        .is_err()
+    );
+}

@@ -311,3 +311,30 @@ fn a_quoted_header_with_a_comma_finds_the_last_column() {
     assert_eq!(data.outputs, 2);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn test_images_of_another_size_name_both_files() {
+    let dir = scratch("sizes");
+    for (prefix, side) in [("train", 2_usize), ("t10k", 3)] {
+        write_idx(
+            &dir.join(format!("{prefix}-images-idx3-ubyte")),
+            &[4, side, side],
+            &vec![9; 4 * side * side],
+        )
+        .unwrap();
+        write_idx(
+            &dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            &[4],
+            &[0, 1, 0, 1],
+        )
+        .unwrap();
+    }
+    let message = Dataset::idx_dir(&dir).unwrap_err().to_string();
+    assert!(
+        message.contains("t10k-images-idx3-ubyte")
+            && message.contains("9 values per image")
+            && message.contains("train-images-idx3-ubyte"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -134,18 +134,24 @@ pub struct BlasInfo {
 
 /// Reads the linked OpenBLAS's kernel family, configuration and threading.
 pub fn blas_info() -> BlasInfo {
-    // SAFETY: OpenBLAS returns pointers to static NUL-terminated strings.
-    let (core, config, parallel) = unsafe {
-        (
-            c_string(ffi::openblas_get_corename()),
-            c_string(ffi::openblas_get_config()),
-            ffi::openblas_get_parallel(),
-        )
-    };
+    // OpenBLAS rebuilds one global buffer on every `openblas_get_config()`, so a second
+    // thread could read it half-written: ask once per process.
+    static STATIC_INFO: std::sync::OnceLock<(String, String, i32)> = std::sync::OnceLock::new();
+    let (core, config, parallel) = STATIC_INFO.get_or_init(|| {
+        // SAFETY: OpenBLAS returns pointers to NUL-terminated strings, read here once
+        // under the OnceLock before anything else can call into the same buffer.
+        unsafe {
+            (
+                c_string(ffi::openblas_get_corename()),
+                c_string(ffi::openblas_get_config()),
+                ffi::openblas_get_parallel(),
+            )
+        }
+    });
     BlasInfo {
-        core,
-        config,
-        threading: match parallel {
+        core: core.clone(),
+        config: config.clone(),
+        threading: match *parallel {
             0 => "sequential",
             1 => "pthreads",
             2 => "openmp",

@@ -88,6 +88,24 @@ pub enum InitError {
         /// The cargo feature to enable.
         feature: &'static str,
     },
+    /// The parameters are finite, but the values they produce are not in the element type
+    /// (a constant of 1e300 in `f32`, a truncated normal whose interval holds no
+    /// probability mass a double can represent).
+    #[error("{strategy}: {detail}; the weights would not be finite {element} values")]
+    OutOfRange {
+        /// The strategy being applied.
+        strategy: &'static str,
+        /// The element type being filled (`f32` or `f64`).
+        element: &'static str,
+        /// Which values, and the limit they pass.
+        detail: String,
+    },
+    /// A shape whose fans overflow `usize`.
+    #[error("fans: the fans of shape {shape:?} overflow a usize")]
+    FanOverflow {
+        /// The shape.
+        shape: Vec<usize>,
+    },
     /// A user-defined strategy reported an error of its own.
     #[error("{strategy}: {message}")]
     Custom {

@@ -75,7 +75,7 @@ impl Fans {
     /// [`InitError::NoFans`] for rank 0 or 1.
     pub fn from_shape(shape: &[usize]) -> Result<Self, InitError> {
         match shape {
-            [out, inp, kernel @ ..] => Ok(Self::with_kernel(*inp, *out, kernel)),
+            [out, inp, kernel @ ..] => Self::with_kernel(*inp, *out, kernel, shape),
             _ => Err(Self::rank_error(shape)),
         }
     }
@@ -87,18 +87,31 @@ impl Fans {
     /// [`InitError::NoFans`] for rank 0 or 1.
     pub fn from_keras_shape(shape: &[usize]) -> Result<Self, InitError> {
         match shape {
-            [kernel @ .., inp, out] => Ok(Self::with_kernel(*inp, *out, kernel)),
+            [kernel @ .., inp, out] => Self::with_kernel(*inp, *out, kernel, shape),
             _ => Err(Self::rank_error(shape)),
         }
     }
 
-    fn with_kernel(inputs: usize, outputs: usize, kernel: &[usize]) -> Self {
-        let receptive_field = kernel.iter().product();
-        Self {
-            fan_in: inputs * receptive_field,
-            fan_out: outputs * receptive_field,
+    fn with_kernel(
+        inputs: usize,
+        outputs: usize,
+        kernel: &[usize],
+        shape: &[usize],
+    ) -> Result<Self, InitError> {
+        // A shape with a zero dimension allocates nothing, so its other dimensions can
+        // multiply past usize.
+        let overflow = || InitError::FanOverflow {
+            shape: shape.to_vec(),
+        };
+        let receptive_field = kernel
+            .iter()
+            .try_fold(1_usize, |p, &k| p.checked_mul(k))
+            .ok_or_else(overflow)?;
+        Ok(Self {
+            fan_in: inputs.checked_mul(receptive_field).ok_or_else(overflow)?,
+            fan_out: outputs.checked_mul(receptive_field).ok_or_else(overflow)?,
             receptive_field,
-        }
+        })
     }
 
     fn rank_error(shape: &[usize]) -> InitError {

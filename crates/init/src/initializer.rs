@@ -297,12 +297,14 @@ impl Initializer {
             Self::Orthogonal { gain } | Self::Identity { gain } => check_gain(name, gain),
             Self::HeUniform { nonlinearity, .. } | Self::HeNormal { nonlinearity, .. } => {
                 if let Nonlinearity::LeakyRelu { negative_slope } = nonlinearity {
+                    // Past ~1e154 the slope squares to infinity and the gain to 0: all
+                    // weights would silently be zero.
                     check(
                         name,
                         "negative_slope",
                         negative_slope,
-                        |_| true,
-                        "a finite number",
+                        |_| nonlinearity.gain() > 0.0,
+                        "a finite number whose gain sqrt(2 / (1 + slope^2)) is above 0 (|slope| below 1e154)",
                     )?;
                 }
                 Ok(())
@@ -473,17 +475,43 @@ impl Initializer {
                 strategy: self.static_name(),
             });
         }
-        let shape = tensor.shape().to_vec();
+        // Nothing to fill, whichever dimension is zero (as PyTorch, which no-ops on
+        // zero-element tensors).
+        if tensor.is_empty() {
+            return Ok(());
+        }
         let sampler = match fans {
             Some(fans) => self.sampler(fans)?,
             None => self.sampler_without_fans(),
         };
         if let Some(sampler) = sampler {
+            sampler.check_range::<T>(self.static_name())?;
             return with_row_major(&mut tensor, |values| {
                 sampler.fill(values, key);
                 Ok(())
             });
         }
+        self.fill_structured(tensor.view_mut(), fans, key)?;
+        // Structured fills are slow next to one pass over the values, and scale by a gain
+        // that may overflow the element type.
+        if let Some(bad) = tensor.iter().find(|v| !v.is_finite()) {
+            return Err(InitError::OutOfRange {
+                strategy: self.static_name(),
+                element: std::any::type_name::<T>(),
+                detail: format!("it produced {bad:?}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The strategies that are not one i.i.d. distribution.
+    fn fill_structured<T: Element>(
+        &self,
+        mut tensor: ArrayViewMutD<'_, T>,
+        fans: Option<Fans>,
+        key: RngKey,
+    ) -> Result<(), InitError> {
+        let shape = tensor.shape().to_vec();
         match *self {
             Self::Orthogonal { gain } => orthogonal::orthogonal(&mut tensor, gain, key),
             Self::Identity { gain } => structured::identity(&mut tensor, gain),

@@ -2,7 +2,7 @@
 
 use crate::key::{RngKey, fill_parallel};
 use crate::truncated::TruncatedStandardNormal;
-use crate::{Element, Moments};
+use crate::{Element, InitError, Moments};
 
 /// One i.i.d. distribution with every parameter fixed: what a strategy becomes once the
 /// fans are known.
@@ -47,6 +47,50 @@ impl Sampler {
                     mean: mean + std * z_mean,
                     variance: std * std * z_variance,
                 }
+            }
+        }
+    }
+
+    /// Refuses parameters whose values would not be finite in `T`: a constant or bound past
+    /// its largest value, a uniform width that overflows it, a normal whose 40-sigma
+    /// range (beyond any draw of the samplers) does, or a truncated normal whose interval
+    /// holds no representable probability mass.
+    pub(crate) fn check_range<T: Element>(&self, strategy: &'static str) -> Result<(), InitError> {
+        let limit = T::max_value().to_f64().unwrap_or(f64::MAX);
+        let element = std::any::type_name::<T>();
+        let out_of_range = |detail: String| InitError::OutOfRange {
+            strategy,
+            element,
+            detail,
+        };
+        let within = |what: &str, value: f64| {
+            if value.is_finite() && value.abs() <= limit {
+                Ok(())
+            } else {
+                Err(out_of_range(format!(
+                    "{what} is {value:e}, past ±{limit:e}"
+                )))
+            }
+        };
+        match *self {
+            Sampler::Constant(value) => within("the constant", value),
+            Sampler::Uniform { low, high } => {
+                within("low", low)?;
+                within("high", high)?;
+                within("the width high - low", high - low)
+            }
+            Sampler::Normal { mean, std } => within("|mean| + 40 std", mean.abs() + 40.0 * std),
+            Sampler::TruncatedNormal { mean, std, a, b } => {
+                let (z_mean, z_variance) = TruncatedStandardNormal::moments(a, b);
+                if !(z_mean.is_finite() && z_variance.is_finite() && z_variance > 0.0) {
+                    return Err(out_of_range(format!(
+                        "the interval [{a}, {b}] (in standard deviations from the mean) holds no probability mass a double can represent"
+                    )));
+                }
+                within(
+                    "|mean| + std max(|a|, |b|)",
+                    mean.abs() + std * a.abs().max(b.abs()),
+                )
             }
         }
     }

@@ -144,9 +144,19 @@ fn empty_shapes_and_zero_fans_are_rejected() {
         .unwrap_err();
     assert!(matches!(err, InitError::EmptyShape { .. }), "{err}");
 
-    let mut empty = Array2::<f32>::zeros((4, 0));
+    // A tensor with no values has nothing to fill, whichever of its fans is zero (as
+    // PyTorch, which no-ops on zero-element tensors); the fans alone are still refused.
+    for shape in [(4, 0), (0, 4)] {
+        let mut empty = Array2::<f32>::zeros(shape);
+        Initializer::LeCunNormal
+            .fill(&mut empty, RngKey::new(0))
+            .unwrap();
+        Initializer::he_normal(Nonlinearity::Relu)
+            .fill(&mut empty, RngKey::new(0))
+            .unwrap();
+    }
     let err = Initializer::LeCunNormal
-        .fill(&mut empty, RngKey::new(0))
+        .moments(Fans::new(0, 4))
         .unwrap_err();
     assert_mentions(&err.to_string(), &["lecun_normal", "fan_in is 0"]);
 
@@ -183,4 +193,56 @@ fn strategies_that_need_no_fans_work_on_any_rank() {
         .fill(&mut b, RngKey::new(0))
         .unwrap();
     assert!(b.iter().all(|x| (-1.0..=1.0).contains(x)));
+}
+
+#[test]
+fn finite_parameters_that_overflow_the_element_type_are_refused() {
+    let f32_cases = [
+        (Initializer::Constant { value: 1e300 }, "the constant"),
+        (Initializer::normal(0.0, 1e300), "40 std"),
+        (Initializer::uniform(-3e38, 3e38), "high - low"),
+        (Initializer::Orthogonal { gain: 1e300 }, "produced"),
+    ];
+    for (strategy, detail) in f32_cases {
+        let mut w = Array2::<f32>::zeros((8, 8));
+        let err = strategy.fill(&mut w, RngKey::new(0)).unwrap_err();
+        assert!(
+            matches!(err, InitError::OutOfRange { element: "f32", .. }),
+            "{err}"
+        );
+        assert_mentions(&err.to_string(), &[detail, "f32"]);
+    }
+    // The same constant fits an f64.
+    let mut wide = Array2::<f64>::zeros((2, 2));
+    Initializer::Constant { value: 1e300 }
+        .fill(&mut wide, RngKey::new(0))
+        .unwrap();
+    assert_eq!(wide[[1, 1]], 1e300);
+    // 40 to 41 standard deviations out: no mass a double can hold, NaN moments before.
+    let far = Initializer::TruncatedNormal {
+        mean: 0.0,
+        std: 1.0,
+        a: 40.0,
+        b: 41.0,
+        std_of: init::TruncatedStd::Samples,
+    };
+    let err = far.fill(&mut wide, RngKey::new(0)).unwrap_err();
+    assert_mentions(
+        &err.to_string(),
+        &["truncated_normal", "[40, 41]", "probability mass"],
+    );
+    // A slope so steep that the gain underflows to 0 would give all-zero weights.
+    let steep = Initializer::he_normal(Nonlinearity::LeakyRelu {
+        negative_slope: 1e300,
+    });
+    let err = steep.fill(&mut wide, RngKey::new(0)).unwrap_err();
+    assert_mentions(&err.to_string(), &["negative_slope", "1e154"]);
+}
+
+#[test]
+fn fans_that_overflow_are_an_error() {
+    let err = Fans::from_shape(&[0, 1 << 40, 1 << 40]).unwrap_err();
+    assert!(matches!(err, InitError::FanOverflow { .. }), "{err}");
+    let err = Fans::from_keras_shape(&[1 << 33, 1 << 33, 0, 3]).unwrap_err();
+    assert!(matches!(err, InitError::FanOverflow { .. }), "{err}");
 }

@@ -11,25 +11,35 @@ use crate::{Loss, Mlp, NnError, Real, Targets};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerDiagnostics {
     /// Mean of the pre-activations `x W^T + b`.
+    #[serde(with = "crate::nonfinite")]
     pub pre_mean: f64,
     /// Standard deviation of the pre-activations.
+    #[serde(with = "crate::nonfinite")]
     pub pre_std: f64,
     /// Mean of the activations (equal to the pre-activations for the output layer).
+    #[serde(with = "crate::nonfinite")]
     pub post_mean: f64,
     /// Standard deviation of the activations.
+    #[serde(with = "crate::nonfinite")]
     pub post_std: f64,
     /// Fraction of activations in a saturated region (tanh, sigmoid, softsign).
+    #[serde(with = "crate::nonfinite")]
     pub saturated_fraction: f64,
     /// Fraction of ReLU units that output 0 for every sample of the batch.
+    #[serde(with = "crate::nonfinite")]
     pub dead_fraction: f64,
     /// Frobenius norm of the weight gradient.
+    #[serde(with = "crate::nonfinite")]
     pub weight_grad_norm: f64,
     /// Standard deviation of the gradient with respect to the pre-activations.
+    #[serde(with = "crate::nonfinite")]
     pub backprop_grad_std: f64,
     /// `||dW|| / ||W||`: times the learning rate, the relative size of an SGD update.
+    #[serde(with = "crate::nonfinite")]
     pub update_ratio: f64,
     /// Mean singular value of the layer's input-output Jacobian `diag(f'(z)) W`,
     /// averaged over the first few samples; `None` if not requested.
+    #[serde(with = "crate::nonfinite::option")]
     pub jacobian_mean_singular_value: Option<f64>,
     /// Units whose incoming weights and bias duplicate another unit's (to 1e-6 relative):
     /// what zero and constant initialization cause.

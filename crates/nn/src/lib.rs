@@ -44,6 +44,7 @@ mod real;
 mod trainer;
 mod workspace;
 
+pub mod nonfinite;
 pub use activation::Activation;
 pub use diagnostics::{LayerDiagnostics, diagnose};
 pub use error::NnError;

@@ -74,6 +74,17 @@ impl Dataset {
     pub fn idx_dir(dir: &Path) -> Result<Self, BenchError> {
         let (train_x, train_y) = load_split(dir, "train")?;
         let (test_x, test_y) = load_split(dir, "t10k")?;
+        if test_x.ncols() != train_x.ncols() {
+            return Err(BenchError::invalid(
+                find(dir, "t10k-images-idx3-ubyte")?.display().to_string(),
+                format!("{} values per image", test_x.ncols()),
+                format!(
+                    "{} values per image, as in {}",
+                    train_x.ncols(),
+                    find(dir, "train-images-idx3-ubyte")?.display()
+                ),
+            ));
+        }
         let outputs = train_y
             .iter()
             .chain(&test_y)
