@@ -56,39 +56,82 @@ pub fn slope_moment(activation: Activation, q: f64) -> f64 {
     })
 }
 
-/// The critical weight scale `sigma_w^2 = fan_in * Var(w)` (no bias): where the forward
-/// map's fixed point `q*` has slope `sigma_w^2 E[f'(h)^2] = 1`, so signals neither shrink
-/// nor grow (the edge of chaos). 2 for ReLU, 1 for tanh and identity, 1 for SELU (whose
-/// fixed point is `q* = 1`).
+/// The critical weight scale `sigma_w^2 = fan_in * Var(w)` (no bias): the edge of chaos,
+/// where `chi = sigma_w^2 E[f'(h)^2]` at the forward map's stable fixed point `q*` crosses 1
+/// (Poole et al. 2016). Found by bracketing `chi(sigma_w^2) - 1` on a logarithmic grid
+/// over `[1e-3, 1e4]` and bisecting; NaN where it never crosses there.
+///
+/// The fixed point is the one reached from `q = 1`, the unit-variance input the report
+/// feeds. For ReLU, leaky ReLU, tanh, identity, ELU and SELU the edge is where `q* = 0`
+/// stops attracting, `sigma_w^2 = 2 / (f'(0+)^2 + f'(0-)^2)`: 2 for ReLU, `2 / (1 + a^2)`
+/// for leaky ReLU, 1 for tanh, identity and ELU(1), and `2 / (lambda^2 (1 + alpha^2)) =
+/// 0.4768` for SELU, whose `chi` exceeds 1 at every `q* > 0`. GELU is bistable below 4:
+/// an unstable fixed point separates signals that die out from signals that grow, and
+/// from `q = 1` the edge (2.35) is where that point passes 1; `chi` jumps there instead
+/// of crossing 1.
 pub fn critical_weight_scale(activation: Activation) -> f64 {
-    const TINY: f64 = 1e-12;
-    let fixed_point = |scale: f64| {
-        // When the map's slope at 0 is at most 1 (and f(0) = 0), q* = 0 attracts and the
-        // iteration below would only crawl toward it.
-        if activation.apply(0.0) == 0.0
-            && scale * second_moment(activation, TINY) / TINY <= 1.0 + 1e-12
-        {
-            return TINY;
-        }
-        let mut q = 1.0;
-        for _ in 0..10_000 {
-            let next = scale * second_moment(activation, q);
-            if !next.is_finite() || (next - q).abs() <= 1e-14 * q {
-                return next;
-            }
-            q = next;
-        }
-        q
+    let chi_minus_one =
+        |scale: f64| scale * slope_moment(activation, fixed_point(activation, scale)) - 1.0;
+    let grid: Vec<f64> = (0..=140)
+        .map(|i| 10f64.powf(-3.0 + 0.05 * f64::from(i)))
+        .collect();
+    let Some(pair) = grid
+        .windows(2)
+        .find(|w| chi_minus_one(w[0]) < 0.0 && chi_minus_one(w[1]) >= 0.0)
+    else {
+        return f64::NAN;
     };
-    let mut scale = 1.0;
+    let (mut low, mut high) = (pair[0], pair[1]);
     for _ in 0..200 {
-        let next = 1.0 / slope_moment(activation, fixed_point(scale).max(TINY));
-        if !next.is_finite() || (next - scale).abs() <= 1e-12 * scale {
-            return next;
+        let middle = 0.5 * (low + high);
+        if middle <= low || middle >= high {
+            break;
         }
-        scale = next;
+        if chi_minus_one(middle) < 0.0 {
+            low = middle;
+        } else {
+            high = middle;
+        }
     }
-    scale
+    0.5 * (low + high)
+}
+
+/// The forward map's stable fixed point `q* = sigma_w^2 E[f(h)^2]` reached from `q = 1`
+/// for `scale = sigma_w^2`: a tiny positive stand-in for 0 where the variance dies out,
+/// 1e12 where it grows without bound. Bracketed on a logarithmic grid and bisected, since
+/// plain iteration crawls near the edge (its contraction rate tends to 1 there).
+fn fixed_point(activation: Activation, scale: f64) -> f64 {
+    const TINY: f64 = 1e-24;
+    const HUGE: f64 = 1e12;
+    let excess = |q: f64| scale * second_moment(activation, q) - q;
+    let rising = excess(1.0) > 0.0;
+    // Walk from 1 the way the iteration moves until the map's excess changes sign.
+    let factor: f64 = if rising { 1.25 } else { 0.8 };
+    let mut near = 1.0;
+    let far = loop {
+        let next = near * factor;
+        if !(TINY..=HUGE).contains(&next) {
+            return if rising { HUGE } else { TINY };
+        }
+        if (excess(next) > 0.0) != rising {
+            break next;
+        }
+        near = next;
+    };
+    let (mut low, mut high) = if rising { (near, far) } else { (far, near) };
+    for _ in 0..200 {
+        let middle = (low * high).sqrt();
+        if middle <= low || middle >= high {
+            break;
+        }
+        // Below the fixed point the map rises (excess > 0), above it falls.
+        if excess(middle) > 0.0 {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    (low * high).sqrt()
 }
 
 /// The weight scale `sigma_w^2 = 1 / E[f(h)^2]`, `h ~ N(0, 1)`, at which `q = 1` is a fixed

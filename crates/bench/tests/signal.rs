@@ -330,3 +330,71 @@ fn all_zero_weights_are_reported_as_vanishing_not_exploding() {
     );
     assert!(!table.contains("NaN"), "{table}");
 }
+
+#[test]
+fn edges_of_chaos_match_their_closed_forms() {
+    // sigma_w^2 = 2 / (f'(0+)^2 + f'(0-)^2): where q* = 0 stops attracting.
+    let (lambda, alpha) = (1.050_700_987_355_480_5_f64, 1.673_263_242_354_377_2_f64);
+    let cases = [
+        (Activation::Relu, 2.0),
+        (Activation::Tanh, 1.0),
+        (Activation::Identity, 1.0),
+        (Activation::LeakyRelu { slope: 0.2 }, 2.0 / 1.04),
+        (Activation::Elu { alpha: 1.0 }, 1.0),
+        (Activation::Elu { alpha: 0.5 }, 2.0 / 1.25),
+        (
+            Activation::Selu,
+            2.0 / (lambda * lambda * (1.0 + alpha * alpha)),
+        ),
+    ];
+    for (activation, expected) in cases {
+        let found = critical_weight_scale(activation);
+        assert!(
+            (found - expected).abs() < 1e-6 * expected,
+            "{activation}: {found} against {expected}"
+        );
+    }
+    // SELU's used to come out as 0.4938: an iteration cut off while q* crawled to 0.
+    assert!((critical_weight_scale(Activation::Selu) - 0.4768).abs() < 1e-4);
+}
+
+/// `E[g(h)]`, `h ~ N(0, q)`, by the trapezoid rule on +-12 standard deviations: a
+/// quadrature independent of the report's.
+fn trapezoid(q: f64, g: impl Fn(f64) -> f64) -> f64 {
+    let (n, half) = (20_000, 12.0);
+    let step = 2.0 * half / n as f64;
+    (0..=n)
+        .map(|i| {
+            let z = -half + step * i as f64;
+            let weight = if i == 0 || i == n { 0.5 } else { 1.0 };
+            weight * g(q.sqrt() * z) * (-0.5 * z * z).exp()
+        })
+        .sum::<f64>()
+        * step
+        / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// The variance after `layers` layers from `q = 1`, by plain iteration with the trapezoid
+/// rule.
+fn variance_after(activation: Activation, scale: f64, layers: usize) -> f64 {
+    let mut q: f64 = 1.0;
+    for _ in 0..layers {
+        q = scale * trapezoid(q, |h| activation.apply(h).powi(2));
+        if !(1e-30..1e30).contains(&q) {
+            break;
+        }
+    }
+    q
+}
+
+#[test]
+fn gelu_edge_is_where_unit_variance_stops_dying_out() {
+    // Below 4, q* = 0 attracts small signals; an unstable fixed point separates them from
+    // signals that grow like ReLU's. From q = 1 the edge is where that point passes 1:
+    // chi jumps there from about 0.59 to above 1 instead of crossing 1.
+    let edge = critical_weight_scale(Activation::Gelu);
+    assert!((2.0..3.0).contains(&edge), "{edge}");
+    assert!((edge * second_moment(Activation::Gelu, 1.0) - 1.0).abs() < 1e-9);
+    assert!(variance_after(Activation::Gelu, 0.99 * edge, 5_000) < 1e-30);
+    assert!(variance_after(Activation::Gelu, 1.01 * edge, 5_000) > 1e30);
+}
