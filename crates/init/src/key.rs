@@ -18,8 +18,15 @@ pub const BLOCK_LEN: usize = 1 << 14;
 /// A fill cuts the tensor (in logical row-major order) into blocks of [`BLOCK_LEN`]
 /// elements. Block `i` is filled from its own ChaCha8 stream whose key is derived from
 /// `(seed, tensor)` and whose stream number is `i`. Hence:
-/// - the same key gives bitwise-identical values for any rayon thread count, any memory
-///   layout of the target array, and on every platform;
+/// - the same key gives bitwise-identical values for any rayon thread count and any memory
+///   layout of the target array;
+/// - across platforms, uniform draws, `f32` normals (this crate's ziggurat) and the
+///   truncated normal's uniform and exponential proposals are identical too: they use
+///   only ChaCha8 and the pure-Rust `libm`. `f64` normals (and the truncated normal's
+///   normal proposal, for wide intervals) come from `rand_distr`'s ziggurat, whose rare
+///   tail and wedge tests call the platform's `exp` and `ln`: identical on one platform,
+///   possibly not in the last bits on another. Orthogonal runs a LAPACK QR, whose results
+///   depend on the BLAS kernel the CPU selects;
 /// - two tensors of one model with different `tensor` ids never share a stream, so a
 ///   model's layers are independent even with one seed.
 ///

@@ -52,7 +52,11 @@ fn haar(rows: usize, cols: usize, key: RngKey) -> Result<ndarray::Array2<f64>, I
         std: 1.0,
     }
     .fill(values, key);
-    let (mut q, r) = gaussian.qr().map_err(|error| InitError::Factorization {
+    let (mut q, r) = {
+        let _one_thread = OneBlasThread::new();
+        gaussian.qr()
+    }
+    .map_err(|error| InitError::Factorization {
         rows: tall,
         cols: short,
         reason: error.to_string(),
@@ -65,6 +69,47 @@ fn haar(rows: usize, cols: usize, key: RngKey) -> Result<ndarray::Array2<f64>, I
         }
     }
     Ok(if rows < cols { q.reversed_axes() } else { q })
+}
+
+/// Runs OpenBLAS's LAPACK on one thread while alive: a threaded blocked QR sums in an
+/// order that depends on the thread count, and 977,581 of the 1,048,576 values of a
+/// 1024 x 1024 fill differed between 1 and 2 threads. One QR at a time holds the lock;
+/// the previous count is restored after. (A caller that changes OpenBLAS's global thread
+/// count from another thread during a fill can still undo this.)
+#[cfg(feature = "orthogonal")]
+struct OneBlasThread {
+    previous: std::ffi::c_int,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+#[cfg(feature = "orthogonal")]
+unsafe extern "C" {
+    fn openblas_get_num_threads() -> std::ffi::c_int;
+    fn openblas_set_num_threads(threads: std::ffi::c_int);
+}
+
+#[cfg(feature = "orthogonal")]
+impl OneBlasThread {
+    fn new() -> Self {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: OpenBLAS's thread-count getter and setter take and return plain ints.
+        let previous = unsafe { openblas_get_num_threads() };
+        // SAFETY: as above.
+        unsafe { openblas_set_num_threads(1) };
+        Self {
+            previous,
+            _lock: lock,
+        }
+    }
+}
+
+#[cfg(feature = "orthogonal")]
+impl Drop for OneBlasThread {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { openblas_set_num_threads(self.previous) };
+    }
 }
 
 #[cfg(not(feature = "orthogonal"))]

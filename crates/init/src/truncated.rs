@@ -14,7 +14,7 @@ use crate::Element;
 
 /// The standard normal density.
 pub(crate) fn pdf(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * PI).sqrt()
+    libm::exp(-0.5 * x * x) / (2.0 * PI).sqrt()
 }
 
 /// The standard normal CDF, accurate in both tails.
@@ -69,7 +69,7 @@ impl TruncatedStandardNormal {
         } else {
             let lambda = 0.5 * (lo + (lo * lo + 4.0).sqrt());
             let uniform_threshold = 2.0 * E.sqrt() / (lo + (lo * lo + 4.0).sqrt())
-                * ((lo * lo - lo * (lo * lo + 4.0).sqrt()) / 4.0).exp();
+                * libm::exp((lo * lo - lo * (lo * lo + 4.0).sqrt()) / 4.0);
             if hi - lo < uniform_threshold {
                 Proposal::Uniform
             } else {
@@ -110,14 +110,15 @@ impl TruncatedStandardNormal {
                 let closest = if a > 0.0 { a } else { 0.0 };
                 loop {
                     let z = a + (b - a) * f64::unit_uniform(rng);
-                    if f64::unit_uniform(rng) <= ((closest * closest - z * z) / 2.0).exp() {
+                    if f64::unit_uniform(rng) <= libm::exp((closest * closest - z * z) / 2.0) {
                         return z;
                     }
                 }
             }
             Proposal::Exponential { lambda } => loop {
-                let z = a - (1.0 - f64::unit_uniform(rng)).ln() / lambda;
-                if z <= b && f64::unit_uniform(rng) <= (-(z - lambda) * (z - lambda) / 2.0).exp() {
+                let z = a - libm::log(1.0 - f64::unit_uniform(rng)) / lambda;
+                if z <= b && f64::unit_uniform(rng) <= libm::exp(-(z - lambda) * (z - lambda) / 2.0)
+                {
                     return z;
                 }
             },

@@ -24,8 +24,10 @@ struct Tables {
     f: [f32; LAYERS],
 }
 
+/// `exp` and `ln` come from the pure-Rust `libm`, not the platform's math library, so the
+/// tables and every draw are the same bits on every platform.
 fn density(x: f64) -> f64 {
-    (-0.5 * x * x).exp()
+    libm::exp(-0.5 * x * x)
 }
 
 fn tables() -> &'static Tables {
@@ -42,7 +44,7 @@ fn tables() -> &'static Tables {
         f[LAYERS - 1] = density(R) as f32;
         let (mut edge, mut previous) = (R, R);
         for i in (1..LAYERS - 1).rev() {
-            edge = (-2.0 * (V / edge + density(edge)).ln()).sqrt();
+            edge = (-2.0 * libm::log(V / edge + density(edge))).sqrt();
             k[i + 1] = (edge / previous * MAGNITUDE) as u32;
             previous = edge;
             f[i] = density(edge) as f32;
@@ -72,15 +74,15 @@ pub(crate) fn standard_normal_f32<R: Rng + ?Sized>(rng: &mut R) -> f32 {
         if layer == 0 {
             // The tail beyond R, by Marsaglia's exponential rejection.
             loop {
-                let xx = -open_unit(rng).ln() / R as f32;
-                let yy = -open_unit(rng).ln();
+                let xx = -libm::logf(open_unit(rng)) / R as f32;
+                let yy = -libm::logf(open_unit(rng));
                 if yy + yy > xx * xx {
                     return signed(R as f32 + xx);
                 }
             }
         }
         let y = t.f[layer] + open_unit(rng) * (t.f[layer - 1] - t.f[layer]);
-        if y < (-0.5 * x * x).exp() {
+        if y < libm::expf(-0.5 * x * x) {
             return signed(x);
         }
     }
