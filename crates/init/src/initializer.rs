@@ -268,9 +268,10 @@ impl Initializer {
         })
     }
 
-    /// Whether the strategy needs the tensor's fans.
+    /// Whether the strategy needs the tensor's fans: a variance-scaling one does; a custom
+    /// one is given them where the shape defines them, and `None` where it does not.
     pub fn needs_fans(&self) -> bool {
-        self.as_variance_scaling().is_some() || matches!(self, Self::Custom(_))
+        self.as_variance_scaling().is_some()
     }
 
     /// Checks every parameter, without a tensor.
@@ -415,6 +416,9 @@ impl Initializer {
                     shape: tensor.shape().to_vec(),
                 })?,
             )
+        } else if let Self::Custom(_) = self {
+            // A custom strategy decides what to do without fans (a bias, a vector).
+            Fans::from_shape(tensor.shape()).ok()
         } else {
             None
         };

@@ -105,3 +105,29 @@ fn stated_variance_matches_entries() {
         .unwrap();
     assert!((mean_square - variance).abs() < 1e-12);
 }
+
+/// An orthogonal matrix's rows (wide) or columns (tall) have unit norm, so the mean square
+/// of its entries is exactly `gain^2 / max(rows, cols)`: what `moments()` must state, for
+/// wide shapes too.
+#[test]
+fn moments_match_the_exact_mean_square_for_wide_and_tall_shapes() {
+    for (shape, gain) in [
+        ((512, 784), 1.0),
+        ((784, 512), 1.0),
+        ((64, 300), 2.0),
+        ((300, 64), 0.5),
+    ] {
+        let w = Initializer::Orthogonal { gain }
+            .sample::<f64, _>(shape, RngKey::new(11))
+            .unwrap();
+        let mean_square = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+        let stated = Initializer::Orthogonal { gain }
+            .variance(init::Fans::from_shape(&[shape.0, shape.1]).unwrap())
+            .unwrap()
+            .unwrap();
+        assert!(
+            (mean_square - stated).abs() < 1e-12 * stated,
+            "{shape:?}: mean square {mean_square}, moments say {stated}"
+        );
+    }
+}

@@ -165,3 +165,41 @@ fn gains_equal_pytorch_calculate_gain() {
     );
     assert_eq!(Selu.gain(), 0.75);
 }
+
+/// Records the fans it is given, and fills with `1 / sqrt(fan_in)`, or 1 without fans.
+#[derive(Debug)]
+struct ScaleByFanIn;
+
+impl init::CustomInit for ScaleByFanIn {
+    fn name(&self) -> &str {
+        "scale_by_fan_in"
+    }
+
+    fn fill(
+        &self,
+        values: &mut [f64],
+        _shape: &[usize],
+        fans: Option<Fans>,
+        _key: RngKey,
+    ) -> Result<(), init::InitError> {
+        let value = fans.map_or(1.0, |f| 1.0 / (f.fan_in as f64).sqrt());
+        values.fill(value);
+        Ok(())
+    }
+}
+
+#[test]
+fn custom_strategies_get_fans_where_the_shape_has_them_and_none_elsewhere() {
+    let custom = Initializer::custom(ScaleByFanIn);
+    let weight = custom.sample::<f64, _>((3, 16), RngKey::new(0)).unwrap();
+    assert!(weight.iter().all(|&w| w == 0.25));
+    // A vector defines no fans: the strategy sees None and decides.
+    let bias = custom.sample::<f64, _>(5, RngKey::new(0)).unwrap();
+    assert!(bias.iter().all(|&b| b == 1.0));
+    // Or the caller passes its weight's.
+    let mut bias = Array1::<f64>::zeros(5);
+    custom
+        .fill_with_fans(&mut bias, Fans::new(64, 5), RngKey::new(0))
+        .unwrap();
+    assert!(bias.iter().all(|&b| b == 0.125));
+}
