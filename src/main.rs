@@ -489,9 +489,15 @@ fn publish(out: OutputDir, kind: &str) -> Result<(), BenchError> {
 }
 
 fn list() {
-    say!("| name | weights and biases | source |\n|---|---|---|");
+    say!("| name | also accepted | weights and biases | source |\n|---|---|---|---|");
     for entry in registry::CATALOG {
-        say!("| {} | {} | {} |", entry.name, entry.formula, entry.source);
+        say!(
+            "| {} | {} | {} | {} |",
+            entry.name,
+            entry.aliases.join(", "),
+            entry.formula,
+            entry.source
+        );
     }
     say!(
         "\nGains (he_normal, he_uniform, orthogonal) follow the hidden activation, as PyTorch's calculate_gain."

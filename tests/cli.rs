@@ -22,6 +22,31 @@ fn list_prints_every_initializer_with_its_formula() {
         );
     }
     assert!(text.contains("N(0, gain^2 / fan_in)"));
+    for row in [
+        "| glorot_uniform | xavier_uniform |",
+        "| he_normal | kaiming_normal |",
+        "| glorot_standard |",
+    ] {
+        assert!(text.contains(row), "{row} missing from:\n{text}");
+    }
+    // The names PyTorch users type run as the strategies they alias.
+    let signal = |init: &str| {
+        let dir = scratch(&format!("alias-{init}"));
+        let args = [
+            "signal", "--input", "gaussian", "--depth", "2", "--width", "16", "--batch", "32",
+            "--inits", init, "--quiet", "--out",
+        ];
+        let out = stdout_of_success(initlab(
+            &[&args[..], &[&dir.display().to_string()]].concat(),
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+        out.lines()
+            .find(|l| l.starts_with(&format!("| {init} |")))
+            .map(|l| l.replacen(init, "", 1))
+            .unwrap()
+    };
+    assert_eq!(signal("kaiming_normal"), signal("he_normal"));
+    assert_eq!(signal("xavier_uniform"), signal("glorot_uniform"));
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub enum InitChoice {
 pub struct NamedInit {
     /// The name used on the command line.
     pub name: &'static str,
+    /// Other names accepted for it (PyTorch's, burn's).
+    pub aliases: &'static [&'static str],
     /// Weight distribution and parameters.
     pub formula: &'static str,
     /// Where it comes from.
@@ -29,76 +31,103 @@ pub struct NamedInit {
 pub const CATALOG: &[NamedInit] = &[
     NamedInit {
         name: "zeros",
+        aliases: &[],
         formula: "W = 0, b = 0",
         source: "the classic mistake",
     },
     NamedInit {
         name: "constant",
+        aliases: &[],
         formula: "W = 0.05, b = 0",
         source: "symmetric: every unit identical",
     },
     NamedInit {
         name: "small_normal",
+        aliases: &[],
         formula: "W ~ N(0, 0.01^2), b = 0",
         source: "'small random numbers'",
     },
     NamedInit {
         name: "large_normal",
+        aliases: &[],
         formula: "W ~ N(0, 1), b = 0",
         source: "unscaled Gaussian",
     },
     NamedInit {
         name: "glorot_uniform",
+        aliases: &["xavier_uniform"],
         formula: "W ~ U(±sqrt(6 / (fan_in + fan_out))), b = 0",
         source: "Glorot & Bengio 2010",
     },
     NamedInit {
         name: "glorot_normal",
+        aliases: &["xavier_normal"],
         formula: "W ~ N(0, 2 / (fan_in + fan_out)), b = 0",
         source: "Glorot & Bengio 2010",
     },
     NamedInit {
+        name: "glorot_standard",
+        aliases: &[],
+        formula: "W ~ U(±1/sqrt(fan_in)), b = 0",
+        source: "Glorot & Bengio 2010, eq. 1",
+    },
+    NamedInit {
         name: "he_normal",
+        aliases: &["kaiming_normal"],
         formula: "W ~ N(0, gain^2 / fan_in), gain of the activation, b = 0",
         source: "He et al. 2015",
     },
     NamedInit {
         name: "he_uniform",
+        aliases: &["kaiming_uniform"],
         formula: "W ~ U(±gain sqrt(3 / fan_in)), b = 0",
         source: "He et al. 2015",
     },
     NamedInit {
+        name: "lecun_uniform",
+        aliases: &[],
+        formula: "W ~ U(±sqrt(3 / fan_in)), b = 0",
+        source: "LeCun et al. 1998",
+    },
+    NamedInit {
         name: "lecun_normal",
+        aliases: &[],
         formula: "W ~ N(0, 1 / fan_in), b = 0",
         source: "LeCun et al. 1998",
     },
     NamedInit {
         name: "orthogonal",
+        aliases: &[],
         formula: "W = gain Q, Q Haar-orthogonal, b = 0",
         source: "Saxe et al. 2014",
     },
     NamedInit {
         name: "lsuv",
+        aliases: &[],
         formula: "orthogonal, then W /= sqrt(Var(xW^T)) per layer until |Var - 1| < 0.1",
         source: "Mishkin & Matas 2015",
     },
     NamedInit {
         name: "pytorch_default",
+        aliases: &[],
         formula: "W ~ U(±1/sqrt(fan_in)), b ~ U(±1/sqrt(fan_in))",
         source: "torch.nn.Linear",
     },
     NamedInit {
         name: "keras_default",
+        aliases: &[],
         formula: "W ~ U(±sqrt(6 / (fan_in + fan_out))), b = 0",
         source: "keras.layers.Dense",
     },
     NamedInit {
         name: "flax_default",
+        aliases: &[],
         formula: "W ~ N(0, 1 / fan_in) truncated at ±2σ (variance-corrected), b = 0",
         source: "flax.linen.Dense",
     },
     NamedInit {
         name: "sparse",
+        aliases: &[],
         formula: "W ~ N(0, 0.1^2) with 90% zeros per column, b = 0",
         source: "Martens 2010",
     },
@@ -117,6 +146,10 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
             bias: Initializer::Zeros,
         })
     };
+    let name = CATALOG
+        .iter()
+        .find(|n| n.aliases.contains(&name))
+        .map_or(name, |n| n.name);
     Ok(match name {
         "zeros" => weights(Initializer::Zeros),
         "constant" => weights(Initializer::Constant { value: 0.05 }),
@@ -133,6 +166,8 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
             nonlinearity: activation.nonlinearity(),
         }),
         "lecun_normal" => weights(Initializer::LeCunNormal),
+        "lecun_uniform" => weights(Initializer::LeCunUniform),
+        "glorot_standard" => weights(Initializer::GlorotStandard),
         "orthogonal" => weights(Initializer::Orthogonal { gain }),
         "lsuv" => InitChoice::Lsuv,
         "pytorch_default" => InitChoice::Strategy(presets::pytorch_linear()),
@@ -165,6 +200,20 @@ mod tests {
                 "{}",
                 entry.name
             );
+        }
+        for (alias, name) in [
+            ("xavier_uniform", "glorot_uniform"),
+            ("xavier_normal", "glorot_normal"),
+            ("kaiming_normal", "he_normal"),
+            ("kaiming_uniform", "he_uniform"),
+        ] {
+            let (InitChoice::Strategy(a), InitChoice::Strategy(b)) = (
+                lookup(alias, Activation::Tanh).unwrap(),
+                lookup(name, Activation::Tanh).unwrap(),
+            ) else {
+                panic!("{alias} is a strategy");
+            };
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{alias}");
         }
         let err = lookup("xavier", Activation::Tanh).unwrap_err().to_string();
         assert!(

@@ -16,7 +16,7 @@ use crate::{
 /// The distribution a [`Initializer::VarianceScaling`] draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScalingDistribution {
-    /// `N(0, scale / fan)`.
+    /// `N(0, scale / fan)`, untruncated: Keras's `untruncated_normal`.
     Normal,
     /// A normal truncated at ±2 std, rescaled so its samples have variance `scale / fan`
     /// (std `sqrt(scale / fan) / 0.87962566103423978`, as Keras and JAX do).
@@ -30,7 +30,8 @@ pub enum ScalingDistribution {
 pub enum TruncatedStd {
     /// `std` is the standard deviation of the normal *before* truncation; the samples'
     /// std is smaller (0.88 `std` at ±2). PyTorch's `trunc_normal_` and Keras's
-    /// `TruncatedNormal` initializer work this way.
+    /// `TruncatedNormal` initializer work this way (their bounds differ: see
+    /// [`Initializer::trunc_normal`] and [`Initializer::truncated_normal`]).
     Parent,
     /// `std` is the standard deviation of the *samples*: the parent normal's std is
     /// `std / sqrt(Var[Z | a <= Z <= b])`, i.e. `std / 0.87962566103423978` at ±2, the
@@ -87,8 +88,9 @@ pub enum Initializer {
         /// Standard deviation, >= 0.
         std: f64,
     },
-    /// `mean + std * Z` with `Z` a standard normal truncated to `[a, b]` (bounds in units
-    /// of `std` around `mean`; ±2 by default). Sampled exactly, in f64, by rejection.
+    /// `mean + std * Z` with `Z` a standard normal truncated to `[a, b]`: bounds in units
+    /// of `std` around `mean`, as Keras and JAX put them (PyTorch's absolute bounds convert
+    /// through [`Initializer::trunc_normal`]). Sampled exactly, in f64, by rejection.
     TruncatedNormal {
         /// Mean of the parent normal (and center of the bounds).
         mean: f64,
@@ -101,13 +103,20 @@ pub enum Initializer {
         /// Whether `std` is the parent's (PyTorch) or the samples' (Keras/JAX scaling).
         std_of: TruncatedStd,
     },
-    /// Glorot & Bengio (2010): `U(-l, l)`, `l = gain * sqrt(6 / (fan_in + fan_out))`,
-    /// variance `gain^2 * 2 / (fan_in + fan_out)`.
+    /// Glorot & Bengio (2010), PyTorch's `xavier_uniform_` and Keras's `glorot_uniform`:
+    /// `U(-l, l)`, `l = gain * sqrt(6 / (fan_in + fan_out))`, variance
+    /// `gain^2 * 2 / (fan_in + fan_out)`.
+    #[doc(alias = "xavier_uniform")]
+    #[doc(alias = "xavier")]
     GlorotUniform {
         /// Multiplier, > 0 (see [`Nonlinearity::gain`]).
         gain: f64,
     },
-    /// Glorot & Bengio (2010): `N(0, gain^2 * 2 / (fan_in + fan_out))`.
+    /// Glorot & Bengio (2010): `N(0, gain^2 * 2 / (fan_in + fan_out))`, untruncated:
+    /// PyTorch's `xavier_normal_`. Keras 3's and JAX's `glorot_normal` truncate at ±2 std
+    /// with the variance corrected: [`crate::presets::keras::glorot_normal`].
+    #[doc(alias = "xavier_normal")]
+    #[doc(alias = "xavier")]
     GlorotNormal {
         /// Multiplier, > 0.
         gain: f64,
@@ -115,15 +124,21 @@ pub enum Initializer {
     /// The "standard" initialization Glorot & Bengio (2010, eq. 1) compare against:
     /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`, variance `1 / (3 fan_in)`.
     GlorotStandard,
-    /// He et al. (2015): `U(-l, l)`, `l = gain * sqrt(3 / fan)`, variance `gain^2 / fan`,
-    /// with `gain` from the nonlinearity (sqrt(2) for ReLU) and `fan` from `mode`.
+    /// He et al. (2015), PyTorch's `kaiming_uniform_`: `U(-l, l)`, `l = gain * sqrt(3 /
+    /// fan)`, variance `gain^2 / fan`, with `gain` from the nonlinearity (sqrt(2) for ReLU)
+    /// and `fan` from `mode`.
+    #[doc(alias = "kaiming_uniform")]
+    #[doc(alias = "kaiming")]
     HeUniform {
         /// Which fan to preserve: `FanIn` (forward) or `FanOut` (backward).
         mode: FanMode,
         /// The nonlinearity that follows; its gain scales the weights.
         nonlinearity: Nonlinearity,
     },
-    /// He et al. (2015): `N(0, gain^2 / fan)`.
+    /// He et al. (2015): `N(0, gain^2 / fan)`, untruncated: PyTorch's `kaiming_normal_`.
+    /// Keras 3's and JAX's `he_normal` truncate: [`crate::presets::keras::he_normal`].
+    #[doc(alias = "kaiming_normal")]
+    #[doc(alias = "kaiming")]
     HeNormal {
         /// Which fan to preserve.
         mode: FanMode,
@@ -132,8 +147,8 @@ pub enum Initializer {
     },
     /// LeCun et al. (1998): `U(-l, l)`, `l = sqrt(3 / fan_in)`, variance `1 / fan_in`.
     LeCunUniform,
-    /// LeCun et al. (1998): `N(0, 1 / fan_in)`. (Flax's `lecun_normal` truncates; use
-    /// [`presets::flax_dense`](crate::presets::flax_dense) for that.)
+    /// LeCun et al. (1998): `N(0, 1 / fan_in)`, untruncated. Keras 3's and Flax/JAX's
+    /// `lecun_normal` truncate: [`crate::presets::keras::lecun_normal`].
     LeCunNormal,
     /// The general form every fan-based strategy is a case of: variance `scale / fan`
     /// with `fan` chosen by `mode`, drawn from `distribution` (Keras's `VarianceScaling`).
@@ -187,7 +202,9 @@ impl Initializer {
         Self::Normal { mean, std }
     }
 
-    /// PyTorch's `trunc_normal_`: `N(mean, std^2)` truncated at ±2 std, `std` of the parent.
+    /// Keras's `TruncatedNormal(mean, stddev)`: `N(mean, std^2)` truncated at ±2 `std`
+    /// around the mean, `std` of the parent. (PyTorch's `trunc_normal_` cuts at absolute
+    /// values instead: [`trunc_normal`](Self::trunc_normal).)
     pub fn truncated_normal(mean: f64, std: f64) -> Self {
         Self::TruncatedNormal {
             mean,
@@ -198,7 +215,118 @@ impl Initializer {
         }
     }
 
+    /// PyTorch's `trunc_normal_(mean, std, a, b)`: `N(mean, std^2)` truncated to the
+    /// *absolute* interval `[a, b]` (PyTorch's defaults are -2 and 2 whatever `std` is), so
+    /// a ViT's `trunc_normal_(w, std=.02)` is `trunc_normal(0.0, 0.02, -2.0, 2.0)`: cut at
+    /// ±100 std, in effect untruncated, variance 4e-4. Stored as the same truncated normal
+    /// with bounds in std units, `(a - mean) / std` and `(b - mean) / std`.
+    #[doc(alias = "trunc_normal_")]
+    pub fn trunc_normal(mean: f64, std: f64, a: f64, b: f64) -> Self {
+        Self::TruncatedNormal {
+            mean,
+            std,
+            a: (a - mean) / std,
+            b: (b - mean) / std,
+            std_of: TruncatedStd::Parent,
+        }
+    }
+
+    /// Every weight 0.
+    pub fn zeros() -> Self {
+        Self::Zeros
+    }
+
+    /// Every weight 1.
+    pub fn ones() -> Self {
+        Self::Ones
+    }
+
+    /// Every weight `value`.
+    pub fn constant(value: f64) -> Self {
+        Self::Constant { value }
+    }
+
+    /// Glorot/Xavier uniform with gain 1.
+    #[doc(alias = "xavier_uniform")]
+    pub fn glorot_uniform() -> Self {
+        Self::GlorotUniform { gain: 1.0 }
+    }
+
+    /// Glorot/Xavier normal with gain 1 (untruncated, as PyTorch).
+    #[doc(alias = "xavier_normal")]
+    pub fn glorot_normal() -> Self {
+        Self::GlorotNormal { gain: 1.0 }
+    }
+
+    /// Glorot & Bengio's "standard" `U(±1/sqrt(fan_in))`.
+    pub fn glorot_standard() -> Self {
+        Self::GlorotStandard
+    }
+
+    /// PyTorch's `xavier_uniform_(tensor, gain)`.
+    pub fn xavier_uniform(gain: f64) -> Self {
+        Self::GlorotUniform { gain }
+    }
+
+    /// PyTorch's `xavier_normal_(tensor, gain)`.
+    pub fn xavier_normal(gain: f64) -> Self {
+        Self::GlorotNormal { gain }
+    }
+
+    /// PyTorch's `kaiming_uniform_(tensor, a, mode, nonlinearity)`: pass `a` as
+    /// `Nonlinearity::LeakyRelu { negative_slope: a }` (PyTorch's default, `a = 0`, is
+    /// ReLU's gain sqrt(2)).
+    pub fn kaiming_uniform(mode: FanMode, nonlinearity: Nonlinearity) -> Self {
+        Self::HeUniform { mode, nonlinearity }
+    }
+
+    /// PyTorch's `kaiming_normal_(tensor, a, mode, nonlinearity)`; see
+    /// [`kaiming_uniform`](Self::kaiming_uniform).
+    pub fn kaiming_normal(mode: FanMode, nonlinearity: Nonlinearity) -> Self {
+        Self::HeNormal { mode, nonlinearity }
+    }
+
+    /// LeCun uniform, `U(±sqrt(3 / fan_in))`.
+    pub fn lecun_uniform() -> Self {
+        Self::LeCunUniform
+    }
+
+    /// LeCun normal, `N(0, 1 / fan_in)` (untruncated).
+    pub fn lecun_normal() -> Self {
+        Self::LeCunNormal
+    }
+
+    /// Keras's `VarianceScaling(scale, mode, distribution)`.
+    pub fn variance_scaling(scale: f64, mode: FanMode, distribution: ScalingDistribution) -> Self {
+        Self::VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        }
+    }
+
+    /// Orthogonal times `gain`.
+    pub fn orthogonal(gain: f64) -> Self {
+        Self::Orthogonal { gain }
+    }
+
+    /// `gain` times the identity.
+    pub fn identity(gain: f64) -> Self {
+        Self::Identity { gain }
+    }
+
+    /// Dirac delta for convolutions with `groups` groups.
+    pub fn dirac(groups: usize) -> Self {
+        Self::Dirac { groups }
+    }
+
+    /// Martens's sparse initialization.
+    pub fn sparse(sparsity: f64, std: f64) -> Self {
+        Self::Sparse { sparsity, std }
+    }
+
     /// He/Kaiming normal for `nonlinearity`, preserving the forward variance (fan_in).
+    #[doc(alias = "kaiming_normal")]
     pub fn he_normal(nonlinearity: Nonlinearity) -> Self {
         Self::HeNormal {
             mode: FanMode::FanIn,
@@ -207,6 +335,7 @@ impl Initializer {
     }
 
     /// He/Kaiming uniform for `nonlinearity`, preserving the forward variance (fan_in).
+    #[doc(alias = "kaiming_uniform")]
     pub fn he_uniform(nonlinearity: Nonlinearity) -> Self {
         Self::HeUniform {
             mode: FanMode::FanIn,

@@ -57,3 +57,45 @@ pub fn flax_dense() -> LayerInit {
         bias: Initializer::Zeros,
     }
 }
+
+/// Keras 3's initializers by their Keras names, which JAX's `jax.nn.initializers` share.
+/// Their `*_normal` ones truncate at ±2 std with the variance corrected back (variance
+/// scaling with `truncated_normal`), unlike PyTorch's and this crate's plain
+/// [`Initializer::GlorotNormal`], [`Initializer::HeNormal`] and [`Initializer::LeCunNormal`].
+pub mod keras {
+    use crate::{FanMode, Initializer, ScalingDistribution};
+
+    fn scaling(scale: f64, mode: FanMode, distribution: ScalingDistribution) -> Initializer {
+        Initializer::variance_scaling(scale, mode, distribution)
+    }
+
+    /// `glorot_normal`: variance `2 / (fan_in + fan_out)`, truncated normal.
+    pub fn glorot_normal() -> Initializer {
+        scaling(1.0, FanMode::FanAvg, ScalingDistribution::TruncatedNormal)
+    }
+
+    /// `glorot_uniform`: the same as [`Initializer::glorot_uniform`].
+    pub fn glorot_uniform() -> Initializer {
+        scaling(1.0, FanMode::FanAvg, ScalingDistribution::Uniform)
+    }
+
+    /// `he_normal`: variance `2 / fan_in`, truncated normal.
+    pub fn he_normal() -> Initializer {
+        scaling(2.0, FanMode::FanIn, ScalingDistribution::TruncatedNormal)
+    }
+
+    /// `he_uniform`: the same as PyTorch's `kaiming_uniform_` for ReLU.
+    pub fn he_uniform() -> Initializer {
+        scaling(2.0, FanMode::FanIn, ScalingDistribution::Uniform)
+    }
+
+    /// `lecun_normal`: variance `1 / fan_in`, truncated normal (also Flax's default).
+    pub fn lecun_normal() -> Initializer {
+        scaling(1.0, FanMode::FanIn, ScalingDistribution::TruncatedNormal)
+    }
+
+    /// `lecun_uniform`: the same as [`Initializer::lecun_uniform`].
+    pub fn lecun_uniform() -> Initializer {
+        scaling(1.0, FanMode::FanIn, ScalingDistribution::Uniform)
+    }
+}

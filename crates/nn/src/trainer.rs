@@ -278,6 +278,11 @@ impl<T: Real> Trainer<T> {
     /// Trains `mlp` on the data for the configured epochs, calling `on_event` after every
     /// step and epoch (with the network as it is then, e.g. to evaluate it).
     ///
+    /// Called from outside a rayon pool, the whole run moves onto a worker of the global
+    /// pool once, so its steps neither hand over to the pool one by one nor allocate (the
+    /// pool's injection queue allocates a block every 63 hand-offs); `on_event` then runs
+    /// on that worker, hence `Send`.
+    ///
     /// # Errors
     /// Data the network cannot use (see [`NnError`]); divergence is not an error but a
     /// [`Status::Diverged`] in the history.
@@ -286,13 +291,29 @@ impl<T: Real> Trainer<T> {
         mlp: &mut Mlp<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
-        mut on_event: impl FnMut(&Event, &Mlp<T>),
+        mut on_event: impl FnMut(&Event, &Mlp<T>) + Send,
     ) -> Result<History, NnError> {
         crate::data::validate(mlp, inputs, targets)?;
         self.check(mlp, targets)?;
         let _single_threaded_blas = SingleThreadedBlas::new();
         self.reserve_shards(mlp, self.config.batch_size.min(inputs.nrows()));
         self.order = (0..inputs.nrows()).collect();
+        if rayon::current_thread_index().is_some() {
+            return Ok(self.epochs(mlp, inputs, targets, &mut on_event));
+        }
+        Ok(rayon::scope(|_| {
+            self.epochs(mlp, inputs, targets, &mut on_event)
+        }))
+    }
+
+    /// The epoch loop of [`train`](Self::train), on a pool worker.
+    fn epochs(
+        &mut self,
+        mlp: &mut Mlp<T>,
+        inputs: ArrayView2<'_, T>,
+        targets: Targets<'_, T>,
+        on_event: &mut (dyn FnMut(&Event, &Mlp<T>) + Send),
+    ) -> History {
         let mut history = History {
             epoch_losses: Vec::new(),
             steps: 0,
@@ -309,7 +330,7 @@ impl<T: Real> Trainer<T> {
                 let loss = self.step(mlp, inputs, targets, start..end);
                 let Some(loss) = loss else {
                     history.status = Status::Diverged { epoch, step };
-                    return Ok(history);
+                    return history;
                 };
                 history.steps += 1;
                 weighted += loss * (end - start) as f64;
@@ -319,7 +340,7 @@ impl<T: Real> Trainer<T> {
             history.epoch_losses.push(mean_loss);
             on_event(&Event::EpochEnd { epoch, mean_loss }, mlp);
         }
-        Ok(history)
+        history
     }
 
     /// One optimizer step on exactly these samples, in order (no shuffling): for
