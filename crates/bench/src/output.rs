@@ -39,6 +39,44 @@ pub struct OutputSet {
     pub finished_unix: u64,
     /// File names inside the folder.
     pub files: Vec<String>,
+    /// Where the numbers were computed: results depend on the CPU and the BLAS kernel.
+    #[serde(default)]
+    pub machine: Machine,
+}
+
+/// The CPU and BLAS a set was computed with: other GEMM kernels round differently, so
+/// results are bitwise reproducible only on the same kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// The CPU's model name (`/proc/cpuinfo`), or the architecture elsewhere.
+    pub cpu: String,
+    /// The kernel family OpenBLAS runs (`Haswell`, `Cooperlake`, ...).
+    pub blas_core: String,
+    /// OpenBLAS's build configuration (version and options).
+    pub blas_config: String,
+    /// `OPENBLAS_CORETYPE` if set, which overrides OpenBLAS's own choice of kernel.
+    pub openblas_coretype: Option<String>,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let blas = core_math::blas_info();
+        Self {
+            cpu,
+            blas_core: blas.core,
+            blas_config: blas.config,
+            openblas_coretype: std::env::var("OPENBLAS_CORETYPE").ok(),
+        }
+    }
 }
 
 /// The contents of [`MANIFEST`].
@@ -214,6 +252,7 @@ impl OutputDir {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             files: files.clone(),
+            machine: Machine::current(),
         });
         let manifest_path = self.staging.join(MANIFEST);
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
