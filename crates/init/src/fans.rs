@@ -80,6 +80,45 @@ impl Fans {
         }
     }
 
+    /// Fans of a grouped (or depthwise) convolution weight `[out, in / groups, k...]`, per
+    /// group: `fan_in = in / groups * k...` as PyTorch has it, and `fan_out = out / groups
+    /// * k...`, the outputs one input actually feeds. PyTorch's `fan_out` ignores `groups`
+    /// (`out * k...`, pytorch#23854): for a depthwise 3x3 convolution of 32 channels it
+    /// says 288 where each input feeds 9, so its `fan_out`-mode He and Glorot scale such
+    /// layers by `groups` too little. [`Fans::from_shape`] keeps PyTorch's number.
+    ///
+    /// # Errors
+    /// [`InitError::NoFans`] for rank < 3; [`InitError::Parameter`] when `groups` is 0 or
+    /// does not divide the output channels; [`InitError::FanOverflow`].
+    ///
+    /// # Examples
+    /// ```
+    /// use init::Fans;
+    ///
+    /// let depthwise = Fans::from_grouped_shape(&[32, 1, 3, 3], 32)?;
+    /// assert_eq!((depthwise.fan_in, depthwise.fan_out), (9, 9));
+    /// assert_eq!(Fans::from_shape(&[32, 1, 3, 3])?.fan_out, 288); // PyTorch's
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn from_grouped_shape(shape: &[usize], groups: usize) -> Result<Self, InitError> {
+        if shape.len() < 3 {
+            return Err(Self::rank_error(shape));
+        }
+        if groups == 0 || !shape[0].is_multiple_of(groups) {
+            return Err(InitError::Parameter {
+                strategy: "fans",
+                parameter: "groups",
+                value: groups as f64,
+                allowed: format!("a divisor of the {} output channels", shape[0]),
+            });
+        }
+        let fans = Self::from_shape(shape)?;
+        Ok(Self {
+            fan_out: fans.fan_out / groups,
+            ..fans
+        })
+    }
+
     /// Fans of a weight in Keras / Flax layout: dense `[in, out]`, convolution
     /// `[k..., in, out]`, so nobody has to transpose by hand.
     ///

@@ -25,6 +25,31 @@ pub enum ScalingDistribution {
     Uniform,
 }
 
+/// How a weight tensor's axes are ordered, which decides its fans and how orthogonal
+/// flattens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightLayout {
+    /// PyTorch's `[out, in, k...]` ([`Fans::from_shape`]); orthogonal flattens to
+    /// `[out, in * k...]`.
+    PyTorch,
+    /// Keras's and Flax's `[k..., in, out]` ([`Fans::from_keras_shape`]); orthogonal
+    /// flattens to `[k... * in, out]`.
+    Keras,
+}
+
+impl WeightLayout {
+    /// The fans of `shape` in this layout.
+    ///
+    /// # Errors
+    /// As [`Fans::from_shape`].
+    pub fn fans(self, shape: &[usize]) -> Result<Fans, InitError> {
+        match self {
+            WeightLayout::PyTorch => Fans::from_shape(shape),
+            WeightLayout::Keras => Fans::from_keras_shape(shape),
+        }
+    }
+}
+
 /// What `std` means for [`Initializer::TruncatedNormal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TruncatedStd {
@@ -538,20 +563,56 @@ impl Initializer {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
+        self.fill_in_layout(tensor, WeightLayout::PyTorch, key)
+    }
+
+    /// Fills `tensor` stored in `layout`: fans come from the layout's axes, and orthogonal
+    /// flattens along them (Keras: `[k... * in, out]`, whose columns, or rows if fewer, are
+    /// orthonormal, as Keras's `Orthogonal`). Dirac and sparse are defined for PyTorch's
+    /// layout only.
+    ///
+    /// # Errors
+    /// As [`fill`](Self::fill); [`InitError::Rank`] for dirac or sparse in Keras's layout.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{Initializer, RngKey, WeightLayout};
+    /// use ndarray::Array2;
+    ///
+    /// // A Keras dense kernel [in, out] = [300, 100]: its 100 columns are orthonormal.
+    /// let mut kernel = Array2::<f64>::zeros((300, 100));
+    /// Initializer::orthogonal(1.0).fill_in_layout(&mut kernel, WeightLayout::Keras, RngKey::new(1))?;
+    /// let gram = kernel.t().dot(&kernel);
+    /// assert!((gram[[3, 3]] - 1.0).abs() < 1e-12 && gram[[3, 4]].abs() < 1e-12);
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn fill_in_layout<T, S, D>(
+        &self,
+        tensor: &mut ArrayBase<S, D>,
+        layout: WeightLayout,
+        key: RngKey,
+    ) -> Result<(), InitError>
+    where
+        T: Element,
+        S: DataMut<Elem = T>,
+        D: Dimension,
+    {
+        let shape = tensor.shape().to_vec();
         let fans = if self.needs_fans() {
-            Some(
-                Fans::from_shape(tensor.shape()).map_err(|_| InitError::NoFans {
+            Some(layout.fans(&shape).map_err(|e| match e {
+                InitError::FanOverflow { .. } => e,
+                _ => InitError::NoFans {
                     strategy: self.static_name(),
-                    shape: tensor.shape().to_vec(),
-                })?,
-            )
+                    shape: shape.clone(),
+                },
+            })?)
         } else if let Self::Custom(_) = self {
             // A custom strategy decides what to do without fans (a bias, a vector).
-            Fans::from_shape(tensor.shape()).ok()
+            layout.fans(&shape).ok()
         } else {
             None
         };
-        self.fill_dyn(tensor.view_mut().into_dyn(), fans, key)
+        self.fill_dyn(tensor.view_mut().into_dyn(), fans, key, layout)
     }
 
     /// Fills `tensor` in place using the given fans instead of its shape's.
@@ -569,7 +630,12 @@ impl Initializer {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
-        self.fill_dyn(tensor.view_mut().into_dyn(), Some(fans), key)
+        self.fill_dyn(
+            tensor.view_mut().into_dyn(),
+            Some(fans),
+            key,
+            WeightLayout::PyTorch,
+        )
     }
 
     /// A new array of `shape` (C order) filled by this strategy, fans from the shape.
@@ -601,6 +667,7 @@ impl Initializer {
         mut tensor: ArrayViewMutD<'_, T>,
         fans: Option<Fans>,
         key: RngKey,
+        layout: WeightLayout,
     ) -> Result<(), InitError> {
         self.validate()?;
         if tensor.ndim() == 0 {
@@ -624,7 +691,7 @@ impl Initializer {
                 Ok(())
             });
         }
-        self.fill_structured(tensor.view_mut(), fans, key)?;
+        self.fill_structured(tensor.view_mut(), fans, key, layout)?;
         // Structured fills are slow next to one pass over the values, and scale by a gain
         // that may overflow the element type.
         if let Some(bad) = tensor.iter().find(|v| !v.is_finite()) {
@@ -643,10 +710,19 @@ impl Initializer {
         mut tensor: ArrayViewMutD<'_, T>,
         fans: Option<Fans>,
         key: RngKey,
+        layout: WeightLayout,
     ) -> Result<(), InitError> {
         let shape = tensor.shape().to_vec();
+        if layout == WeightLayout::Keras && matches!(self, Self::Dirac { .. } | Self::Sparse { .. })
+        {
+            return Err(InitError::Rank {
+                strategy: self.static_name(),
+                expected: "PyTorch's layout [out, in, k...], not Keras's",
+                shape,
+            });
+        }
         match *self {
-            Self::Orthogonal { gain } => orthogonal::orthogonal(&mut tensor, gain, key),
+            Self::Orthogonal { gain } => orthogonal::orthogonal(&mut tensor, gain, key, layout),
             Self::Identity { gain } => structured::identity(&mut tensor, gain),
             Self::Dirac { groups } => structured::dirac(&mut tensor, groups),
             Self::Sparse { sparsity, std } => sparse::sparse(&mut tensor, sparsity, std, key),

@@ -74,5 +74,5 @@ pub use element::Element;
 pub use error::InitError;
 pub use fans::{FanMode, Fans};
 pub use gain::Nonlinearity;
-pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd};
+pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd, WeightLayout};
 pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel};

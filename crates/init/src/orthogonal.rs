@@ -5,14 +5,16 @@
 use ndarray::ArrayViewMutD;
 
 use crate::row_major::with_row_major;
-use crate::{Element, InitError, RngKey};
+use crate::{Element, InitError, RngKey, WeightLayout};
 
-/// Fills `tensor`, flattened to `[shape[0], rest]`, with `gain` times a Haar-random matrix
-/// whose rows (if fewer) or columns (otherwise) are orthonormal.
+/// Fills `tensor`, flattened to `[shape[0], rest]` (PyTorch) or `[rest, shape[last]]`
+/// (Keras), with `gain` times a Haar-random matrix whose rows (if fewer) or columns
+/// (otherwise) are orthonormal.
 pub(crate) fn orthogonal<T: Element>(
     tensor: &mut ArrayViewMutD<'_, T>,
     gain: f64,
     key: RngKey,
+    layout: WeightLayout,
 ) -> Result<(), InitError> {
     if tensor.ndim() < 2 {
         return Err(InitError::Rank {
@@ -24,7 +26,11 @@ pub(crate) fn orthogonal<T: Element>(
     if tensor.is_empty() {
         return Ok(());
     }
-    let rows = tensor.shape()[0];
+    let shape = tensor.shape();
+    let rows = match layout {
+        WeightLayout::PyTorch => shape[0],
+        WeightLayout::Keras => tensor.len() / shape[shape.len() - 1],
+    };
     let cols = tensor.len() / rows;
     let q = haar(rows, cols, key)?;
     with_row_major(tensor, |values| {

@@ -131,3 +131,68 @@ fn moments_match_the_exact_mean_square_for_wide_and_tall_shapes() {
         );
     }
 }
+
+/// `max |G - I|` for the Gram matrix of the columns of `w` reshaped to `[rows, cols]`
+/// (of its rows, if there are fewer rows).
+fn distance_from_orthonormal(w: &[f64], rows: usize, cols: usize) -> f64 {
+    let m = ndarray::ArrayView2::from_shape((rows, cols), w).unwrap();
+    let gram = if rows >= cols {
+        m.t().dot(&m)
+    } else {
+        m.dot(&m.t())
+    };
+    let n = gram.nrows();
+    (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| (gram[[i, j]] - if i == j { 1.0 } else { 0.0 }).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn keras_layout_is_orthogonal_along_keras_axes() {
+    use init::WeightLayout;
+    // A Keras conv kernel [k, k, in, out]: orthonormal over [k * k * in, out].
+    let mut kernel = ndarray::Array4::<f64>::zeros((3, 3, 64, 32));
+    Initializer::orthogonal(1.0)
+        .fill_in_layout(&mut kernel, WeightLayout::Keras, RngKey::new(4))
+        .unwrap();
+    let values = kernel.as_slice().unwrap();
+    assert!(distance_from_orthonormal(values, 576, 32) < 1e-12);
+    // PyTorch's flattening of the same array, [3, 3 * 64 * 32], is not orthogonal there.
+    let mut torch = ndarray::Array4::<f64>::zeros((3, 3, 64, 32));
+    Initializer::orthogonal(1.0)
+        .fill(&mut torch, RngKey::new(4))
+        .unwrap();
+    assert!(distance_from_orthonormal(torch.as_slice().unwrap(), 576, 32) > 0.5);
+    // A wide Keras dense kernel [in, out] = [64, 128]: its 64 rows are orthonormal.
+    let mut dense = ndarray::Array2::<f64>::zeros((64, 128));
+    Initializer::orthogonal(1.0)
+        .fill_in_layout(&mut dense, WeightLayout::Keras, RngKey::new(5))
+        .unwrap();
+    assert!(distance_from_orthonormal(dense.as_slice().unwrap(), 64, 128) < 1e-12);
+    // Keras's fans follow the layout too.
+    assert_eq!(
+        WeightLayout::Keras.fans(&[3, 3, 64, 32]).unwrap(),
+        init::Fans::from_keras_shape(&[3, 3, 64, 32]).unwrap()
+    );
+}
+
+#[test]
+fn grouped_convolutions_get_per_group_fans() {
+    use init::Fans;
+    // Depthwise: each input channel feeds 9 outputs, not PyTorch's 288.
+    let depthwise = Fans::from_grouped_shape(&[32, 1, 3, 3], 32).unwrap();
+    assert_eq!((depthwise.fan_in, depthwise.fan_out), (9, 9));
+    assert_eq!(Fans::from_shape(&[32, 1, 3, 3]).unwrap().fan_out, 288);
+    // Two groups of 32 outputs over 16 inputs each.
+    let grouped = Fans::from_grouped_shape(&[64, 16, 3, 3], 2).unwrap();
+    assert_eq!((grouped.fan_in, grouped.fan_out), (144, 288));
+    assert!(Fans::from_grouped_shape(&[64, 16, 3, 3], 3).is_err());
+    assert!(Fans::from_grouped_shape(&[64, 16, 3, 3], 0).is_err());
+    // He fan_out on a depthwise kernel: variance 2/9 per group, 32x PyTorch's 2/288.
+    let he_out = Initializer::HeNormal {
+        mode: init::FanMode::FanOut,
+        nonlinearity: init::Nonlinearity::Relu,
+    };
+    assert!((he_out.variance(depthwise).unwrap().unwrap() - 2.0 / 9.0).abs() < 1e-15);
+}
