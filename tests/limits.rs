@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{initlab, scratch, stderr_of_failure, stdout_of_success};
+use common::{initlab, run_experiment, scratch, stderr_of_failure, stdout_of_success};
 
 #[test]
 fn huge_counts_are_refused_naming_the_flag() {
@@ -109,13 +109,7 @@ fn huge_sizes_in_an_experiment_file_are_refused_naming_the_key() {
             format!("[dataset]\n{dataset}\n[[arch]]\n{arch}\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 1\nbatch_size = 8\nseeds = [0]\n"),
         )
         .unwrap();
-        let stderr = stderr_of_failure(initlab(&[
-            "run",
-            &path.display().to_string(),
-            "--quiet",
-            "--out",
-            &out,
-        ]));
+        let stderr = stderr_of_failure(run_experiment(&path, std::path::Path::new(&out)));
         assert!(stderr.contains(expected), "{dataset}: {stderr}");
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -131,13 +125,7 @@ fn peak_memory(dir: &Path, batch_size: usize) -> u64 {
     )
     .unwrap();
     let out = dir.join(format!("out{batch_size}")).display().to_string();
-    let stdout = stdout_of_success(initlab(&[
-        "run",
-        &path.display().to_string(),
-        "--quiet",
-        "--out",
-        &out,
-    ]));
+    let stdout = stdout_of_success(run_experiment(&path, std::path::Path::new(&out)));
     let bytes = stdout
         .split("peak memory ")
         .nth(1)
@@ -178,13 +166,7 @@ fn the_largest_batch_size_a_file_can_hold_trains() {
     )
     .unwrap();
     let out = dir.join("out").display().to_string();
-    let stdout = stdout_of_success(initlab(&[
-        "run",
-        &path.display().to_string(),
-        "--quiet",
-        "--out",
-        &out,
-    ]));
+    let stdout = stdout_of_success(run_experiment(&path, std::path::Path::new(&out)));
     assert!(stdout.contains("| relu 2x8 | he_normal |"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }

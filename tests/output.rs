@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{initlab, scratch, stderr_of_failure, stdout_of_success};
+use common::{initlab, run_experiment, scratch, stderr_of_failure, stdout_of_success};
 
 /// An experiment file training on circles with seed `seed`; `archs` architectures make as
 /// many groups of four plots, so that the write phase is a good part of the run.
@@ -119,13 +119,7 @@ fn a_run_killed_at_any_moment_leaves_the_old_set_or_the_new_one() {
     const ARCHS: usize = 4;
     let dir = scratch("kill");
     let out = dir.join("out");
-    stdout_of_success(initlab(&[
-        "run",
-        &experiment(&dir, 100, ARCHS, 1).display().to_string(),
-        "--quiet",
-        "--out",
-        &out.display().to_string(),
-    ]));
+    stdout_of_success(run_experiment(&experiment(&dir, 100, ARCHS, 1), &out));
     assert_eq!(seed_of_complete_set(&out), Some(100));
     // A run writes 4 plots per architecture and 2 tables into its staging folder, then
     // commits them with the manifest. Each kill waits until `written` files are staged.
@@ -182,13 +176,7 @@ fn a_run_killed_at_any_moment_leaves_the_old_set_or_the_new_one() {
         "{killed_while_writing} kills while writing"
     );
     // The next complete run publishes its set and sweeps the killed runs' staging folders.
-    stdout_of_success(initlab(&[
-        "run",
-        &experiment(&dir, 200, ARCHS, 1).display().to_string(),
-        "--quiet",
-        "--out",
-        &out.display().to_string(),
-    ]));
+    stdout_of_success(run_experiment(&experiment(&dir, 200, ARCHS, 1), &out));
     assert_eq!(seed_of_complete_set(&out), Some(200));
     assert_eq!(staging_litter(&out), Vec::<String>::new());
     std::fs::remove_dir_all(dir).unwrap();
@@ -198,13 +186,7 @@ fn a_run_killed_at_any_moment_leaves_the_old_set_or_the_new_one() {
 fn a_second_run_into_a_busy_folder_is_refused_at_once() {
     let dir = scratch("busy");
     let out = dir.join("out");
-    stdout_of_success(initlab(&[
-        "run",
-        &experiment(&dir, 7, 1, 1).display().to_string(),
-        "--quiet",
-        "--out",
-        &out.display().to_string(),
-    ]));
+    stdout_of_success(run_experiment(&experiment(&dir, 7, 1, 1), &out));
     // Long enough never to finish on its own.
     let mut first = spawn_run(&experiment(&dir, 8, 1, 1_000_000), &out);
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -276,13 +258,7 @@ fn each_kind_of_output_replaces_only_its_own_set() {
             .replace("width = 8", "width = 5"),
     )
     .unwrap();
-    stdout_of_success(initlab(&[
-        "run",
-        &other.display().to_string(),
-        "--quiet",
-        "--out",
-        &out_arg,
-    ]));
+    stdout_of_success(run_experiment(&other, &out));
     assert!(out.join("loss_relu_2x5.png").exists());
     assert!(!out.join("loss_relu_2x8.png").exists());
     assert!(out.join("signal.csv").exists());

@@ -39,3 +39,14 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Runs `initlab run CONFIG --quiet --out OUT` to completion.
+pub fn run_experiment(config: &std::path::Path, out: &std::path::Path) -> Output {
+    initlab(&[
+        "run",
+        &config.display().to_string(),
+        "--quiet",
+        "--out",
+        &out.display().to_string(),
+    ])
+}
