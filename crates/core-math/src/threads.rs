@@ -3,7 +3,9 @@
 //! The thread count is process-global state inside OpenBLAS. initlab's trainer runs
 //! single-threaded BLAS inside rayon workers (OpenBLAS's own threads spin-wait and
 //! collapse when another process holds a core), so code that wants BLAS threads for one
-//! large product scopes them with [`BlasThreads`].
+//! large product scopes them with [`BlasThreads`]. Every change goes through one lock,
+//! and single-threaded sections ([`SingleThreadedBlas`]) win: a request for more threads
+//! made during one takes effect when the last one ends.
 
 use std::ffi::{CStr, c_char};
 use std::sync::Mutex;
@@ -17,16 +19,50 @@ pub fn blas_threads() -> usize {
     usize::try_from(n).unwrap_or(1).max(1)
 }
 
-/// Sets the number of threads OpenBLAS uses; 0 is taken as 1.
-///
-/// OpenBLAS caps the count at the number it was built for.
-pub fn set_blas_threads(threads: usize) {
+/// OpenBLAS's thread count as callers asked for it, and how many [`SingleThreadedBlas`]
+/// guards hold it at 1. One lock orders every change.
+struct ThreadState {
+    /// The count asked for by [`set_blas_threads`] or [`BlasThreads`] (0: never asked, the
+    /// count OpenBLAS started with stands).
+    requested: usize,
+    /// Live single-threaded guards.
+    single_holders: usize,
+}
+
+static STATE: Mutex<ThreadState> = Mutex::new(ThreadState {
+    requested: 0,
+    single_holders: 0,
+});
+
+fn state() -> std::sync::MutexGuard<'static, ThreadState> {
+    STATE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn apply(threads: usize) {
     let n = i32::try_from(threads.max(1)).unwrap_or(i32::MAX);
     // SAFETY: OpenBLAS accepts any positive count and clamps it.
     unsafe { ffi::openblas_set_num_threads(n) }
 }
 
-/// Sets OpenBLAS's thread count for a scope and restores the previous count on drop.
+/// Sets the number of threads OpenBLAS uses; 0 is taken as 1.
+///
+/// While a [`SingleThreadedBlas`] guard lives anywhere in the process (a training run, a
+/// grid), the request is recorded and applied when the last guard drops: no toggle from
+/// another thread can turn BLAS threads on under a running single-threaded computation.
+/// OpenBLAS caps the count at the number it was built for.
+pub fn set_blas_threads(threads: usize) {
+    let mut state = state();
+    state.requested = threads.max(1);
+    if state.single_holders == 0 {
+        apply(state.requested);
+    }
+}
+
+/// Sets OpenBLAS's thread count for a scope and restores the previous count on drop; like
+/// [`set_blas_threads`], it waits for single-threaded sections to end before taking
+/// effect.
 ///
 /// # Examples
 /// ```rust,standalone_crate
@@ -48,7 +84,15 @@ pub struct BlasThreads {
 impl BlasThreads {
     /// Switches OpenBLAS to `threads` threads until the guard is dropped.
     pub fn set(threads: usize) -> Self {
-        let previous = blas_threads();
+        let previous = {
+            let state = state();
+            if state.requested == 0 {
+                drop(state);
+                blas_threads()
+            } else {
+                state.requested
+            }
+        };
         set_blas_threads(threads);
         Self { previous }
     }
@@ -60,13 +104,11 @@ impl Drop for BlasThreads {
     }
 }
 
-/// Live [`SingleThreadedBlas`] guards and the thread count the first one saved.
-static SINGLE_THREADED: Mutex<(usize, usize)> = Mutex::new((0, 0));
-
-/// Keeps OpenBLAS single-threaded while any guard is alive. Unlike [`BlasThreads`], it is
-/// safe to hold from several threads at once (e.g. concurrent training runs): the first
-/// guard saves the thread count and the last one to drop restores it, so one run
-/// finishing never hands multi-threaded BLAS to another that is still running.
+/// Keeps OpenBLAS single-threaded while any guard is alive. It is safe to hold from
+/// several threads at once (e.g. concurrent training runs): the first guard switches
+/// OpenBLAS to one thread and the last one to drop applies the count callers asked for,
+/// so one run finishing never hands multi-threaded BLAS to another that is still running,
+/// and [`set_blas_threads`] or [`BlasThreads`] from elsewhere waits for both.
 ///
 /// # Examples
 /// ```rust,standalone_crate
@@ -89,14 +131,14 @@ pub struct SingleThreadedBlas {
 impl SingleThreadedBlas {
     /// Makes OpenBLAS single-threaded until every guard is dropped.
     pub fn new() -> Self {
-        let mut state = SINGLE_THREADED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.0 == 0 {
-            state.1 = blas_threads();
-            set_blas_threads(1);
+        let mut state = state();
+        if state.single_holders == 0 {
+            if state.requested == 0 {
+                state.requested = blas_threads();
+            }
+            apply(1);
         }
-        state.0 += 1;
+        state.single_holders += 1;
         Self { _private: () }
     }
 }
@@ -109,12 +151,10 @@ impl Default for SingleThreadedBlas {
 
 impl Drop for SingleThreadedBlas {
     fn drop(&mut self) {
-        let mut state = SINGLE_THREADED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.0 -= 1;
-        if state.0 == 0 {
-            set_blas_threads(state.1);
+        let mut state = state();
+        state.single_holders -= 1;
+        if state.single_holders == 0 {
+            apply(state.requested);
         }
     }
 }

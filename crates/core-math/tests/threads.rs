@@ -67,3 +67,39 @@ fn single_threaded_guards_from_several_threads_restore_only_at_the_last_drop() {
     drop(outer);
     assert_eq!(blas_threads(), before);
 }
+
+#[test]
+fn a_toggle_from_another_thread_waits_for_single_threaded_sections() {
+    use core_math::SingleThreadedBlas;
+
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    set_blas_threads(1);
+    let training = SingleThreadedBlas::new();
+    // Another thread asks for 2 BLAS threads in the middle of a single-threaded run.
+    std::thread::spawn(|| {
+        let two = BlasThreads::set(2);
+        assert_eq!(
+            blas_threads(),
+            1,
+            "the running section stays single-threaded"
+        );
+        std::mem::forget(two);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(blas_threads(), 1);
+    drop(training);
+    assert_eq!(
+        blas_threads(),
+        2,
+        "the request applies once the section ends"
+    );
+    set_blas_threads(1);
+    std::thread::spawn(|| set_blas_threads(2)).join().unwrap();
+    assert_eq!(
+        blas_threads(),
+        2,
+        "with no section running it applies at once"
+    );
+    set_blas_threads(1);
+}

@@ -54,6 +54,6 @@ pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 pub use trainer::{
-    Event, GRAD_ROWS, History, SHARD_ROWS, Status, TrainConfig, Trainer, UNIT_BLOCK,
+    Event, GRAD_ROWS, History, Parallelism, SHARD_ROWS, Status, TrainConfig, Trainer, UNIT_BLOCK,
 };
 pub use workspace::Gradients;

@@ -56,6 +56,21 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Seed of the per-epoch shuffles.
     pub seed: u64,
+    /// Where the steps run. The results are the same bits either way.
+    #[serde(default)]
+    pub parallelism: Parallelism,
+}
+
+/// Where a [`Trainer`]'s steps run: an argument, like faer's `Par`, rather than whatever
+/// pool happens to be current. BLAS inside the steps is single-threaded either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parallelism {
+    /// The rayon pool the caller runs in (the global pool from a plain thread).
+    #[default]
+    Current,
+    /// A pool of this many threads that the trainer owns, built with it.
+    Threads(std::num::NonZeroUsize),
 }
 
 impl TrainConfig {
@@ -68,7 +83,15 @@ impl TrainConfig {
             batch_size: 128,
             epochs: 1,
             seed: 0,
+            parallelism: Parallelism::Current,
         }
+    }
+
+    /// Sets where the steps run.
+    #[must_use]
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.parallelism = parallelism;
+        self
     }
 
     /// Sets the batch size.
@@ -196,6 +219,8 @@ pub struct Trainer<T> {
     /// `(fan_in, fan_out)` of every layer of the network this trainer was built for: its
     /// blocks and optimizer state fit that network only.
     shapes: Vec<(usize, usize)>,
+    /// The owned pool of [`Parallelism::Threads`].
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl<T: Real> Trainer<T> {
@@ -205,6 +230,19 @@ impl<T: Real> Trainer<T> {
     /// A bad training configuration.
     pub fn new(mlp: &Mlp<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
+        let pool = match config.parallelism {
+            Parallelism::Current => None,
+            Parallelism::Threads(threads) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.get())
+                    .build()
+                    .map_err(|e| NnError::Config {
+                        field: "parallelism",
+                        value: format!("{threads} threads ({e})"),
+                        expected: "a thread count the system can start",
+                    })?,
+            )),
+        };
         let buffers = config.optimizer.state_buffers();
         let state = mlp
             .layers()
@@ -230,6 +268,7 @@ impl<T: Real> Trainer<T> {
             order: Vec::new(),
             step: 0,
             shapes: mlp.config().layer_shapes(),
+            pool,
         })
     }
 
@@ -298,6 +337,9 @@ impl<T: Real> Trainer<T> {
         let _single_threaded_blas = SingleThreadedBlas::new();
         self.reserve_shards(mlp, self.config.batch_size.min(inputs.nrows()));
         self.order = (0..inputs.nrows()).collect();
+        if let Some(pool) = self.pool.clone() {
+            return Ok(pool.install(|| self.epochs(mlp, inputs, targets, &mut on_event)));
+        }
         if rayon::current_thread_index().is_some() {
             return Ok(self.epochs(mlp, inputs, targets, &mut on_event));
         }
@@ -370,7 +412,11 @@ impl<T: Real> Trainer<T> {
         }
         self.reserve_shards(mlp, inputs.nrows());
         let _single_threaded_blas = SingleThreadedBlas::new();
-        Ok(self.step(mlp, inputs, targets, 0..inputs.nrows()))
+        let rows = 0..inputs.nrows();
+        Ok(match self.pool.clone() {
+            Some(pool) => pool.install(|| self.step(mlp, inputs, targets, rows)),
+            None => self.step(mlp, inputs, targets, rows),
+        })
     }
 
     /// One optimizer step on the samples `self.order[range]`; `None` if the loss or a

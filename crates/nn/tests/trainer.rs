@@ -117,6 +117,31 @@ fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
     assert_ne!(one, wide_network(2), "training changed the weights");
 }
 
+#[test]
+fn a_trainer_runs_on_the_pool_its_parallelism_names_with_the_same_bits() {
+    use nn::Parallelism;
+    use std::num::NonZeroUsize;
+
+    let (x, y) = blobs(500);
+    let reference = trained_on_threads(1);
+    for threads in [1, 3] {
+        let mut mlp = wide_network(2);
+        let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
+            .with_batch_size(200)
+            .with_epochs(3)
+            .with_parallelism(Parallelism::Threads(NonZeroUsize::new(threads).unwrap()));
+        let mut trainer = Trainer::new(&mlp, config).unwrap();
+        let mut pool_sizes = Vec::new();
+        trainer
+            .train(&mut mlp, x.view(), Targets::Classes(&y), |_, _| {
+                pool_sizes.push(rayon::current_num_threads());
+            })
+            .unwrap();
+        assert!(pool_sizes.iter().all(|&n| n == threads), "{pool_sizes:?}");
+        assert_eq!(mlp, reference, "{threads} owned threads");
+    }
+}
+
 /// One SGD step of the trainer (shards, unit blocks, weight-gradient blocks) moves every
 /// parameter by `-lr` times the gradient of plain whole-batch backprop, in f64.
 #[test]
