@@ -389,6 +389,11 @@ impl<T: Real> Trainer<T> {
     /// benchmarks and custom loops. Returns the batch's mean loss, or `None` if the loss or
     /// a gradient was not finite (then nothing was updated).
     ///
+    /// Called from a plain thread, each call hands over to the pool once, and the pool's
+    /// injection queue allocates a block every 63 hand-offs; a loop that must not allocate
+    /// runs inside the pool (`pool.install(|| for .. { trainer.train_batch(..) })`), as
+    /// [`train`](Self::train) does by itself.
+    ///
     /// # Errors
     /// Data the network cannot use, or more rows than the configured batch size.
     pub fn train_batch(
