@@ -117,9 +117,17 @@ struct SignalArgs {
         default_value = "small_normal,large_normal,glorot_normal,he_normal,lecun_normal,orthogonal"
     )]
     inits: Vec<String>,
-    /// Input batch: `mnist` (the bundled digits, standardized) or `gaussian` (N(0, 1)).
+    /// Input batch: `mnist` (the bundled digits, standardized), `gaussian` (N(0, 1)) or
+    /// `uniform` (U(±sqrt 3), variance 1).
     #[arg(long, default_value = "mnist")]
     input: String,
+    /// Standard deviation of the inputs: every input value is multiplied by it.
+    #[arg(long, default_value_t = 1.0)]
+    input_scale: f64,
+    /// Leave layer 1, whose Jacobian maps the input width rather than a hidden one, out of
+    /// the mean Jacobian singular value.
+    #[arg(long)]
+    skip_input_layer: bool,
     /// Width of Gaussian inputs; with MNIST, must be 784 if given.
     #[arg(long)]
     input_width: Option<usize>,
@@ -424,7 +432,7 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             };
             (x, labels[..rows].to_vec(), data.outputs)
         }
-        "gaussian" => {
+        "gaussian" | "uniform" => {
             let width = args.input_width.unwrap_or(args.width);
             if width == 0 {
                 return Err(BenchError::invalid("--input-width", 0, "at least 1"));
@@ -433,16 +441,36 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
                 "--batch x --input-width",
                 (args.batch as u64).checked_mul(width as u64 * 8),
             )?;
-            let x: ndarray::Array2<f64> = init::Initializer::normal(0.0, 1.0)
+            // Unit variance either way; --input-scale sets the standard deviation.
+            let unit = if args.input == "uniform" {
+                init::Initializer::uniform(-3f64.sqrt(), 3f64.sqrt())
+            } else {
+                init::Initializer::normal(0.0, 1.0)
+            };
+            let x: ndarray::Array2<f64> = unit
                 .sample(
                     (args.batch, width),
                     init::RngKey::new(args.seed).tensor(1_000_000),
                 )
-                .expect("N(0, 1) is valid");
+                .expect("unit-variance inputs are valid");
             (x, (0..args.batch).map(|i| i % 10).collect(), 10)
         }
-        other => return Err(BenchError::invalid("--input", other, "mnist or gaussian")),
+        other => {
+            return Err(BenchError::invalid(
+                "--input",
+                other,
+                "mnist, gaussian or uniform",
+            ));
+        }
     };
+    if !(args.input_scale.is_finite() && args.input_scale > 0.0) {
+        return Err(BenchError::invalid(
+            "--input-scale",
+            args.input_scale,
+            "a finite standard deviation > 0",
+        ));
+    }
+    let inputs = inputs * args.input_scale;
     let config = bench::signal::SignalConfig {
         depth: args.depth,
         width: args.width,
@@ -453,7 +481,8 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     };
     let start = Instant::now();
     let progress = progress_bar(config.inits.len(), "initializers", cli.quiet);
-    let report = bench::signal::analyze(inputs.view(), &labels, classes, &config, &progress)?;
+    let mut report = bench::signal::analyze(inputs.view(), &labels, classes, &config, &progress)?;
+    report.jacobian_skips_input_layer = args.skip_input_layer;
     progress.finish_and_clear();
     say!("{}", report.markdown());
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());

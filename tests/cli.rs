@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{initlab, scratch, stdout_of_success};
+use common::{initlab, scratch, stderr_of_failure, stdout_of_success};
 
 #[test]
 fn list_prints_every_initializer_with_its_formula() {
@@ -263,5 +263,75 @@ fn signal_calls_all_zero_weights_vanishing() {
         "{stdout}"
     );
     assert!(!stdout.contains("exploding"), "{stdout}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The mean Jacobian singular value `initlab signal` prints for one initializer.
+fn mean_singular_value(args: &[&str]) -> f64 {
+    let dir = scratch(&format!("sv-{}", args.join("-").replace(['.', '/'], "_")));
+    let stdout = stdout_of_success(initlab(
+        &[args, &["--quiet", "--out", &dir.display().to_string()]].concat(),
+    ));
+    std::fs::remove_dir_all(dir).unwrap();
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| glorot_normal |"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    row.trim_end_matches(" |")
+        .rsplit("| ")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn signal_inputs_are_gaussian_or_uniform_at_any_scale() {
+    let base = [
+        "signal",
+        "--activation",
+        "tanh",
+        "--depth",
+        "3",
+        "--width",
+        "96",
+        "--batch",
+        "64",
+        "--inits",
+        "glorot_normal",
+        "--jacobian-samples",
+        "4",
+    ];
+    let at = |input: &str, scale: &str, extra: &[&str]| {
+        mean_singular_value(
+            &[
+                &base[..],
+                &["--input", input, "--input-scale", scale],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    // Larger inputs push tanh toward saturation: its Jacobian shrinks.
+    for input in ["gaussian", "uniform"] {
+        let (small, large) = (at(input, "0.1", &[]), at(input, "2", &[]));
+        assert!(
+            small > large + 0.05,
+            "{input}: {small} at std 0.1, {large} at std 2"
+        );
+    }
+    // Layer 1 maps the input width; leaving it out changes the average.
+    assert_ne!(
+        at("gaussian", "2", &[]),
+        at("gaussian", "2", &["--skip-input-layer"])
+    );
+    let dir = scratch("bad-scale");
+    let stderr = stderr_of_failure(initlab(&[
+        "signal",
+        "--input-scale=-1",
+        "--out",
+        &dir.display().to_string(),
+    ]));
+    assert!(stderr.contains("--input-scale"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -244,6 +244,9 @@ pub struct SignalReport {
     pub unit_fixed_point_scale: f64,
     /// One entry per initializer.
     pub inits: Vec<InitSignal>,
+    /// Whether the table's mean Jacobian singular value leaves out layer 1, whose
+    /// Jacobian maps the input width (784 for MNIST) rather than a hidden one.
+    pub jacobian_skips_input_layer: bool,
 }
 
 /// What to analyze.
@@ -389,6 +392,7 @@ pub fn analyze(
         critical_weight_scale: critical_weight_scale(config.activation),
         unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
         inits,
+        jacobian_skips_input_layer: false,
     })
 }
 
@@ -432,18 +436,24 @@ impl SignalReport {
     /// Per-layer table (measured variance, predicted in parentheses) and a summary.
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "{} x {} {} at init; critical weight scale fan_in * Var(w) = {:.3} (edge of chaos: sigma_w^2 E[f'(h)^2] = 1 at the fixed point); variance fixed at 1 by fan_in * Var(w) = {:.3}\n\n| init | fan_in Var(w) | predicted | measured | variance, last / layer 1 | gradient, layer 1 / last | mean Jacobian singular value |\n|---|---:|---|---|---:|---:|---:|\n",
+            "{} x {} {} at init; critical weight scale fan_in * Var(w) = {:.3} (edge of chaos: sigma_w^2 E[f'(h)^2] = 1 at the fixed point); variance fixed at 1 by fan_in * Var(w) = {:.3}\n\n| init | fan_in Var(w) | predicted | measured | variance, last / layer 1 | gradient, layer 1 / last | mean Jacobian singular value{} |\n|---|---:|---|---|---:|---:|---:|\n",
             self.depth,
             self.width,
             self.activation,
             self.critical_weight_scale,
-            self.unit_fixed_point_scale
+            self.unit_fixed_point_scale,
+            if self.jacobian_skips_input_layer {
+                ", layers 2 on"
+            } else {
+                ""
+            }
         );
         for init in &self.inits {
             let (first, last) = (&init.layers[0], &init.layers[init.layers.len() - 1]);
             let sv: Vec<f64> = init
                 .layers
                 .iter()
+                .skip(usize::from(self.jacobian_skips_input_layer))
                 .filter_map(|l| l.jacobian_mean_singular_value)
                 .collect();
             out.push_str(&format!(
