@@ -247,6 +247,13 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
             expected: "each at least 1".into(),
         });
     }
+    if args.seeds > bench::experiment::MAX_RUNS as u64 {
+        return Err(BenchError::invalid(
+            "--seeds",
+            args.seeds,
+            format!("at most {}", bench::experiment::MAX_RUNS),
+        ));
+    }
     let out = OutputDir::claim(&cli.out)?;
     let mut dataset = Dataset::idx_dir(&args.data)?;
     dataset.standardize();
@@ -264,13 +271,6 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         seed: 0,
         target_accuracy: 0.9,
     };
-    if args.seeds > bench::experiment::MAX_RUNS as u64 {
-        return Err(BenchError::invalid(
-            "--seeds",
-            args.seeds,
-            format!("at most {}", bench::experiment::MAX_RUNS),
-        ));
-    }
     let seeds: Vec<u64> = (0..args.seeds).collect();
     say!(
         "initlab demo: {} MNIST digits ({} test), {} x {}-unit hidden layers, SGD + momentum 0.9, lr 0.01, batch 128, {} epochs, {} seeds",
@@ -413,6 +413,13 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     if args.batch == 0 {
         return Err(BenchError::invalid("--batch", 0, "at least 1"));
     }
+    if !(args.input_scale.is_finite() && args.input_scale > 0.0) {
+        return Err(BenchError::invalid(
+            "--input-scale",
+            args.input_scale,
+            "a finite standard deviation > 0",
+        ));
+    }
     let out = OutputDir::claim(&cli.out)?;
     let (inputs, labels, classes) = match args.input.as_str() {
         "mnist" => {
@@ -439,7 +446,9 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             }
             bench::memory::check(
                 "--batch x --input-width",
-                (args.batch as u64).checked_mul(width as u64 * 8),
+                (args.batch as u64)
+                    .checked_mul(width as u64)
+                    .and_then(|values| values.checked_mul(8)),
             )?;
             // Unit variance either way; --input-scale sets the standard deviation.
             let unit = if args.input == "uniform" {
@@ -463,13 +472,6 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             ));
         }
     };
-    if !(args.input_scale.is_finite() && args.input_scale > 0.0) {
-        return Err(BenchError::invalid(
-            "--input-scale",
-            args.input_scale,
-            "a finite standard deviation > 0",
-        ));
-    }
     let inputs = inputs * args.input_scale;
     let config = bench::signal::SignalConfig {
         depth: args.depth,

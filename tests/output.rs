@@ -331,3 +331,27 @@ fn a_failed_write_to_standard_output_fails_the_run_but_keeps_its_files() {
     assert_eq!(seed_of_complete_set(&out), Some(5));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_file_deleted_from_another_set_does_not_lose_the_next_run() {
+    let dir = scratch("deleted");
+    let out = dir.join("out");
+    let signal = [
+        "signal", "--input", "gaussian", "--depth", "2", "--width", "8", "--batch", "16",
+        "--quiet", "--out",
+    ];
+    stdout_of_success(initlab(
+        &[&signal[..], &[&out.display().to_string()]].concat(),
+    ));
+    std::fs::remove_file(out.join("signal.csv")).unwrap();
+    stdout_of_success(run_experiment(&experiment(&dir, 4, 1, 1), &out));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let signal_files = &manifest["sets"][0]["files"];
+    assert!(
+        !signal_files.to_string().contains("signal.csv") && out.join("signal.json").exists(),
+        "{manifest}"
+    );
+    assert!(out.join("results.csv").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -389,9 +389,9 @@ pub fn run_all(
 pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchError> {
     let at_once = rayon::current_num_threads().min(specs.len()) as u64;
     let (train, test) = (dataset.train_x.nrows(), dataset.test_x.nrows());
-    let mut largest: Option<(u64, &RunSpec)> = None;
+    // The run that needs the most; `None` bytes (past a u64) count as the most of all.
+    let mut largest: Option<(Option<u64>, &RunSpec)> = None;
     for spec in specs {
-        let field = || format!("{} at batch_size {}", spec.arch.label(), spec.batch_size);
         let config = deep_arch(
             dataset.inputs(),
             spec.arch.depth,
@@ -399,13 +399,13 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
             dataset.outputs,
             spec.arch.activation,
         )?;
-        let widths = config.widths();
         // A batch past the data trains as one the size of the data; evaluation runs
         // over the whole test split and diagnostics over PROBE_ROWS.
         let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
-        let bytes = crate::memory::training_bytes(&widths, rows, 4)
-            .ok_or_else(|| crate::memory::check(&field(), None).unwrap_err())?;
-        if largest.is_none_or(|(b, _)| bytes > b) {
+        let bytes = crate::memory::training_bytes(&config.widths(), rows, 4)
+            .and_then(|b| b.checked_mul(at_once));
+        let size = |b: Option<u64>| b.unwrap_or(u64::MAX);
+        if largest.is_none_or(|(most, _)| size(bytes) > size(most)) {
             largest = Some((bytes, spec));
         }
     }
@@ -413,7 +413,7 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
         None => Ok(()),
         Some((bytes, spec)) => crate::memory::check(
             &format!("{} at batch_size {}", spec.arch.label(), spec.batch_size),
-            bytes.checked_mul(at_once),
+            bytes,
         ),
     }
 }

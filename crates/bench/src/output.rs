@@ -125,7 +125,9 @@ pub struct OutputDir {
     /// Holds the lock until the set is committed or abandoned.
     _lock: File,
     created: bool,
-    committed: bool,
+    /// Committed, or failed with the staging folder kept for the user: either way, not
+    /// for `Drop` to clean up.
+    settled: bool,
 }
 
 impl OutputDir {
@@ -207,7 +209,7 @@ impl OutputDir {
             staging,
             _lock: lock,
             created,
-            committed: false,
+            settled: false,
         })
     }
 
@@ -225,9 +227,34 @@ impl OutputDir {
     /// the other kinds' sets, and returns the published file names.
     ///
     /// # Errors
-    /// [`BenchError::Io`] naming the file that could not be linked, written or renamed;
-    /// the folder then still holds its old set.
+    /// [`BenchError::Output`] naming what could not be linked, written or renamed; the
+    /// folder then still holds its old set, and this run's files stay in the staging
+    /// folder, which the message names, so a finished run is never lost.
     pub fn commit(mut self, kind: &str, command: &str) -> Result<Vec<String>, BenchError> {
+        match self.publish(kind, command) {
+            Ok(files) => {
+                self.settled = true;
+                // The staging path now holds the old set.
+                let _ = std::fs::remove_dir_all(&self.staging);
+                Ok(files)
+            }
+            Err(error) => {
+                // Keep the staging folder: it holds the run's results.
+                self.settled = true;
+                Err(BenchError::Output {
+                    path: self.path.clone(),
+                    message: format!(
+                        "{error}; this run's files are kept in {}",
+                        self.staging.display()
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Links the other kinds' files and the manifest into the staging folder and swaps it
+    /// in; the file names of this run's set.
+    fn publish(&self, kind: &str, command: &str) -> Result<Vec<String>, BenchError> {
         let mut files: Vec<String> = std::fs::read_dir(&self.staging)
             .map_err(BenchError::io(&self.staging))?
             .filter_map(Result::ok)
@@ -236,7 +263,9 @@ impl OutputDir {
         files.sort();
         let old = Manifest::read(&self.path)?;
         let mut manifest = Manifest::default();
-        for set in old.sets.into_iter().filter(|s| s.kind != kind) {
+        for mut set in old.sets.into_iter().filter(|s| s.kind != kind) {
+            // A file of another set that was deleted by hand is no longer part of it.
+            set.files.retain(|file| self.path.join(file).is_file());
             for file in &set.files {
                 let (from, to) = (self.path.join(file), self.staging.join(file));
                 if std::fs::hard_link(&from, &to).is_err() {
@@ -258,16 +287,13 @@ impl OutputDir {
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
         std::fs::write(&manifest_path, json).map_err(BenchError::io(&manifest_path))?;
         exchange(&self.staging, &self.path)?;
-        self.committed = true;
-        // The staging path now holds the old set.
-        let _ = std::fs::remove_dir_all(&self.staging);
         Ok(files)
     }
 }
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.settled {
             let _ = std::fs::remove_dir_all(&self.staging);
             if self.created {
                 // Only removes the folder if it is still empty.

@@ -72,28 +72,40 @@ pub fn slope_moment(activation: Activation, q: f64) -> f64 {
 pub fn critical_weight_scale(activation: Activation) -> f64 {
     let chi_minus_one =
         |scale: f64| scale * slope_moment(activation, fixed_point(activation, scale)) - 1.0;
-    let grid: Vec<f64> = (0..=140)
+    let grid: Vec<(f64, f64)> = (0..=140)
         .map(|i| 10f64.powf(-3.0 + 0.05 * f64::from(i)))
+        .map(|scale| (scale, chi_minus_one(scale)))
         .collect();
-    let Some(pair) = grid
-        .windows(2)
-        .find(|w| chi_minus_one(w[0]) < 0.0 && chi_minus_one(w[1]) >= 0.0)
-    else {
+    let Some(pair) = grid.windows(2).find(|w| w[0].1 < 0.0 && w[1].1 >= 0.0) else {
         return f64::NAN;
     };
-    let (mut low, mut high) = (pair[0], pair[1]);
+    bisect(pair[0].0, pair[1].0, false, |scale| {
+        chi_minus_one(scale) < 0.0
+    })
+}
+
+/// The boundary in `[low, high]` where `below` turns from true to false, by bisection:
+/// on arithmetic midpoints, or on geometric ones for ranges spanning decades.
+fn bisect(mut low: f64, mut high: f64, geometric: bool, below: impl Fn(f64) -> bool) -> f64 {
+    let middle = |low: f64, high: f64| {
+        if geometric {
+            (low * high).sqrt()
+        } else {
+            0.5 * (low + high)
+        }
+    };
     for _ in 0..200 {
-        let middle = 0.5 * (low + high);
-        if middle <= low || middle >= high {
+        let m = middle(low, high);
+        if m <= low || m >= high {
             break;
         }
-        if chi_minus_one(middle) < 0.0 {
-            low = middle;
+        if below(m) {
+            low = m;
         } else {
-            high = middle;
+            high = m;
         }
     }
-    0.5 * (low + high)
+    middle(low, high)
 }
 
 /// The forward map's stable fixed point `q* = sigma_w^2 E[f(h)^2]` reached from `q = 1`
@@ -118,20 +130,9 @@ fn fixed_point(activation: Activation, scale: f64) -> f64 {
         }
         near = next;
     };
-    let (mut low, mut high) = if rising { (near, far) } else { (far, near) };
-    for _ in 0..200 {
-        let middle = (low * high).sqrt();
-        if middle <= low || middle >= high {
-            break;
-        }
-        // Below the fixed point the map rises (excess > 0), above it falls.
-        if excess(middle) > 0.0 {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    (low * high).sqrt()
+    let (low, high) = if rising { (near, far) } else { (far, near) };
+    // Below the fixed point the map rises (excess > 0), above it falls.
+    bisect(low, high, true, |q| excess(q) > 0.0)
 }
 
 /// The weight scale `sigma_w^2 = 1 / E[f(h)^2]`, `h ~ N(0, 1)`, at which `q = 1` is a fixed

@@ -338,3 +338,21 @@ fn test_images_of_another_size_name_both_files() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_idx_file_can_come_through_a_pipe() {
+    let dir = scratch("pipe");
+    let fifo = dir.join("labels");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // No mkfifo here.
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, [idx_header(&[3]), vec![1, 2, 3]].concat()))
+    };
+    let idx = read_idx(&fifo, 1).unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(idx.data, [1, 2, 3]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -34,6 +34,25 @@ static STATE: Mutex<ThreadState> = Mutex::new(ThreadState {
     single_holders: 0,
 });
 
+impl ThreadState {
+    /// The count callers asked for, or OpenBLAS's own if nobody has asked yet.
+    fn requested(&self) -> usize {
+        if self.requested == 0 {
+            blas_threads()
+        } else {
+            self.requested
+        }
+    }
+
+    /// Records `threads` and applies it unless a single-threaded section is running.
+    fn request(&mut self, threads: usize) {
+        self.requested = threads.max(1);
+        if self.single_holders == 0 {
+            apply(self.requested);
+        }
+    }
+}
+
 fn state() -> std::sync::MutexGuard<'static, ThreadState> {
     STATE
         .lock()
@@ -53,11 +72,7 @@ fn apply(threads: usize) {
 /// another thread can turn BLAS threads on under a running single-threaded computation.
 /// OpenBLAS caps the count at the number it was built for.
 pub fn set_blas_threads(threads: usize) {
-    let mut state = state();
-    state.requested = threads.max(1);
-    if state.single_holders == 0 {
-        apply(state.requested);
-    }
+    state().request(threads);
 }
 
 /// Sets OpenBLAS's thread count for a scope and restores the previous count on drop; like
@@ -84,16 +99,9 @@ pub struct BlasThreads {
 impl BlasThreads {
     /// Switches OpenBLAS to `threads` threads until the guard is dropped.
     pub fn set(threads: usize) -> Self {
-        let previous = {
-            let state = state();
-            if state.requested == 0 {
-                drop(state);
-                blas_threads()
-            } else {
-                state.requested
-            }
-        };
-        set_blas_threads(threads);
+        let mut state = state();
+        let previous = state.requested();
+        state.request(threads);
         Self { previous }
     }
 }
@@ -133,9 +141,8 @@ impl SingleThreadedBlas {
     pub fn new() -> Self {
         let mut state = state();
         if state.single_holders == 0 {
-            if state.requested == 0 {
-                state.requested = blas_threads();
-            }
+            // Read before switching to 1, which `requested()` would then report.
+            state.requested = state.requested();
             apply(1);
         }
         state.single_holders += 1;

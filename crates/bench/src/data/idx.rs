@@ -1,7 +1,7 @@
 //! The IDX format of MNIST, Fashion-MNIST and EMNIST: big-endian header, raw `u8` data,
 //! optionally gzip-compressed.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
 use crate::BenchError;
@@ -29,10 +29,10 @@ pub struct Idx {
 pub fn read_idx(path: &Path, expected_rank: usize) -> Result<Idx, BenchError> {
     let mut file = std::fs::File::open(path).map_err(BenchError::io(path))?;
     let mut magic = [0_u8; 2];
-    let gzip = read_up_to(&mut file, &mut magic).map_err(BenchError::io(path))? == 2
-        && magic == [0x1f, 0x8b];
-    file.seek(SeekFrom::Start(0))
-        .map_err(BenchError::io(path))?;
+    let sniffed = read_up_to(&mut file, &mut magic).map_err(BenchError::io(path))?;
+    let gzip = magic[..sniffed] == [0x1f, 0x8b];
+    // The sniffed bytes go back in front instead of seeking, so pipes work too.
+    let file = std::io::Read::chain(std::io::Cursor::new(magic[..sniffed].to_vec()), file);
     let malformed = |offset: usize, expected: String, found: String| BenchError::Malformed {
         path: path.to_owned(),
         offset: offset as u64,

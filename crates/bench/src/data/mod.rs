@@ -122,7 +122,9 @@ impl Dataset {
         };
         let mut seen = vec![false; self.outputs];
         for &c in train_y {
-            seen[c] = true;
+            if let Some(s) = seen.get_mut(c) {
+                *s = true;
+            }
         }
         let distinct = seen.iter().filter(|&&s| s).count();
         if distinct < 2 {
@@ -132,7 +134,11 @@ impl Dataset {
                 "labels of at least 2 classes in the training data",
             ));
         }
-        if let Some((row, &c)) = test_y.iter().enumerate().find(|&(_, &c)| !seen[c]) {
+        if let Some((row, &c)) = test_y
+            .iter()
+            .enumerate()
+            .find(|&(_, &c)| !seen.get(c).copied().unwrap_or(false))
+        {
             return Err(BenchError::invalid(
                 test.display().to_string(),
                 format!("class {c} at test sample {row}"),
