@@ -39,3 +39,28 @@ fn the_demo_results_record_their_machine() {
         "the README does not name the BLAS kernel ({core}) of its demo table"
     );
 }
+
+#[test]
+fn the_demo_prose_quotes_the_committed_first_epoch() {
+    let results: Vec<RunResult> = serde_json::from_str(&read("docs/demo/results.json")).unwrap();
+    let first_epoch = |init: &str| {
+        let run = results
+            .iter()
+            .find(|r| {
+                r.spec.seed == 0
+                    && r.spec.init == init
+                    && r.spec.arch.activation == nn::Activation::Relu
+            })
+            .unwrap_or_else(|| panic!("no relu {init} run with seed 0"));
+        100.0 * run.epochs[0].test_accuracy.expect("a classification run")
+    };
+    let quoted = format!(
+        "({:.0}% vs {:.0}%\n  test accuracy for He with seed 0",
+        first_epoch("glorot_uniform"),
+        first_epoch("he_normal")
+    );
+    assert!(
+        read("README.md").contains(&quoted),
+        "README.md should quote {quoted:?} from docs/demo/results.json"
+    );
+}

@@ -392,7 +392,8 @@ impl<T: Real> Trainer<T> {
     /// Called from a plain thread, each call hands over to the pool once, and the pool's
     /// injection queue allocates a block every 63 hand-offs; a loop that must not allocate
     /// runs inside the pool (`pool.install(|| for .. { trainer.train_batch(..) })`), as
-    /// [`train`](Self::train) does by itself.
+    /// [`train`](Self::train) does by itself (both tested over 500 steps in
+    /// `tests/no_allocation.rs`).
     ///
     /// # Errors
     /// Data the network cannot use, or more rows than the configured batch size.

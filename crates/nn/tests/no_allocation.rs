@@ -37,8 +37,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is process-wide: one test counts at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn steps_after_the_first_do_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rows = 1000;
     let x: Array2<f32> = Initializer::normal(0.0, 1.0)
         .sample((rows, 20), RngKey::new(1))
@@ -92,4 +96,43 @@ fn steps_after_the_first_do_not_allocate() {
             "{optimizer:?}: steps after the first allocated {allocated} times, at (step, count) {allocating:?}"
         );
     }
+}
+
+/// `train_batch` in a loop run inside the pool, as its docs advise: 500 calls, one
+/// hand-off.
+#[test]
+fn train_batch_inside_the_pool_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let rows = 128;
+    let x: Array2<f32> = Initializer::normal(0.0, 1.0)
+        .sample((rows, 20), RngKey::new(3))
+        .unwrap();
+    let y: Vec<usize> = (0..rows).map(|i| i % 4).collect();
+    let config = MlpConfig::new(20, vec![nn::GRAD_ROWS + 8, nn::UNIT_BLOCK + 8], 4);
+    let mut mlp = config
+        .build::<f32>(
+            &Initializer::he_normal(Nonlinearity::Relu),
+            &Initializer::Zeros,
+            0,
+        )
+        .unwrap();
+    let train =
+        TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.001)).with_batch_size(rows);
+    let mut trainer = Trainer::new(&mlp, train).unwrap();
+    assert!(rayon::current_thread_index().is_none());
+    let mut counts: Vec<usize> = Vec::with_capacity(500);
+    rayon::scope(|_| {
+        for _ in 0..500 {
+            let loss = trainer
+                .train_batch(&mut mlp, x.view(), Targets::Classes(&y))
+                .unwrap();
+            assert!(loss.is_some());
+            counts.push(ALLOCATIONS.load(Ordering::Relaxed));
+        }
+    });
+    let allocated = counts[counts.len() - 1] - counts[1];
+    assert!(
+        allocated <= rayon::current_num_threads(),
+        "499 calls after the first allocated {allocated} times"
+    );
 }
