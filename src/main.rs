@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use bench::data::Dataset;
 use bench::experiment::{Arch, RunResult, RunSpec, grid, run_all};
+use bench::html::{Provenance, Report};
 use bench::output::OutputDir;
 use bench::{BenchError, config, plot, registry, report};
 use clap::{Parser, Subcommand};
@@ -282,11 +283,15 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         args.seeds
     );
     let specs = grid(&archs, &DEMO_INITS, &seeds, &template)?;
-    run_and_report(&dataset, &specs, out, cli)
+    let title = format!(
+        "initlab demo: {} x {} ReLU and tanh networks on MNIST",
+        args.depth, args.width
+    );
+    run_and_report(&dataset, &specs, out, cli, &title, None)
 }
 
 fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
-    let file = config::parse(path)?;
+    let (file, text) = config::parse_with_text(path)?;
     let specs = file.specs()?;
     let out = OutputDir::claim(&cli.out)?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
@@ -297,7 +302,9 @@ fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
         dataset.name,
         dataset.train_x.nrows()
     );
-    run_and_report(&dataset, &specs, out, cli)
+    let title = format!("initlab run {}", path.display());
+    let config = Some((path.display().to_string(), text));
+    run_and_report(&dataset, &specs, out, cli, &title, config)
 }
 
 fn run_and_report(
@@ -305,6 +312,8 @@ fn run_and_report(
     specs: &[RunSpec],
     out: OutputDir,
     cli: &Cli,
+    title: &str,
+    config: Option<(String, String)>,
 ) -> Result<(), BenchError> {
     let epochs = specs
         .iter()
@@ -324,7 +333,38 @@ fn run_and_report(
         ))
     );
     report::write_files(out.staging(), &results)?;
-    plot::write_plots(out.staging(), &results)?;
+    let figures = plot::result_figures(&results);
+    plot::write_pngs(out.staging(), &figures)?;
+    let mut seeds: Vec<u64> = specs.iter().map(|s| s.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let settings = vec![
+        (
+            "dataset".to_owned(),
+            format!(
+                "{}: {} training and {} test samples",
+                dataset.name,
+                dataset.train_x.nrows(),
+                dataset.test_x.nrows()
+            ),
+        ),
+        ("runs".to_owned(), specs.len().to_string()),
+        (
+            "seeds".to_owned(),
+            seeds
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    Report {
+        title: title.to_owned(),
+        markdown: report::markdown(&results),
+        figures: &figures,
+        provenance: provenance(settings, config),
+    }
+    .write(out.staging(), "report.html")?;
     publish(out, "results")
 }
 
@@ -403,6 +443,18 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     progress.finish_and_clear();
     say!("{}", report.markdown());
     report::write_csv_and_json(out.staging(), "throughput", &report.csv(), &report)?;
+    let settings = vec![
+        ("batch".to_owned(), args.batch.to_string()),
+        ("steps per repeat".to_owned(), args.steps.to_string()),
+        ("repeats".to_owned(), args.repeats.to_string()),
+    ];
+    Report {
+        title: "initlab throughput: training speed beside its GEMM ceiling".to_owned(),
+        markdown: report.markdown(),
+        figures: &[],
+        provenance: provenance(settings, None),
+    }
+    .write(out.staging(), "throughput_report.html")?;
     publish(out, "throughput")
 }
 
@@ -489,7 +541,28 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     say!("{}", report.markdown());
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
     report::write_csv_and_json(out.staging(), "signal", &report.csv(), &report)?;
-    plot::write_signal_plots(out.staging(), &report)?;
+    let figures = plot::signal_figures(&report);
+    plot::write_pngs(out.staging(), &figures)?;
+    let settings = vec![
+        ("input".to_owned(), args.input.clone()),
+        ("input scale (std)".to_owned(), args.input_scale.to_string()),
+        ("batch".to_owned(), args.batch.to_string()),
+        ("seed".to_owned(), args.seed.to_string()),
+        (
+            "Jacobian samples".to_owned(),
+            args.jacobian_samples.to_string(),
+        ),
+    ];
+    Report {
+        title: format!(
+            "initlab signal: {} x {} {} at initialization",
+            args.depth, args.width, args.activation
+        ),
+        markdown: report.markdown(),
+        figures: &figures,
+        provenance: provenance(settings, None),
+    }
+    .write(out.staging(), "signal_report.html")?;
     publish(out, "signal")
 }
 
@@ -505,16 +578,33 @@ fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
     progress
 }
 
+/// The command line as the user typed it, starting with `initlab`: the program's own path
+/// says nothing about the run and differs between machines.
+fn command_line() -> String {
+    ["initlab".to_owned()]
+        .into_iter()
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// This run's provenance for its HTML report.
+fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>) -> Provenance {
+    Provenance {
+        command: command_line(),
+        revision: env!("INITLAB_REVISION").to_owned(),
+        machine: bench::output::Machine::current(),
+        threads: rayon::current_num_threads(),
+        settings,
+        config,
+    }
+}
+
 /// Publishes the staged files as the `kind` set of the output folder and says where they
 /// went.
 fn publish(out: OutputDir, kind: &str) -> Result<(), BenchError> {
-    // The program's own path says nothing about the run and differs between machines.
-    let command: Vec<String> = ["initlab".to_owned()]
-        .into_iter()
-        .chain(std::env::args().skip(1))
-        .collect();
     let folder = out.path().to_owned();
-    let files = out.commit(kind, &command.join(" "))?;
+    let files = out.commit(kind, &command_line())?;
     say!("wrote {}: {}", folder.display(), files.join(", "));
     Ok(())
 }

@@ -55,12 +55,101 @@ fn the_demo_prose_quotes_the_committed_first_epoch() {
         100.0 * run.epochs[0].test_accuracy.expect("a classification run")
     };
     let quoted = format!(
-        "({:.0}% vs {:.0}%\n  test accuracy for He with seed 0",
+        "({:.0}% vs {:.0}% test accuracy for He with seed 0",
         first_epoch("glorot_uniform"),
         first_epoch("he_normal")
     );
     assert!(
-        read("README.md").contains(&quoted),
+        readme_prose().contains(&quoted),
         "README.md should quote {quoted:?} from docs/demo/results.json"
     );
+}
+
+/// The README with every run of whitespace as one space, so prose can wrap anywhere.
+fn readme_prose() -> String {
+    read("README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_demo_prose_quotes_the_committed_curves() {
+    let results: Vec<RunResult> = serde_json::from_str(&read("docs/demo/results.json")).unwrap();
+    let relu = |init: &str| -> Vec<&RunResult> {
+        results
+            .iter()
+            .filter(|r| r.spec.init == init && r.spec.arch.activation == nn::Activation::Relu)
+            .collect()
+    };
+    let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len() as f64;
+    let loss_at = |init: &str, step: u64| {
+        mean(
+            relu(init)
+                .iter()
+                .map(|r| {
+                    r.loss_curve
+                        .points
+                        .iter()
+                        .find(|p| p.step == step)
+                        .unwrap_or_else(|| panic!("{init} has no point at step {step}"))
+                        .train_loss
+                })
+                .collect(),
+        )
+    };
+    let first_epoch = |init: &str| {
+        100.0
+            * mean(
+                relu(init)
+                    .iter()
+                    .map(|r| r.epochs[0].test_accuracy.unwrap())
+                    .collect(),
+            )
+    };
+    let at_init: Vec<f64> = ["he_normal", "orthogonal", "lsuv"]
+        .iter()
+        .flat_map(|init| {
+            relu(init)
+                .into_iter()
+                .map(|r| r.loss_curve.points[0].train_loss)
+        })
+        .collect();
+    let (low, high) = at_init
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(l, h), &v| (l.min(v), h.max(v)));
+    let quotes = [
+        format!("LSUV fall from {low:.1}–{high:.1} at step 0"),
+        format!(
+            "({:.2}, {:.2} and {:.2}, means over seeds)",
+            loss_at("he_normal", 20),
+            loss_at("orthogonal", 20),
+            loss_at("lsuv", 20)
+        ),
+        format!(
+            "still at {:.2} and {:.2} at step 20",
+            loss_at("glorot_uniform", 20),
+            loss_at("lecun_normal", 20)
+        ),
+        format!(
+            "reach {:.1}% and {:.1}% test accuracy against {:.1}% for He",
+            first_epoch("glorot_uniform"),
+            first_epoch("lecun_normal"),
+            first_epoch("he_normal")
+        ),
+        format!(
+            "large_normal's loss at step 0 is about 1e{:.0}",
+            relu("large_normal")[0].loss_curve.points[0]
+                .train_loss
+                .log10()
+                .floor()
+        ),
+    ];
+    let prose = readme_prose();
+    for quote in quotes {
+        assert!(
+            prose.contains(&quote),
+            "README.md should say {quote:?}, from docs/demo/results.json"
+        );
+    }
 }

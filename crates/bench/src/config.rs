@@ -107,14 +107,23 @@ pub struct TrainSpec {
 /// [`BenchError::Io`] if unreadable; [`BenchError::Invalid`] naming the file, the key and
 /// the problem for syntax errors, unknown keys or wrong types.
 pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
+    parse_with_text(path).map(|(file, _)| file)
+}
+
+/// [`parse`], also returning the file's text as read (for a report to show).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_text(path: &Path) -> Result<(ExperimentFile, String), BenchError> {
     let text = crate::bounded::read_to_string(path, MAX_FILE_BYTES)?;
-    toml::from_str(&text).map_err(|e| {
+    let file = toml::from_str(&text).map_err(|e| {
         BenchError::invalid(
             path.display().to_string(),
             "(file)",
             format!("a valid experiment file: {}", e.to_string().trim()),
         )
-    })
+    })?;
+    Ok((file, text))
 }
 
 /// The longest experiment file read: far past any real one, short of filling memory when

@@ -94,12 +94,83 @@ impl Outcome {
 /// Metrics after one epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
+    /// Optimizer steps taken by the end of the epoch.
+    pub step: u64,
     /// Mean training loss over the epoch.
     #[serde(with = "nn::nonfinite")]
     pub train_loss: f64,
     /// Test accuracy after the epoch (classification), else `None`.
     #[serde(with = "nn::nonfinite::option")]
     pub test_accuracy: Option<f64>,
+}
+
+/// The training loss along a run, dense enough to show its dynamics: at initialization, then
+/// every [`every`](Self::every) steps.
+///
+/// Step `s`'s loss is its mini-batch's mean loss on the weights after `s` updates, before
+/// its own: step 0's is the loss at initialization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossCurve {
+    /// Steps between recorded points, chosen so that a run has at most [`CURVE_POINTS`]
+    /// points after step 0 (every step when it has fewer steps than that).
+    pub every: u64,
+    /// Step 0's loss, then at every `every`-th step the mean loss of the `every` steps up to
+    /// and including it; the run's last step closes a shorter window. A run that diverged
+    /// ends at its last finite step.
+    pub points: Vec<CurvePoint>,
+}
+
+/// One point of a [`LossCurve`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Updates applied before the point's (last) loss was measured.
+    pub step: u64,
+    /// Mean training loss (see [`LossCurve::points`]).
+    #[serde(with = "nn::nonfinite")]
+    pub train_loss: f64,
+}
+
+/// The most points a [`LossCurve`] records after step 0.
+pub const CURVE_POINTS: u64 = 300;
+
+impl LossCurve {
+    /// The recording interval for a run of `steps` optimizer steps: the smallest that keeps
+    /// it within [`CURVE_POINTS`] points after step 0, so a long run has 150 to 300.
+    pub fn every_for(steps: u64) -> u64 {
+        steps.saturating_sub(1).div_ceil(CURVE_POINTS).max(1)
+    }
+}
+
+/// Mini-batch losses since the last recorded point.
+#[derive(Debug, Default)]
+struct Window {
+    sum: f64,
+    steps: u64,
+    /// The latest step added.
+    last: u64,
+}
+
+impl Window {
+    /// Adds step `step`'s loss; step 0 and every `curve.every`-th step close a window.
+    fn add(&mut self, curve: &mut LossCurve, step: u64, loss: f64) {
+        self.sum += loss;
+        self.steps += 1;
+        self.last = step;
+        if step.is_multiple_of(curve.every) {
+            self.flush(curve);
+        }
+    }
+
+    /// Records what the window holds as a point at its last step.
+    fn flush(&mut self, curve: &mut LossCurve) {
+        if self.steps > 0 {
+            curve.points.push(CurvePoint {
+                step: self.last,
+                train_loss: self.sum / self.steps as f64,
+            });
+        }
+        *self = Self::default();
+    }
 }
 
 /// What one run measured.
@@ -109,6 +180,8 @@ pub struct RunResult {
     pub spec: RunSpec,
     /// Per-epoch metrics (fewer than `epochs` if it diverged).
     pub epochs: Vec<EpochMetrics>,
+    /// The training loss step by step, from initialization on.
+    pub loss_curve: LossCurve,
     /// How it ended.
     pub outcome: Outcome,
     /// Optimizer steps until the test accuracy first reached the target, measured at epoch
@@ -228,14 +301,11 @@ fn probe(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<Vec<LayerDiagnostics>, Ben
 fn score(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
     Ok(match &dataset.test_y {
         Labels::Classes(c) => mlp.accuracy(dataset.test_x.view(), c)?,
-        Labels::Values(_) => {
-            -mlp.loss_and_gradients(
-                dataset.test_x.view(),
-                dataset.test_y.targets(),
-                loss_for(dataset),
-            )?
-            .0
-        }
+        Labels::Values(_) => -mlp.loss(
+            dataset.test_x.view(),
+            dataset.test_y.targets(),
+            loss_for(dataset),
+        )?,
     })
 }
 
@@ -251,6 +321,13 @@ pub fn run(
     let mut mlp = build(dataset, spec)?;
     let at_init = probe(&mlp, dataset)?;
     let initial_accuracy = score(&mlp, dataset)?;
+    let rows = dataset.train_x.nrows();
+    let steps_per_epoch = rows.div_ceil(spec.batch_size.clamp(1, rows.max(1))) as u64;
+    let mut loss_curve = LossCurve {
+        every: LossCurve::every_for(steps_per_epoch.saturating_mul(spec.epochs as u64)),
+        points: Vec::new(),
+    };
+    let mut window = Window::default();
     let config = TrainConfig::new(loss_for(dataset), spec.optimizer)
         .with_batch_size(spec.batch_size)
         .with_epochs(spec.epochs)
@@ -267,7 +344,10 @@ pub fn run(
         dataset.train_x.view(),
         dataset.train_y.targets(),
         |event, mlp| match *event {
-            Event::Step { .. } => steps += 1,
+            Event::Step { step, loss, .. } => {
+                steps += 1;
+                window.add(&mut loss_curve, step, loss);
+            }
             Event::EpochEnd { mean_loss, .. } => {
                 match probe(mlp, dataset) {
                     Ok(layers) => during_training.push(layers),
@@ -286,6 +366,7 @@ pub fn run(
                     steps_to_target = Some(steps);
                 }
                 epochs.push(EpochMetrics {
+                    step: steps,
                     train_loss: mean_loss,
                     test_accuracy: dataset.is_classification().then_some(accuracy),
                 });
@@ -294,6 +375,7 @@ pub fn run(
         },
     )?;
     let wall_seconds = start.elapsed().as_secs_f64();
+    window.flush(&mut loss_curve);
     if let Some(error) = evaluation_error {
         return Err(error);
     }
@@ -325,6 +407,7 @@ pub fn run(
     Ok(RunResult {
         spec: spec.clone(),
         epochs,
+        loss_curve,
         outcome,
         steps_to_target,
         final_accuracy,
@@ -464,6 +547,7 @@ mod tests {
         accuracies
             .iter()
             .map(|&a| EpochMetrics {
+                step: 0,
                 train_loss: 1.0 - a,
                 test_accuracy: Some(a),
             })
@@ -480,6 +564,7 @@ mod tests {
             losses
                 .iter()
                 .map(|&l| EpochMetrics {
+                    step: 0,
                     train_loss: l,
                     test_accuracy: None,
                 })

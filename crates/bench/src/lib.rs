@@ -6,6 +6,7 @@ pub mod config;
 pub mod data;
 mod error;
 pub mod experiment;
+pub mod html;
 pub mod load;
 pub mod memory;
 pub mod output;

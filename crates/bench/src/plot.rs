@@ -1,18 +1,32 @@
-//! PNG figures: loss and accuracy curves per initializer, and per-layer signal at init.
-//! Text uses DejaVu Sans compiled into the binary, so no system font is needed.
+//! Figures: training curves per step and per-layer signal at initialization. A figure is
+//! described once ([`Figure`]) and rendered to a PNG file and to inline SVG for the HTML
+//! report, so both show the same data. Text uses DejaVu Sans compiled into the binary, so
+//! no system font is needed.
+//!
+//! Drawing choices, for readers who cannot tell colours apart and for many series:
+//! colours from the Okabe–Ito palette (without its yellow, which vanishes on white) paired
+//! with one of four marker shapes, so 36 series differ in colour or shape; dashed lines
+//! for groups whose runs mostly failed; the legend beside the data, never over it; series
+//! that end at the same value are named in a note; and values a log axis cannot show
+//! (zero, negative) sit on the floor of the axis as ▼ with a note, instead of vanishing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::BenchError;
-use crate::experiment::RunResult;
-use crate::report::groups;
+use crate::experiment::{Outcome, RunResult};
+use crate::report::{Group, groups};
 
 const FONT: &str = "sans-serif";
-const SIZE: (u32, u32) = (1000, 620);
+const SIZE: (u32, u32) = (1100, 620);
+/// Width of the chart; the rest of the figure holds the legend and notes.
+const CHART_WIDTH: u32 = 790;
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -26,124 +40,461 @@ fn register_font() {
     });
 }
 
+/// Okabe & Ito (2008), "Color Universal Design", without yellow, then Paul Tol's wine and
+/// a mid grey.
+const PALETTE: [RGBColor; 9] = [
+    RGBColor(0, 0, 0),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(136, 34, 85),
+    RGBColor(119, 119, 119),
+];
+
+/// Marker shapes, cycled beside the colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Circle,
+    Triangle,
+    Square,
+    Diamond,
+}
+
+const SHAPES: [Shape; 4] = [
+    Shape::Circle,
+    Shape::Triangle,
+    Shape::Square,
+    Shape::Diamond,
+];
+
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    /// A line with a dot on every point.
+pub(crate) enum Mark {
+    /// A line with a marker on every point (or on every few, when there are many).
     LineAndPoints,
     /// A line only (predictions).
     Line,
-    /// Dots only (measurements).
+    /// Markers only (measurements).
     Points,
 }
 
-/// A series: label, `(x, y)` points, how to draw them and the palette index.
-type Series = (String, Vec<(f64, f64)>, Mark, usize);
+/// One series of a figure.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub(crate) label: String,
+    /// `(x, y)` in data units; `y` may be anything, including NaN.
+    pub(crate) points: Vec<(f64, f64)>,
+    /// A shaded band, such as the range over seeds.
+    pub(crate) band: Band,
+    pub(crate) mark: Mark,
+    pub(crate) dashed: bool,
+    /// Index into the colour and shape cycles.
+    pub(crate) style: usize,
+}
 
-/// Draws lines (and points) with a logarithmic or linear y axis into a PNG.
-fn draw(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
+impl Series {
+    fn colour(&self) -> RGBColor {
+        PALETTE[self.style % PALETTE.len()]
+    }
+
+    fn shape(&self) -> Shape {
+        SHAPES[self.style % SHAPES.len()]
+    }
+}
+
+/// A figure, described independently of where it is drawn.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// File name without extension.
+    pub stem: String,
+    /// Caption.
+    pub title: String,
+    x_label: String,
+    y_label: String,
+    /// Appended to values quoted in notes (`%`).
+    y_unit: &'static str,
     log_y: bool,
-    series: &[Series],
-) -> Result<(), BenchError> {
-    // Rising curves (accuracy) end top right, so their legend goes below them.
-    let legend = if log_y {
-        SeriesLabelPosition::UpperRight
-    } else {
-        SeriesLabelPosition::LowerRight
-    };
-    register_font();
-    let failed = |e: &dyn std::fmt::Display| BenchError::Plot {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
-    let axis = Axis::fit(series, log_y);
-    let y_desc = match axis.dropped {
-        0 => y_label.to_owned(),
-        n => format!("{y_label}; {n} points not shown (zero, negative or not finite)"),
-    };
-    {
-        let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| failed(&e))?;
-        let mut chart = ChartBuilder::on(&root);
-        chart
-            .caption(title, (FONT, 24))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80);
-        let palette = |i: usize| Palette99::pick(i).to_rgba();
-        macro_rules! body {
-            ($chart:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_label)
-                    .y_desc(&y_desc)
-                    .label_style((FONT, 16))
-                    .x_label_formatter(&|x| {
-                        if (x - x.round()).abs() < 1e-9 {
-                            format!("{x:.0}")
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .y_label_formatter(&|y| {
-                        if !log_y {
-                            format!("{y:.2}")
-                        } else if (y - y.round()).abs() < 1e-9 {
-                            format!("1e{}", y.round())
-                        } else {
-                            format!("{:.1e}", 10f64.powf(*y))
-                        }
-                    })
-                    .draw()
-                    .map_err(|e| failed(&e))?;
-                for (label, data, mark, color_index) in series {
-                    let color = palette(*color_index);
-                    let data: Vec<(f64, f64)> = data
-                        .iter()
-                        .filter_map(|&(x, y)| axis.place(y).map(|y| (x, y)))
-                        .collect();
-                    if *mark != Mark::Points {
-                        chart
-                            .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
-                            .map_err(|e| failed(&e))?
-                            .label(label.as_str())
-                            .legend(move |(x, y)| {
-                                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-                            });
-                    }
-                    if *mark != Mark::Line {
-                        let dots = chart
-                            .draw_series(data.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                            .map_err(|e| failed(&e))?;
-                        if *mark == Mark::Points {
-                            dots.label(label.as_str())
-                                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-                        }
-                    }
-                }
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 15))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(legend)
-                    .draw()
-                    .map_err(|e| failed(&e))?;
-            }};
+    series: Vec<Series>,
+    /// Lines printed under the legend whatever the data.
+    legend_notes: Vec<String>,
+}
+
+impl Figure {
+    /// Writes `<stem>.png` into `dir` and returns its path.
+    ///
+    /// # Errors
+    /// A file that cannot be written or a drawing failure.
+    pub fn write_png(&self, dir: &Path) -> Result<PathBuf, BenchError> {
+        let path = dir.join(format!("{}.png", self.stem));
+        let root = BitMapBackend::new(&path, SIZE).into_drawing_area();
+        self.render(root).map_err(|message| BenchError::Plot {
+            path: path.clone(),
+            message,
+        })?;
+        Ok(path)
+    }
+
+    /// The figure as an `<svg>` element.
+    ///
+    /// # Errors
+    /// A drawing failure, naming the figure.
+    pub fn svg(&self) -> Result<String, BenchError> {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            self.render(root).map_err(|message| BenchError::Plot {
+                path: PathBuf::from(format!("{}.svg", self.stem)),
+                message,
+            })?;
         }
-        body!(
+        Ok(svg)
+    }
+
+    fn render<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        register_font();
+        let text = |e: &dyn std::fmt::Display| e.to_string();
+        let axis = Axis::fit(&self.series, self.log_y);
+        root.fill(&WHITE).map_err(|e| text(&e))?;
+        let body = root.titled(&self.title, (FONT, 22)).map_err(|e| text(&e))?;
+        let (chart_area, legend_area) = body.split_horizontally(CHART_WIDTH);
+        let mut chart = ChartBuilder::on(&chart_area)
+            .margin(14)
+            .x_label_area_size(46)
+            .y_label_area_size(78)
+            .build_cartesian_2d(axis.x_min..axis.x_max, axis.y_min..axis.y_max)
+            .map_err(|e| text(&e))?;
+        let log_y = self.log_y;
+        // Enough decimals to tell the grid lines of this range apart, and no more.
+        let decimals = (1.0 - (axis.y_max - axis.y_min).log10().floor()).clamp(0.0, 6.0) as usize;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style((FONT, 15))
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-9 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|y| {
+                if !log_y {
+                    format!("{y:.decimals$}")
+                } else if (y - y.round()).abs() < 1e-9 {
+                    format!("1e{}", y.round())
+                } else {
+                    format!("{:.1e}", 10f64.powf(*y))
+                }
+            })
+            .draw()
+            .map_err(|e| text(&e))?;
+
+        let mut floored: Vec<&str> = Vec::new();
+        for series in &self.series {
+            let colour = series.colour();
+            let band: Vec<(f64, f64)> = {
+                let placed: Vec<(f64, f64, f64)> = series
+                    .band
+                    .iter()
+                    .filter_map(|&(x, lo, hi)| Some((x, axis.place(lo)?.y(), axis.place(hi)?.y())))
+                    .collect();
+                placed
+                    .iter()
+                    .map(|&(x, _, hi)| (x, hi))
+                    .chain(placed.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                    .collect()
+            };
+            if band.len() >= 4 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        colour.mix(0.16).filled(),
+                    )))
+                    .map_err(|e| text(&e))?;
+            }
+            let placed: Vec<(f64, Placed)> = series
+                .points
+                .iter()
+                .filter(|(x, _)| x.is_finite())
+                .filter_map(|&(x, y)| axis.place(y).map(|p| (x, p)))
+                .collect();
+            let line: Vec<(f64, f64)> = placed.iter().map(|&(x, p)| (x, p.y())).collect();
+            if series.mark != Mark::Points && line.len() > 1 {
+                let style = colour.stroke_width(2);
+                if series.dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(line.clone(), 9, 6, style))
+                        .map_err(|e| text(&e))?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(line.clone(), style))
+                        .map_err(|e| text(&e))?;
+                }
+            }
+            // Markers identify the series; on a long curve every few points is enough.
+            let stride = match series.mark {
+                Mark::Line => usize::MAX,
+                Mark::Points => 1,
+                Mark::LineAndPoints => placed.len().div_ceil(12).max(1),
+            };
+            for (i, &(x, p)) in placed.iter().enumerate() {
+                match p {
+                    Placed::Floor(y) => {
+                        if floored.last() != Some(&series.label.as_str()) {
+                            floored.push(&series.label);
+                        }
+                        draw_floor_marker(&mut chart, (x, y), colour).map_err(|e| text(&e))?;
+                    }
+                    Placed::At(y)
+                        if stride != usize::MAX && (i % stride == 0 || i + 1 == placed.len()) =>
+                    {
+                        draw_marker(&mut chart, (x, y), series.shape(), colour)
+                            .map_err(|e| text(&e))?;
+                    }
+                    Placed::At(_) => {}
+                }
+            }
+        }
+        // Series hidden under another: name them where they end.
+        let overlaps = overlaps(&self.series, &axis);
+        for overlap in &overlaps {
             chart
-                .build_cartesian_2d(0.0..axis.x_max, axis.y_min..axis.y_max)
-                .map_err(|e| failed(&e))?
-        );
-        root.present().map_err(|e| failed(&e))?;
+                .draw_series(std::iter::once(Text::new(
+                    format!(
+                        "{} series at {}",
+                        overlap.labels.len(),
+                        quote(overlap.value, self.y_unit)
+                    ),
+                    (overlap.x, overlap.y),
+                    (FONT, 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                )))
+                .map_err(|e| text(&e))?;
+        }
+
+        let mut notes = self.legend_notes.clone();
+        for overlap in &overlaps {
+            notes.push(format!(
+                "at {}: {}",
+                quote(overlap.value, self.y_unit),
+                overlap.labels.join(", ")
+            ));
+        }
+        if !floored.is_empty() {
+            notes.push(format!(
+                "▼ on the floor: 0 or below, which a log axis cannot show ({}).",
+                floored.join(", ")
+            ));
+        }
+        if axis.dropped > 0 {
+            notes.push(format!("{} values not finite, not drawn", axis.dropped));
+        }
+        draw_legend(&legend_area, &self.series, &notes).map_err(|e| text(&e))?;
+        root.present().map_err(|e| text(&e))?;
+        Ok(())
+    }
+}
+
+/// A value as a note quotes it: four significant digits.
+fn quote(value: f64, unit: &str) -> String {
+    if value == 0.0 {
+        format!("0{unit}")
+    } else if value.abs() < 1e-2 || value.abs() >= 1e4 {
+        format!("{value:.3e}{unit}")
+    } else {
+        let decimals = (3.0 - value.abs().log10().floor()).max(0.0) as usize;
+        format!("{value:.decimals$}{unit}")
+    }
+}
+
+/// Series (two or more) whose lines end at the same height.
+struct Overlap {
+    labels: Vec<String>,
+    value: f64,
+    x: f64,
+    y: f64,
+}
+
+fn overlaps(series: &[Series], axis: &Axis) -> Vec<Overlap> {
+    // Within 0.4% of the axis height the lines are drawn on top of each other.
+    let tolerance = 0.004 * (axis.y_max - axis.y_min);
+    let ends: Vec<(&Series, f64, f64, f64)> = series
+        .iter()
+        .filter(|s| s.mark != Mark::Points)
+        .filter_map(|s| {
+            let &(x, value) = s
+                .points
+                .iter()
+                .rev()
+                .find(|(x, y)| x.is_finite() && y.is_finite())?;
+            let Placed::At(y) = axis.place(value)? else {
+                return None;
+            };
+            Some((s, x, value, y))
+        })
+        .collect();
+    let mut taken = vec![false; ends.len()];
+    let mut found = Vec::new();
+    for i in 0..ends.len() {
+        if taken[i] {
+            continue;
+        }
+        let members: Vec<usize> = (i..ends.len())
+            .filter(|&j| !taken[j] && (ends[j].3 - ends[i].3).abs() <= tolerance)
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        for &j in &members {
+            taken[j] = true;
+        }
+        found.push(Overlap {
+            labels: members.iter().map(|&j| ends[j].0.label.clone()).collect(),
+            value: ends[i].2,
+            x: members.iter().map(|&j| ends[j].1).fold(f64::MIN, f64::max),
+            y: ends[i].3,
+        });
+    }
+    found
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws one marker of `shape` at `at`.
+fn draw_marker<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    at: (f64, f64),
+    shape: Shape,
+    colour: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = colour.filled();
+    let dot = EmptyElement::at(at);
+    match shape {
+        Shape::Circle => chart.draw_series(std::iter::once(Circle::new(at, 4, style)))?,
+        Shape::Triangle => chart.draw_series(std::iter::once(TriangleMarker::new(at, 6, style)))?,
+        Shape::Square => chart.draw_series(std::iter::once(
+            dot + Rectangle::new([(-4, -4), (4, 4)], style),
+        ))?,
+        Shape::Diamond => chart.draw_series(std::iter::once(
+            dot + Polygon::new(vec![(0, -6), (5, 0), (0, 6), (-5, 0)], style),
+        ))?,
+    };
+    Ok(())
+}
+
+/// A ▼ at the floor of a log axis: the value is 0 or below.
+fn draw_floor_marker<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    at: (f64, f64),
+    colour: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart.draw_series(std::iter::once(
+        EmptyElement::at(at)
+            + Polygon::new(vec![(-6, -9), (6, -9), (0, 1)], colour.filled())
+            + PathElement::new(vec![(-6, -9), (6, -9), (0, 1), (-6, -9)], BLACK),
+    ))?;
+    Ok(())
+}
+
+/// The legend, one sample line and marker per series, then the notes, wrapped.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    notes: &[String],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = (FONT, 14).into_font().color(&BLACK);
+    let mut y = 24;
+    for s in series {
+        let colour = s.colour();
+        let (x0, x1) = (8, 44);
+        if s.mark != Mark::Points {
+            if s.dashed {
+                area.draw(&PathElement::new(
+                    vec![(x0, y), (x0 + 12, y)],
+                    colour.stroke_width(2),
+                ))?;
+                area.draw(&PathElement::new(
+                    vec![(x0 + 20, y), (x1, y)],
+                    colour.stroke_width(2),
+                ))?;
+            } else {
+                area.draw(&PathElement::new(
+                    vec![(x0, y), (x1, y)],
+                    colour.stroke_width(2),
+                ))?;
+            }
+        }
+        if s.mark != Mark::Line {
+            let at = ((x0 + x1) / 2, y);
+            let fill = colour.filled();
+            match s.shape() {
+                Shape::Circle => area.draw(&Circle::new(at, 4, fill))?,
+                Shape::Triangle => area.draw(&TriangleMarker::new(at, 6, fill))?,
+                Shape::Square => area.draw(&Rectangle::new(
+                    [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
+                    fill,
+                ))?,
+                Shape::Diamond => area.draw(&Polygon::new(
+                    vec![
+                        (at.0, at.1 - 6),
+                        (at.0 + 5, at.1),
+                        (at.0, at.1 + 6),
+                        (at.0 - 5, at.1),
+                    ],
+                    fill,
+                ))?,
+            }
+        }
+        area.draw(&Text::new(s.label.clone(), (x1 + 8, y - 8), style.clone()))?;
+        y += 21;
+    }
+    y += 8;
+    let note_style = (FONT, 13).into_font().color(&BLACK.mix(0.8));
+    for note in notes {
+        for line in wrap(note, 40) {
+            area.draw(&Text::new(line, (8, y), note_style.clone()))?;
+            y += 17;
+        }
+        y += 4;
     }
     Ok(())
+}
+
+/// Greedy word wrap at `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// Where a value goes on the axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Placed {
+    At(f64),
+    /// Zero or negative on a log axis: drawn at the floor.
+    Floor(f64),
+}
+
+impl Placed {
+    fn y(self) -> f64 {
+        match self {
+            Placed::At(y) | Placed::Floor(y) => y,
+        }
+    }
 }
 
 /// The plotted range. A log axis is drawn as a linear axis over `log10(y)`, so any range
@@ -152,10 +503,11 @@ fn draw(
 #[derive(Debug, Clone, Copy)]
 struct Axis {
     log: bool,
+    x_min: f64,
     x_max: f64,
     y_min: f64,
     y_max: f64,
-    /// Points that cannot be placed on the axis.
+    /// Values that cannot be drawn at all (not finite).
     dropped: usize,
 }
 
@@ -166,41 +518,68 @@ impl Axis {
     fn fit(series: &[Series], log: bool) -> Self {
         let mut axis = Axis {
             log,
-            x_max: 1.0,
+            x_min: f64::INFINITY,
+            x_max: f64::NEG_INFINITY,
             y_min: f64::INFINITY,
             y_max: f64::NEG_INFINITY,
             dropped: 0,
         };
-        for &(x, y) in series.iter().flat_map(|(_, p, _, _)| p.iter()) {
+        let values = series.iter().flat_map(|s| {
+            s.points.iter().map(|&(x, y)| (x, y, true)).chain(
+                s.band
+                    .iter()
+                    .flat_map(|&(x, lo, hi)| [(x, lo, false), (x, hi, false)]),
+            )
+        });
+        for (x, y, counted) in values {
+            if !x.is_finite() {
+                axis.dropped += usize::from(counted);
+                continue;
+            }
+            axis.x_min = axis.x_min.min(x);
+            axis.x_max = axis.x_max.max(x);
             match axis.place(y) {
-                Some(y) if x.is_finite() => {
-                    axis.x_max = axis.x_max.max(x);
+                Some(Placed::At(y)) => {
                     axis.y_min = axis.y_min.min(y);
                     axis.y_max = axis.y_max.max(y);
                 }
-                _ => axis.dropped += 1,
+                Some(Placed::Floor(_)) => {}
+                None => axis.dropped += usize::from(counted),
             }
+        }
+        if axis.x_min > axis.x_max {
+            (axis.x_min, axis.x_max) = (0.0, 1.0);
+        } else if axis.x_min == axis.x_max {
+            axis.x_max = axis.x_min + 1.0;
         }
         if axis.y_min > axis.y_max {
             (axis.y_min, axis.y_max) = if log { (-3.0, 0.0) } else { (0.0, 1.0) };
         }
         let pad = if log {
-            // A factor of 2 either side, as a log axis usually has.
+            // A factor of 2 either side, as a log axis usually has; more below, where
+            // floored values sit.
             2f64.log10()
         } else {
             (0.05 * (axis.y_max - axis.y_min)).max(1e-9 * axis.y_max.abs().max(1.0))
         };
-        axis.y_min -= pad;
+        axis.y_min -= if log { 2.0 * pad } else { pad };
         axis.y_max += pad;
         axis
     }
 
     /// Where `y` goes on the axis, or `None` if it cannot be drawn.
-    fn place(&self, y: f64) -> Option<f64> {
+    fn place(&self, y: f64) -> Option<Placed> {
         if self.log {
-            (y.is_finite() && y > 0.0).then(|| y.log10())
+            if y.is_finite() && y > 0.0 {
+                Some(Placed::At(y.log10()))
+            } else if y <= 0.0 {
+                // y_min is only final after `fit`; until then the value is not counted.
+                Some(Placed::Floor(self.y_min + 0.02 * (self.y_max - self.y_min)))
+            } else {
+                None
+            }
         } else {
-            (y.abs() <= LINEAR_LIMIT).then_some(y)
+            (y.abs() <= LINEAR_LIMIT).then_some(Placed::At(y))
         }
     }
 }
@@ -226,160 +605,329 @@ fn slug(text: &str) -> String {
     format!("{}_{hash:016x}", &safe[..MAX_SLUG - 17])
 }
 
-/// Writes, for every architecture in `results`, `loss_<arch>.png` (training loss per epoch,
-/// first seed of each initializer), `accuracy_<arch>.png`, and
-/// `activation_variance_<arch>.png` and `gradient_variance_<arch>.png` (per layer at
-/// init). Returns the files written.
-///
-/// # Errors
-/// A file that cannot be written or a drawing failure.
-pub fn write_plots(
-    dir: &Path,
-    results: &[RunResult],
-) -> Result<Vec<std::path::PathBuf>, BenchError> {
-    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    let mut written = Vec::new();
+/// `(x, low, high)` points of a shaded band.
+type Band = Vec<(f64, f64, f64)>;
+
+/// Mean over a group's seeds at every x any seed has, and the min–max band. Seeds that
+/// stopped early (diverged) leave the mean to the ones still running.
+fn across_seeds(
+    group: &Group<'_>,
+    points: &dyn Fn(&RunResult) -> Vec<(f64, f64)>,
+) -> (Vec<(f64, f64)>, Band) {
+    let mut all: Vec<(f64, f64)> = group.runs.iter().flat_map(|r| points(r)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut mean = Vec::new();
+    let mut band = Vec::new();
+    for chunk in all.chunk_by(|a, b| a.0 == b.0) {
+        let x = chunk[0].0;
+        let n = chunk.len() as f64;
+        mean.push((x, chunk.iter().map(|p| p.1).sum::<f64>() / n));
+        if group.runs.len() > 1 {
+            let lo = chunk.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            let hi = chunk.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            band.push((x, lo, hi));
+        }
+    }
+    (mean, band)
+}
+
+/// `init: diverged (NaN or inf) in 3/3 seeds, first at step 1; its line ends there.`
+fn diverged_note(group: &Group<'_>) -> Option<String> {
+    let steps: Vec<u64> = group
+        .runs
+        .iter()
+        .filter_map(|r| match r.outcome {
+            Outcome::Diverged { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    let first = steps.iter().min()?;
+    Some(format!(
+        "{}: diverged (NaN or inf) in {}/{} seeds, first at step {first}; its line ends there.",
+        group.runs[0].spec.init,
+        steps.len(),
+        group.runs.len()
+    ))
+}
+
+/// Whether most of a group's runs failed (stalled, collapsed or diverged).
+fn mostly_failed(group: &Group<'_>) -> bool {
+    let converged = group
+        .runs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Converged)
+        .count();
+    2 * converged < group.runs.len()
+}
+
+/// The figures of a set of results, for every architecture: `loss_<arch>` (training loss
+/// per step from initialization on), `accuracy_<arch>` (test accuracy at initialization
+/// and after every epoch), and `activation_variance_<arch>` and `gradient_variance_<arch>`
+/// (per layer at init). Each line is the mean over seeds, with their min–max as a band.
+pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
     let groups = groups(results);
     let mut archs: Vec<_> = groups.iter().map(|g| g.runs[0].spec.arch).collect();
     archs.dedup();
+    let mut figures = Vec::new();
     for arch in archs {
         let label = arch.label();
-        let of_arch: Vec<_> = groups
+        let of_arch: Vec<&Group<'_>> = groups
             .iter()
             .filter(|g| g.runs[0].spec.arch == arch)
-            .map(|g| g.runs[0])
             .collect();
-        let curve = |f: &dyn Fn(&crate::experiment::EpochMetrics) -> Option<f64>| -> Vec<Series> {
+        let seeds = of_arch.iter().map(|g| g.runs.len()).max().unwrap_or(1);
+        let over_seeds = if seeds > 1 {
+            format!("line: mean over {seeds} seeds; band: their range.")
+        } else {
+            "one seed.".to_owned()
+        };
+        let series = |points: &dyn Fn(&RunResult) -> Vec<(f64, f64)>| -> Vec<Series> {
             of_arch
                 .iter()
                 .enumerate()
-                .map(|(i, r)| {
-                    let points = r
-                        .epochs
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(e, m)| f(m).map(|v| ((e + 1) as f64, v)))
-                        .collect();
-                    (r.spec.init.clone(), points, Mark::LineAndPoints, i)
+                .map(|(i, g)| {
+                    let (points, band) = across_seeds(g, points);
+                    Series {
+                        label: g.runs[0].spec.init.clone(),
+                        points,
+                        band,
+                        mark: Mark::LineAndPoints,
+                        dashed: mostly_failed(g),
+                        style: i,
+                    }
                 })
                 .collect()
         };
-        let seed = of_arch[0].spec.seed;
-        let path = dir.join(format!("loss_{}.png", slug(&label)));
-        draw(
-            &path,
-            &format!("Training loss, {label} (seed {seed})"),
-            "epoch",
-            "mean training loss (log)",
-            true,
-            &curve(&|m| Some(m.train_loss)),
-        )?;
-        written.push(path);
-        let path = dir.join(format!("accuracy_{}.png", slug(&label)));
-        draw(
-            &path,
-            &format!("Test accuracy, {label} (seed {seed})"),
-            "epoch",
-            "test accuracy",
-            false,
-            &curve(&|m| m.test_accuracy),
-        )?;
-        written.push(path);
-        let layers = |f: &dyn Fn(&nn::LayerDiagnostics) -> f64| -> Vec<Series> {
-            of_arch
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let hidden = &r.at_init[..r.at_init.len() - 1];
-                    let points = hidden
-                        .iter()
-                        .enumerate()
-                        .map(|(l, d)| ((l + 1) as f64, f(d)))
-                        .collect();
-                    (r.spec.init.clone(), points, Mark::LineAndPoints, i)
-                })
-                .collect()
+        let failed_note = "dashed: most seeds stalled, collapsed or diverged.".to_owned();
+        let diverged: Vec<String> = of_arch.iter().filter_map(|g| diverged_note(g)).collect();
+        let every = of_arch
+            .iter()
+            .flat_map(|g| &g.runs)
+            .map(|r| r.loss_curve.every)
+            .max()
+            .unwrap_or(1);
+        let mut loss = Figure {
+            stem: format!("loss_{}", slug(&label)),
+            title: format!("Training loss per step, {label}"),
+            x_label: "optimizer step".into(),
+            y_label: "training loss (log)".into(),
+            y_unit: "",
+            log_y: true,
+            series: series(&|r| {
+                r.loss_curve
+                    .points
+                    .iter()
+                    .map(|p| (p.step as f64, p.train_loss))
+                    .collect()
+            }),
+            legend_notes: vec![
+                over_seeds.clone(),
+                failed_note.clone(),
+                if every == 1 {
+                    "each step's mini-batch loss before its update; step 0: at init.".to_owned()
+                } else {
+                    format!(
+                        "step 0: the first mini-batch's loss at init; then the mean mini-batch loss of every {every} steps."
+                    )
+                },
+            ],
         };
-        let path = dir.join(format!("activation_variance_{}.png", slug(&label)));
-        let title = format!("Pre-activation variance by layer at init, {label}");
-        draw(
-            &path,
-            &title,
-            "hidden layer",
+        loss.legend_notes.extend(diverged.iter().cloned());
+        if loss.series.iter().all(|s| s.points.len() <= 1) {
+            loss.legend_notes.push("no steps recorded.".into());
+        }
+        figures.push(loss);
+        figures.push(Figure {
+            stem: format!("accuracy_{}", slug(&label)),
+            title: format!("Test accuracy, {label}"),
+            x_label: "optimizer step".into(),
+            y_label: "test accuracy (%)".into(),
+            y_unit: "%",
+            log_y: false,
+            series: series(&|r| {
+                std::iter::once((0.0, r.initial_accuracy))
+                    .chain(
+                        r.epochs
+                            .iter()
+                            .map(|e| (e.step as f64, e.test_accuracy.unwrap_or(f64::NAN))),
+                    )
+                    .map(|(x, a)| (x, 100.0 * a))
+                    .collect()
+            }),
+            legend_notes: vec![
+                over_seeds.clone(),
+                failed_note,
+                "at initialization (step 0) and after every epoch.".into(),
+            ],
+        });
+        let layers = |f: fn(&nn::LayerDiagnostics) -> f64| {
+            move |r: &RunResult| -> Vec<(f64, f64)> {
+                let hidden = &r.at_init[..r.at_init.len().saturating_sub(1)];
+                hidden
+                    .iter()
+                    .enumerate()
+                    .map(|(l, d)| ((l + 1) as f64, f(d)))
+                    .collect()
+            }
+        };
+        let mut per_layer =
+            |stem: &str, title: &str, y_label: &str, f: fn(&nn::LayerDiagnostics) -> f64| {
+                let mut series = series(&layers(f));
+                for s in &mut series {
+                    s.dashed = false;
+                }
+                figures.push(Figure {
+                    stem: format!("{stem}_{}", slug(&label)),
+                    title: format!("{title} by layer at init, {label}"),
+                    x_label: "hidden layer".into(),
+                    y_label: y_label.into(),
+                    y_unit: "",
+                    log_y: true,
+                    series,
+                    legend_notes: vec![over_seeds.clone()],
+                });
+            };
+        per_layer(
+            "activation_variance",
+            "Pre-activation variance",
             "variance of x W^T + b (log)",
-            true,
-            &layers(&|d| d.pre_std * d.pre_std),
-        )?;
-        written.push(path);
-        let path = dir.join(format!("gradient_variance_{}.png", slug(&label)));
-        let title = format!("Backpropagated gradient variance by layer at init, {label}");
-        draw(
-            &path,
-            &title,
-            "hidden layer",
+            |d| d.pre_std * d.pre_std,
+        );
+        per_layer(
+            "gradient_variance",
+            "Backpropagated gradient variance",
             "variance of dL/dz (log)",
-            true,
-            &layers(&|d| d.backprop_grad_std * d.backprop_grad_std),
-        )?;
-        written.push(path);
+            |d| d.backprop_grad_std * d.backprop_grad_std,
+        );
     }
-    Ok(written)
+    figures
 }
 
-/// Writes `signal_<activation>.png`: pre-activation variance against depth on a log axis,
-/// predicted as lines and measured as dots, one color per initializer; and
-/// `signal_gradient_<activation>.png` the same for the backpropagated gradient.
+/// The figures of a signal report: `signal_<activation>` (pre-activation variance against
+/// depth, predicted as lines and measured as markers, one style per initializer) and
+/// `signal_gradient_<activation>` the same for the backpropagated gradient.
+pub fn signal_figures(report: &crate::signal::SignalReport) -> Vec<Figure> {
+    type Pick = fn(&crate::signal::LayerSignal) -> (f64, f64);
+    let quantities: [(&str, &str, &str, Pick); 2] = [
+        (
+            "signal",
+            "pre-activation variance",
+            "pre-activation variance (log)",
+            |l| (l.predicted_variance, l.measured_variance),
+        ),
+        (
+            "signal_gradient",
+            "gradient variance",
+            "variance of dL/dz (log)",
+            |l| (l.predicted_gradient, l.measured_gradient),
+        ),
+    ];
+    quantities
+        .into_iter()
+        .map(|(stem, what, y_label, pick)| {
+            let mut series = Vec::new();
+            for (i, init) in report.inits.iter().enumerate() {
+                let at = |measured: bool| -> Vec<(f64, f64)> {
+                    init.layers
+                        .iter()
+                        .enumerate()
+                        .map(|(l, layer)| {
+                            let (p, m) = pick(layer);
+                            ((l + 1) as f64, if measured { m } else { p })
+                        })
+                        .collect()
+                };
+                for (measured, mark, suffix) in [
+                    (false, Mark::Line, "predicted"),
+                    (true, Mark::Points, "measured"),
+                ] {
+                    series.push(Series {
+                        label: format!("{} {suffix}", init.init),
+                        points: at(measured),
+                        band: Vec::new(),
+                        mark,
+                        dashed: false,
+                        style: i,
+                    });
+                }
+            }
+            Figure {
+                stem: format!("{stem}_{}", slug(&report.activation)),
+                title: format!(
+                    "{} x {} {} at init: {what}, mean-field prediction and measurement",
+                    report.depth, report.width, report.activation
+                ),
+                x_label: "hidden layer".into(),
+                y_label: y_label.into(),
+                y_unit: "",
+                log_y: true,
+                series,
+                legend_notes: vec!["lines: predicted; markers: measured.".into()],
+            }
+        })
+        .collect()
+}
+
+/// Writes every figure as `<stem>.png` into `dir` (created if needed) and returns the
+/// paths.
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_pngs(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    figures.iter().map(|f| f.write_png(dir)).collect()
+}
+
+/// Writes the PNG figures of a set of results (see [`result_figures`]).
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_plots(dir: &Path, results: &[RunResult]) -> Result<Vec<PathBuf>, BenchError> {
+    write_pngs(dir, &result_figures(results))
+}
+
+/// Writes the PNG figures of a signal report (see [`signal_figures`]).
 ///
 /// # Errors
 /// A file that cannot be written or a drawing failure.
 pub fn write_signal_plots(
     dir: &Path,
     report: &crate::signal::SignalReport,
-) -> Result<Vec<std::path::PathBuf>, BenchError> {
-    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    let mut written = Vec::new();
-    type Pick = fn(&crate::signal::LayerSignal) -> (f64, f64);
-    let quantities: [(&str, &str, Pick); 2] = [
-        ("signal", "pre-activation variance (log)", |l| {
-            (l.predicted_variance, l.measured_variance)
-        }),
-        ("signal_gradient", "variance of dL/dz (log)", |l| {
-            (l.predicted_gradient, l.measured_gradient)
-        }),
-    ];
-    for (stem, y_label, pick) in quantities {
-        let mut series = Vec::new();
-        for (i, init) in report.inits.iter().enumerate() {
-            let at = |measured: bool| -> Vec<(f64, f64)> {
-                init.layers
-                    .iter()
-                    .enumerate()
-                    .map(|(l, layer)| {
-                        let (p, m) = pick(layer);
-                        ((l + 1) as f64, if measured { m } else { p })
-                    })
-                    .collect()
-            };
-            series.push((format!("{} predicted", init.init), at(false), Mark::Line, i));
-            series.push((format!("{} measured", init.init), at(true), Mark::Points, i));
-        }
-        let path = dir.join(format!("{stem}_{}.png", slug(&report.activation)));
-        let title = format!(
-            "{} x {} {} at init: mean-field prediction (lines) and measurement (dots)",
-            report.depth, report.width, report.activation
-        );
-        draw(&path, &title, "hidden layer", y_label, true, &series)?;
-        written.push(path);
-    }
-    Ok(written)
+) -> Result<Vec<PathBuf>, BenchError> {
+    write_pngs(dir, &signal_figures(report))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn series(label: &str, points: Vec<(f64, f64)>, mark: Mark, style: usize) -> Series {
+        Series {
+            label: label.into(),
+            points,
+            band: Vec::new(),
+            mark,
+            dashed: false,
+            style,
+        }
+    }
+
+    fn figure(log_y: bool, series: Vec<Series>) -> Figure {
+        Figure {
+            stem: format!("hostile_{log_y}"),
+            title: "hostile".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            y_unit: "",
+            log_y,
+            series,
+            legend_notes: Vec::new(),
+        }
+    }
+
     /// Values that hung plotters' log scale (a range past 1e308, subnormals) or cannot be
-    /// drawn at all (zero, negative, NaN, infinite) are placed or dropped in bounded time.
+    /// placed on it (zero, negative) draw in bounded time; only non-finite ones are left
+    /// out, and counted.
     #[test]
     fn any_data_draws() {
         let hostile = vec![
@@ -394,26 +942,100 @@ mod tests {
         ];
         let dir = std::env::temp_dir().join(format!("initlab-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for (log_y, drawable) in [(true, 4), (false, 5)] {
-            let series = vec![
-                (
-                    "hostile".to_owned(),
-                    hostile.clone(),
-                    Mark::LineAndPoints,
-                    0,
-                ),
-                ("empty".to_owned(), Vec::new(), Mark::Line, 1),
+        for (log_y, not_finite) in [(true, 2), (false, 3)] {
+            let all = vec![
+                series("hostile", hostile.clone(), Mark::LineAndPoints, 0),
+                series("empty", Vec::new(), Mark::Line, 1),
             ];
-            let axis = Axis::fit(&series, log_y);
-            assert_eq!(axis.dropped, hostile.len() - drawable, "log {log_y}");
+            let axis = Axis::fit(&all, log_y);
+            assert_eq!(axis.dropped, not_finite, "log {log_y}");
             assert!(axis.y_min.is_finite() && axis.y_max.is_finite() && axis.y_min < axis.y_max);
-            let path = dir.join(format!("hostile_{log_y}.png"));
-            draw(&path, "hostile", "x", "y", log_y, &series).unwrap();
+            let figure = figure(log_y, all);
+            let path = figure.write_png(&dir).unwrap();
             assert!(std::fs::metadata(&path).unwrap().len() > 0);
+            assert!(figure.svg().unwrap().starts_with("<svg"));
         }
-        let only_nan = vec![("nan".to_owned(), vec![(1.0, f64::NAN)], Mark::Points, 0)];
-        draw(&dir.join("nan.png"), "nan", "x", "y", true, &only_nan).unwrap();
+        let only_nan = figure(
+            true,
+            vec![series("nan", vec![(1.0, f64::NAN)], Mark::Points, 0)],
+        );
+        only_nan.write_png(&dir).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Zero on a log axis sits on the floor, below every positive value, and is noted.
+    #[test]
+    fn zeros_on_a_log_axis_are_drawn_on_the_floor() {
+        let all = vec![
+            series(
+                "zeros",
+                vec![(1.0, 0.0), (2.0, 0.0)],
+                Mark::LineAndPoints,
+                0,
+            ),
+            series("he", vec![(1.0, 1e-3), (2.0, 1.0)], Mark::LineAndPoints, 1),
+        ];
+        let axis = Axis::fit(&all, true);
+        let Some(Placed::Floor(floor)) = axis.place(0.0) else {
+            panic!("zero is floored")
+        };
+        assert!(axis.y_min < floor && floor < (1e-3f64).log10());
+        let svg = figure(true, all).svg().unwrap();
+        assert!(
+            svg.contains("0 or below") && svg.contains("(zeros)"),
+            "{svg}"
+        );
+    }
+
+    /// Lines that end together are named in a note: the complaint was three series at
+    /// 10.5% of which only the top one showed.
+    #[test]
+    fn series_ending_at_one_value_are_named() {
+        let flat = |label: &str, style| {
+            series(
+                label,
+                vec![(0.0, 10.0), (100.0, 10.5)],
+                Mark::LineAndPoints,
+                style,
+            )
+        };
+        let all = vec![
+            flat("zeros", 0),
+            flat("small_normal", 1),
+            series(
+                "he_normal",
+                vec![(0.0, 10.0), (100.0, 93.0)],
+                Mark::LineAndPoints,
+                2,
+            ),
+            flat("pytorch_default", 3),
+        ];
+        let mut figure = figure(false, all);
+        figure.y_unit = "%";
+        let svg = figure.svg().unwrap();
+        assert!(svg.contains("3 series at 10.50%"), "{svg}");
+        // Named in the legend and again in the note (wrapped over lines); he_normal only in
+        // the legend.
+        for (label, times) in [
+            ("small_normal", 2),
+            ("pytorch_default", 2),
+            ("he_normal", 1),
+        ] {
+            assert_eq!(svg.matches(label).count(), times, "{label}: {svg}");
+        }
+    }
+
+    #[test]
+    fn styles_stay_distinct_for_many_series() {
+        let styles: std::collections::HashSet<(usize, usize)> = (0..36)
+            .map(|i| (i % PALETTE.len(), i % SHAPES.len()))
+            .collect();
+        assert_eq!(styles.len(), 36);
+        // The first nine, one per initializer of the demo, differ in colour.
+        let colours: std::collections::HashSet<_> = (0..9)
+            .map(|i| format!("{:?}", PALETTE[i % PALETTE.len()]))
+            .collect();
+        assert_eq!(colours.len(), 9);
     }
 
     #[test]

@@ -87,17 +87,18 @@ pub fn markdown(results: &[RunResult]) -> String {
 /// One CSV row per run and epoch.
 pub fn csv(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "network,init,seed,epoch,train_loss,test_accuracy,outcome,final_accuracy,steps_to_target,wall_seconds,samples_per_second,gflops\n",
+        "network,init,seed,epoch,step,train_loss,test_accuracy,outcome,final_accuracy,steps_to_target,wall_seconds,samples_per_second,gflops\n",
     );
     for r in results {
         for (epoch, m) in r.epochs.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{:.3},{:.0},{:.2}",
+                "{},{},{},{},{},{},{},{},{},{},{:.3},{:.0},{:.2}",
                 r.spec.arch.label(),
                 r.spec.init,
                 r.spec.seed,
                 epoch + 1,
+                m.step,
                 m.train_loss,
                 m.test_accuracy.map_or(String::new(), |a| a.to_string()),
                 r.outcome.name(),
@@ -106,6 +107,25 @@ pub fn csv(results: &[RunResult]) -> String {
                 r.wall_seconds,
                 r.samples_per_second,
                 r.gflops
+            );
+        }
+    }
+    out
+}
+
+/// One CSV row per run and recorded point of its loss curve (step 0 is initialization).
+pub fn curves_csv(results: &[RunResult]) -> String {
+    let mut out = String::from("network,init,seed,step,train_loss\n");
+    for r in results {
+        for point in &r.loss_curve.points {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{}",
+                r.spec.arch.label(),
+                r.spec.init,
+                r.spec.seed,
+                point.step,
+                point.train_loss
             );
         }
     }
@@ -135,10 +155,12 @@ pub fn write_csv_and_json(
     )
 }
 
-/// Writes `results.csv` and `results.json` into `dir`.
+/// Writes `results.csv`, `results.json` and `curves.csv` into `dir`.
 ///
 /// # Errors
 /// [`BenchError::Io`] naming the file.
 pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
-    write_csv_and_json(dir, "results", &csv(results), &results)
+    write_csv_and_json(dir, "results", &csv(results), &results)?;
+    let path = dir.join("curves.csv");
+    std::fs::write(&path, curves_csv(results)).map_err(BenchError::io(&path))
 }

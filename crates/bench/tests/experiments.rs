@@ -273,3 +273,79 @@ fn results_json_round_trips_nan_and_infinities() {
         .is_err()
     );
 }
+
+/// The loss is recorded from initialization on, at the promised density: step 0 is the
+/// first mini-batch's loss before any update, then every `every` steps the mean of the
+/// mini-batch losses since the last point, 150–300 points for a long run and every step
+/// for a short one.
+#[test]
+fn the_loss_curve_starts_at_initialization_and_is_dense() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        600,
+        3,
+    )
+    .unwrap();
+    let rows = data.train_x.nrows();
+    let hidden = ProgressBar::hidden();
+    for (batch_size, epochs) in [(8, 6), (4, 8), (64, 2), (rows, 3)] {
+        let mut run_spec = spec("he_normal", Activation::Tanh);
+        run_spec.batch_size = batch_size;
+        run_spec.epochs = epochs;
+        let result = run(&data, &run_spec, &hidden).unwrap();
+        let steps = (rows.div_ceil(batch_size) * epochs) as u64;
+        let curve = &result.loss_curve;
+        let every = curve.every;
+        assert_eq!(
+            every,
+            (steps - 1).div_ceil(300).max(1),
+            "batch {batch_size}"
+        );
+        let recorded: Vec<u64> = curve.points.iter().map(|p| p.step).collect();
+        let expected: Vec<u64> = (0..=(steps - 1).div_ceil(every))
+            .map(|i| (i * every).min(steps - 1))
+            .collect();
+        assert_eq!(recorded, expected, "batch {batch_size}");
+        let after_init = recorded.len() as u64 - 1;
+        assert!(
+            ((steps - 1).min(150)..=300).contains(&after_init),
+            "{after_init} points after step 0 for {steps} steps"
+        );
+        assert!(curve.points.iter().all(|p| p.train_loss.is_finite()));
+        if batch_size == rows {
+            // One batch of every row: step 0's loss is the training set's at init (summed in
+            // the shuffled order, hence the tolerance of f32 rounding).
+            let at_init = bench::experiment::build(&data, &run_spec)
+                .unwrap()
+                .loss(
+                    data.train_x.view(),
+                    data.train_y.targets(),
+                    nn::Loss::SoftmaxCrossEntropy,
+                )
+                .unwrap();
+            let first = curve.points[0].train_loss;
+            assert!(
+                (first - at_init).abs() <= 1e-5 * at_init,
+                "{first} vs {at_init}"
+            );
+        }
+        // With every = 1, an epoch's points average to the epoch's mean loss when its
+        // batches are equal.
+        if every == 1 && rows.is_multiple_of(batch_size) {
+            let per_epoch = rows / batch_size;
+            for (e, epoch) in result.epochs.iter().enumerate() {
+                let points = &curve.points[e * per_epoch..(e + 1) * per_epoch];
+                let mean = points.iter().map(|p| p.train_loss).sum::<f64>() / per_epoch as f64;
+                assert!(
+                    (mean - epoch.train_loss).abs() <= 1e-12 * epoch.train_loss.abs(),
+                    "epoch {e}: {mean} vs {}",
+                    epoch.train_loss
+                );
+                assert_eq!(epoch.step, ((e + 1) * per_epoch) as u64);
+            }
+        }
+    }
+}

@@ -430,6 +430,20 @@ impl<T: Real> Mlp<T> {
         Ok((value, grads))
     }
 
+    /// The mean loss over all rows: a forward pass only, a third of the work of
+    /// [`loss_and_gradients`](Self::loss_and_gradients), with the same value.
+    ///
+    /// # Errors
+    /// Data the network cannot use.
+    pub fn loss(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: crate::Targets<'_, T>,
+        loss: crate::Loss,
+    ) -> Result<f64, NnError> {
+        Ok(self.forward_loss(inputs, targets, loss)?.0)
+    }
+
     /// Validated forward, loss and backward pass over all of `inputs` at once: the mean
     /// loss, the workspace (activations and pre-activation gradients) and every gradient.
     pub(crate) fn full_pass(
@@ -438,11 +452,24 @@ impl<T: Real> Mlp<T> {
         targets: crate::Targets<'_, T>,
         loss: crate::Loss,
     ) -> Result<(f64, Workspace<T>, Gradients<T>), NnError> {
+        let (value, mut workspace) = self.forward_loss(inputs, targets, loss)?;
+        let mut grads = Gradients::new(self);
+        self.backward(inputs, &mut workspace, Some(&mut grads), usize::MAX);
+        Ok((value, workspace, grads))
+    }
+
+    /// Validated forward pass and loss over all of `inputs`: the mean loss, and the
+    /// workspace with the loss's gradient in its last layer.
+    fn forward_loss(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: crate::Targets<'_, T>,
+        loss: crate::Loss,
+    ) -> Result<(f64, Workspace<T>), NnError> {
         crate::data::validate(self, inputs, targets)?;
         loss.check_targets(targets)?;
         let rows = inputs.nrows();
         let mut workspace = Workspace::new(self, rows);
-        let mut grads = Gradients::new(self);
         self.forward(inputs, &mut workspace);
         let last = workspace.pre.len() - 1;
         let value = loss.forward_backward(
@@ -451,8 +478,7 @@ impl<T: Real> Mlp<T> {
             T::of(1.0 / rows as f64),
             workspace.grad[last].view_mut(),
         );
-        self.backward(inputs, &mut workspace, Some(&mut grads), usize::MAX);
-        Ok((value, workspace, grads))
+        Ok((value, workspace))
     }
 
     pub(crate) fn check_width(&self, width: usize) -> Result<(), NnError> {
