@@ -32,10 +32,10 @@ trap 'rm -rf "$scratch"' EXIT
 
 folders=("$@")
 if [[ ${#folders[@]} -eq 0 ]]; then
-    cargo build --release --quiet
+    initlab=(cargo run --release --quiet --)
     out="$scratch/out"
-    target/release/initlab run docs/experiments/spirals.toml --quiet --out "$out" >/dev/null
-    target/release/initlab signal --depth 6 --width 64 --batch 64 --input gaussian \
+    "${initlab[@]}" run docs/experiments/spirals.toml --quiet --out "$out" >/dev/null
+    "${initlab[@]}" signal --depth 6 --width 64 --batch 64 --input gaussian \
         --jacobian-samples 1 --quiet --out "$out" >/dev/null
     folders=("$out")
 fi

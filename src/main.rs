@@ -233,11 +233,6 @@ fn main() -> ExitCode {
 }
 
 fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
-    let archs = [Activation::Relu, Activation::Tanh].map(|activation| Arch {
-        depth: args.depth,
-        width: args.width,
-        activation,
-    });
     if args.depth == 0 || args.width == 0 || args.epochs == 0 || args.seeds == 0 {
         return Err(BenchError::Invalid {
             field: "--depth, --width, --epochs, --seeds".into(),
@@ -255,11 +250,20 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
             format!("at most {}", bench::experiment::MAX_RUNS),
         ));
     }
+    if args.depth > bench::experiment::MAX_DEPTH {
+        return Err(BenchError::invalid(
+            "--depth",
+            args.depth,
+            format!("at most {} hidden layers", bench::experiment::MAX_DEPTH),
+        ));
+    }
+    let archs = [Activation::Relu, Activation::Tanh]
+        .map(|activation| Arch::uniform(args.depth, args.width, activation));
     let out = OutputDir::claim(&cli.out)?;
     let mut dataset = Dataset::idx_dir(&args.data)?;
     dataset.standardize();
     let template = RunSpec {
-        arch: archs[0],
+        arch: archs[0].clone(),
         init: String::new(),
         optimizer: Optimizer::Momentum {
             lr: 0.01,

@@ -14,7 +14,7 @@ fn huge_counts_are_refused_naming_the_flag() {
     let out = dir.join("out").display().to_string();
     let cases: [(&[&str], &str); 9] = [
         (&["demo", "--seeds", "18446744073709551615"], "`--seeds`"),
-        (&["demo", "--depth", "2000000000000"], "`depth`"),
+        (&["demo", "--depth", "2000000000000"], "`--depth`"),
         (
             &["demo", "--width", "1000000", "--depth", "2"],
             "relu 2x1000000",

@@ -10,14 +10,23 @@ fn read(path: &str) -> String {
 }
 
 #[test]
-fn the_demo_table_is_generated_from_the_committed_results() {
-    let results: Vec<RunResult> = serde_json::from_str(&read("docs/demo/results.json")).unwrap();
-    let table = bench::report::markdown(&results);
+fn the_demo_and_circles_tables_are_generated_from_the_committed_results() {
     let readme = read("README.md");
-    assert!(
-        readme.contains(&table),
-        "README.md's demo table differs from docs/demo/results.json; regenerate with `cargo run --release -- --out docs/demo` and paste:\n{table}"
-    );
+    for (folder, command) in [
+        ("docs/demo", "cargo run --release -- --out docs/demo"),
+        (
+            "docs/circles",
+            "cargo run --release -- run docs/experiments/circles.toml --out docs/circles",
+        ),
+    ] {
+        let results: Vec<RunResult> =
+            serde_json::from_str(&read(&format!("{folder}/results.json"))).unwrap();
+        let table = bench::report::markdown(&results);
+        assert!(
+            readme.contains(&table),
+            "README.md's table differs from {folder}/results.json; regenerate with `{command}` and paste:\n{table}"
+        );
+    }
 }
 
 #[test]

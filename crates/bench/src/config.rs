@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use crate::BenchError;
 use crate::data::{Dataset, LabelColumn, Synthetic, Task, generate, read_csv};
-use crate::experiment::{Arch, RunSpec, grid};
+use crate::experiment::{Arch, Head, RunSpec, grid};
 use crate::registry::lookup;
 
 /// A whole experiment file.
@@ -73,12 +73,68 @@ pub struct DatasetSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArchSpec {
-    /// Hidden layers.
-    pub depth: usize,
-    /// Units per hidden layer.
-    pub width: usize,
+    /// Hidden layers, all `width` units wide (or give `widths`).
+    pub depth: Option<usize>,
+    /// Units per hidden layer, with `depth`.
+    pub width: Option<usize>,
+    /// Units of each hidden layer, input side first: `[10, 5]` is 2 → 10 → 5 → output.
+    pub widths: Option<Vec<usize>>,
     /// Activation name, e.g. `relu`, `tanh`, `leaky_relu(0.1)`.
     pub activation: String,
+    /// `softmax` (default: one logit per class, cross-entropy) or `sigmoid` (one logit for
+    /// two classes, binary cross-entropy).
+    pub output: Option<String>,
+}
+
+impl ArchSpec {
+    /// The hidden widths this table describes.
+    ///
+    /// # Errors
+    /// Neither or both of `widths` and `depth`/`width`, a zero, or a depth past
+    /// [`crate::experiment::MAX_DEPTH`], naming the key of `arch[i]`.
+    fn hidden(&self, i: usize) -> Result<Vec<usize>, BenchError> {
+        let key = |name: &str| format!("arch[{i}].{name}");
+        let hidden = match (&self.widths, self.depth, self.width) {
+            (Some(widths), None, None) => {
+                if widths.is_empty() {
+                    return Err(BenchError::invalid(
+                        key("widths"),
+                        "[]",
+                        "at least one hidden layer",
+                    ));
+                }
+                widths.clone()
+            }
+            (None, Some(depth), Some(width)) => {
+                crate::experiment::check_depth(depth).map_err(|e| e.for_field(key("depth")))?;
+                vec![width; depth]
+            }
+            (Some(_), _, _) => {
+                return Err(BenchError::invalid(
+                    key("widths"),
+                    "given with depth or width",
+                    "either widths = [...] or depth and width",
+                ));
+            }
+            (None, _, _) => {
+                return Err(BenchError::invalid(
+                    key("depth"),
+                    "(missing)",
+                    "depth and width, or widths = [...]",
+                ));
+            }
+        };
+        crate::experiment::check_depth(hidden.len()).map_err(|e| e.for_field(key("widths")))?;
+        if hidden.contains(&0) {
+            let name = if self.widths.is_some() {
+                "widths"
+            } else {
+                "width"
+            };
+            return Err(BenchError::invalid(key(name), 0, "at least 1"));
+        }
+        Ok(hidden)
+    }
 }
 
 /// The `[train]` table.
@@ -353,19 +409,21 @@ impl ExperimentFile {
                     e.to_string(),
                 )
             })?;
-            for (key, value) in [("depth", a.depth), ("width", a.width)] {
-                if value == 0 {
+            let output = match a.output.as_deref() {
+                None | Some("softmax") => Head::Softmax,
+                Some("sigmoid") => Head::Sigmoid,
+                Some(other) => {
                     return Err(BenchError::invalid(
-                        format!("arch[{i}].{key}"),
-                        0,
-                        "at least 1",
+                        format!("arch[{i}].output"),
+                        other,
+                        "softmax or sigmoid",
                     ));
                 }
-            }
+            };
             archs.push(Arch {
-                depth: a.depth,
-                width: a.width,
+                hidden: a.hidden(i)?,
                 activation,
+                output,
             });
         }
         if archs.is_empty() {
@@ -423,7 +481,7 @@ impl ExperimentFile {
             .validate()
             .map_err(|e| BenchError::invalid("train.lr", t.lr, e.to_string()))?;
         let template = RunSpec {
-            arch: archs[0],
+            arch: archs[0].clone(),
             init: String::new(),
             optimizer,
             epochs: t.epochs,

@@ -92,4 +92,19 @@ impl BenchError {
             expected: expected.into(),
         }
     }
+
+    /// The same error with an [`BenchError::Invalid`]'s field renamed (a config key instead
+    /// of a generic name); other errors unchanged.
+    pub(crate) fn for_field(self, field: impl Into<String>) -> Self {
+        match self {
+            BenchError::Invalid {
+                value, expected, ..
+            } => BenchError::Invalid {
+                field: field.into(),
+                value,
+                expected,
+            },
+            other => other,
+        }
+    }
 }

@@ -18,21 +18,64 @@ use crate::registry::{InitChoice, lookup};
 use crate::throughput::gemm_flops_per_sample;
 use crate::verdict::verdict;
 
-/// Hidden layers of one width and one activation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A network's hidden layers, their activation and how its output is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Arch {
-    /// Number of hidden layers, >= 1.
-    pub depth: usize,
-    /// Units per hidden layer, >= 1.
-    pub width: usize,
+    /// Units of each hidden layer, input side first; at least one layer.
+    pub hidden: Vec<usize>,
     /// Nonlinearity after every hidden layer.
     pub activation: Activation,
+    /// The output layer.
+    #[serde(default)]
+    pub output: Head,
+}
+
+/// How a network's output layer is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Head {
+    /// One logit per class, softmax cross-entropy (or one per target, squared error, for
+    /// regression).
+    #[default]
+    Softmax,
+    /// One logit for two classes, binary cross-entropy of its sigmoid: class 1 when the
+    /// logit is positive.
+    Sigmoid,
 }
 
 impl Arch {
-    /// A short label such as `relu 10x256`.
+    /// `depth` hidden layers of `width` units.
+    pub fn uniform(depth: usize, width: usize, activation: Activation) -> Self {
+        Self {
+            hidden: vec![width; depth],
+            activation,
+            output: Head::Softmax,
+        }
+    }
+
+    /// Hidden layers.
+    pub fn depth(&self) -> usize {
+        self.hidden.len()
+    }
+
+    /// A short label, safe in a CSV field: `relu 10x256` for equal widths, `relu 10-5`
+    /// otherwise, and ` sigmoid` after a one-logit output.
     pub fn label(&self) -> String {
-        format!("{} {}x{}", self.activation, self.depth, self.width)
+        let widths = match self.hidden.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|w| w == first) => {
+                format!("{}x{first}", self.hidden.len())
+            }
+            widths => widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-"),
+        };
+        let head = match self.output {
+            Head::Softmax => "",
+            Head::Sigmoid => " sigmoid",
+        };
+        format!("{} {widths}{head}", self.activation)
     }
 }
 
@@ -173,6 +216,19 @@ impl Window {
     }
 }
 
+/// Per-layer statistics after one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochDiagnostics {
+    /// 0-based epoch after which they were taken.
+    pub epoch: usize,
+    /// One entry per layer, the output layer last.
+    pub layers: Vec<LayerDiagnostics>,
+}
+
+/// The most epochs [`RunResult::during_training`] holds: enough to follow a run, few enough
+/// that a long full-batch run does not fill its results file with them.
+pub const PROBED_EPOCHS: usize = 100;
+
 /// What one run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -195,8 +251,9 @@ pub struct RunResult {
     pub initial_accuracy: f64,
     /// Per-layer statistics at initialization on a training batch.
     pub at_init: Vec<LayerDiagnostics>,
-    /// Per-layer statistics on the same batch after every completed epoch.
-    pub during_training: Vec<Vec<LayerDiagnostics>>,
+    /// Per-layer statistics on the same batch after training epochs: every epoch of a run
+    /// of up to [`PROBED_EPOCHS`] epochs, every k-th of a longer one (and its last).
+    pub during_training: Vec<EpochDiagnostics>,
     /// One line on what happened and why.
     pub verdict: String,
     /// Training wall time, seconds.
@@ -219,10 +276,40 @@ pub const MAX_RUNS: usize = 1_000_000;
 /// Samples used for diagnostics and LSUV.
 const PROBE_ROWS: usize = 256;
 
-/// `input -> depth x width -> output` with `activation` on every hidden layer.
+/// The network of `arch` on `dataset`: its input width, the hidden layers, and one output per
+/// class or target (one in all for a sigmoid head).
 ///
 /// # Errors
-/// [`BenchError`] naming `depth` or `width` when it is 0.
+/// [`BenchError`] naming `depth` or `width` when one is 0 or too large, or `output` when a
+/// sigmoid head meets data that is not two classes.
+pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<MlpConfig, BenchError> {
+    let output = match arch.output {
+        Head::Softmax => dataset.outputs,
+        Head::Sigmoid if dataset.is_classification() && dataset.outputs == 2 => 1,
+        Head::Sigmoid => {
+            let data = if dataset.is_classification() {
+                format!("{} classes", dataset.outputs)
+            } else {
+                "regression".to_owned()
+            };
+            return Err(BenchError::invalid(
+                "output",
+                "sigmoid",
+                format!(
+                    "softmax for {} ({data}): a sigmoid output reads two classes",
+                    dataset.name
+                ),
+            ));
+        }
+    };
+    layers(dataset.inputs(), &arch.hidden, output, arch.activation)
+}
+
+/// `input -> depth x width -> output` with `activation` on every hidden layer; the depth is
+/// checked before any layer list is made.
+///
+/// # Errors
+/// As [`layers`].
 pub(crate) fn deep_arch(
     input: usize,
     depth: usize,
@@ -230,10 +317,17 @@ pub(crate) fn deep_arch(
     output: usize,
     activation: Activation,
 ) -> Result<MlpConfig, BenchError> {
-    for (field, value) in [("depth", depth), ("width", width)] {
-        if value == 0 {
-            return Err(BenchError::invalid(field, 0, "at least 1"));
-        }
+    check_depth(depth)?;
+    layers(input, &vec![width; depth], output, activation)
+}
+
+/// Refuses no hidden layer, or more than [`MAX_DEPTH`].
+///
+/// # Errors
+/// [`BenchError`] naming `depth`.
+pub(crate) fn check_depth(depth: usize) -> Result<(), BenchError> {
+    if depth == 0 {
+        return Err(BenchError::invalid("depth", 0, "at least 1"));
     }
     if depth > MAX_DEPTH {
         return Err(BenchError::invalid(
@@ -242,8 +336,29 @@ pub(crate) fn deep_arch(
             format!("at most {MAX_DEPTH} hidden layers"),
         ));
     }
-    crate::memory::check_widths("width", &[input, width, output])?;
-    Ok(MlpConfig::deep(input, depth, width, output, activation))
+    Ok(())
+}
+
+/// `input -> hidden... -> output` with `activation` on every hidden layer.
+///
+/// # Errors
+/// [`BenchError`] naming `depth` or `width` when one is 0 or too large.
+fn layers(
+    input: usize,
+    hidden: &[usize],
+    output: usize,
+    activation: Activation,
+) -> Result<MlpConfig, BenchError> {
+    check_depth(hidden.len())?;
+    if hidden.contains(&0) {
+        return Err(BenchError::invalid("width", 0, "at least 1"));
+    }
+    let widths: Vec<usize> = std::iter::once(input)
+        .chain(hidden.iter().copied())
+        .chain(std::iter::once(output))
+        .collect();
+    crate::memory::check_widths("width", &widths)?;
+    Ok(MlpConfig::new(input, hidden.to_vec(), output).with_activation(activation))
 }
 
 /// Builds and initializes the network a spec describes.
@@ -251,15 +366,8 @@ pub(crate) fn deep_arch(
 /// # Errors
 /// An unknown initializer name or an invalid architecture.
 pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> {
-    let arch = spec.arch;
-    let config = deep_arch(
-        dataset.inputs(),
-        arch.depth,
-        arch.width,
-        dataset.outputs,
-        arch.activation,
-    )?;
-    Ok(match lookup(&spec.init, arch.activation)? {
+    let config = network(dataset, &spec.arch)?;
+    Ok(match lookup(&spec.init, spec.arch.activation)? {
         InitChoice::Strategy(layer) => config.build(&layer.weight, &layer.bias, spec.seed)?,
         InitChoice::Lsuv => {
             let mut mlp = config.build(
@@ -278,35 +386,70 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> 
     })
 }
 
-fn loss_for(dataset: &Dataset) -> Loss {
-    if dataset.is_classification() {
-        Loss::SoftmaxCrossEntropy
-    } else {
-        Loss::MeanSquaredError
+/// What a run trains against: the loss its output head reads, and the training labels in
+/// the form that loss compares with.
+struct Objective {
+    loss: Loss,
+    /// Class labels as 0.0 / 1.0, one column, for a sigmoid head.
+    binary_labels: Option<ndarray::Array2<f32>>,
+}
+
+impl Objective {
+    fn new(dataset: &Dataset, arch: &Arch) -> Self {
+        match (arch.output, &dataset.train_y) {
+            (Head::Sigmoid, Labels::Classes(classes)) => Self {
+                loss: Loss::BinaryCrossEntropyWithLogits,
+                binary_labels: Some(ndarray::Array2::from_shape_fn(
+                    (classes.len(), 1),
+                    |(i, _)| classes[i] as f32,
+                )),
+            },
+            (_, Labels::Classes(_)) => Self {
+                loss: Loss::SoftmaxCrossEntropy,
+                binary_labels: None,
+            },
+            (_, Labels::Values(_)) => Self {
+                loss: Loss::MeanSquaredError,
+                binary_labels: None,
+            },
+        }
     }
-}
 
-/// Per-layer diagnostics on the first training rows.
-fn probe(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<Vec<LayerDiagnostics>, BenchError> {
-    let rows = PROBE_ROWS.min(dataset.train_x.nrows());
-    let x = dataset.train_x.slice(s![..rows, ..]);
-    let targets = match &dataset.train_y {
-        Labels::Classes(c) => nn::Targets::Classes(&c[..rows]),
-        Labels::Values(v) => nn::Targets::Values(v.slice(s![..rows, ..])),
-    };
-    Ok(nn::diagnose(mlp, x, targets, loss_for(dataset), 0)?)
-}
+    /// The first `rows` training targets.
+    fn targets<'a>(&'a self, dataset: &'a Dataset, rows: usize) -> nn::Targets<'a, f32> {
+        match (&self.binary_labels, &dataset.train_y) {
+            (Some(values), _) => nn::Targets::Values(values.slice(s![..rows, ..])),
+            (None, Labels::Classes(c)) => nn::Targets::Classes(&c[..rows]),
+            (None, Labels::Values(v)) => nn::Targets::Values(v.slice(s![..rows, ..])),
+        }
+    }
 
-/// Test accuracy, or the negated mean test loss for regression.
-fn score(mlp: &Mlp<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
-    Ok(match &dataset.test_y {
-        Labels::Classes(c) => mlp.accuracy(dataset.test_x.view(), c)?,
-        Labels::Values(_) => -mlp.loss(
-            dataset.test_x.view(),
-            dataset.test_y.targets(),
-            loss_for(dataset),
-        )?,
-    })
+    /// Per-layer diagnostics on the first training rows.
+    fn probe(
+        &self,
+        mlp: &Mlp<f32>,
+        dataset: &Dataset,
+    ) -> Result<Vec<LayerDiagnostics>, BenchError> {
+        let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+        let x = dataset.train_x.slice(s![..rows, ..]);
+        Ok(nn::diagnose(
+            mlp,
+            x,
+            self.targets(dataset, rows),
+            self.loss,
+            0,
+        )?)
+    }
+
+    /// Test accuracy, or the negated mean test loss for regression.
+    fn score(&self, mlp: &Mlp<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
+        Ok(match &dataset.test_y {
+            Labels::Classes(c) => mlp.accuracy(dataset.test_x.view(), c)?,
+            Labels::Values(_) => {
+                -mlp.loss(dataset.test_x.view(), dataset.test_y.targets(), self.loss)?
+            }
+        })
+    }
 }
 
 /// Trains one run, advancing `progress` by one per epoch.
@@ -319,8 +462,9 @@ pub fn run(
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
     let mut mlp = build(dataset, spec)?;
-    let at_init = probe(&mlp, dataset)?;
-    let initial_accuracy = score(&mlp, dataset)?;
+    let objective = Objective::new(dataset, &spec.arch);
+    let at_init = objective.probe(&mlp, dataset)?;
+    let initial_accuracy = objective.score(&mlp, dataset)?;
     let rows = dataset.train_x.nrows();
     let steps_per_epoch = rows.div_ceil(spec.batch_size.clamp(1, rows.max(1))) as u64;
     let mut loss_curve = LossCurve {
@@ -328,7 +472,7 @@ pub fn run(
         points: Vec::new(),
     };
     let mut window = Window::default();
-    let config = TrainConfig::new(loss_for(dataset), spec.optimizer)
+    let config = TrainConfig::new(objective.loss, spec.optimizer)
         .with_batch_size(spec.batch_size)
         .with_epochs(spec.epochs)
         .with_seed(spec.seed);
@@ -342,20 +486,23 @@ pub fn run(
     let history = trainer.train(
         &mut mlp,
         dataset.train_x.view(),
-        dataset.train_y.targets(),
+        objective.targets(dataset, rows),
         |event, mlp| match *event {
             Event::Step { step, loss, .. } => {
                 steps += 1;
                 window.add(&mut loss_curve, step, loss);
             }
-            Event::EpochEnd { mean_loss, .. } => {
-                match probe(mlp, dataset) {
-                    Ok(layers) => during_training.push(layers),
-                    Err(e) => {
-                        evaluation_error.get_or_insert(e);
+            Event::EpochEnd { epoch, mean_loss } => {
+                let probe_every = spec.epochs.div_ceil(PROBED_EPOCHS).max(1);
+                if (epoch + 1).is_multiple_of(probe_every) || epoch + 1 == spec.epochs {
+                    match objective.probe(mlp, dataset) {
+                        Ok(layers) => during_training.push(EpochDiagnostics { epoch, layers }),
+                        Err(e) => {
+                            evaluation_error.get_or_insert(e);
+                        }
                     }
                 }
-                let accuracy = match score(mlp, dataset) {
+                let accuracy = match objective.score(mlp, dataset) {
                     Ok(a) => a,
                     Err(e) => {
                         evaluation_error.get_or_insert(e);
@@ -380,7 +527,7 @@ pub fn run(
         return Err(error);
     }
     progress.inc((spec.epochs - epochs.len()) as u64);
-    let final_accuracy = score(&mlp, dataset)?;
+    let final_accuracy = objective.score(&mlp, dataset)?;
     let outcome = match history.status {
         Status::Diverged { epoch, step } => Outcome::Diverged { epoch, step },
         Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
@@ -475,13 +622,7 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
     // The run that needs the most; `None` bytes (past a u64) count as the most of all.
     let mut largest: Option<(Option<u64>, &RunSpec)> = None;
     for spec in specs {
-        let config = deep_arch(
-            dataset.inputs(),
-            spec.arch.depth,
-            spec.arch.width,
-            dataset.outputs,
-            spec.arch.activation,
-        )?;
+        let config = network(dataset, &spec.arch)?;
         // A batch past the data trains as one the size of the data; evaluation runs
         // over the whole test split and diagnostics over PROBE_ROWS.
         let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
@@ -524,11 +665,11 @@ pub fn grid(
             )
         })?;
     let mut specs = Vec::with_capacity(runs);
-    for &arch in archs {
+    for arch in archs {
         for &init in inits {
             for &seed in seeds {
                 specs.push(RunSpec {
-                    arch,
+                    arch: arch.clone(),
                     init: init.to_owned(),
                     seed,
                     ..template.clone()

@@ -666,7 +666,7 @@ fn mostly_failed(group: &Group<'_>) -> bool {
 /// (per layer at init). Each line is the mean over seeds, with their min–max as a band.
 pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
     let groups = groups(results);
-    let mut archs: Vec<_> = groups.iter().map(|g| g.runs[0].spec.arch).collect();
+    let mut archs: Vec<_> = groups.iter().map(|g| g.runs[0].spec.arch.clone()).collect();
     archs.dedup();
     let mut figures = Vec::new();
     for arch in archs {

@@ -61,15 +61,18 @@ pub fn verdict(
             best_epoch + 1
         );
     }
-    if arch.width > 1 && hidden.iter().all(|l| l.duplicate_units + 1 == arch.width) {
+    let symmetric = hidden
+        .iter()
+        .zip(&arch.hidden)
+        .all(|(l, &width)| l.duplicate_units + 1 == width);
+    if arch.hidden.iter().any(|&w| w > 1) && symmetric {
         if hidden.iter().all(|l| l.weight_grad_norm == 0.0) {
             return format!(
                 "symmetric and frozen: all units identical, no gradient reaches any hidden weight; {accuracy}"
             );
         }
         return format!(
-            "symmetric: all {} units of a layer identical, the net is 1 unit wide; {accuracy}",
-            arch.width
+            "symmetric: all units of each layer identical, the net is 1 unit wide; {accuracy}"
         );
     }
     let trained = if classification {

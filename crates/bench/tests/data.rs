@@ -245,3 +245,30 @@ fn csv_reads_features_and_labels_by_name_or_index() {
     assert!(message.contains("a column named `label`"), "{message}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The test split holds every class in proportion (within one sample), so balanced
+/// classes stay exactly balanced and a constant prediction scores exactly one half.
+#[test]
+fn splits_hold_out_each_class_in_proportion() {
+    let count = |labels: &bench::data::Labels, classes: usize| -> Vec<usize> {
+        let bench::data::Labels::Classes(c) = labels else {
+            panic!("classes")
+        };
+        (0..classes).map(|k| c.iter().filter(|&&l| l == k).count()).collect()
+    };
+    let circles = generate(Synthetic::Circles, 1000, 3).unwrap();
+    assert_eq!(count(&circles.test_y, 2), [100, 100]);
+    assert_eq!(count(&circles.train_y, 2), [400, 400]);
+    let spirals = generate(Synthetic::Spirals { classes: 3 }, 500, 3).unwrap();
+    let test = count(&spirals.test_y, 3);
+    let all: Vec<usize> = count(&spirals.train_y, 3)
+        .iter()
+        .zip(&test)
+        .map(|(a, b)| a + b)
+        .collect();
+    assert_eq!(test.iter().sum::<usize>(), 100);
+    for (held, total) in test.iter().zip(&all) {
+        let share = *total as f64 * 0.2;
+        assert!((*held as f64 - share).abs() < 1.0, "{test:?} of {all:?}");
+    }
+}

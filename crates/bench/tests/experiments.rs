@@ -10,11 +10,7 @@ use nn::{Activation, Optimizer};
 
 fn spec(init: &str, activation: Activation) -> RunSpec {
     RunSpec {
-        arch: Arch {
-            depth: 4,
-            width: 32,
-            activation,
-        },
+        arch: Arch::uniform(4, 32, activation),
         init: init.to_owned(),
         optimizer: Optimizer::adam(0.01),
         epochs: 30,
@@ -61,11 +57,7 @@ fn large_weights_explode_a_deep_relu_net() {
     )
     .unwrap();
     let mut deep = spec("large_normal", Activation::Relu);
-    deep.arch = Arch {
-        depth: 12,
-        width: 64,
-        activation: Activation::Relu,
-    };
+    deep.arch = Arch::uniform(12, 64, Activation::Relu);
     deep.optimizer = Optimizer::sgd(0.1);
     let result = run(&data, &deep, &ProgressBar::hidden()).unwrap();
     assert!(
@@ -82,11 +74,7 @@ fn large_weights_explode_a_deep_relu_net() {
 #[test]
 fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     let data = generate(Synthetic::Spirals { classes: 2 }, 400, 3).unwrap();
-    let archs = [Arch {
-        depth: 2,
-        width: 16,
-        activation: Activation::Tanh,
-    }];
+    let archs = [Arch::uniform(2, 16, Activation::Tanh)];
     let mut template = spec("", Activation::Tanh);
     template.epochs = 2;
     let specs = grid(&archs, &["glorot_uniform", "lsuv"], &[0, 1], &template).unwrap();
@@ -179,6 +167,27 @@ fn experiment_files_are_checked_key_by_key() {
         (good.replace("\"adam\"", "\"rmsprop\""), "train.optimizer"),
         (good.replace("lr = 0.01", "lr = -1.0"), "train.lr"),
         (good.replace("width = 8", "width = 0"), "arch[0].width"),
+        (
+            good.replace("depth = 2\n        width = 8", "widths = []"),
+            "arch[0].widths",
+        ),
+        (
+            good.replace("depth = 2\n        width = 8", "widths = [4, 0]"),
+            "arch[0].widths",
+        ),
+        (
+            good.replace("depth = 2", "depth = 2\n        widths = [4, 2]"),
+            "arch[0].widths",
+        ),
+        (good.replace("depth = 2\n", ""), "arch[0].depth"),
+        (
+            good.replace("depth = 2", "depth = 1000000000000"),
+            "arch[0].depth",
+        ),
+        (
+            good.replace("width = 8", "width = 8\n        output = \"tanh\""),
+            "arch[0].output",
+        ),
         (good.replace("epochs = 1", "epochs = \"one\""), "epochs"),
         (good.replace("[train]", "[train"), "experiment.toml"),
     ];
@@ -186,6 +195,32 @@ fn experiment_files_are_checked_key_by_key() {
         let message = check(&text).unwrap_err().to_string();
         assert!(message.contains(expected), "{expected}: {message}");
     }
+
+    // Per-layer widths and a sigmoid output: 2 -> 10 -> 5 -> 1.
+    let blog = good.replace(
+        "depth = 2\n        width = 8",
+        "widths = [10, 5]\n        output = \"sigmoid\"",
+    );
+    let (file, specs) = check(&blog).unwrap();
+    assert_eq!(specs[0].arch.hidden, [10, 5]);
+    assert_eq!(specs[0].arch.label(), "leaky_relu(0.1) 10-5 sigmoid");
+    let data = file.dataset(std::path::Path::new("unused")).unwrap();
+    let mlp = bench::experiment::build(&data, &specs[0]).unwrap();
+    assert_eq!(mlp.config().widths(), [2, 10, 5, 1]);
+    // A sigmoid reads two classes, not three.
+    let three = blog.replace(
+        "kind = \"circles\"",
+        "kind = \"spirals\"\n        classes = 3",
+    );
+    let (file, specs) = check(&three).unwrap();
+    let data = file.dataset(std::path::Path::new("unused")).unwrap();
+    let message = bench::experiment::check_memory(&data, &specs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("`output`") && message.contains("3 classes"),
+        "{message}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

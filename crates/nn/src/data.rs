@@ -53,25 +53,7 @@ fn validate_targets<T: Real>(
 ) -> Result<(), NnError> {
     let classes = mlp.config().output;
     match targets {
-        Targets::Classes(labels) => {
-            if labels.len() != rows {
-                return Err(NnError::Targets {
-                    what: format!(
-                        "{} labels for {} input rows; expected one label per row",
-                        labels.len(),
-                        rows
-                    ),
-                });
-            }
-            if let Some((sample, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes)
-            {
-                return Err(NnError::LabelOutOfRange {
-                    sample,
-                    label,
-                    classes,
-                });
-            }
-        }
+        Targets::Classes(labels) => validate_labels(labels, rows, classes)?,
         Targets::Values(values) => {
             if values.dim() != (rows, classes) {
                 return Err(NnError::Targets {
@@ -92,6 +74,31 @@ fn validate_targets<T: Real>(
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// Rejects labels that are not one per row, each below `classes`.
+pub(crate) fn validate_labels(
+    labels: &[usize],
+    rows: usize,
+    classes: usize,
+) -> Result<(), NnError> {
+    if labels.len() != rows {
+        return Err(NnError::Targets {
+            what: format!(
+                "{} labels for {} input rows; expected one label per row",
+                labels.len(),
+                rows
+            ),
+        });
+    }
+    if let Some((sample, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        return Err(NnError::LabelOutOfRange {
+            sample,
+            label,
+            classes,
+        });
     }
     Ok(())
 }

@@ -377,12 +377,33 @@ impl<T: Real> Mlp<T> {
         Ok(workspace.logits(rows).to_owned())
     }
 
-    /// Fraction of rows whose largest logit is at the label, evaluated in chunks.
+    /// Fraction of rows classified as labelled, evaluated in chunks: the class is the index
+    /// of the largest logit or, for a network with one output (a sigmoid's logit, trained
+    /// with [`Loss::BinaryCrossEntropyWithLogits`](crate::Loss)), class 1 when the logit is
+    /// positive (sigmoid above 1/2) and class 0 otherwise.
     ///
     /// # Errors
-    /// Wrong input width, mismatched or out-of-range labels, or no rows.
+    /// Wrong input width, mismatched or out-of-range labels (past 1 for one output), or no
+    /// rows.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::Initializer;
+    /// use ndarray::array;
+    /// use nn::MlpConfig;
+    ///
+    /// // One logit, x0 + x1: positive reads as class 1.
+    /// let mlp = MlpConfig::new(2, vec![1], 1)
+    ///     .with_activation(nn::Activation::Identity)
+    ///     .build::<f64>(&Initializer::Ones, &Initializer::Zeros, 0)?;
+    /// let x = array![[2.0, 1.0], [-1.0, -2.0], [0.5, 0.0]];
+    /// assert_eq!(mlp.accuracy(x.view(), &[1, 0, 0])?, 2.0 / 3.0);
+    /// # Ok::<(), nn::NnError>(())
+    /// ```
     pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
-        crate::data::validate(self, inputs, crate::Targets::Classes(labels))?;
+        crate::data::validate_inputs(self, inputs)?;
+        crate::data::validate_labels(labels, inputs.nrows(), self.config.output.max(2))?;
+        let one_logit = self.config.output == 1;
         let chunk = 512.min(inputs.nrows());
         let mut workspace = Workspace::new(self, chunk);
         let mut correct = 0;
@@ -393,11 +414,14 @@ impl<T: Real> Mlp<T> {
             self.forward(x, &mut workspace);
             let logits = workspace.logits(x.nrows());
             for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
-                let best = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (i, &v)| if v > row[b] { i } else { b });
-                correct += usize::from(best == label);
+                let class = if one_logit {
+                    usize::from(row[0] > T::zero())
+                } else {
+                    row.iter()
+                        .enumerate()
+                        .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
+                };
+                correct += usize::from(class == label);
             }
         }
         Ok(correct as f64 / inputs.nrows() as f64)

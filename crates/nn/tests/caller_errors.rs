@@ -170,3 +170,40 @@ fn a_diverged_step_is_not_counted() {
     };
     assert_eq!(history.steps, step, "steps taken before the diverged one");
 }
+
+/// A one-logit network (binary cross-entropy on a sigmoid) classifies by the logit's sign;
+/// before, `accuracy` took the argmax of one logit, class 0 for every row, and refused
+/// label 1.
+#[test]
+fn a_one_logit_network_classifies_by_the_sign_of_its_logit() {
+    let hidden = Dense::new(
+        ndarray::array![[1.0, 0.0], [0.0, 1.0]],
+        Array1::zeros(2),
+        Activation::Identity,
+    )
+    .unwrap();
+    let output = Dense::new(
+        ndarray::array![[1.0, -1.0]],
+        Array1::zeros(1),
+        Activation::Identity,
+    )
+    .unwrap();
+    let config = MlpConfig::new(2, vec![2], 1).with_activation(Activation::Identity);
+    let mlp: Mlp<f64> = Mlp::from_layers(config, vec![hidden, output]).unwrap();
+    // Logits 1, -1, 0.5, -0.5 and 0 (sigmoid exactly 1/2 reads as class 0).
+    let x = ndarray::array![[2.0, 1.0], [1.0, 2.0], [0.5, 0.0], [0.0, 0.5], [1.0, 1.0]];
+    assert_eq!(mlp.accuracy(x.view(), &[1, 0, 1, 0, 0]).unwrap(), 1.0);
+    assert_eq!(mlp.accuracy(x.view(), &[0, 1, 1, 1, 1]).unwrap(), 0.2);
+    let err = mlp.accuracy(x.view(), &[1, 0, 2, 0, 0]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NnError::LabelOutOfRange {
+                sample: 2,
+                label: 2,
+                classes: 2
+            }
+        ),
+        "{err:?}"
+    );
+}

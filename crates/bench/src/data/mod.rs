@@ -180,7 +180,9 @@ impl Dataset {
         self
     }
 
-    /// Shuffles the samples with `seed`, then splits off `test_fraction` of them for testing.
+    /// Shuffles the samples with `seed`, then splits off `test_fraction` of them for testing:
+    /// of every class alike for classification (stratified, so two balanced classes stay
+    /// balanced on both sides and a constant prediction scores exactly one half).
     pub(crate) fn split(
         name: String,
         x: Array2<f32>,
@@ -194,12 +196,20 @@ impl Dataset {
         let n = x.nrows();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED));
+        let mut test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
+        if let Labels::Classes(c) = &y {
+            let (train, held) = stratify(&order, c, outputs, test);
+            if !train.is_empty() && !held.is_empty() {
+                test = held.len();
+                order = train;
+                order.extend(held);
+            }
+        }
         let x = x.select(ndarray::Axis(0), &order);
         let y = match y {
             Labels::Classes(c) => Labels::Classes(order.iter().map(|&i| c[i]).collect()),
             Labels::Values(v) => Labels::Values(v.select(ndarray::Axis(0), &order)),
         };
-        let test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
         let cut = n - test;
         let rows = |a: ArrayView2<'_, f32>, r: std::ops::Range<usize>| {
             a.slice(ndarray::s![r, ..]).to_owned()
@@ -223,6 +233,41 @@ impl Dataset {
             outputs,
         }
     }
+}
+
+/// `order` cut into training and `test` held-out samples, both in `order`'s order, each
+/// class held out in proportion to its size: quotas by the largest-remainder method, so
+/// they add up to `test` exactly.
+fn stratify(order: &[usize], labels: &[usize], classes: usize, test: usize) -> (Vec<usize>, Vec<usize>) {
+    let n = labels.len().max(1);
+    let mut counts = vec![0_usize; classes];
+    for &label in labels {
+        if let Some(count) = counts.get_mut(label) {
+            *count += 1;
+        }
+    }
+    let shares: Vec<(usize, usize)> = counts
+        .iter()
+        .map(|&c| (c * test / n, c * test % n))
+        .collect();
+    let mut quota: Vec<usize> = shares.iter().map(|&(q, _)| q).collect();
+    let mut by_remainder: Vec<usize> = (0..classes).collect();
+    by_remainder.sort_by_key(|&c| std::cmp::Reverse(shares[c].1));
+    let missing = test.saturating_sub(quota.iter().sum());
+    for &c in by_remainder.iter().take(missing) {
+        quota[c] += 1;
+    }
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for &i in order {
+        match quota.get_mut(labels[i]) {
+            Some(q) if *q > 0 => {
+                *q -= 1;
+                held.push(i);
+            }
+            _ => train.push(i),
+        }
+    }
+    (train, held)
 }
 
 /// Finds `stem` or `stem.gz` in `dir`.
