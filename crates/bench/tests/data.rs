@@ -254,7 +254,9 @@ fn splits_hold_out_each_class_in_proportion() {
         let bench::data::Labels::Classes(c) = labels else {
             panic!("classes")
         };
-        (0..classes).map(|k| c.iter().filter(|&&l| l == k).count()).collect()
+        (0..classes)
+            .map(|k| c.iter().filter(|&&l| l == k).count())
+            .collect()
     };
     let circles = generate(Synthetic::Circles, 1000, 3).unwrap();
     assert_eq!(count(&circles.test_y, 2), [100, 100]);

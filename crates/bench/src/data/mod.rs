@@ -238,7 +238,12 @@ impl Dataset {
 /// `order` cut into training and `test` held-out samples, both in `order`'s order, each
 /// class held out in proportion to its size: quotas by the largest-remainder method, so
 /// they add up to `test` exactly.
-fn stratify(order: &[usize], labels: &[usize], classes: usize, test: usize) -> (Vec<usize>, Vec<usize>) {
+fn stratify(
+    order: &[usize],
+    labels: &[usize],
+    classes: usize,
+    test: usize,
+) -> (Vec<usize>, Vec<usize>) {
     let n = labels.len().max(1);
     let mut counts = vec![0_usize; classes];
     for &label in labels {
