@@ -13,7 +13,7 @@ use crate::{Fans, InitError, Moments, RngKey};
 /// # Examples
 /// ```
 /// use init::{fill_parallel, CustomInit, Fans, InitError, Initializer, Moments, RngKey};
-/// use rand::Rng;
+/// use init::rand::Rng;
 ///
 /// /// Rademacher weights: ±1/sqrt(fan_in) with equal probability.
 /// #[derive(Debug)]

@@ -77,16 +77,8 @@ pub enum InitError {
         rows: usize,
         /// Columns of the factored matrix.
         cols: usize,
-        /// LAPACK's complaint.
+        /// LAPACK's complaint (the `lapack` feature's QR; the built-in one cannot fail).
         reason: String,
-    },
-    /// The strategy needs a cargo feature this build was compiled without.
-    #[error("{strategy}: this build of `init` lacks the `{feature}` feature")]
-    MissingFeature {
-        /// The strategy being applied.
-        strategy: &'static str,
-        /// The cargo feature to enable.
-        feature: &'static str,
     },
     /// The parameters are finite, but the values they produce are not in the element type
     /// (a constant of 1e300 in `f32`, a truncated normal whose interval holds no

@@ -25,8 +25,10 @@ pub const BLOCK_LEN: usize = 1 << 14;
 ///   only ChaCha8 and the pure-Rust `libm`. `f64` normals (and the truncated normal's
 ///   normal proposal, for wide intervals) come from `rand_distr`'s ziggurat, whose rare
 ///   tail and wedge tests call the platform's `exp` and `ln`: identical on one platform,
-///   possibly not in the last bits on another. Orthogonal runs a LAPACK QR, whose results
-///   depend on the BLAS kernel the CPU selects;
+///   possibly not in the last bits on another. Orthogonal's QR multiplies matrices with
+///   `matrixmultiply`, which picks its kernel (FMA or not) for the CPU at run time, so its
+///   last bits may differ between CPUs; with the `lapack` feature they depend on the BLAS
+///   kernel the CPU selects;
 /// - two tensors of one model with different `tensor` ids never share a stream, so a
 ///   model's layers are independent even with one seed.
 ///

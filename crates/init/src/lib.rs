@@ -62,6 +62,8 @@ mod initializer;
 mod key;
 mod orthogonal;
 pub mod presets;
+#[cfg(any(not(feature = "lapack"), test))]
+mod qr;
 mod row_major;
 mod sampler;
 mod sparse;
@@ -76,3 +78,9 @@ pub use fans::{FanMode, Fans};
 pub use gain::Nonlinearity;
 pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd, WeightLayout};
 pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel};
+/// The ndarray version init's API takes and returns (0.17): use it as `init::ndarray` to
+/// get exactly that one.
+pub use ndarray;
+/// The rand version behind [`BlockRng`] and [`CustomInit`] (0.9), for its `Rng` and
+/// `RngCore` traits.
+pub use rand;

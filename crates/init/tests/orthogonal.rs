@@ -77,7 +77,7 @@ fn entries(i: usize, j: usize, count: u64, seed: u64) -> Vec<f64> {
 fn three_by_three_entries_are_uniform_on_minus_one_one() {
     // A Haar-random 3x3 rotation's columns are uniform on the sphere, and (Archimedes) a
     // coordinate of a uniform point on the 2-sphere is U(-1, 1). Without the sign
-    // correction, LAPACK's Householder QR makes Q[0, 0] = -|a_00| / ||a_0|| always
+    // correction, a Householder QR (LAPACK's, or this crate's) makes Q[0, 0] = -|a_00| / ||a_0|| always
     // negative, which this test rejects.
     let uniform = |x: f64| ((x + 1.0) / 2.0).clamp(0.0, 1.0);
     for (seed, (i, j)) in [(1, (0, 0)), (2, (1, 1)), (3, (2, 0)), (4, (0, 2))] {

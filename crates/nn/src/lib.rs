@@ -46,11 +46,18 @@ mod workspace;
 
 pub mod nonfinite;
 pub use activation::Activation;
+/// The `core-math` crate `nn` runs on, as `nn::core_math`.
+pub use core_math;
 pub use diagnostics::{LayerDiagnostics, diagnose};
 pub use error::NnError;
+/// The `init` crate whose [`Initializer`](init::Initializer)s `nn` takes, as `nn::init`:
+/// a project that depends on `nn` alone needs no other name for it.
+pub use init;
 pub use loss::{Loss, Targets};
 pub use lsuv::{LsuvConfig, LsuvLayer, lsuv};
 pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
+/// The ndarray version `nn`'s API takes and returns (0.17), as `nn::ndarray`.
+pub use ndarray;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 pub use trainer::{
