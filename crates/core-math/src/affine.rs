@@ -21,7 +21,7 @@ use crate::{Op, Scalar, ShapeError, gemm};
 /// # Examples
 /// ```
 /// use core_math::affine;
-/// use ndarray::{array, Array2};
+/// use core_math::ndarray::{array, Array2};
 ///
 /// let x = array![[1.0_f64, 2.0]];
 /// let w = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
@@ -91,7 +91,7 @@ pub struct AffineGrads<'a, T> {
 /// # Examples
 /// ```
 /// use core_math::{affine_backward, AffineGrads};
-/// use ndarray::{array, Array1, Array2};
+/// use core_math::ndarray::{array, Array1, Array2};
 ///
 /// let x = array![[1.0_f64, 2.0], [3.0, 4.0]];
 /// let w = array![[1.0, -1.0]];

@@ -48,7 +48,7 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// # Examples
 /// ```
 /// use core_math::{gemm, Op};
-/// use ndarray::array;
+/// use core_math::ndarray::array;
 ///
 /// let a = array![[1.0_f32, 2.0], [3.0, 4.0]];
 /// let b = array![[5.0_f32, 6.0], [7.0, 8.0]];

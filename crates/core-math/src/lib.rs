@@ -20,7 +20,7 @@
 //! # Examples
 //! ```
 //! use core_math::affine;
-//! use ndarray::{array, Array2};
+//! use core_math::ndarray::{array, Array2};
 //!
 //! let x = array![[1.0_f32, 1.0]];             // one sample, two inputs
 //! let w = array![[2.0_f32, 3.0]];             // one output unit
@@ -46,6 +46,8 @@ mod threads;
 pub use affine::{AffineGrads, affine, affine_backward};
 pub use error::ShapeError;
 pub use gemm::{Op, gemm};
+/// The ndarray version `core-math`'s views are (0.17), as `core_math::ndarray`.
+pub use ndarray;
 pub use scalar::Scalar;
 pub use threads::{
     BlasInfo, BlasThreads, SingleThreadedBlas, blas_info, blas_threads, set_blas_threads,

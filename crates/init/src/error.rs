@@ -80,6 +80,14 @@ pub enum InitError {
         /// LAPACK's complaint (the `lapack` feature's QR; the built-in one cannot fail).
         reason: String,
     },
+    /// A shard that does not fit its tensor, or a strategy that cannot fill a shard alone.
+    #[error("{strategy}: cannot fill this shard: {detail}")]
+    Shard {
+        /// The strategy being applied.
+        strategy: &'static str,
+        /// What was wrong, with the shapes and ranges involved.
+        detail: String,
+    },
     /// The parameters are finite, but the values they produce are not in the element type
     /// (a constant of 1e300 in `f32`, a truncated normal whose interval holds no
     /// probability mass a double can represent).

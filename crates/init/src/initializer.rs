@@ -577,7 +577,7 @@ impl Initializer {
     /// # Examples
     /// ```
     /// use init::{Initializer, RngKey, WeightLayout};
-    /// use ndarray::Array2;
+    /// use init::ndarray::Array2;
     ///
     /// // A Keras dense kernel [in, out] = [300, 100]: its 100 columns are orthonormal.
     /// let mut kernel = Array2::<f64>::zeros((300, 100));
@@ -597,22 +597,171 @@ impl Initializer {
         S: DataMut<Elem = T>,
         D: Dimension,
     {
-        let shape = tensor.shape().to_vec();
-        let fans = if self.needs_fans() {
-            Some(layout.fans(&shape).map_err(|e| match e {
+        let fans = self.fans_in_layout(tensor.shape(), layout)?;
+        self.fill_dyn(tensor.view_mut().into_dyn(), fans, key, layout)
+    }
+
+    /// The fans this strategy reads from `shape` in `layout`, if it reads any.
+    fn fans_in_layout(
+        &self,
+        shape: &[usize],
+        layout: WeightLayout,
+    ) -> Result<Option<Fans>, InitError> {
+        Ok(if self.needs_fans() {
+            Some(layout.fans(shape).map_err(|e| match e {
                 InitError::FanOverflow { .. } => e,
                 _ => InitError::NoFans {
                     strategy: self.static_name(),
-                    shape: shape.clone(),
+                    shape: shape.to_vec(),
                 },
             })?)
         } else if let Self::Custom(_) = self {
             // A custom strategy decides what to do without fans (a bias, a vector).
-            layout.fans(&shape).ok()
+            layout.fans(shape).ok()
         } else {
             None
+        })
+    }
+
+    /// Fills `values` with the shard `rows x cols` of the tensor `shape` (PyTorch's layout,
+    /// flattened to `[shape[0], rest]`), row-major: exactly the values a fill of the whole
+    /// tensor with `key` puts there. Each model-parallel rank fills only its own shard, and
+    /// the shards put together are the full fill bit for bit, whatever the world size or
+    /// the thread count. Fans, and so the variance, are the whole tensor's.
+    ///
+    /// A row shard costs its own size. The whole tensor's values are drawn row after row,
+    /// so a column shard draws every row it spans whole: `n` column shards cost `n` full
+    /// fills in all.
+    ///
+    /// Elementwise strategies only. Orthogonal needs the QR of the whole matrix: fill the
+    /// full tensor once and slice it (or broadcast it); identity, Dirac, sparse and custom
+    /// strategies are refused too.
+    ///
+    /// # Errors
+    /// As [`fill`](Self::fill); [`InitError::Shard`] for ranges outside the tensor, a
+    /// `values` of another length than the shard's, or a strategy that is not elementwise.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{Initializer, Nonlinearity, RngKey};
+    ///
+    /// // A [4096, 1024] weight split over 4 ranks by rows: rank 2 holds rows 2048..3072.
+    /// let he = Initializer::he_normal(Nonlinearity::Relu);
+    /// let key = RngKey::new(0).tensor(3);
+    /// let mut shard = vec![0.0f32; 1024 * 1024];
+    /// he.fill_shard(&mut shard, &[4096, 1024], 2048..3072, 0..1024, key)?;
+    ///
+    /// let full = he.sample::<f32, _>((4096, 1024), key)?;
+    /// assert_eq!(shard, full.as_slice().unwrap()[2048 * 1024..3072 * 1024]);
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn fill_shard<T: Element>(
+        &self,
+        values: &mut [T],
+        shape: &[usize],
+        rows: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+        key: RngKey,
+    ) -> Result<(), InitError> {
+        self.validate()?;
+        let strategy = self.static_name();
+        let refuse = |detail: String| InitError::Shard { strategy, detail };
+        let Some((&height, rest)) = shape.split_first() else {
+            return Err(InitError::EmptyShape { strategy });
         };
-        self.fill_dyn(tensor.view_mut().into_dyn(), fans, key, layout)
+        let width = rest.iter().try_fold(1_usize, |w, &d| w.checked_mul(d));
+        let Some(width) = width.filter(|w| height.checked_mul(*w).is_some()) else {
+            return Err(refuse(format!(
+                "shape {shape:?} has more values than a usize counts"
+            )));
+        };
+        if rows.start > rows.end || rows.end > height || cols.start > cols.end || cols.end > width {
+            return Err(refuse(format!(
+                "rows {rows:?} and columns {cols:?} are not within the {height} x {width} of shape {shape:?}"
+            )));
+        }
+        let (shard_rows, shard_cols) = (rows.len(), cols.len());
+        if values.len() != shard_rows * shard_cols {
+            return Err(refuse(format!(
+                "{} values given for a {shard_rows} x {shard_cols} shard",
+                values.len()
+            )));
+        }
+        let fans = self.fans_in_layout(shape, WeightLayout::PyTorch)?;
+        let sampler = match fans {
+            Some(fans) => self.sampler(fans)?,
+            None => self.sampler_without_fans(),
+        };
+        let Some(sampler) = sampler else {
+            return Err(refuse(
+                "only elementwise strategies fill a shard alone; fill the whole tensor and slice it"
+                    .to_owned(),
+            ));
+        };
+        sampler.check_range::<T>(strategy)?;
+        if values.is_empty() {
+            return Ok(());
+        }
+        if shard_cols == width {
+            sampler.fill_at(values, rows.start * width, key);
+            return Ok(());
+        }
+        // Whole rows a few blocks at a time, then the shard's columns out of them.
+        let rows_per_chunk = (4 * crate::BLOCK_LEN / width).max(1);
+        let mut whole = vec![T::zero(); rows_per_chunk.min(shard_rows) * width];
+        for (chunk, out) in rows
+            .clone()
+            .step_by(rows_per_chunk)
+            .zip(values.chunks_mut(rows_per_chunk * shard_cols))
+        {
+            let count = out.len() / shard_cols;
+            let whole = &mut whole[..count * width];
+            sampler.fill_at(whole, chunk * width, key);
+            for (row, out) in whole.chunks(width).zip(out.chunks_mut(shard_cols)) {
+                out.copy_from_slice(&row[cols.clone()]);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`fill_in_layout`](Self::fill_in_layout) for a tensor held as a plain slice, such
+    /// as a `Vec<f32>` on its way to a burn `TensorData` or a candle `Tensor`: `values` is
+    /// the tensor of `shape` in row-major order.
+    ///
+    /// # Errors
+    /// As [`fill_in_layout`](Self::fill_in_layout); [`InitError::Shard`] when `values`
+    /// does not hold exactly the shape's number of values.
+    ///
+    /// # Examples
+    /// ```
+    /// use init::{Initializer, RngKey, WeightLayout};
+    ///
+    /// // A Keras-layout [in, out] kernel as a plain vector.
+    /// let mut kernel = vec![0.0f32; 784 * 256];
+    /// Initializer::glorot_uniform().fill_slice(&mut kernel, &[784, 256], WeightLayout::Keras, RngKey::new(0).tensor(1))?;
+    /// let bound = (6.0f32 / (784.0 + 256.0)).sqrt();
+    /// assert!(kernel.iter().all(|v| v.abs() <= bound));
+    /// // candle: Tensor::from_vec(kernel, (784, 256), &device)?
+    /// // burn:   TensorData::new(kernel, [784, 256])
+    /// # Ok::<(), init::InitError>(())
+    /// ```
+    pub fn fill_slice<T: Element>(
+        &self,
+        values: &mut [T],
+        shape: &[usize],
+        layout: WeightLayout,
+        key: RngKey,
+    ) -> Result<(), InitError> {
+        let len = shape.iter().try_fold(1_usize, |n, &d| n.checked_mul(d));
+        if len != Some(values.len()) {
+            return Err(InitError::Shard {
+                strategy: self.static_name(),
+                detail: format!("{} values given for shape {shape:?}", values.len()),
+            });
+        }
+        let mut tensor = ndarray::ArrayViewMut::from_shape(shape.to_vec(), values)
+            .expect("the length was checked against the shape");
+        self.fill_in_layout(&mut tensor, layout, key)
     }
 
     /// Fills `tensor` in place using the given fans instead of its shape's.

@@ -30,7 +30,14 @@ pub const BLOCK_LEN: usize = 1 << 14;
 ///   last bits may differ between CPUs; with the `lapack` feature they depend on the BLAS
 ///   kernel the CPU selects;
 /// - two tensors of one model with different `tensor` ids never share a stream, so a
-///   model's layers are independent even with one seed.
+///   model's layers are independent even with one seed;
+/// - reusing a key reuses its stream: two same-shape fills with one key are the same
+///   values (and a smaller tensor gets the larger one's first values), so give every
+///   tensor its own id with [`tensor`](Self::tensor);
+/// - `f32` and `f64` fills from one key share no values: the element type decides how
+///   the stream's bits become numbers;
+/// - a shard of a tensor filled alone ([`Initializer::fill_shard`](crate::Initializer::fill_shard))
+///   gets the values the whole fill puts there.
 ///
 /// # Examples
 /// ```
@@ -116,14 +123,65 @@ pub fn fill_parallel<T: Send>(
     fill_purpose(values, key, Purpose::Values, fill_block);
 }
 
+/// Fills `values` with what [`fill_parallel`] puts at positions `start..start +
+/// values.len()` of a longer fill: a piece of a tensor filled on its own gets the very
+/// values a fill of the whole tensor gives it (a model-parallel rank's shard).
+///
+/// A piece that starts inside a block draws that block's values before `start` and drops
+/// them: at most [`BLOCK_LEN`] values of extra work. `fill_block` must fill a slice value
+/// by value from the front, as every strategy of this crate does, so that a block's first
+/// `n` values do not depend on how long the block is.
+pub fn fill_parallel_at<T: Send + Copy>(
+    values: &mut [T],
+    start: usize,
+    key: RngKey,
+    fill_block: impl Fn(&mut BlockRng, &mut [T]) + Sync,
+) {
+    fill_purpose_at(values, start, key, Purpose::Values, fill_block);
+}
+
 pub(crate) fn fill_purpose<T: Send>(
     values: &mut [T],
     key: RngKey,
     purpose: Purpose,
     fill_block: impl Fn(&mut BlockRng, &mut [T]) + Sync,
 ) {
+    fill_whole_blocks(values, 0, key, purpose, &fill_block);
+}
+
+/// Fills `values` from block `first` on, `values` starting at a block boundary.
+fn fill_whole_blocks<T: Send>(
+    values: &mut [T],
+    first: usize,
+    key: RngKey,
+    purpose: Purpose,
+    fill_block: &(impl Fn(&mut BlockRng, &mut [T]) + Sync),
+) {
     values
         .par_chunks_mut(BLOCK_LEN)
         .enumerate()
-        .for_each(|(index, block)| fill_block(&mut key.stream(purpose, index as u64), block));
+        .for_each(|(i, block)| fill_block(&mut key.stream(purpose, (first + i) as u64), block));
+}
+
+pub(crate) fn fill_purpose_at<T: Send + Copy>(
+    values: &mut [T],
+    start: usize,
+    key: RngKey,
+    purpose: Purpose,
+    fill_block: impl Fn(&mut BlockRng, &mut [T]) + Sync,
+) {
+    let (first, skip) = (start / BLOCK_LEN, start % BLOCK_LEN);
+    if skip == 0 || values.is_empty() {
+        return fill_whole_blocks(values, first, key, purpose, &fill_block);
+    }
+    let head_len = (BLOCK_LEN - skip).min(values.len());
+    let (head, rest) = values.split_at_mut(head_len);
+    rayon::join(
+        || {
+            let mut block = vec![head[0]; skip + head_len];
+            fill_block(&mut key.stream(purpose, first as u64), &mut block);
+            head.copy_from_slice(&block[skip..]);
+        },
+        || fill_whole_blocks(rest, first + 1, key, purpose, &fill_block),
+    );
 }

@@ -38,7 +38,7 @@
 //! # Examples
 //! ```
 //! use init::{Fans, Initializer, Nonlinearity, RngKey};
-//! use ndarray::Array2;
+//! use init::ndarray::Array2;
 //!
 //! let mut w = Array2::<f32>::zeros((512, 784));
 //! let he = Initializer::he_normal(Nonlinearity::Relu);
@@ -77,10 +77,10 @@ pub use error::InitError;
 pub use fans::{FanMode, Fans};
 pub use gain::Nonlinearity;
 pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd, WeightLayout};
-pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel};
+pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel, fill_parallel_at};
 /// The ndarray version init's API takes and returns (0.17): use it as `init::ndarray` to
 /// get exactly that one.
 pub use ndarray;
-/// The rand version behind [`BlockRng`] and [`CustomInit`] (0.9), for its `Rng` and
+/// The rand version behind [`BlockRng`] and [`CustomInit`] (0.10), for its `Rng` and
 /// `RngCore` traits.
 pub use rand;

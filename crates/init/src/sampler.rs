@@ -1,6 +1,6 @@
 //! Elementwise i.i.d. distributions, resolved from a strategy and the tensor's fans.
 
-use crate::key::{RngKey, fill_parallel};
+use crate::key::{RngKey, fill_parallel_at};
 use crate::truncated::TruncatedStandardNormal;
 use crate::{Element, InitError, Moments};
 
@@ -96,12 +96,22 @@ impl Sampler {
     }
 
     pub(crate) fn fill<T: Element>(&self, values: &mut [T], key: RngKey) {
+        self.fill_at(values, 0, key);
+    }
+
+    /// Fills `values` with what [`fill`](Self::fill) puts at positions `start..` of a
+    /// longer tensor.
+    pub(crate) fn fill_at<T: Element>(&self, values: &mut [T], start: usize, key: RngKey) {
         let cast = T::from_f64_rounded;
+        let fill_parallel =
+            |values: &mut [T], key, block: &(dyn Fn(&mut crate::BlockRng, &mut [T]) + Sync)| {
+                fill_parallel_at(values, start, key, block);
+            };
         match *self {
             Sampler::Constant(value) => values.fill(cast(value)),
             Sampler::Uniform { low, high } => {
                 let (low, width) = (cast(low), cast(high - low));
-                fill_parallel(values, key, |rng, block| {
+                fill_parallel(values, key, &|rng, block| {
                     for v in block {
                         *v = low + width * T::unit_uniform(rng);
                     }
@@ -109,7 +119,7 @@ impl Sampler {
             }
             Sampler::Normal { mean, std } => {
                 let (mean, std) = (cast(mean), cast(std));
-                fill_parallel(values, key, |rng, block| {
+                fill_parallel(values, key, &|rng, block| {
                     for v in block {
                         *v = mean + std * T::standard_normal(rng);
                     }
@@ -117,7 +127,7 @@ impl Sampler {
             }
             Sampler::TruncatedNormal { mean, std, a, b } => {
                 let standard = TruncatedStandardNormal::new(a, b);
-                fill_parallel(values, key, |rng, block| {
+                fill_parallel(values, key, &|rng, block| {
                     for v in block {
                         *v = cast(mean + std * standard.sample(rng));
                     }

@@ -15,8 +15,8 @@
 //!
 //! # Examples
 //! ```
-//! use init::{Initializer, Nonlinearity};
-//! use ndarray::Array2;
+//! use nn::init::{Initializer, Nonlinearity};
+//! use nn::ndarray::Array2;
 //! use nn::{Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 //!
 //! // XOR: four points, two classes.

@@ -76,7 +76,7 @@ impl Loss {
     ///
     /// # Examples
     /// ```
-    /// use ndarray::array;
+    /// use nn::ndarray::array;
     /// use nn::{Loss, Targets};
     ///
     /// // Equal logits: the loss is ln 2 and the gradient pushes toward the label.

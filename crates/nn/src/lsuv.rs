@@ -51,7 +51,7 @@ pub struct LsuvLayer {
 ///
 /// # Examples
 /// ```
-/// use init::{Initializer, RngKey};
+/// use nn::init::{Initializer, RngKey};
 /// use nn::{lsuv, Activation, LsuvConfig, MlpConfig};
 ///
 /// let mut mlp = MlpConfig::deep(20, 8, 64, 5, Activation::Tanh).build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)?;

@@ -15,7 +15,7 @@ use crate::{Activation, NnError, Real};
 /// # Examples
 /// ```
 /// use nn::{Activation, MlpConfig};
-/// use init::{Initializer, Nonlinearity};
+/// use nn::init::{Initializer, Nonlinearity};
 ///
 /// let config = MlpConfig::new(784, vec![256, 256], 10).with_activation(Activation::Tanh);
 /// let mlp = config.build::<f32>(&Initializer::GlorotUniform { gain: 5.0 / 3.0 }, &Initializer::Zeros, 0)?;
@@ -388,8 +388,8 @@ impl<T: Real> Mlp<T> {
     ///
     /// # Examples
     /// ```
-    /// use init::Initializer;
-    /// use ndarray::array;
+    /// use nn::init::Initializer;
+    /// use nn::ndarray::array;
     /// use nn::MlpConfig;
     ///
     /// // One logit, x0 + x1: positive reads as class 1.
@@ -434,8 +434,8 @@ impl<T: Real> Mlp<T> {
     ///
     /// # Examples
     /// ```
-    /// use init::Initializer;
-    /// use ndarray::array;
+    /// use nn::init::Initializer;
+    /// use nn::ndarray::array;
     /// use nn::{Loss, MlpConfig, Targets};
     ///
     /// let mlp = MlpConfig::new(2, vec![3], 2).build::<f64>(&Initializer::normal(0.0, 1.0), &Initializer::Zeros, 0)?;
