@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use core_math::{BlasThreads, Op, Scalar, affine, blas_info, gemm};
+use core_math::{BlasThreads, Op, affine, blas_info, gemm};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
@@ -109,7 +109,7 @@ fn raw_cblas(
     let mut c = c;
     // SAFETY: all three operands are C-order arrays of the sizes CBLAS is told.
     unsafe {
-        f32::cblas_gemm(
+        bench::raw_blas::sgemm(
             p.op_a == Op::Transpose,
             p.op_b == Op::Transpose,
             p.m as i32,

@@ -1,5 +1,7 @@
 //! Measuring how weight initialization changes training: datasets, experiments, metrics,
-//! throughput and reports. The `initlab` binary is a thin command line over this crate.
+//! throughput and reports. The `initlab` binary is a thin command line over this crate:
+//! the application's own library, not published, its public modules being what the
+//! binary, the benchmarks and the tests use.
 
 mod bounded;
 pub mod config;
@@ -11,11 +13,12 @@ pub mod load;
 pub mod memory;
 pub mod output;
 pub mod plot;
-pub mod quadrature;
+mod quadrature;
+pub mod raw_blas;
 pub mod registry;
 pub mod report;
 pub mod signal;
 pub mod throughput;
-pub mod verdict;
+mod verdict;
 
 pub use error::BenchError;

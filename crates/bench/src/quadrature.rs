@@ -50,7 +50,7 @@ fn legendre() -> &'static (Vec<f64>, Vec<f64>) {
 }
 
 /// `E[f(h)]` for `h ~ N(0, q)` by Gauss–Hermite quadrature (for smooth `f`).
-pub fn gauss_hermite(q: f64, f: impl Fn(f64) -> f64) -> f64 {
+pub(crate) fn gauss_hermite(q: f64, f: impl Fn(f64) -> f64) -> f64 {
     if q <= 0.0 {
         return f(0.0);
     }
@@ -66,7 +66,7 @@ pub fn gauss_hermite(q: f64, f: impl Fn(f64) -> f64) -> f64 {
 
 /// `E[f(h)]` for `h ~ N(0, q)`, integrating each half-line separately (for `f` with a kink
 /// at 0).
-pub fn split_at_zero(q: f64, f: impl Fn(f64) -> f64) -> f64 {
+pub(crate) fn split_at_zero(q: f64, f: impl Fn(f64) -> f64) -> f64 {
     if q <= 0.0 {
         return f(0.0);
     }

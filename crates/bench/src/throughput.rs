@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use core_math::{Scalar, SingleThreadedBlas};
+use core_math::SingleThreadedBlas;
 use init::{Initializer, RngKey};
 use ndarray::Array2;
 use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
@@ -272,7 +272,7 @@ fn ceiling_steps(
             let (b, i, o) = (batch as i32, fan_in as i32, fan_out as i32);
             // SAFETY: every buffer is a C-order array of exactly the sizes passed.
             unsafe {
-                f32::cblas_gemm(
+                crate::raw_blas::sgemm(
                     false,
                     true,
                     b,
@@ -287,7 +287,7 @@ fn ceiling_steps(
                     y.as_mut_ptr(),
                     o,
                 );
-                f32::cblas_gemm(
+                crate::raw_blas::sgemm(
                     true,
                     false,
                     o,
@@ -303,7 +303,7 @@ fn ceiling_steps(
                     i,
                 );
                 if l > 0 {
-                    f32::cblas_gemm(
+                    crate::raw_blas::sgemm(
                         false,
                         false,
                         b,

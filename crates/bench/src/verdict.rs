@@ -12,7 +12,7 @@ const EXPLODED: f64 = 1e2;
 
 /// Variance of the backpropagated gradient (w.r.t. pre-activations) at the first hidden
 /// layer over the last hidden layer's: below 1 it shrinks on the way back.
-pub fn gradient_variance_ratio(at_init: &[LayerDiagnostics]) -> f64 {
+pub(crate) fn gradient_variance_ratio(at_init: &[LayerDiagnostics]) -> f64 {
     let hidden = &at_init[..at_init.len().saturating_sub(1)];
     match (hidden.first(), hidden.last()) {
         (Some(first), Some(last)) => (first.backprop_grad_std / last.backprop_grad_std).powi(2),
@@ -23,7 +23,7 @@ pub fn gradient_variance_ratio(at_init: &[LayerDiagnostics]) -> f64 {
 /// Explains a run: what the gradients and activations looked like at initialization and
 /// how training ended. `initial` and `final_accuracy` are test accuracies, or negated test
 /// losses when `classification` is false.
-pub fn verdict(
+pub(crate) fn verdict(
     arch: &Arch,
     at_init: &[LayerDiagnostics],
     outcome: Outcome,

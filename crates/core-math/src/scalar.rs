@@ -8,13 +8,44 @@ use num_traits::{Float, FromPrimitive};
 
 use crate::ffi;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+/// Out of reach outside the crate: [`Scalar`] cannot be implemented elsewhere, and the raw
+/// CBLAS call is not part of the public API.
+pub(crate) mod sealed {
+    pub trait Sealed: Sized {
+        /// The raw row-major CBLAS call (`cblas_sgemm` / `cblas_dgemm`), with no checks,
+        /// under [`gemm`](crate::gemm).
+        ///
+        /// `trans_a` / `trans_b` select `CblasTrans`; the rest are CBLAS's own arguments.
+        ///
+        /// # Safety
+        /// The pointers and leading dimensions must describe valid row-major matrices of the
+        /// sizes CBLAS expects for `trans_a`, `trans_b`, `m`, `n`, `k`, and `c` must not alias
+        /// `a` or `b`.
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn cblas_gemm(
+            trans_a: bool,
+            trans_b: bool,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: Self,
+            a: *const Self,
+            lda: i32,
+            b: *const Self,
+            ldb: i32,
+            beta: Self,
+            c: *mut Self,
+            ldc: i32,
+        );
+    }
 }
 
 /// A floating-point type with a BLAS GEMM: implemented for `f32` (sgemm) and `f64` (dgemm).
+///
+/// Three sealed numeric traits cover related types, on purpose: `init`'s `Element` is what
+/// a strategy can fill (also `f16` and `bf16`, and without any BLAS, so `init` does not
+/// depend on this crate); `Scalar` is what BLAS can multiply; `nn`'s `Real` is both, plus
+/// what training needs (`erf`, conversions).
 ///
 /// Training runs in `f32`; gradient checks run in `f64`, where central differences are
 /// accurate enough to tell a wrong derivative from rounding.
@@ -33,32 +64,6 @@ pub trait Scalar:
 {
     /// The type's name as BLAS users know it, for reports (`"f32"`, `"f64"`).
     const NAME: &'static str;
-
-    /// The raw row-major CBLAS call (`cblas_sgemm` / `cblas_dgemm`), with no checks:
-    /// the baseline that benchmarks hold [`gemm`](crate::gemm) against.
-    ///
-    /// `trans_a` / `trans_b` select `CblasTrans`; the rest are CBLAS's own arguments.
-    ///
-    /// # Safety
-    /// The pointers and leading dimensions must describe valid row-major matrices of the
-    /// sizes CBLAS expects for `trans_a`, `trans_b`, `m`, `n`, `k`, and `c` must not alias
-    /// `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn cblas_gemm(
-        trans_a: bool,
-        trans_b: bool,
-        m: i32,
-        n: i32,
-        k: i32,
-        alpha: Self,
-        a: *const Self,
-        lda: i32,
-        b: *const Self,
-        ldb: i32,
-        beta: Self,
-        c: *mut Self,
-        ldc: i32,
-    );
 }
 
 fn trans_flag(transposed: bool) -> i32 {
@@ -73,7 +78,9 @@ macro_rules! impl_scalar {
     ($t:ty, $name:literal, $gemm:ident) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
+        }
 
+        impl sealed::Sealed for $t {
             unsafe fn cblas_gemm(
                 trans_a: bool,
                 trans_b: bool,

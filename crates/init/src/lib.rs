@@ -76,6 +76,9 @@ pub use element::Element;
 pub use error::InitError;
 pub use fans::{FanMode, Fans};
 pub use gain::Nonlinearity;
+/// The `half` crate (2.7) whose `f16` and `bf16` the `half` feature fills.
+#[cfg(feature = "half")]
+pub use half;
 pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd, WeightLayout};
 pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel, fill_parallel_at};
 /// The ndarray version init's API takes and returns (0.17): use it as `init::ndarray` to

@@ -60,7 +60,9 @@ pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use ndarray;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
-pub use trainer::{
-    Event, GRAD_ROWS, History, Parallelism, SHARD_ROWS, Status, TrainConfig, Trainer, UNIT_BLOCK,
-};
+pub use trainer::{Event, History, Parallelism, Status, TrainConfig, Trainer};
+/// The trainer's block sizes, for `nn`'s own tests to build layers that span several
+/// blocks: tuning, not API, and free to change.
+#[doc(hidden)]
+pub use trainer::{GRAD_ROWS, SHARD_ROWS, UNIT_BLOCK};
 pub use workspace::Gradients;
