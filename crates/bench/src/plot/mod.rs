@@ -1,0 +1,347 @@
+//! Figures: training curves per step and per-layer signal at initialization. A figure is
+//! described once ([`Figure`]) and rendered to a PNG file and to inline SVG for the HTML
+//! report, so both show the same data. Text uses DejaVu Sans compiled into the binary, so
+//! no system font is needed.
+//!
+//! Drawing choices, for readers who cannot tell colours apart and for many series:
+//! colours from the Okabe–Ito palette (without its yellow, which vanishes on white) paired
+//! with one of four marker shapes, so 36 series differ in colour or shape; dashed lines
+//! for groups whose runs mostly failed; the legend beside the data, never over it; series
+//! that end at the same value are named in a note; and values a log axis cannot show
+//! (zero, negative) sit on the floor of the axis as ▼ with a note, instead of vanishing.
+
+mod axis;
+mod figure;
+
+use std::path::{Path, PathBuf};
+
+pub use figure::Figure;
+use figure::{Band, Mark, Series};
+
+use crate::BenchError;
+use crate::experiment::{Outcome, RunResult};
+use crate::report::{Group, groups};
+
+/// The longest label part of a file name: with a prefix such as `activation_variance_`
+/// and `.png`, it stays well below the usual 255-byte limit on a file name.
+const MAX_SLUG: usize = 120;
+
+/// File-name-safe form of a label; a long one is cut and ends in a hash of the whole, so
+/// different labels keep different names.
+fn slug(text: &str) -> String {
+    let safe: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if safe.len() <= MAX_SLUG {
+        return safe;
+    }
+    // FNV-1a: stable across runs and platforms, unlike std's hasher.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}_{hash:016x}", &safe[..MAX_SLUG - 17])
+}
+
+/// Mean over a group's seeds at every x any seed has, and the min–max band. Seeds that
+/// stopped early (diverged) leave the mean to the ones still running.
+fn across_seeds(
+    group: &Group<'_>,
+    points: &dyn Fn(&RunResult) -> Vec<(f64, f64)>,
+) -> (Vec<(f64, f64)>, Band) {
+    let mut all: Vec<(f64, f64)> = group.runs.iter().flat_map(|r| points(r)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut mean = Vec::new();
+    let mut band = Vec::new();
+    for chunk in all.chunk_by(|a, b| a.0 == b.0) {
+        let x = chunk[0].0;
+        let n = chunk.len() as f64;
+        mean.push((x, chunk.iter().map(|p| p.1).sum::<f64>() / n));
+        if group.runs.len() > 1 {
+            let lo = chunk.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            let hi = chunk.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            band.push((x, lo, hi));
+        }
+    }
+    (mean, band)
+}
+
+/// `init: diverged (NaN or inf) in 3/3 seeds, first at step 1; its line ends there.`
+fn diverged_note(group: &Group<'_>) -> Option<String> {
+    let steps: Vec<u64> = group
+        .runs
+        .iter()
+        .filter_map(|r| match r.outcome {
+            Outcome::Diverged { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    let first = steps.iter().min()?;
+    Some(format!(
+        "{}: diverged (NaN or inf) in {}/{} seeds, first at step {first}; its line ends there.",
+        group.runs[0].spec.init,
+        steps.len(),
+        group.runs.len()
+    ))
+}
+
+/// Whether most of a group's runs failed (stalled, collapsed or diverged).
+fn mostly_failed(group: &Group<'_>) -> bool {
+    let converged = group
+        .runs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Converged)
+        .count();
+    2 * converged < group.runs.len()
+}
+
+/// The figures of a set of results, for every architecture: `loss_<arch>` (training loss
+/// per step from initialization on), `accuracy_<arch>` (test accuracy at initialization
+/// and after every epoch), and `activation_variance_<arch>` and `gradient_variance_<arch>`
+/// (per layer at init). Each line is the mean over seeds, with their min–max as a band.
+pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
+    let groups = groups(results);
+    let mut archs: Vec<_> = groups.iter().map(|g| g.runs[0].spec.arch.clone()).collect();
+    archs.dedup();
+    let mut figures = Vec::new();
+    for arch in archs {
+        let label = arch.label();
+        let of_arch: Vec<&Group<'_>> = groups
+            .iter()
+            .filter(|g| g.runs[0].spec.arch == arch)
+            .collect();
+        let seeds = of_arch.iter().map(|g| g.runs.len()).max().unwrap_or(1);
+        let over_seeds = if seeds > 1 {
+            format!("line: mean over {seeds} seeds; band: their range.")
+        } else {
+            "one seed.".to_owned()
+        };
+        let series = |points: &dyn Fn(&RunResult) -> Vec<(f64, f64)>| -> Vec<Series> {
+            of_arch
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let (points, band) = across_seeds(g, points);
+                    Series {
+                        label: g.runs[0].spec.init.clone(),
+                        points,
+                        band,
+                        mark: Mark::LineAndPoints,
+                        dashed: mostly_failed(g),
+                        style: i,
+                    }
+                })
+                .collect()
+        };
+        let failed_note = "dashed: most seeds stalled, collapsed or diverged.".to_owned();
+        let diverged: Vec<String> = of_arch.iter().filter_map(|g| diverged_note(g)).collect();
+        let every = of_arch
+            .iter()
+            .flat_map(|g| &g.runs)
+            .map(|r| r.loss_curve.every)
+            .max()
+            .unwrap_or(1);
+        let mut loss = Figure {
+            stem: format!("loss_{}", slug(&label)),
+            title: format!("Training loss per step, {label}"),
+            x_label: "optimizer step".into(),
+            y_label: "training loss (log)".into(),
+            y_unit: "",
+            log_y: true,
+            series: series(&|r| {
+                r.loss_curve
+                    .points
+                    .iter()
+                    .map(|p| (p.step as f64, p.train_loss))
+                    .collect()
+            }),
+            legend_notes: vec![
+                over_seeds.clone(),
+                failed_note.clone(),
+                if every == 1 {
+                    "each step's mini-batch loss before its update; step 0: at init.".to_owned()
+                } else {
+                    format!(
+                        "step 0: the first mini-batch's loss at init; then the mean mini-batch loss of every {every} steps."
+                    )
+                },
+            ],
+        };
+        loss.legend_notes.extend(diverged.iter().cloned());
+        if loss.series.iter().all(|s| s.points.len() <= 1) {
+            loss.legend_notes.push("no steps recorded.".into());
+        }
+        figures.push(loss);
+        figures.push(Figure {
+            stem: format!("accuracy_{}", slug(&label)),
+            title: format!("Test accuracy, {label}"),
+            x_label: "optimizer step".into(),
+            y_label: "test accuracy (%)".into(),
+            y_unit: "%",
+            log_y: false,
+            series: series(&|r| {
+                std::iter::once((0.0, r.initial_accuracy))
+                    .chain(
+                        r.epochs
+                            .iter()
+                            .map(|e| (e.step as f64, e.test_accuracy.unwrap_or(f64::NAN))),
+                    )
+                    .map(|(x, a)| (x, 100.0 * a))
+                    .collect()
+            }),
+            legend_notes: vec![
+                over_seeds.clone(),
+                failed_note,
+                "at initialization (step 0) and after every epoch.".into(),
+            ],
+        });
+        let layers = |f: fn(&nn::LayerDiagnostics) -> f64| {
+            move |r: &RunResult| -> Vec<(f64, f64)> {
+                let hidden = &r.at_init[..r.at_init.len().saturating_sub(1)];
+                hidden
+                    .iter()
+                    .enumerate()
+                    .map(|(l, d)| ((l + 1) as f64, f(d)))
+                    .collect()
+            }
+        };
+        let mut per_layer =
+            |stem: &str, title: &str, y_label: &str, f: fn(&nn::LayerDiagnostics) -> f64| {
+                let mut series = series(&layers(f));
+                for s in &mut series {
+                    s.dashed = false;
+                }
+                figures.push(Figure {
+                    stem: format!("{stem}_{}", slug(&label)),
+                    title: format!("{title} by layer at init, {label}"),
+                    x_label: "hidden layer".into(),
+                    y_label: y_label.into(),
+                    y_unit: "",
+                    log_y: true,
+                    series,
+                    legend_notes: vec![over_seeds.clone()],
+                });
+            };
+        per_layer(
+            "activation_variance",
+            "Pre-activation variance",
+            "variance of x W^T + b (log)",
+            |d| d.pre_std * d.pre_std,
+        );
+        per_layer(
+            "gradient_variance",
+            "Backpropagated gradient variance",
+            "variance of dL/dz (log)",
+            |d| d.backprop_grad_std * d.backprop_grad_std,
+        );
+    }
+    figures
+}
+
+/// The figures of a signal report: `signal_<activation>` (pre-activation variance against
+/// depth, predicted as lines and measured as markers, one style per initializer) and
+/// `signal_gradient_<activation>` the same for the backpropagated gradient.
+pub fn signal_figures(report: &crate::signal::SignalReport) -> Vec<Figure> {
+    type Pick = fn(&crate::signal::LayerSignal) -> (f64, f64);
+    let quantities: [(&str, &str, &str, Pick); 2] = [
+        (
+            "signal",
+            "pre-activation variance",
+            "pre-activation variance (log)",
+            |l| (l.predicted_variance, l.measured_variance),
+        ),
+        (
+            "signal_gradient",
+            "gradient variance",
+            "variance of dL/dz (log)",
+            |l| (l.predicted_gradient, l.measured_gradient),
+        ),
+    ];
+    quantities
+        .into_iter()
+        .map(|(stem, what, y_label, pick)| {
+            let mut series = Vec::new();
+            for (i, init) in report.inits.iter().enumerate() {
+                let at = |measured: bool| -> Vec<(f64, f64)> {
+                    init.layers
+                        .iter()
+                        .enumerate()
+                        .map(|(l, layer)| {
+                            let (p, m) = pick(layer);
+                            ((l + 1) as f64, if measured { m } else { p })
+                        })
+                        .collect()
+                };
+                for (measured, mark, suffix) in [
+                    (false, Mark::Line, "predicted"),
+                    (true, Mark::Points, "measured"),
+                ] {
+                    series.push(Series {
+                        label: format!("{} {suffix}", init.init),
+                        points: at(measured),
+                        band: Vec::new(),
+                        mark,
+                        dashed: false,
+                        style: i,
+                    });
+                }
+            }
+            Figure {
+                stem: format!("{stem}_{}", slug(&report.activation)),
+                title: format!(
+                    "{} x {} {} at init: {what}, mean-field prediction and measurement",
+                    report.depth, report.width, report.activation
+                ),
+                x_label: "hidden layer".into(),
+                y_label: y_label.into(),
+                y_unit: "",
+                log_y: true,
+                series,
+                legend_notes: vec!["lines: predicted; markers: measured.".into()],
+            }
+        })
+        .collect()
+}
+
+/// Writes every figure as `<stem>.png` into `dir` (created if needed) and returns the
+/// paths.
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_pngs(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    figures.iter().map(|f| f.write_png(dir)).collect()
+}
+
+/// Writes the PNG figures of a set of results (see [`result_figures`]).
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_plots(dir: &Path, results: &[RunResult]) -> Result<Vec<PathBuf>, BenchError> {
+    write_pngs(dir, &result_figures(results))
+}
+
+/// Writes the PNG figures of a signal report (see [`signal_figures`]).
+///
+/// # Errors
+/// A file that cannot be written or a drawing failure.
+pub fn write_signal_plots(
+    dir: &Path,
+    report: &crate::signal::SignalReport,
+) -> Result<Vec<PathBuf>, BenchError> {
+    write_pngs(dir, &signal_figures(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_make_file_names_within_the_limit() {
+        let long = "leaky_relu(0.1)".repeat(40);
+        let name = slug(&long);
+        assert!(name.len() <= MAX_SLUG, "{}", name.len());
+        assert_ne!(slug(&long), slug(&"leaky_relu(0.2)".repeat(40)));
+        assert_eq!(slug("relu 10x256"), "relu_10x256");
+    }
+}
