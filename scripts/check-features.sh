@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The library crates' feature combinations beyond the workspace's own (which `cargo test
-# --workspace` covers: core-math and nn on the system OpenBLAS, init pure Rust).
+# --workspace` covers: core-math and nn on the system OpenBLAS, init pure Rust, which is
+# also init without default features).
 #
 # - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK; tested.
 # - init with `half`: f16 and bf16 fills; tested.
 # - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
-#   Accelerate, ...); their libraries must build, and a binary links with the user's BLAS.
+#   Accelerate, ...). Tested here with the system OpenBLAS linked by hand, as such a user
+#   would, in a target folder of its own (other flags rebuild everything).
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
 #   only the package registries are reachable.
 #
@@ -17,8 +19,9 @@ echo "check-features: init --features openblas-system (LAPACK QR)" >&2
 cargo test --quiet -p init --features openblas-system
 echo "check-features: init --features half (f16, bf16)" >&2
 cargo test --quiet -p init --features half
-for crate in init core-math nn; do
-    echo "check-features: $crate --no-default-features (library build)" >&2
-    cargo build --quiet -p "$crate" --no-default-features
-done
+echo "check-features: core-math and nn --no-default-features, the BLAS linked by hand" >&2
+link=(-C link-arg=-lopenblas)
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
+    RUSTFLAGS="${link[*]}" RUSTDOCFLAGS="${link[*]}" \
+    cargo test --quiet -p core-math -p nn --no-default-features
 scripts/check-init-alone.sh
