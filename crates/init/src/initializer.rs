@@ -212,6 +212,15 @@ pub enum Initializer {
         /// Standard deviation of the non-zero values, >= 0.
         std: f64,
     },
+    /// Another strategy with every weight multiplied by `factor`: the same draws from the
+    /// same key, scaled, and mean and variance scaled by `factor` and `factor²`. The
+    /// residual-network schemes are such rules: [`crate::presets::residual`].
+    Scaled {
+        /// The strategy scaled.
+        inner: Box<Initializer>,
+        /// Multiplier, >= 0 (0 is a zero-initialized layer).
+        factor: f64,
+    },
     /// A user-defined strategy.
     Custom(Arc<dyn CustomInit>),
 }
@@ -425,7 +434,19 @@ impl Initializer {
     /// Whether the strategy needs the tensor's fans: a variance-scaling one does; a custom
     /// one is given them where the shape defines them, and `None` where it does not.
     pub fn needs_fans(&self) -> bool {
-        self.as_variance_scaling().is_some()
+        match self {
+            Self::Scaled { inner, .. } => inner.needs_fans(),
+            _ => self.as_variance_scaling().is_some(),
+        }
+    }
+
+    /// `factor` times this strategy, see [`Initializer::Scaled`].
+    #[must_use]
+    pub fn scaled(self, factor: f64) -> Self {
+        Self::Scaled {
+            inner: Box::new(self),
+            factor,
+        }
     }
 
     /// Checks every parameter, without a tensor.
@@ -490,6 +511,10 @@ impl Initializer {
             | Self::LeCunUniform
             | Self::LeCunNormal
             | Self::Custom(_) => Ok(()),
+            Self::Scaled { ref inner, factor } => {
+                check(name, "factor", factor, |f| f >= 0.0, "a finite number >= 0")?;
+                inner.validate()
+            }
         }
     }
 
@@ -536,6 +561,10 @@ impl Initializer {
                 })
             }
             Self::Custom(custom) => custom.moments(fans),
+            Self::Scaled { inner, factor } => inner.moments(fans)?.map(|m| Moments {
+                mean: m.mean * factor,
+                variance: m.variance * factor * factor,
+            }),
             _ => None,
         })
     }
@@ -615,7 +644,7 @@ impl Initializer {
                     shape: shape.to_vec(),
                 },
             })?)
-        } else if let Self::Custom(_) = self {
+        } else if let Self::Custom(_) = self.innermost() {
             // A custom strategy decides what to do without fans (a bias, a vector).
             layout.fans(shape).ok()
         } else {
@@ -875,6 +904,12 @@ impl Initializer {
             Self::Identity { gain } => structured::identity(&mut tensor, gain),
             Self::Dirac { groups } => structured::dirac(&mut tensor, groups),
             Self::Sparse { sparsity, std } => sparse::sparse(&mut tensor, sparsity, std, key),
+            Self::Scaled { ref inner, factor } => {
+                inner.fill_structured(tensor.view_mut(), fans, key, layout)?;
+                let factor = T::from_f64_rounded(factor);
+                tensor.mapv_inplace(|v| v * factor);
+                Ok(())
+            }
             Self::Custom(ref custom) => with_row_major(&mut tensor, |values| {
                 let mut wide: Vec<f64> = vec![0.0; values.len()];
                 custom.fill(&mut wide, &shape, fans, key)?;
@@ -892,6 +927,9 @@ impl Initializer {
 
     /// The i.i.d. distribution of a strategy that needs no fans, if it is one.
     fn sampler_without_fans(&self) -> Option<Sampler> {
+        if let Self::Scaled { inner, factor } = self {
+            return inner.sampler_without_fans().map(|s| s.scaled(*factor));
+        }
         Some(match *self {
             Self::Zeros => Sampler::Constant(0.0),
             Self::Ones => Sampler::Constant(1.0),
@@ -919,6 +957,9 @@ impl Initializer {
     fn sampler(&self, fans: Fans) -> Result<Option<Sampler>, InitError> {
         if let Some(sampler) = self.sampler_without_fans() {
             return Ok(Some(sampler));
+        }
+        if let Self::Scaled { inner, factor } = self {
+            return Ok(inner.sampler(fans)?.map(|s| s.scaled(*factor)));
         }
         let Some(Self::VarianceScaling {
             scale,
@@ -954,10 +995,19 @@ impl Initializer {
         }))
     }
 
+    /// The strategy under any [`Initializer::Scaled`] layers.
+    fn innermost(&self) -> &Self {
+        match self {
+            Self::Scaled { inner, .. } => inner.innermost(),
+            _ => self,
+        }
+    }
+
     /// The name for error messages (custom strategies report as `"custom"`).
     fn static_name(&self) -> &'static str {
         match self {
             Self::Custom(_) => "custom",
+            Self::Scaled { .. } => "scaled",
             Self::Zeros => "zeros",
             Self::Ones => "ones",
             Self::Constant { .. } => "constant",

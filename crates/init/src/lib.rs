@@ -22,6 +22,7 @@
 //! | [`Identity`](Initializer::Identity) | `gain I` | — | |
 //! | [`Dirac`](Initializer::Dirac) | identity convolution, per group | — | |
 //! | [`Sparse`](Initializer::Sparse) | `N(0, std^2)`, `ceil(s rows)` zeros per column | `std^2 (1 - ceil(s rows) / rows)` | Martens 2010 |
+//! | [`Scaled`](Initializer::Scaled) | `factor` times another strategy (same draws) | `factor^2` times its variance | [`presets::residual`]: Fixup (Zhang et al. 2019), GPT-2 (Radford et al. 2019) |
 //! | [`Custom`](Initializer::Custom) | your [`CustomInit`] | yours | |
 //!
 //! Gains follow PyTorch's `calculate_gain` ([`Nonlinearity::gain`]): 1 for linear,

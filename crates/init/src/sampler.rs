@@ -27,6 +27,28 @@ pub(crate) enum Sampler {
 }
 
 impl Sampler {
+    /// The same distribution with every value multiplied by `factor` (>= 0): the same
+    /// draws from the same key, scaled.
+    pub(crate) fn scaled(self, factor: f64) -> Self {
+        match self {
+            Sampler::Constant(value) => Sampler::Constant(value * factor),
+            Sampler::Uniform { low, high } => Sampler::Uniform {
+                low: low * factor,
+                high: high * factor,
+            },
+            Sampler::Normal { mean, std } => Sampler::Normal {
+                mean: mean * factor,
+                std: std * factor,
+            },
+            Sampler::TruncatedNormal { mean, std, a, b } => Sampler::TruncatedNormal {
+                mean: mean * factor,
+                std: std * factor,
+                a,
+                b,
+            },
+        }
+    }
+
     pub(crate) fn moments(&self) -> Moments {
         match *self {
             Sampler::Constant(value) => Moments {
