@@ -53,11 +53,6 @@ impl Arch {
         }
     }
 
-    /// Hidden layers.
-    pub fn depth(&self) -> usize {
-        self.hidden.len()
-    }
-
     /// A short label, safe in a CSV field: `relu 10x256` for equal widths, `relu 10-5`
     /// otherwise, and ` sigmoid` after a one-logit output.
     pub fn label(&self) -> String {
@@ -467,9 +462,13 @@ pub fn run(
     let initial_accuracy = objective.score(&mlp, dataset)?;
     let rows = dataset.train_x.nrows();
     let steps_per_epoch = rows.div_ceil(spec.batch_size.clamp(1, rows.max(1))) as u64;
+    let total_steps = steps_per_epoch.saturating_mul(spec.epochs as u64);
+    let every = LossCurve::every_for(total_steps);
+    // Room for every point, so recording a step never reallocates.
+    let capacity = total_steps.div_ceil(every).min(CURVE_POINTS) as usize + 2;
     let mut loss_curve = LossCurve {
-        every: LossCurve::every_for(steps_per_epoch.saturating_mul(spec.epochs as u64)),
-        points: Vec::new(),
+        every,
+        points: Vec::with_capacity(capacity),
     };
     let mut window = Window::default();
     let config = TrainConfig::new(objective.loss, spec.optimizer)

@@ -102,7 +102,7 @@ fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 4);
-    let plots = bench::plot::write_plots(&dir, &results).unwrap();
+    let plots = bench::plot::write_pngs(&dir, &bench::plot::result_figures(&results)).unwrap();
     assert_eq!(plots.len(), 4);
     assert!(
         plots

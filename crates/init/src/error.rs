@@ -80,6 +80,18 @@ pub enum InitError {
         /// LAPACK's complaint (the `lapack` feature's QR; the built-in one cannot fail).
         reason: String,
     },
+    /// A slice holding another number of values than its shape.
+    #[error("{strategy}: {values} values given for shape {shape:?}; expected {expected}")]
+    Length {
+        /// The strategy being applied.
+        strategy: &'static str,
+        /// How many values the slice holds.
+        values: usize,
+        /// The shape given for it.
+        shape: Vec<usize>,
+        /// The number of values the shape has (`None` past a usize).
+        expected: String,
+    },
     /// A shard that does not fit its tensor, or a strategy that cannot fill a shard alone.
     #[error("{strategy}: cannot fill this shard: {detail}")]
     Shard {

@@ -758,7 +758,7 @@ impl Initializer {
     /// the tensor of `shape` in row-major order.
     ///
     /// # Errors
-    /// As [`fill_in_layout`](Self::fill_in_layout); [`InitError::Shard`] when `values`
+    /// As [`fill_in_layout`](Self::fill_in_layout); [`InitError::Length`] when `values`
     /// does not hold exactly the shape's number of values.
     ///
     /// # Examples
@@ -783,9 +783,14 @@ impl Initializer {
     ) -> Result<(), InitError> {
         let len = shape.iter().try_fold(1_usize, |n, &d| n.checked_mul(d));
         if len != Some(values.len()) {
-            return Err(InitError::Shard {
+            return Err(InitError::Length {
                 strategy: self.static_name(),
-                detail: format!("{} values given for shape {shape:?}", values.len()),
+                values: values.len(),
+                shape: shape.to_vec(),
+                expected: len.map_or_else(
+                    || "a shape of at most usize::MAX values".to_owned(),
+                    |n| format!("{n} values"),
+                ),
             });
         }
         let mut tensor = ndarray::ArrayViewMut::from_shape(shape.to_vec(), values)

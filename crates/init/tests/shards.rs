@@ -154,6 +154,12 @@ fn a_slice_fills_as_the_array_of_its_shape() {
         }
     }
     let mut short = vec![0.0f32; 5];
-    let error = Initializer::zeros().fill_slice(&mut short, &[2, 3], WeightLayout::PyTorch, key);
-    assert!(matches!(error, Err(InitError::Shard { .. })), "{error:?}");
+    let error = Initializer::zeros()
+        .fill_slice(&mut short, &[2, 3], WeightLayout::PyTorch, key)
+        .unwrap_err();
+    assert!(
+        matches!(error, InitError::Length { values: 5, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("expected 6 values"), "{error}");
 }

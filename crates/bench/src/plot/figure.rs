@@ -33,6 +33,33 @@ fn register_font() {
     });
 }
 
+/// Evaluates `$draw` on the marker of `$shape` in `$colour`, anchored at `$at` in whatever
+/// coordinates the drawing uses (data on the chart, pixels in the legend): one geometry
+/// for both. A macro, as each shape is its own element type.
+macro_rules! with_marker {
+    ($at:expr, $shape:expr, $colour:expr, |$marker:ident| $draw:expr) => {{
+        let (dot, style) = (EmptyElement::at($at), $colour.filled());
+        match $shape {
+            Shape::Circle => {
+                let $marker = dot + Circle::new((0, 0), 4, style);
+                $draw
+            }
+            Shape::Triangle => {
+                let $marker = dot + TriangleMarker::new((0, 0), 6, style);
+                $draw
+            }
+            Shape::Square => {
+                let $marker = dot + Rectangle::new([(-4, -4), (4, 4)], style);
+                $draw
+            }
+            Shape::Diamond => {
+                let $marker = dot + Polygon::new(vec![(0, -6), (5, 0), (0, 6), (-5, 0)], style);
+                $draw
+            }
+        }
+    }};
+}
+
 /// Okabe & Ito (2008), "Color Universal Design", without yellow, then Paul Tol's wine and
 /// a mid grey.
 const PALETTE: [RGBColor; 9] = [
@@ -245,8 +272,10 @@ impl Figure {
                     Placed::At(y)
                         if stride != usize::MAX && (i % stride == 0 || i + 1 == placed.len()) =>
                     {
-                        draw_marker(&mut chart, (x, y), series.shape(), colour)
-                            .map_err(|e| text(&e))?;
+                        with_marker!((x, y), series.shape(), colour, |marker| chart
+                            .draw_series(std::iter::once(marker))
+                            .map(|_| ()))
+                        .map_err(|e| text(&e))?;
                     }
                     Placed::At(_) => {}
                 }
@@ -359,28 +388,6 @@ fn overlaps(series: &[Series], axis: &Axis) -> Vec<Overlap> {
 
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Draws one marker of `shape` at `at`.
-fn draw_marker<DB: DrawingBackend>(
-    chart: &mut Chart<'_, DB>,
-    at: (f64, f64),
-    shape: Shape,
-    colour: RGBColor,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let style = colour.filled();
-    let dot = EmptyElement::at(at);
-    match shape {
-        Shape::Circle => chart.draw_series(std::iter::once(Circle::new(at, 4, style)))?,
-        Shape::Triangle => chart.draw_series(std::iter::once(TriangleMarker::new(at, 6, style)))?,
-        Shape::Square => chart.draw_series(std::iter::once(
-            dot + Rectangle::new([(-4, -4), (4, 4)], style),
-        ))?,
-        Shape::Diamond => chart.draw_series(std::iter::once(
-            dot + Polygon::new(vec![(0, -6), (5, 0), (0, 6), (-5, 0)], style),
-        ))?,
-    };
-    Ok(())
-}
-
 /// A ▼ at the floor of a log axis: the value is 0 or below.
 fn draw_floor_marker<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
@@ -424,25 +431,8 @@ fn draw_legend<DB: DrawingBackend>(
             }
         }
         if s.mark != Mark::Line {
-            let at = ((x0 + x1) / 2, y);
-            let fill = colour.filled();
-            match s.shape() {
-                Shape::Circle => area.draw(&Circle::new(at, 4, fill))?,
-                Shape::Triangle => area.draw(&TriangleMarker::new(at, 6, fill))?,
-                Shape::Square => area.draw(&Rectangle::new(
-                    [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
-                    fill,
-                ))?,
-                Shape::Diamond => area.draw(&Polygon::new(
-                    vec![
-                        (at.0, at.1 - 6),
-                        (at.0 + 5, at.1),
-                        (at.0, at.1 + 6),
-                        (at.0 - 5, at.1),
-                    ],
-                    fill,
-                ))?,
-            }
+            with_marker!(((x0 + x1) / 2, y), s.shape(), colour, |marker| area
+                .draw(&marker))?;
         }
         area.draw(&Text::new(s.label.clone(), (x1 + 8, y - 8), style.clone()))?;
         y += 21;

@@ -313,25 +313,6 @@ pub fn write_pngs(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, BenchE
     figures.iter().map(|f| f.write_png(dir)).collect()
 }
 
-/// Writes the PNG figures of a set of results (see [`result_figures`]).
-///
-/// # Errors
-/// A file that cannot be written or a drawing failure.
-pub fn write_plots(dir: &Path, results: &[RunResult]) -> Result<Vec<PathBuf>, BenchError> {
-    write_pngs(dir, &result_figures(results))
-}
-
-/// Writes the PNG figures of a signal report (see [`signal_figures`]).
-///
-/// # Errors
-/// A file that cannot be written or a drawing failure.
-pub fn write_signal_plots(
-    dir: &Path,
-    report: &crate::signal::SignalReport,
-) -> Result<Vec<PathBuf>, BenchError> {
-    write_pngs(dir, &signal_figures(report))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
