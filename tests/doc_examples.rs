@@ -5,16 +5,26 @@
 
 use std::path::Path;
 
+/// The root of every `use` line in the doc examples under `crate_dir/src`, subfolders
+/// included, with its file.
 fn doc_uses(crate_dir: &str) -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(crate_dir)
         .join("src");
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
+    let mut files = Vec::new();
+    let mut dirs = vec![dir];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
         }
+    }
+    for path in files {
         let mut in_example = false;
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             let doc = line.trim_start();

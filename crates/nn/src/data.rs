@@ -3,28 +3,32 @@
 use ndarray::ArrayView2;
 
 use crate::finite::all_finite;
-use crate::{Mlp, NnError, Real, Targets};
+use crate::{NnError, Real, Targets};
+
+/// The input and output widths data is checked against: a network's, whatever its layers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Io {
+    pub(crate) input: usize,
+    pub(crate) output: usize,
+}
 
 /// Rejects data the network cannot use: no rows, the wrong width, non-finite inputs,
 /// targets of the wrong count or shape, labels out of range.
 pub(crate) fn validate<T: Real>(
-    mlp: &Mlp<T>,
+    io: Io,
     inputs: ArrayView2<'_, T>,
     targets: Targets<'_, T>,
 ) -> Result<(), NnError> {
-    validate_inputs(mlp, inputs)?;
-    validate_targets(mlp, inputs.nrows(), targets)
+    validate_inputs(io, inputs)?;
+    validate_targets(io, inputs.nrows(), targets)
 }
 
 /// Rejects inputs the network cannot use: no rows, the wrong width, non-finite values.
-pub(crate) fn validate_inputs<T: Real>(
-    mlp: &Mlp<T>,
-    inputs: ArrayView2<'_, T>,
-) -> Result<(), NnError> {
+pub(crate) fn validate_inputs<T: Real>(io: Io, inputs: ArrayView2<'_, T>) -> Result<(), NnError> {
     if inputs.nrows() == 0 {
         return Err(NnError::EmptyDataset);
     }
-    mlp.check_width(inputs.ncols())?;
+    check_width(io, inputs.ncols())?;
     let finite = match inputs.as_slice() {
         Some(values) => all_finite(values),
         None => inputs
@@ -46,12 +50,20 @@ pub(crate) fn validate_inputs<T: Real>(
     Ok(())
 }
 
-fn validate_targets<T: Real>(
-    mlp: &Mlp<T>,
-    rows: usize,
-    targets: Targets<'_, T>,
-) -> Result<(), NnError> {
-    let classes = mlp.config().output;
+/// Rejects inputs of the wrong width.
+pub(crate) fn check_width(io: Io, width: usize) -> Result<(), NnError> {
+    if width == io.input {
+        Ok(())
+    } else {
+        Err(NnError::InputWidth {
+            expected: io.input,
+            got: width,
+        })
+    }
+}
+
+fn validate_targets<T: Real>(io: Io, rows: usize, targets: Targets<'_, T>) -> Result<(), NnError> {
+    let classes = io.output;
     match targets {
         Targets::Classes(labels) => validate_labels(labels, rows, classes)?,
         Targets::Values(values) => {

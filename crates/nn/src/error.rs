@@ -24,6 +24,14 @@ pub enum NnError {
         /// What is allowed.
         expected: &'static str,
     },
+    /// A layer of a network description that cannot be built.
+    #[error("{path}: {problem}")]
+    Layer {
+        /// Where in the description: `layers.3.branch.1`.
+        path: String,
+        /// What is wrong and what was expected.
+        problem: String,
+    },
     /// The data has no rows.
     #[error("the dataset is empty: training and evaluation need at least one sample")]
     EmptyDataset,

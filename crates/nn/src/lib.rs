@@ -12,6 +12,9 @@
 //!   duplicate units, and the Jacobian's mean singular value.
 //! - [`lsuv`]: layer-sequential unit-variance initialization on real data.
 //! - [`Mlp::save`] / [`Mlp::load`]: `.safetensors` weights with the configuration inside.
+//! - [`net`]: beyond the plain MLP — residual blocks (pre- or post-activation, fixed or
+//!   learnable multiplier), LayerNorm and BatchNorm, Fixup, SkipInit, ReZero, GPT-2's
+//!   residual scaling and zero γ, with their own deterministic trainer.
 //!
 //! # Examples
 //! ```
@@ -38,6 +41,7 @@ mod finite;
 mod loss;
 mod lsuv;
 mod mlp;
+pub mod net;
 mod optim;
 mod persist;
 mod real;

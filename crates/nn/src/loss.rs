@@ -27,6 +27,16 @@ pub enum Targets<'a, T> {
     Values(ArrayView2<'a, T>),
 }
 
+impl<'a, T> Targets<'a, T> {
+    /// The targets of the samples `rows`.
+    pub(crate) fn rows(self, rows: std::ops::Range<usize>) -> Self {
+        match self {
+            Self::Classes(labels) => Self::Classes(&labels[rows]),
+            Self::Values(values) => Self::Values(values.slice_move(ndarray::s![rows, ..])),
+        }
+    }
+}
+
 impl Loss {
     /// Refuses targets of the kind this loss does not compare against: class indices for
     /// softmax cross-entropy, values for the others.

@@ -79,7 +79,7 @@ pub fn lsuv<T: Real>(
             expected: "at least 1",
         });
     }
-    crate::data::validate_inputs(mlp, inputs)?;
+    crate::data::validate_inputs(mlp.io(), inputs)?;
     if config.orthogonal_first {
         let key = RngKey::new(config.seed);
         for (l, layer) in mlp.layers_mut().iter_mut().enumerate() {

@@ -365,13 +365,13 @@ impl<T: Real> Mlp<T> {
     /// [`NnError::InputWidth`] if the inputs have the wrong width, [`NnError::NonFiniteInput`]
     /// naming the first NaN or infinite value.
     pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
-        self.check_width(inputs.ncols())?;
+        crate::data::check_width(self.io(), inputs.ncols())?;
         let rows = inputs.nrows();
         if rows == 0 {
             return Ok(Array2::zeros((0, self.config.output)));
         }
         // ReLU and friends would turn a NaN input into finite logits.
-        crate::data::validate_inputs(self, inputs)?;
+        crate::data::validate_inputs(self.io(), inputs)?;
         let mut workspace = Workspace::new(self, rows.max(1));
         self.forward(inputs, &mut workspace);
         Ok(workspace.logits(rows).to_owned())
@@ -401,9 +401,8 @@ impl<T: Real> Mlp<T> {
     /// # Ok::<(), nn::NnError>(())
     /// ```
     pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
-        crate::data::validate_inputs(self, inputs)?;
+        crate::data::validate_inputs(self.io(), inputs)?;
         crate::data::validate_labels(labels, inputs.nrows(), self.config.output.max(2))?;
-        let one_logit = self.config.output == 1;
         let chunk = 512.min(inputs.nrows());
         let mut workspace = Workspace::new(self, chunk);
         let mut correct = 0;
@@ -414,14 +413,7 @@ impl<T: Real> Mlp<T> {
             self.forward(x, &mut workspace);
             let logits = workspace.logits(x.nrows());
             for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
-                let class = if one_logit {
-                    usize::from(row[0] > T::zero())
-                } else {
-                    row.iter()
-                        .enumerate()
-                        .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
-                };
-                correct += usize::from(class == label);
+                correct += usize::from(predicted_class(row) == label);
             }
         }
         Ok(correct as f64 / inputs.nrows() as f64)
@@ -490,7 +482,7 @@ impl<T: Real> Mlp<T> {
         targets: crate::Targets<'_, T>,
         loss: crate::Loss,
     ) -> Result<(f64, Workspace<T>), NnError> {
-        crate::data::validate(self, inputs, targets)?;
+        crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
         let rows = inputs.nrows();
         let mut workspace = Workspace::new(self, rows);
@@ -505,14 +497,11 @@ impl<T: Real> Mlp<T> {
         Ok((value, workspace))
     }
 
-    pub(crate) fn check_width(&self, width: usize) -> Result<(), NnError> {
-        if width == self.config.input {
-            Ok(())
-        } else {
-            Err(NnError::InputWidth {
-                expected: self.config.input,
-                got: width,
-            })
+    /// The widths data is checked against.
+    pub(crate) fn io(&self) -> crate::data::Io {
+        crate::data::Io {
+            input: self.config.input,
+            output: self.config.output,
         }
     }
 
@@ -640,5 +629,17 @@ impl<T: Real> Mlp<T> {
                     }
                 });
         }
+    }
+}
+
+/// The class a row of logits stands for: the index of the largest logit (the first of
+/// equals) or, for one logit (a sigmoid's), 1 when it is positive and 0 otherwise.
+pub(crate) fn predicted_class<T: Real>(row: ndarray::ArrayView1<'_, T>) -> usize {
+    if row.len() == 1 {
+        usize::from(row[0] > T::zero())
+    } else {
+        row.iter()
+            .enumerate()
+            .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
     }
 }

@@ -1,5 +1,5 @@
-//! Saving and loading weights as `.safetensors` (readable by PyTorch and candle), with the
-//! network's configuration as JSON in the file's metadata.
+//! Saving and loading [`Mlp`] and [`Net`] weights as `.safetensors` (readable by PyTorch
+//! and candle), with the network's configuration as JSON in the file's metadata.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,10 +7,14 @@ use std::path::Path;
 use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
+use crate::net::{Net, NetConfig, NetInit};
 use crate::{Dense, Mlp, MlpConfig, NnError, Real};
 
-/// Metadata key holding the configuration JSON.
+/// Metadata key holding an [`MlpConfig`]'s JSON.
 const CONFIG_KEY: &str = "initlab.mlp_config";
+
+/// Metadata key holding a [`NetConfig`]'s JSON.
+const NET_CONFIG_KEY: &str = "initlab.net_config";
 
 fn dtype<T: Real>() -> Dtype {
     if std::mem::size_of::<T>() == 4 {
@@ -27,34 +31,8 @@ impl<T: Real> Mlp<T> {
     /// # Errors
     /// [`NnError::Io`] if the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), NnError> {
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(name, tensor)| {
-                let data = tensor.iter().flat_map(|v| to_le_bytes(*v)).collect();
-                (name, tensor.shape().to_vec(), data)
-            })
-            .collect();
-        let views: Vec<(String, TensorView<'_>)> = bytes
-            .iter()
-            .map(|(name, shape, data)| {
-                (
-                    name.clone(),
-                    TensorView::new(dtype::<T>(), shape.clone(), data).expect("sizes agree"),
-                )
-            })
-            .collect();
         let config = serde_json::to_string(self.config()).expect("a config serializes");
-        let metadata = HashMap::from([(CONFIG_KEY.to_owned(), config)]);
-        let serialized =
-            safetensors::serialize(views, Some(metadata)).map_err(|e| NnError::Format {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
-        std::fs::write(path, serialized).map_err(|source| NnError::Io {
-            path: path.to_owned(),
-            source,
-        })
+        write(path, self.named_parameters(), CONFIG_KEY, config)
     }
 
     /// Reads a network written by [`save`](Self::save). Every tensor's name, shape and
@@ -64,61 +42,19 @@ impl<T: Real> Mlp<T> {
     /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
     /// missing or wrong.
     pub fn load(path: &Path) -> Result<Self, NnError> {
-        let bytes = std::fs::read(path).map_err(|source| NnError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let format = |message: String| NnError::Format {
-            path: path.to_owned(),
-            message,
-        };
-        let (_, metadata) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| format(format!("not a safetensors file: {e}")))?;
-        let config_json = metadata
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(CONFIG_KEY))
-            .ok_or_else(|| {
-                format(format!(
-                    "metadata has no `{CONFIG_KEY}` entry; was it written by initlab?"
-                ))
-            })?;
-        let config: MlpConfig = serde_json::from_str(config_json)
-            .map_err(|e| format(format!("`{CONFIG_KEY}`: {e}")))?;
+        let file = Stored::open(path, CONFIG_KEY)?;
+        let config: MlpConfig = file.config()?;
         config.validate()?;
-        let tensors = SafeTensors::deserialize(&bytes)
-            .map_err(|e| format(format!("not a safetensors file: {e}")))?;
-        let read = |name: String, shape: &[usize]| -> Result<Vec<T>, NnError> {
-            let view = tensors
-                .tensor(&name)
-                .map_err(|_| format(format!("tensor `{name}` is missing")))?;
-            if view.dtype() != dtype::<T>() {
-                return Err(format(format!(
-                    "tensor `{name}` has dtype {:?}; expected {:?}",
-                    view.dtype(),
-                    dtype::<T>()
-                )));
-            }
-            if view.shape() != shape {
-                return Err(format(format!(
-                    "tensor `{name}` has shape {:?}; expected {shape:?}",
-                    view.shape()
-                )));
-            }
-            Ok(view
-                .data()
-                .chunks_exact(std::mem::size_of::<T>())
-                .map(from_le_bytes)
-                .collect())
-        };
+        let tensors = file.tensors()?;
         let mut layers = Vec::new();
         for (l, (fan_in, fan_out)) in config.layer_shapes().into_iter().enumerate() {
             let weight = Array2::from_shape_vec(
                 (fan_out, fan_in),
-                read(format!("layers.{l}.weight"), &[fan_out, fan_in])?,
+                file.read(&tensors, &format!("layers.{l}.weight"), &[fan_out, fan_in])?,
             )
             .expect("checked shape");
-            let bias = Array1::from(read(format!("layers.{l}.bias"), &[fan_out])?);
+            let bias =
+                Array1::from(file.read(&tensors, &format!("layers.{l}.bias"), &[fan_out])?);
             let activation = config
                 .activations
                 .get(l)
@@ -130,14 +66,182 @@ impl<T: Real> Mlp<T> {
                 activation,
             });
         }
-        let expected = 2 * layers.len();
-        if tensors.len() != expected {
-            return Err(format(format!(
-                "file holds {} tensors; the configuration has {expected}",
-                tensors.len()
+        file.expect_count(&tensors, 2 * layers.len())?;
+        Mlp::from_layers(config, layers)
+    }
+}
+
+impl<T: Real> Net<T> {
+    /// Writes every parameter and running average under its name (`layers.0.weight`,
+    /// `layers.2.branch.1.bias`, `layers.3.alpha` as a 0-dimensional tensor,
+    /// `layers.1.running_mean`) in `T`'s precision, with the configuration as JSON in the
+    /// metadata.
+    ///
+    /// # Errors
+    /// [`NnError::Io`] if the file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<(), NnError> {
+        let config = serde_json::to_string(self.config()).expect("a config serializes");
+        let mut tensors = self.named_parameters();
+        tensors.extend(self.named_buffers());
+        write(path, tensors, NET_CONFIG_KEY, config)
+    }
+
+    /// Reads a network written by [`save`](Self::save), checking every tensor's name,
+    /// shape and dtype against the configuration.
+    ///
+    /// # Errors
+    /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
+    /// missing or wrong, [`NnError::Layer`] for a configuration that cannot be built.
+    pub fn load(path: &Path) -> Result<Self, NnError> {
+        let file = Stored::open(path, NET_CONFIG_KEY)?;
+        let config: NetConfig = file.config()?;
+        let zeros = NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros);
+        let mut net = config.build::<T>(&zeros, 0)?;
+        let tensors = file.tensors()?;
+        let params = net.tensors().to_vec();
+        let buffers = net.buffer_tensors().to_vec();
+        for (list, values) in [(params, true), (buffers, false)] {
+            for tensor in list {
+                let read = file.read::<T>(&tensors, &tensor.name, &tensor.shape)?;
+                let target = if values {
+                    net.parameters_mut()
+                } else {
+                    net.buffers_mut()
+                };
+                target[tensor.offset..tensor.offset + tensor.len()].copy_from_slice(&read);
+            }
+        }
+        file.expect_count(&tensors, net.tensors().len() + net.buffer_tensors().len())?;
+        Ok(net)
+    }
+}
+
+/// Writes `tensors` in `T`'s precision with `config` under `key` in the metadata.
+fn write<T: Real>(
+    path: &Path,
+    tensors: Vec<(String, ndarray::ArrayViewD<'_, T>)>,
+    key: &str,
+    config: String,
+) -> Result<(), NnError> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, tensor)| {
+            let data = tensor.iter().flat_map(|v| to_le_bytes(*v)).collect();
+            (name, tensor.shape().to_vec(), data)
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            (
+                name.clone(),
+                TensorView::new(dtype::<T>(), shape.clone(), data).expect("sizes agree"),
+            )
+        })
+        .collect();
+    let metadata = HashMap::from([(key.to_owned(), config)]);
+    let serialized =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| NnError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    std::fs::write(path, serialized).map_err(|source| NnError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A `.safetensors` file read into memory, with the configuration under `key`.
+struct Stored<'p> {
+    path: &'p Path,
+    bytes: Vec<u8>,
+    key: &'static str,
+    config: String,
+}
+
+impl<'p> Stored<'p> {
+    fn open(path: &'p Path, key: &'static str) -> Result<Self, NnError> {
+        let bytes = std::fs::read(path).map_err(|source| NnError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut file = Self {
+            path,
+            bytes,
+            key,
+            config: String::new(),
+        };
+        let (_, metadata) = SafeTensors::read_metadata(&file.bytes)
+            .map_err(|e| file.error(format!("not a safetensors file: {e}")))?;
+        file.config = metadata
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .cloned()
+            .ok_or_else(|| {
+                file.error(format!(
+                    "metadata has no `{key}` entry; was it written by initlab?"
+                ))
+            })?;
+        Ok(file)
+    }
+
+    fn error(&self, message: String) -> NnError {
+        NnError::Format {
+            path: self.path.to_owned(),
+            message,
+        }
+    }
+
+    fn config<C: serde::de::DeserializeOwned>(&self) -> Result<C, NnError> {
+        serde_json::from_str(&self.config).map_err(|e| self.error(format!("`{}`: {e}", self.key)))
+    }
+
+    fn tensors(&self) -> Result<SafeTensors<'_>, NnError> {
+        SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| self.error(format!("not a safetensors file: {e}")))
+    }
+
+    /// The values of tensor `name`, checked to be of `shape` and `T`'s dtype.
+    fn read<T: Real>(
+        &self,
+        tensors: &SafeTensors<'_>,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<Vec<T>, NnError> {
+        let view = tensors
+            .tensor(name)
+            .map_err(|_| self.error(format!("tensor `{name}` is missing")))?;
+        if view.dtype() != dtype::<T>() {
+            return Err(self.error(format!(
+                "tensor `{name}` has dtype {:?}; expected {:?}",
+                view.dtype(),
+                dtype::<T>()
             )));
         }
-        Mlp::from_layers(config, layers)
+        if view.shape() != shape {
+            return Err(self.error(format!(
+                "tensor `{name}` has shape {:?}; expected {shape:?}",
+                view.shape()
+            )));
+        }
+        Ok(view
+            .data()
+            .chunks_exact(std::mem::size_of::<T>())
+            .map(from_le_bytes)
+            .collect())
+    }
+
+    /// Refuses a file with tensors the configuration does not have.
+    fn expect_count(&self, tensors: &SafeTensors<'_>, expected: usize) -> Result<(), NnError> {
+        if tensors.len() == expected {
+            Ok(())
+        } else {
+            Err(self.error(format!(
+                "file holds {} tensors; the configuration has {expected}",
+                tensors.len()
+            )))
+        }
     }
 }
 

@@ -138,6 +138,35 @@ impl TrainConfig {
         self.schedule.validate()
     }
 
+    /// The pool of [`Parallelism::Threads`], built.
+    pub(crate) fn pool(&self) -> Result<Option<std::sync::Arc<rayon::ThreadPool>>, NnError> {
+        let Parallelism::Threads(threads) = self.parallelism else {
+            return Ok(None);
+        };
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.get())
+            .build()
+            .map(|pool| Some(std::sync::Arc::new(pool)))
+            .map_err(|e| NnError::Config {
+                field: "parallelism",
+                value: format!("{threads} threads ({e})"),
+                expected: "a thread count the system can start",
+            })
+    }
+
+    /// Optimizer state for `len` parameters: as many buffers as the optimizer keeps, the
+    /// others empty.
+    pub(crate) fn optimizer_state<T: Real>(&self, len: usize) -> [Vec<T>; 2] {
+        let buffers = self.optimizer.state_buffers();
+        std::array::from_fn(|i| {
+            if i < buffers {
+                vec![T::zero(); len]
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
     /// Shards a batch of `batch_size` samples is cut into.
     pub fn shards(&self) -> usize {
         self.batch_size.div_ceil(SHARD_ROWS)
@@ -230,33 +259,12 @@ impl<T: Real> Trainer<T> {
     /// A bad training configuration.
     pub fn new(mlp: &Mlp<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
-        let pool = match config.parallelism {
-            Parallelism::Current => None,
-            Parallelism::Threads(threads) => Some(std::sync::Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads.get())
-                    .build()
-                    .map_err(|e| NnError::Config {
-                        field: "parallelism",
-                        value: format!("{threads} threads ({e})"),
-                        expected: "a thread count the system can start",
-                    })?,
-            )),
-        };
-        let buffers = config.optimizer.state_buffers();
+        let pool = config.pool()?;
         let state = mlp
             .layers()
             .iter()
             .flat_map(|l| [l.weight.len(), l.bias.len()])
-            .map(|len| {
-                std::array::from_fn(|i| {
-                    if i < buffers {
-                        vec![T::zero(); len]
-                    } else {
-                        Vec::new()
-                    }
-                })
-            })
+            .map(|len| config.optimizer_state(len))
             .collect();
         let (blocks, layer_blocks) = grad_blocks(mlp);
         Ok(Self {
@@ -332,57 +340,24 @@ impl<T: Real> Trainer<T> {
         targets: Targets<'_, T>,
         mut on_event: impl FnMut(&Event, &Mlp<T>) + Send,
     ) -> Result<History, NnError> {
-        crate::data::validate(mlp, inputs, targets)?;
+        crate::data::validate(mlp.io(), inputs, targets)?;
         self.check(mlp, targets)?;
         let _single_threaded_blas = SingleThreadedBlas::new();
         self.reserve_shards(mlp, self.config.batch_size.min(inputs.nrows()));
         self.order = (0..inputs.nrows()).collect();
-        if let Some(pool) = self.pool.clone() {
-            return Ok(pool.install(|| self.epochs(mlp, inputs, targets, &mut on_event)));
-        }
-        if rayon::current_thread_index().is_some() {
-            return Ok(self.epochs(mlp, inputs, targets, &mut on_event));
-        }
-        Ok(rayon::scope(|_| {
-            self.epochs(mlp, inputs, targets, &mut on_event)
-        }))
-    }
-
-    /// The epoch loop of [`train`](Self::train), on a pool worker.
-    fn epochs(
-        &mut self,
-        mlp: &mut Mlp<T>,
-        inputs: ArrayView2<'_, T>,
-        targets: Targets<'_, T>,
-        on_event: &mut (dyn FnMut(&Event, &Mlp<T>) + Send),
-    ) -> History {
-        let mut history = History {
-            epoch_losses: Vec::new(),
-            steps: 0,
-            status: Status::Completed,
-        };
-        for epoch in 0..self.config.epochs {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.config.seed);
-            rng.set_stream(epoch as u64);
-            self.order.shuffle(&mut rng);
-            let mut weighted = 0.0;
-            for start in (0..self.order.len()).step_by(self.config.batch_size) {
-                let end = (start + self.config.batch_size).min(self.order.len());
-                let step = self.step;
-                let loss = self.step(mlp, inputs, targets, start..end);
-                let Some(loss) = loss else {
-                    history.status = Status::Diverged { epoch, step };
-                    return history;
-                };
-                history.steps += 1;
-                weighted += loss * (end - start) as f64;
-                on_event(&Event::Step { epoch, step, loss }, mlp);
-            }
-            let mean_loss = weighted / self.order.len() as f64;
-            history.epoch_losses.push(mean_loss);
-            on_event(&Event::EpochEnd { epoch, mean_loss }, mlp);
-        }
-        history
+        let mut order = std::mem::take(&mut self.order);
+        let config = self.config.clone();
+        let history = on_worker(self.pool.clone(), || {
+            epochs(
+                &config,
+                &mut order,
+                mlp,
+                |mlp, batch| (self.step, self.step(mlp, inputs, targets, batch)),
+                &mut on_event,
+            )
+        });
+        self.order = order;
+        Ok(history)
     }
 
     /// One optimizer step on exactly these samples, in order (no shuffling): for
@@ -403,7 +378,7 @@ impl<T: Real> Trainer<T> {
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
     ) -> Result<Option<f64>, NnError> {
-        crate::data::validate(mlp, inputs, targets)?;
+        crate::data::validate(mlp.io(), inputs, targets)?;
         self.check(mlp, targets)?;
         if inputs.nrows() > self.config.batch_size {
             return Err(NnError::Config {
@@ -418,14 +393,16 @@ impl<T: Real> Trainer<T> {
         }
         self.reserve_shards(mlp, inputs.nrows());
         let _single_threaded_blas = SingleThreadedBlas::new();
-        let rows = 0..inputs.nrows();
-        Ok(match self.pool.clone() {
-            Some(pool) => pool.install(|| self.step(mlp, inputs, targets, rows)),
-            None => self.step(mlp, inputs, targets, rows),
-        })
+        let order = std::mem::take(&mut self.order);
+        let loss = match self.pool.clone() {
+            Some(pool) => pool.install(|| self.step(mlp, inputs, targets, &order)),
+            None => self.step(mlp, inputs, targets, &order),
+        };
+        self.order = order;
+        Ok(loss)
     }
 
-    /// One optimizer step on the samples `self.order[range]`; `None` if the loss or a
+    /// One optimizer step on the samples `batch`; `None` if the loss or a
     /// gradient is not finite (then the weights are left untouched and the step is not
     /// counted).
     fn step(
@@ -433,13 +410,12 @@ impl<T: Real> Trainer<T> {
         mlp: &mut Mlp<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
-        range: std::ops::Range<usize>,
+        batch: &[usize],
     ) -> Option<f64> {
         // On a worker of the current pool: its parallel phases then start there instead
         // of each being sent from outside and waited for, one hand-off per step instead of
         // one per layer.
         rayon::scope(|_| {
-            let batch = &self.order[range];
             let active = batch.len().div_ceil(SHARD_ROWS);
             let scale = T::of(1.0 / batch.len() as f64);
             let loss_fn = self.config.loss;
@@ -496,10 +472,62 @@ impl<T: Real> Trainer<T> {
     }
 }
 
+/// Runs `f` on a worker of `pool`, or of the current pool (the global one from a plain
+/// thread), so that the parallel phases inside it start there: one hand-off to the pool
+/// in all, instead of one per step.
+pub(crate) fn on_worker<R: Send>(
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    f: impl FnOnce() -> R + Send,
+) -> R {
+    match pool {
+        Some(pool) => pool.install(f),
+        None if rayon::current_thread_index().is_some() => f(),
+        None => rayon::scope(|_| f()),
+    }
+}
+
+/// The epoch loop of a training run: shuffles `order` each epoch with the configured
+/// seed, calls `step` on each mini-batch of sample indices (it returns the index of the
+/// step it ran as, and the loss or `None` when it diverged), and reports each step and
+/// epoch to `on_event`.
+pub(crate) fn epochs<M>(
+    config: &TrainConfig,
+    order: &mut [usize],
+    model: &mut M,
+    mut step: impl FnMut(&mut M, &[usize]) -> (u64, Option<f64>),
+    on_event: &mut (dyn FnMut(&Event, &M) + Send),
+) -> History {
+    let mut history = History {
+        epoch_losses: Vec::new(),
+        steps: 0,
+        status: Status::Completed,
+    };
+    for epoch in 0..config.epochs {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
+        rng.set_stream(epoch as u64);
+        order.shuffle(&mut rng);
+        let mut weighted = 0.0;
+        for batch in order.chunks(config.batch_size) {
+            let (step, loss) = step(model, batch);
+            let Some(loss) = loss else {
+                history.status = Status::Diverged { epoch, step };
+                return history;
+            };
+            history.steps += 1;
+            weighted += loss * batch.len() as f64;
+            on_event(&Event::Step { epoch, step, loss }, model);
+        }
+        let mean_loss = weighted / order.len() as f64;
+        history.epoch_losses.push(mean_loss);
+        on_event(&Event::EpochEnd { epoch, mean_loss }, model);
+    }
+    history
+}
+
 /// Applies the optimizer to `w` in blocks of `block` values, in parallel, block `b` taking
 /// its gradient from `gradient(b)`; each block sees only its own slices, so the result is
 /// independent of threads.
-fn update_blocks<'g, T: Real>(
+pub(crate) fn update_blocks<'g, T: Real>(
     optimizer: Optimizer,
     t: u64,
     lr: f64,
@@ -649,6 +677,42 @@ fn weight_gradients<T: Real>(shards: &[Shard<T>], blocks: &mut [GradBlock<T>]) -
         .reduce(|| true, |a, b| a && b)
 }
 
+/// Copies the samples `rows` of the data set into `x` and their targets into `labels` or
+/// `values`, all of at least `rows.len()` rows; returns the gathered targets.
+pub(crate) fn gather<'b, T: Real>(
+    x: &mut ndarray::Array2<T>,
+    labels: &'b mut [usize],
+    values: &'b mut ndarray::Array2<T>,
+    inputs: ArrayView2<'_, T>,
+    targets: Targets<'_, T>,
+    rows: &[usize],
+) -> Targets<'b, T> {
+    // In parallel, so that a second worker is awake when the first layer starts.
+    x.axis_chunks_iter_mut(Axis(0), GATHER_ROWS)
+        .into_par_iter()
+        .zip(rows.par_chunks(GATHER_ROWS))
+        .for_each(|(mut chunk, rows)| {
+            for (mut dst, &row) in chunk.axis_iter_mut(Axis(0)).zip(rows) {
+                dst.assign(&inputs.row(row));
+            }
+        });
+    let n = rows.len();
+    match targets {
+        Targets::Classes(source) => {
+            for (dst, &row) in labels.iter_mut().zip(rows) {
+                *dst = source[row];
+            }
+            Targets::Classes(&labels[..n])
+        }
+        Targets::Values(source) => {
+            for (mut dst, &row) in values.axis_iter_mut(Axis(0)).zip(rows) {
+                dst.assign(&source.row(row));
+            }
+            Targets::Values(values.slice(s![..n, ..]))
+        }
+    }
+}
+
 impl<T: Real> Shard<T> {
     /// Gathers this shard's samples, runs forward, loss and backward into its buffers.
     fn run(
@@ -661,30 +725,14 @@ impl<T: Real> Shard<T> {
         scale: T,
     ) {
         let n = rows.len();
-        // In parallel, so that a second worker is awake when the first layer starts.
-        self.inputs
-            .axis_chunks_iter_mut(Axis(0), GATHER_ROWS)
-            .into_par_iter()
-            .zip(rows.par_chunks(GATHER_ROWS))
-            .for_each(|(mut chunk, rows)| {
-                for (mut dst, &row) in chunk.axis_iter_mut(Axis(0)).zip(rows) {
-                    dst.assign(&inputs.row(row));
-                }
-            });
-        let shard_targets = match targets {
-            Targets::Classes(labels) => {
-                for (dst, &row) in self.labels.iter_mut().zip(rows) {
-                    *dst = labels[row];
-                }
-                Targets::Classes(&self.labels[..n])
-            }
-            Targets::Values(values) => {
-                for (mut dst, &row) in self.values.axis_iter_mut(Axis(0)).zip(rows) {
-                    dst.assign(&values.row(row));
-                }
-                Targets::Values(self.values.slice(s![..n, ..]))
-            }
-        };
+        let shard_targets = gather(
+            &mut self.inputs,
+            &mut self.labels,
+            &mut self.values,
+            inputs,
+            targets,
+            rows,
+        );
         let x = self.inputs.slice(s![..n, ..]);
         mlp.forward_layers(x, &mut self.workspace, mlp.layers().len(), UNIT_BLOCK);
         let last = self.workspace.pre.len() - 1;

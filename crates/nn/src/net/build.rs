@@ -1,0 +1,348 @@
+//! From a [`NetConfig`] and a [`NetInit`] to layers and their initialized parameters.
+
+use init::{Fans, Initializer, RngKey};
+use ndarray::{ArrayViewMut1, ArrayViewMut2};
+
+use super::pass::{AlphaAt, Node};
+use super::spec::{LayerSpec, NetConfig};
+use crate::{LayerInit, NnError, Real};
+
+/// How a network's dense layers are initialized: one weight and bias strategy, a rule for
+/// the layers of residual branches, and overrides by layer path.
+///
+/// Normalization gains and residual multipliers are part of the [`NetConfig`]
+/// ([`with_norm_gain`](NetConfig::with_norm_gain), [`with_alpha`](NetConfig::with_alpha));
+/// normalization biases start at 0.
+#[derive(Debug, Clone)]
+pub struct NetInit {
+    /// Every dense layer's weight, unless a rule below says otherwise.
+    pub weight: Initializer,
+    /// Every dense layer's bias (with the weight's fans).
+    pub bias: Initializer,
+    /// What changes for the dense layers inside residual branches.
+    pub branch: BranchInit,
+    /// Per-layer strategies by path (`layers.3.branch.1`), taking precedence over all.
+    pub overrides: Vec<(String, LayerInit)>,
+}
+
+/// The initialization of residual branches' dense layers, for `L` residual blocks at the
+/// top level, each branch having `m` dense layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BranchInit {
+    /// As every other layer.
+    AsRest,
+    /// The last dense layer of each branch zero, so every block starts as the identity
+    /// (Goyal et al. 2017 zero the last BatchNorm gain instead; see
+    /// [`NetConfig::with_zero_gamma`]).
+    ZeroLast,
+    /// Fixup (Zhang, Dauphin & Ma 2019): the branch's weights scaled by `L^(-1/(2m-2))`
+    /// ([`init::presets::residual::fixup`]), its last layer zero, and the network's output
+    /// layer zero. Fixup's scalar multiplier is a learnable `α` starting at 1, and its
+    /// scalar biases are subsumed by the dense layers' biases (zero).
+    Fixup,
+    /// GPT-2 (Radford et al. 2019): the last layer of each branch, its projection into the
+    /// residual stream, `N(0, std²)` scaled by `1/sqrt(2L)`
+    /// ([`init::presets::residual::gpt2_projection`]).
+    Gpt2 {
+        /// The base standard deviation (0.02 in GPT-2).
+        std: f64,
+    },
+}
+
+impl NetInit {
+    /// One weight and bias strategy everywhere.
+    pub fn new(weight: Initializer, bias: Initializer) -> Self {
+        Self {
+            weight,
+            bias,
+            branch: BranchInit::AsRest,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// With this rule for residual branches.
+    #[must_use]
+    pub fn with_branch(mut self, branch: BranchInit) -> Self {
+        self.branch = branch;
+        self
+    }
+
+    /// With the strategies of the dense layer at `path`.
+    #[must_use]
+    pub fn with_override(mut self, path: impl Into<String>, init: LayerInit) -> Self {
+        self.overrides.push((path.into(), init));
+        self
+    }
+
+    /// The strategies of one dense layer.
+    fn layer(&self, site: &Site<'_>) -> Result<LayerInit, NnError> {
+        if let Some((_, init)) = self.overrides.iter().rev().find(|(p, _)| p == site.path) {
+            return Ok(init.clone());
+        }
+        let mut init = LayerInit {
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+        };
+        let zero = |init: &mut LayerInit| init.weight = Initializer::Zeros;
+        let bad = |source| NnError::Init {
+            tensor: format!("{}.weight", site.path),
+            source,
+        };
+        match (self.branch, site.branch) {
+            (BranchInit::Fixup, None) if site.output => zero(&mut init),
+            (_, None) | (BranchInit::AsRest, _) => {}
+            (BranchInit::ZeroLast | BranchInit::Fixup, Some(b)) if b.last() => zero(&mut init),
+            (BranchInit::ZeroLast, Some(_)) => {}
+            (BranchInit::Fixup, Some(b)) => {
+                init.weight =
+                    init::presets::residual::fixup(init.weight, b.blocks, b.layers).map_err(bad)?;
+            }
+            (BranchInit::Gpt2 { std }, Some(b)) if b.last() => {
+                init.weight =
+                    init::presets::residual::gpt2_projection(std, b.blocks).map_err(bad)?;
+            }
+            (BranchInit::Gpt2 { .. }, Some(_)) => {}
+        }
+        Ok(init)
+    }
+}
+
+/// Where a dense layer sits.
+struct Site<'a> {
+    path: &'a str,
+    branch: Option<BranchSite>,
+    /// The network's last dense layer.
+    output: bool,
+}
+
+/// A dense layer's place in a residual branch.
+#[derive(Debug, Clone, Copy)]
+struct BranchSite {
+    /// Residual blocks at the top level.
+    blocks: usize,
+    /// Dense layers in this branch.
+    layers: usize,
+    /// This layer's index among them.
+    index: usize,
+}
+
+impl BranchSite {
+    fn last(self) -> bool {
+        self.index + 1 == self.layers
+    }
+}
+
+/// A named tensor in a network's flat parameter or buffer vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tensor {
+    /// PyTorch-style name: `layers.0.weight`, `layers.2.branch.1.bias`, `layers.3.alpha`,
+    /// `layers.1.running_mean`.
+    pub name: String,
+    /// Where its values start.
+    pub offset: usize,
+    /// Its shape: `[out, in]` for dense weights, `[width]` for biases, gains and running
+    /// averages, `[]` for a residual multiplier.
+    pub shape: Vec<usize>,
+}
+
+impl Tensor {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether it holds no values (never, in a built network).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The result of [`compile`]: layers, parameters, running averages and their names.
+pub(crate) struct Compiled<T> {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) params: Vec<T>,
+    pub(crate) running: Vec<T>,
+    pub(crate) tensors: Vec<Tensor>,
+    pub(crate) buffers: Vec<Tensor>,
+}
+
+/// Lays out and initializes the network. Parameter tensor `k` (in [`Tensor`] order) draws
+/// from `RngKey::new(seed).tensor(k)`, so a plain network's dense layer `i` draws its
+/// weight and bias from tensors `2i` and `2i + 1`, as an [`Mlp`](crate::Mlp)'s do.
+pub(crate) fn compile<T: Real>(
+    config: &NetConfig,
+    init: &NetInit,
+    seed: u64,
+) -> Result<Compiled<T>, NnError> {
+    config.output()?;
+    let last_dense = config
+        .layers
+        .iter()
+        .rposition(|l| matches!(l, LayerSpec::Dense { .. }));
+    let mut out = Compiled {
+        nodes: Vec::new(),
+        params: Vec::new(),
+        running: Vec::new(),
+        tensors: Vec::new(),
+        buffers: Vec::new(),
+    };
+    let mut builder = Builder {
+        init,
+        key: RngKey::new(seed),
+        blocks: config.residual_blocks(),
+        out: &mut out,
+    };
+    let mut width = config.input;
+    let mut nodes = Vec::with_capacity(config.layers.len());
+    for (index, layer) in config.layers.iter().enumerate() {
+        let path = format!("layers.{index}");
+        let output = Some(index) == last_dense;
+        nodes.push(builder.node(layer, &mut width, &path, None, output)?);
+    }
+    out.nodes = nodes;
+    Ok(out)
+}
+
+struct Builder<'a, T> {
+    init: &'a NetInit,
+    key: RngKey,
+    blocks: usize,
+    out: &'a mut Compiled<T>,
+}
+
+impl<T: Real> Builder<'_, T> {
+    /// Appends a parameter tensor of zeros; returns its offset.
+    fn tensor(&mut self, path: &str, name: &str, shape: Vec<usize>) -> usize {
+        let offset = self.out.params.len();
+        let tensor = Tensor {
+            name: format!("{path}.{name}"),
+            offset,
+            shape,
+        };
+        self.out.params.resize(offset + tensor.len(), T::zero());
+        self.out.tensors.push(tensor);
+        offset
+    }
+
+    /// The stream key of the tensor just appended.
+    fn last_key(&self) -> RngKey {
+        self.key.tensor(self.out.tensors.len() as u64 - 1)
+    }
+
+    fn node(
+        &mut self,
+        layer: &LayerSpec,
+        width: &mut usize,
+        path: &str,
+        branch: Option<BranchSite>,
+        output: bool,
+    ) -> Result<Node, NnError> {
+        let input = *width;
+        Ok(match layer {
+            LayerSpec::Dense { width: units } => {
+                let units = *units;
+                *width = units;
+                let site = Site {
+                    path,
+                    branch,
+                    output,
+                };
+                let init = self.init.layer(&site)?;
+                let named = |tensor: &str| {
+                    let tensor = format!("{path}.{tensor}");
+                    move |source| NnError::Init { tensor, source }
+                };
+                let at = self.tensor(path, "weight", vec![units, input]);
+                let key = self.last_key();
+                let values = &mut self.out.params[at..at + units * input];
+                let mut weight =
+                    ArrayViewMut2::from_shape((units, input), values).expect("tensor shape");
+                init.weight
+                    .fill(&mut weight, key)
+                    .map_err(named("weight"))?;
+                let bias_at = self.tensor(path, "bias", vec![units]);
+                let key = self.last_key();
+                let mut bias = ArrayViewMut1::from(&mut self.out.params[bias_at..bias_at + units]);
+                init.bias
+                    .fill_with_fans(&mut bias, Fans::new(input, units), key)
+                    .map_err(named("bias"))?;
+                Node::Dense {
+                    input,
+                    output: units,
+                    at,
+                }
+            }
+            LayerSpec::Activation { activation } => Node::Activation(*activation),
+            LayerSpec::LayerNorm { eps, gain } => Node::LayerNorm {
+                width: input,
+                eps: *eps,
+                at: self.norm_parameters(path, input, *gain),
+            },
+            LayerSpec::BatchNorm {
+                eps,
+                momentum,
+                gain,
+            } => {
+                let at = self.norm_parameters(path, input, *gain);
+                let running = self.out.running.len();
+                for (name, value) in [("running_mean", 0.0), ("running_var", 1.0)] {
+                    let offset = self.out.running.len();
+                    self.out.buffers.push(Tensor {
+                        name: format!("{path}.{name}"),
+                        offset,
+                        shape: vec![input],
+                    });
+                    self.out.running.resize(offset + input, T::of(value));
+                }
+                Node::BatchNorm {
+                    width: input,
+                    eps: *eps,
+                    momentum: *momentum,
+                    at,
+                    running,
+                }
+            }
+            LayerSpec::Residual {
+                branch: layers,
+                alpha,
+            } => {
+                let alpha = if alpha.learnable {
+                    let at = self.tensor(path, "alpha", Vec::new());
+                    self.out.params[at] = T::of(alpha.value);
+                    AlphaAt::Learnable(at)
+                } else {
+                    AlphaAt::Fixed(alpha.value)
+                };
+                let dense = layers
+                    .iter()
+                    .filter(|l| matches!(l, LayerSpec::Dense { .. }))
+                    .count();
+                let mut index = 0;
+                let mut inner = *width;
+                let mut nodes = Vec::with_capacity(layers.len());
+                for (i, layer) in layers.iter().enumerate() {
+                    let site = matches!(layer, LayerSpec::Dense { .. }).then_some(BranchSite {
+                        blocks: self.blocks.max(1),
+                        layers: dense,
+                        index,
+                    });
+                    index += usize::from(site.is_some());
+                    let at = format!("{path}.branch.{i}");
+                    nodes.push(self.node(layer, &mut inner, &at, site, false)?);
+                }
+                Node::Residual {
+                    branch: nodes,
+                    alpha,
+                }
+            }
+        })
+    }
+
+    /// A gain starting at `gain` and a bias at 0; returns the gain's offset.
+    fn norm_parameters(&mut self, path: &str, width: usize, gain: f64) -> usize {
+        let at = self.tensor(path, "weight", vec![width]);
+        self.out.params[at..at + width].fill(T::of(gain));
+        self.tensor(path, "bias", vec![width]);
+        at
+    }
+}

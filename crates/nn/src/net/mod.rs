@@ -1,0 +1,322 @@
+//! Networks beyond the plain MLP: residual blocks, LayerNorm and BatchNorm, and the
+//! initializations made for them (Fixup, SkipInit, ReZero, GPT-2's residual scaling,
+//! zero γ).
+//!
+//! A [`NetConfig`] lists [`LayerSpec`]s; [`NetConfig::build`] lays out and initializes
+//! them with a [`NetInit`] into a [`Net`], whose trainable values live in one flat vector
+//! (named by its [`Tensor`]s), and [`NetTrainer`] trains it. Every layer's backward pass
+//! is checked against finite differences in f64 (`tests/net_gradient_check.rs`), and
+//! training is bitwise identical on any number of threads, BatchNorm included: its
+//! statistics cover the whole mini-batch, each feature summed over samples in order.
+//!
+//! # The schemes, at initialization
+//! | scheme | configuration | what a block computes at init |
+//! |---|---|---|
+//! | SkipInit (De & Smith 2020) | [`Alpha::learnable`]`(0.0)`, no normalization | the identity |
+//! | ReZero (Bachlechner et al. 2020) | [`Alpha::learnable`]`(0.0)`, no normalization | the identity |
+//! | Fixup (Zhang et al. 2019) | [`BranchInit::Fixup`], [`Alpha::learnable`]`(1.0)` | the identity; output layer zero |
+//! | zero last layer | [`BranchInit::ZeroLast`] | the identity |
+//! | zero γ (Goyal et al. 2017) | [`NetConfig::with_zero_gamma`], post-activation with a norm ending the branch | the activation of its input |
+//! | GPT-2 | [`BranchInit::Gpt2`]`{ std: 0.02 }` | `x + O(1/sqrt(2L))` |
+//!
+//! SkipInit and ReZero are the same function in an MLP: SkipInit multiplies a residual
+//! branch by a learnable scalar initialized at 0 to replace BatchNorm in ResNets; ReZero
+//! does the same to replace LayerNorm in Transformers. They differ in the networks they
+//! were made for, not in what the multiplier does.
+//!
+//! # Examples
+//! ```
+//! use nn::init::{Initializer, Nonlinearity};
+//! use nn::ndarray::Array2;
+//! use nn::net::{Alpha, NetConfig, NetInit, Ordering, ResidualBlock};
+//! use nn::Activation;
+//!
+//! // ReZero: eight blocks that start as the identity.
+//! let block = ResidualBlock::new(16, 2, Activation::Relu, Ordering::PreActivation).with_alpha(Alpha::learnable(0.0));
+//! let config = NetConfig::new(16).blocks(block, 8);
+//! let net = config.build::<f64>(&NetInit::new(Initializer::he_normal(Nonlinearity::Relu), Initializer::Zeros), 0)?;
+//! let x = Array2::from_shape_fn((4, 16), |(i, j)| (i * 16 + j) as f64 / 64.0 - 0.5);
+//! assert_eq!(net.predict(x.view())?, x);
+//! # Ok::<(), nn::NnError>(())
+//! ```
+
+mod build;
+mod norm;
+mod pass;
+mod spec;
+mod train;
+
+use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
+
+pub use build::{BranchInit, NetInit, Tensor};
+pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
+pub use train::NetTrainer;
+
+use crate::data::Io;
+use crate::{Loss, NnError, Real, Targets};
+use pass::{Mode, Node, Slot};
+
+/// A network built from a [`NetConfig`]: its layers, trainable parameters in one flat
+/// vector, and BatchNorm's running averages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Net<T> {
+    config: NetConfig,
+    output: usize,
+    nodes: Vec<Node>,
+    params: Vec<T>,
+    running: Vec<T>,
+    tensors: Vec<Tensor>,
+    buffers: Vec<Tensor>,
+}
+
+impl NetConfig {
+    /// Lays out and initializes the network; parameter tensor `k` (in
+    /// [`Net::tensors`] order) draws from tensor `k` of `seed`.
+    ///
+    /// # Errors
+    /// A bad layer ([`NnError::Layer`]) or initializer parameter ([`NnError::Init`]).
+    pub fn build<T: Real>(&self, init: &NetInit, seed: u64) -> Result<Net<T>, NnError> {
+        let output = self.output()?;
+        let compiled = build::compile(self, init, seed)?;
+        Ok(Net {
+            config: self.clone(),
+            output,
+            nodes: compiled.nodes,
+            params: compiled.params,
+            running: compiled.running,
+            tensors: compiled.tensors,
+            buffers: compiled.buffers,
+        })
+    }
+}
+
+/// A forward pass's buffers for up to `rows` samples.
+#[derive(Debug)]
+pub(crate) struct Workspace<T> {
+    slots: Vec<Slot<T>>,
+}
+
+impl<T: Real> Workspace<T> {
+    pub(crate) fn new(net: &Net<T>, rows: usize) -> Self {
+        Self {
+            slots: Slot::sequence(&net.nodes, net.config.input, rows).0,
+        }
+    }
+
+    /// The last layer's output for the first `rows` samples.
+    fn logits(&self, rows: usize) -> ArrayView2<'_, T> {
+        self.slots
+            .last()
+            .expect("a network has layers")
+            .out
+            .slice(s![..rows, ..])
+    }
+}
+
+impl<T: Real> Net<T> {
+    /// The description it was built from.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    /// Width of the logits.
+    pub fn output(&self) -> usize {
+        self.output
+    }
+
+    /// Every trainable value, tensor after tensor (see [`tensors`](Self::tensors)).
+    pub fn parameters(&self) -> &[T] {
+        &self.params
+    }
+
+    /// Every trainable value, to change in place.
+    pub fn parameters_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
+    /// The trainable tensors, in the order of [`parameters`](Self::parameters).
+    pub fn tensors(&self) -> &[Tensor] {
+        &self.tensors
+    }
+
+    /// BatchNorm's running means and variances (not trained), in the order of
+    /// [`buffer_tensors`](Self::buffer_tensors).
+    pub fn buffers(&self) -> &[T] {
+        &self.running
+    }
+
+    /// The running averages, to change in place.
+    pub fn buffers_mut(&mut self) -> &mut [T] {
+        &mut self.running
+    }
+
+    /// The running-average tensors.
+    pub fn buffer_tensors(&self) -> &[Tensor] {
+        &self.buffers
+    }
+
+    /// Number of trainable values.
+    pub fn parameter_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Parameters by name, in PyTorch's style.
+    pub fn named_parameters(&self) -> Vec<(String, ArrayViewD<'_, T>)> {
+        named(&self.tensors, &self.params)
+    }
+
+    /// Running averages by name (`layers.1.running_mean`, `layers.1.running_var`).
+    pub fn named_buffers(&self) -> Vec<(String, ArrayViewD<'_, T>)> {
+        named(&self.buffers, &self.running)
+    }
+
+    fn io(&self) -> Io {
+        Io {
+            input: self.config.input,
+            output: self.output,
+        }
+    }
+
+    /// Logits for `inputs` in evaluation mode (BatchNorm on its running averages), in
+    /// chunks of 512 rows.
+    ///
+    /// # Errors
+    /// [`NnError::InputWidth`], [`NnError::NonFiniteInput`] or [`NnError::EmptyDataset`].
+    pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
+        crate::data::validate_inputs(self.io(), inputs)?;
+        let mut logits = Array2::zeros((inputs.nrows(), self.output));
+        self.evaluate(inputs, |start, chunk| {
+            logits
+                .slice_mut(s![start..start + chunk.nrows(), ..])
+                .assign(&chunk);
+        });
+        Ok(logits)
+    }
+
+    /// Fraction of rows classified as labelled, in evaluation mode, by the rule of
+    /// [`Mlp::accuracy`](crate::Mlp::accuracy).
+    ///
+    /// # Errors
+    /// Wrong input width, mismatched or out-of-range labels, or no rows.
+    pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
+        crate::data::validate_inputs(self.io(), inputs)?;
+        crate::data::validate_labels(labels, inputs.nrows(), self.output.max(2))?;
+        let mut correct = 0;
+        self.evaluate(inputs, |start, logits| {
+            for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
+                correct += usize::from(crate::mlp::predicted_class(row) == label);
+            }
+        });
+        Ok(correct as f64 / inputs.nrows() as f64)
+    }
+
+    /// The mean loss in evaluation mode (BatchNorm on its running averages).
+    ///
+    /// # Errors
+    /// Data the network cannot use.
+    pub fn loss(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: Targets<'_, T>,
+        loss: Loss,
+    ) -> Result<f64, NnError> {
+        crate::data::validate(self.io(), inputs, targets)?;
+        loss.check_targets(targets)?;
+        let scale = T::of(1.0 / inputs.nrows() as f64);
+        let mut total = 0.0;
+        let mut grad = Array2::zeros((0, self.output));
+        self.evaluate(inputs, |start, logits| {
+            let rows = start..start + logits.nrows();
+            grad = Array2::zeros(logits.dim());
+            total += loss.forward_backward(logits, targets.rows(rows), scale, grad.view_mut());
+        });
+        Ok(total)
+    }
+
+    /// Runs evaluation mode over `inputs` in chunks, handing each chunk's logits with its
+    /// first row to `visit`.
+    fn evaluate(&self, inputs: ArrayView2<'_, T>, mut visit: impl FnMut(usize, ArrayView2<'_, T>)) {
+        let chunk = 512.min(inputs.nrows());
+        let mut workspace = Workspace::new(self, chunk);
+        for start in (0..inputs.nrows()).step_by(chunk) {
+            let x = inputs.slice(s![start..(start + chunk).min(inputs.nrows()), ..]);
+            let x = x.as_standard_layout();
+            self.forward(x.view(), &mut workspace, Mode::Eval);
+            visit(start, workspace.logits(x.nrows()));
+        }
+    }
+
+    /// The mean loss over all rows as one mini-batch (BatchNorm on the batch's statistics,
+    /// its running averages left alone), and the gradient of every parameter, aligned with
+    /// [`parameters`](Self::parameters).
+    ///
+    /// # Errors
+    /// Data the network cannot use.
+    pub fn loss_and_gradients(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        targets: Targets<'_, T>,
+        loss: Loss,
+    ) -> Result<(f64, Vec<T>), NnError> {
+        crate::data::validate(self.io(), inputs, targets)?;
+        loss.check_targets(targets)?;
+        let x = inputs.as_standard_layout();
+        let rows = x.nrows();
+        let mut workspace = Workspace::new(self, rows);
+        let mut grads = vec![T::zero(); self.params.len()];
+        let value = self.train_pass(x.view(), targets, loss, &mut workspace, &mut grads);
+        Ok((value, grads))
+    }
+
+    /// Forward in training mode, loss, backward: the mean loss, and every parameter's
+    /// gradient in `grads`.
+    pub(crate) fn train_pass(
+        &self,
+        x: ArrayView2<'_, T>,
+        targets: Targets<'_, T>,
+        loss: Loss,
+        ws: &mut Workspace<T>,
+        grads: &mut [T],
+    ) -> f64 {
+        let rows = x.nrows();
+        self.forward(x, ws, Mode::Train);
+        let last = ws.slots.last_mut().expect("a network has layers");
+        let value = loss.forward_backward(
+            last.out.slice(s![..rows, ..]),
+            targets,
+            T::of(1.0 / rows as f64),
+            last.grad.slice_mut(s![..rows, ..]),
+        );
+        pass::backward(&self.nodes, &mut ws.slots, x, None, &self.params, grads);
+        value
+    }
+
+    fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, mode: Mode) {
+        pass::forward(
+            &self.nodes,
+            &mut ws.slots,
+            x,
+            &self.params,
+            &self.running,
+            mode,
+        );
+    }
+
+    /// Folds the batch statistics of the last training pass over `rows` samples into the
+    /// running averages.
+    pub(crate) fn update_running(&mut self, ws: &Workspace<T>, rows: usize) {
+        pass::update_running(&self.nodes, &ws.slots, &mut self.running, rows);
+    }
+}
+
+fn named<'a, T>(tensors: &[Tensor], values: &'a [T]) -> Vec<(String, ArrayViewD<'a, T>)> {
+    tensors
+        .iter()
+        .map(|t| {
+            let view =
+                ArrayViewD::from_shape(IxDyn(&t.shape), &values[t.offset..t.offset + t.len()])
+                    .expect("tensor shape");
+            (t.name.clone(), view)
+        })
+        .collect()
+}

@@ -1,0 +1,452 @@
+//! Forward and backward passes over a network's layers, in buffers allocated once.
+//!
+//! # Reproducibility
+//! Every value is computed by exactly one task whose work depends on the data and on
+//! fixed block sizes alone: a dense layer's outputs, weight gradients and input gradients
+//! in blocks of units; normalization statistics per feature (BatchNorm, summing rows in
+//! order) or per sample (LayerNorm). So a pass gives the same bits on any number of
+//! threads, and BatchNorm sees the whole mini-batch, not a shard of it.
+
+use core_math::Op;
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
+use rayon::prelude::*;
+
+use super::norm;
+use crate::trainer::{GRAD_ROWS, UNIT_BLOCK};
+use crate::{Activation, Real};
+
+/// Rows per task of an elementwise pass.
+const ROW_BLOCK: usize = 32;
+
+/// A layer ready to run: its kind, widths and where its parameters start in the
+/// network's flat parameter vector (and running statistics in its buffer vector).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    /// Weight `[output, input]` at `at`, bias `[output]` right after it.
+    Dense {
+        input: usize,
+        output: usize,
+        at: usize,
+    },
+    Activation(Activation),
+    /// Gain `[width]` at `at`, bias `[width]` right after it.
+    LayerNorm {
+        width: usize,
+        eps: f64,
+        at: usize,
+    },
+    /// Gain and bias as LayerNorm's; running mean `[width]` at `running` in the buffers,
+    /// running variance right after it.
+    BatchNorm {
+        width: usize,
+        eps: f64,
+        momentum: f64,
+        at: usize,
+        running: usize,
+    },
+    Residual {
+        branch: Vec<Node>,
+        alpha: AlphaAt,
+    },
+}
+
+/// A residual multiplier: a constant, or the parameter at this index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AlphaAt {
+    Fixed(f64),
+    Learnable(usize),
+}
+
+impl AlphaAt {
+    fn value<T: Real>(self, params: &[T]) -> T {
+        match self {
+            Self::Fixed(value) => T::of(value),
+            Self::Learnable(at) => params[at],
+        }
+    }
+}
+
+/// Whether normalization uses the batch's statistics (and records them) or the running
+/// averages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Train,
+    Eval,
+}
+
+/// One layer's buffers for up to `rows` samples.
+#[derive(Debug)]
+pub(crate) struct Slot<T> {
+    /// The layer's output.
+    pub(crate) out: Array2<T>,
+    /// The loss's gradient with respect to the output.
+    pub(crate) grad: Array2<T>,
+    pub(crate) norm: Option<norm::Stats<T>>,
+    /// A residual's branch.
+    pub(crate) branch: Vec<Slot<T>>,
+    /// A residual's gradient reaching its input through the branch.
+    skip: Array2<T>,
+}
+
+impl<T: Real> Slot<T> {
+    /// Buffers for `nodes` run on `width` features; returns them and the width after.
+    pub(crate) fn sequence(nodes: &[Node], mut width: usize, rows: usize) -> (Vec<Self>, usize) {
+        let slots = nodes
+            .iter()
+            .map(|node| {
+                let (slot, after) = Self::new(node, width, rows);
+                width = after;
+                slot
+            })
+            .collect();
+        (slots, width)
+    }
+
+    fn new(node: &Node, width: usize, rows: usize) -> (Self, usize) {
+        let empty = || Array2::zeros((0, 0));
+        let out_width = match node {
+            Node::Dense { output, .. } => *output,
+            _ => width,
+        };
+        let mut slot = Self {
+            out: Array2::zeros((rows, out_width)),
+            grad: Array2::zeros((rows, out_width)),
+            norm: None,
+            branch: Vec::new(),
+            skip: empty(),
+        };
+        match node {
+            Node::LayerNorm { .. } => slot.norm = Some(norm::Stats::new(rows, width, rows)),
+            Node::BatchNorm { .. } => slot.norm = Some(norm::Stats::new(rows, width, width)),
+            Node::Residual { branch, .. } => {
+                slot.branch = Self::sequence(branch, width, rows).0;
+                slot.skip = Array2::zeros((rows, width));
+            }
+            Node::Dense { .. } | Node::Activation(_) => {}
+        }
+        (slot, out_width)
+    }
+}
+
+/// Runs `nodes` on `x`, each layer's output into its slot.
+pub(crate) fn forward<T: Real>(
+    nodes: &[Node],
+    slots: &mut [Slot<T>],
+    x: ArrayView2<'_, T>,
+    params: &[T],
+    running: &[T],
+    mode: Mode,
+) {
+    let n = x.nrows();
+    for (i, node) in nodes.iter().enumerate() {
+        let (before, rest) = slots.split_at_mut(i);
+        let input = match before.last() {
+            Some(previous) => previous.out.slice(s![..n, ..]),
+            None => x,
+        };
+        forward_node(node, &mut rest[0], input, params, running, mode);
+    }
+}
+
+fn forward_node<T: Real>(
+    node: &Node,
+    slot: &mut Slot<T>,
+    x: ArrayView2<'_, T>,
+    params: &[T],
+    running: &[T],
+    mode: Mode,
+) {
+    let n = x.nrows();
+    match *node {
+        Node::Dense { input, output, at } => {
+            let (w, b) = dense_parameters(params, at, input, output);
+            let chunk = UNIT_BLOCK.min(output);
+            slot.out
+                .slice_mut(s![..n, ..])
+                .axis_chunks_iter_mut(Axis(1), chunk)
+                .into_par_iter()
+                .zip(w.axis_chunks_iter(Axis(0), chunk))
+                .zip(b.axis_chunks_iter(Axis(0), chunk))
+                .with_max_len(1)
+                .for_each(|((out, w), b)| {
+                    core_math::affine(x, w, b, out).expect("slot shapes follow the network");
+                });
+        }
+        Node::Activation(activation) => {
+            rows_mut(&mut slot.out.slice_mut(s![..n, ..]))
+                .zip(rows(&x))
+                .for_each(|(mut out, x)| {
+                    for (y, x) in out.rows_mut().into_iter().zip(x.rows()) {
+                        activation.forward(unit(x), unit_mut(y));
+                    }
+                });
+        }
+        Node::LayerNorm { width, eps, at } => {
+            let stats = slot.norm.as_mut().expect("LayerNorm has statistics");
+            let (gain, bias) = params[at..at + 2 * width].split_at(width);
+            norm::layer_forward(x, stats, gain, bias, eps, slot.out.slice_mut(s![..n, ..]));
+        }
+        Node::BatchNorm {
+            width,
+            eps,
+            at,
+            running: r,
+            ..
+        } => {
+            let stats = slot.norm.as_mut().expect("BatchNorm has statistics");
+            let (gain, bias) = params[at..at + 2 * width].split_at(width);
+            let out = slot.out.slice_mut(s![..n, ..]);
+            match mode {
+                Mode::Train => norm::batch_forward(x, stats, gain, bias, eps, out),
+                Mode::Eval => {
+                    let (mean, var) = running[r..r + 2 * width].split_at(width);
+                    norm::batch_eval(x, stats, gain, bias, mean, var, eps, out);
+                }
+            }
+        }
+        Node::Residual { ref branch, alpha } => {
+            forward(branch, &mut slot.branch, x, params, running, mode);
+            let alpha = alpha.value(params);
+            let last = slot.branch.last().expect("a branch has layers");
+            rows_mut(&mut slot.out.slice_mut(s![..n, ..]))
+                .zip(rows(&x))
+                .zip(rows(&last.out.slice(s![..n, ..])))
+                .for_each(|((mut out, x), b)| {
+                    ndarray::Zip::from(&mut out)
+                        .and(&x)
+                        .and(&b)
+                        .for_each(|y, &x, &b| *y = x + alpha * b);
+                });
+        }
+    }
+}
+
+/// Backpropagates the gradients in the slots' `grad` (the last one holding the loss's)
+/// through `nodes`, writing every parameter's gradient into `grads` and, when `dx` is
+/// given, the gradient with respect to `x` into it.
+pub(crate) fn backward<T: Real>(
+    nodes: &[Node],
+    slots: &mut [Slot<T>],
+    x: ArrayView2<'_, T>,
+    mut dx: Option<ArrayViewMut2<'_, T>>,
+    params: &[T],
+    grads: &mut [T],
+) {
+    let n = x.nrows();
+    for (i, node) in nodes.iter().enumerate().rev() {
+        let (before, rest) = slots.split_at_mut(i);
+        match before.last_mut() {
+            Some(previous) => {
+                let input = previous.out.slice(s![..n, ..]);
+                let target = previous.grad.slice_mut(s![..n, ..]);
+                backward_node(node, &mut rest[0], input, Some(target), params, grads);
+            }
+            None => backward_node(node, &mut rest[0], x, dx.take(), params, grads),
+        }
+    }
+}
+
+fn backward_node<T: Real>(
+    node: &Node,
+    slot: &mut Slot<T>,
+    x: ArrayView2<'_, T>,
+    dx: Option<ArrayViewMut2<'_, T>>,
+    params: &[T],
+    grads: &mut [T],
+) {
+    let n = x.nrows();
+    let dy = slot.grad.slice(s![..n, ..]);
+    match *node {
+        Node::Dense { input, output, at } => {
+            let (w, _) = dense_parameters(params, at, input, output);
+            let (gw, rest) = grads[at..].split_at_mut(input * output);
+            let gb = &mut rest[..output];
+            rayon::join(
+                || dense_parameter_gradients(dy, x, gw, gb),
+                || {
+                    if let Some(dx) = dx {
+                        dense_input_gradient(dy, w, dx);
+                    }
+                },
+            );
+        }
+        Node::Activation(activation) => {
+            let Some(mut dx) = dx else { return };
+            let y = slot.out.slice(s![..n, ..]);
+            rows_mut(&mut dx)
+                .zip(rows(&x))
+                .zip(rows(&y))
+                .zip(rows(&dy))
+                .for_each(|(((mut dx, x), y), dy)| {
+                    dx.assign(&dy);
+                    for ((g, x), y) in dx.rows_mut().into_iter().zip(x.rows()).zip(y.rows()) {
+                        activation.backward(unit(x), unit(y), unit_mut(g));
+                    }
+                });
+        }
+        Node::LayerNorm { width, at, .. } => {
+            let stats = slot.norm.as_ref().expect("LayerNorm has statistics");
+            let gain = &params[at..at + width];
+            let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
+            norm::layer_backward(dy, stats, gain, g_gain, g_bias, dx);
+        }
+        Node::BatchNorm { width, at, .. } => {
+            let stats = slot.norm.as_ref().expect("BatchNorm has statistics");
+            let gain = &params[at..at + width];
+            let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
+            norm::batch_backward(dy, stats, gain, g_gain, g_bias, dx);
+        }
+        Node::Residual { ref branch, alpha } => {
+            let value = alpha.value::<T>(params);
+            let last = slot.branch.last_mut().expect("a branch has layers");
+            if let AlphaAt::Learnable(at) = alpha {
+                // One sum in row order: the same bits on any thread count.
+                let mut sum = T::zero();
+                for (dy, b) in dy
+                    .rows()
+                    .into_iter()
+                    .zip(last.out.slice(s![..n, ..]).rows())
+                {
+                    for (&d, &b) in unit(dy).iter().zip(unit(b)) {
+                        sum = sum + d * b;
+                    }
+                }
+                grads[at] = sum;
+            }
+            rows_mut(&mut last.grad.slice_mut(s![..n, ..]))
+                .zip(rows(&dy))
+                .for_each(|(mut g, dy)| {
+                    ndarray::Zip::from(&mut g)
+                        .and(&dy)
+                        .for_each(|g, &d| *g = value * d);
+                });
+            let skip = dx.as_ref().map(|_| slot.skip.slice_mut(s![..n, ..]));
+            backward(branch, &mut slot.branch, x, skip, params, grads);
+            if let Some(mut dx) = dx {
+                rows_mut(&mut dx)
+                    .zip(rows(&dy))
+                    .zip(rows(&slot.skip.slice(s![..n, ..])))
+                    .for_each(|((mut dx, dy), skip)| {
+                        ndarray::Zip::from(&mut dx)
+                            .and(&dy)
+                            .and(&skip)
+                            .for_each(|g, &d, &s| *g = d + s);
+                    });
+            }
+        }
+    }
+}
+
+/// `dW = dYᵀ X` and `db = Σ dY` in blocks of [`GRAD_ROWS`] output units.
+fn dense_parameter_gradients<T: Real>(
+    dy: ArrayView2<'_, T>,
+    x: ArrayView2<'_, T>,
+    gw: &mut [T],
+    gb: &mut [T],
+) {
+    let input = x.ncols();
+    gw.par_chunks_mut(GRAD_ROWS * input)
+        .zip(gb.par_chunks_mut(GRAD_ROWS))
+        .enumerate()
+        .with_max_len(1)
+        .for_each(|(block, (gw, gb))| {
+            let start = block * GRAD_ROWS;
+            let dy = dy.slice(s![.., start..start + gb.len()]);
+            let gw = ArrayViewMut2::from_shape((gb.len(), input), gw).expect("block shape");
+            core_math::gemm(T::one(), dy, Op::Transpose, x, Op::Identity, T::zero(), gw)
+                .expect("slot shapes follow the network");
+            gb.fill(T::zero());
+            for row in dy.rows() {
+                for (b, &d) in gb.iter_mut().zip(unit(row)) {
+                    *b = *b + d;
+                }
+            }
+        });
+}
+
+/// `dX = dY W` in blocks of [`UNIT_BLOCK`] input units.
+fn dense_input_gradient<T: Real>(
+    dy: ArrayView2<'_, T>,
+    w: ArrayView2<'_, T>,
+    mut dx: ArrayViewMut2<'_, T>,
+) {
+    let chunk = UNIT_BLOCK.min(w.ncols());
+    dx.axis_chunks_iter_mut(Axis(1), chunk)
+        .into_par_iter()
+        .zip(w.axis_chunks_iter(Axis(1), chunk))
+        .with_max_len(1)
+        .for_each(|(dx, w)| {
+            core_math::gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
+                .expect("slot shapes follow the network");
+        });
+}
+
+/// Folds each BatchNorm's batch statistics from the last training forward pass over `n`
+/// samples into its running averages.
+pub(crate) fn update_running<T: Real>(
+    nodes: &[Node],
+    slots: &[Slot<T>],
+    running: &mut [T],
+    n: usize,
+) {
+    for (node, slot) in nodes.iter().zip(slots) {
+        match *node {
+            Node::BatchNorm {
+                width,
+                momentum,
+                running: r,
+                ..
+            } => {
+                let stats = slot.norm.as_ref().expect("BatchNorm has statistics");
+                let (mean, var) = running[r..r + 2 * width].split_at_mut(width);
+                norm::update_running(stats, mean, var, momentum, n);
+            }
+            Node::Residual { ref branch, .. } => {
+                update_running(branch, &slot.branch, running, n);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The weight `[output, input]` and bias of a dense layer.
+pub(crate) fn dense_parameters<T>(
+    params: &[T],
+    at: usize,
+    input: usize,
+    output: usize,
+) -> (ArrayView2<'_, T>, ArrayView1<'_, T>) {
+    let (w, rest) = params[at..].split_at(input * output);
+    let w = ArrayView2::from_shape((output, input), w).expect("weight shape");
+    (w, ArrayView1::from(&rest[..output]))
+}
+
+/// `a` in parallel blocks of [`ROW_BLOCK`] rows.
+fn rows<'a, T: Send + Sync>(
+    a: &'a ArrayView2<'_, T>,
+) -> impl IndexedParallelIterator<Item = ArrayView2<'a, T>> {
+    a.axis_chunks_iter(Axis(0), ROW_BLOCK)
+        .into_par_iter()
+        .with_max_len(1)
+}
+
+/// `a` in parallel blocks of [`ROW_BLOCK`] rows, to write.
+fn rows_mut<'a, T: Send + Sync>(
+    a: &'a mut ArrayViewMut2<'_, T>,
+) -> impl IndexedParallelIterator<Item = ArrayViewMut2<'a, T>> {
+    a.axis_chunks_iter_mut(Axis(0), ROW_BLOCK)
+        .into_par_iter()
+        .with_max_len(1)
+}
+
+/// A row of a row-major buffer as a slice.
+pub(crate) fn unit<'a, T>(row: ArrayView1<'a, T>) -> &'a [T] {
+    row.to_slice()
+        .expect("rows of row-major buffers are contiguous")
+}
+
+/// A row of a row-major buffer as a mutable slice.
+pub(crate) fn unit_mut<'a, T>(row: ndarray::ArrayViewMut1<'a, T>) -> &'a mut [T] {
+    row.into_slice()
+        .expect("rows of row-major buffers are contiguous")
+}

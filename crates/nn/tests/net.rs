@@ -1,0 +1,438 @@
+//! Networks of residual blocks and normalization: the plain case is the MLP bit for bit,
+//! BatchNorm training is bitwise identical on any thread count, the schemes compute what
+//! their papers say at initialization, and bad descriptions are errors naming the layer.
+
+use init::{Initializer, Nonlinearity, RngKey};
+use ndarray::{Array2, Axis};
+use nn::net::{
+    Alpha, BranchInit, LayerSpec, Net, NetConfig, NetInit, NetTrainer, Norm, Ordering,
+    ResidualBlock,
+};
+use nn::{Activation, Loss, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig, Trainer};
+
+/// Two Gaussian blobs per class, 3 classes, 8 features (as the trainer's tests).
+fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
+    let mut x: Array2<f32> = Initializer::normal(0.0, 1.0)
+        .sample((rows, 8), RngKey::new(99))
+        .unwrap();
+    let labels: Vec<usize> = (0..rows).map(|i| i % 3).collect();
+    for (mut row, &y) in x.rows_mut().into_iter().zip(&labels) {
+        row[y] += 3.0;
+        row[y + 3] -= 2.0;
+    }
+    (x, labels)
+}
+
+fn he() -> NetInit {
+    NetInit::new(
+        Initializer::he_normal(Nonlinearity::Relu),
+        Initializer::Zeros,
+    )
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
+}
+
+#[test]
+fn a_plain_net_draws_and_trains_as_the_mlp_bit_for_bit() {
+    // Widths past the block sizes, so blocked products are compared too.
+    let hidden = [nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    let (x, y) = blobs(300);
+    let mut mlp = MlpConfig::new(8, hidden.to_vec(), 3)
+        .build::<f32>(
+            &Initializer::he_normal(Nonlinearity::Relu),
+            &Initializer::Zeros,
+            2,
+        )
+        .unwrap();
+    let mut net: Net<f32> = NetConfig::plain(8, &hidden, Activation::Relu, None, 3)
+        .build(&he(), 2)
+        .unwrap();
+    let flat = |mlp: &nn::Mlp<f32>| -> Vec<f32> {
+        mlp.named_parameters()
+            .into_iter()
+            .flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>())
+            .collect()
+    };
+    assert!(same_bits(&flat(&mlp), net.parameters()), "the same draws");
+    let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
+    let net_names: Vec<String> = net.tensors().iter().map(|t| t.name.clone()).collect();
+    assert_eq!(names[..2], net_names[..2], "the first layer's names");
+    // One shard per batch (100 <= 128 rows): the same products in the same order.
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
+        .with_batch_size(100)
+        .with_epochs(2);
+    let targets = Targets::Classes(&y);
+    let a = Trainer::new(&mlp, config.clone())
+        .unwrap()
+        .train(&mut mlp, x.view(), targets, |_, _| {})
+        .unwrap();
+    let b = NetTrainer::new(&net, config)
+        .unwrap()
+        .train(&mut net, x.view(), targets, |_, _| {})
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(
+        same_bits(&flat(&mlp), net.parameters()),
+        "the same training"
+    );
+    // Prediction blocks its products differently (the MLP in one piece): f32 rounding.
+    let (p, q) = (
+        mlp.predict(x.view()).unwrap(),
+        net.predict(x.view()).unwrap(),
+    );
+    assert!(
+        p.iter()
+            .zip(&q)
+            .all(|(a, b)| (a - b).abs() <= 1e-5 * a.abs().max(1.0)),
+        "{p} vs {q}"
+    );
+}
+
+/// Every kind of layer, widths past the blocks of BatchNorm (32 features), of the dense
+/// products and of the weight gradients.
+fn everything() -> NetConfig {
+    let wide = nn::GRAD_ROWS + 44;
+    let post = ResidualBlock::new(wide, 2, Activation::Relu, Ordering::PostActivation)
+        .with_norm(Norm::Batch)
+        .with_alpha(Alpha::learnable(0.5));
+    let pre = ResidualBlock::new(wide, 2, Activation::Tanh, Ordering::PreActivation)
+        .with_norm(Norm::Layer);
+    NetConfig::new(8)
+        .dense(wide)
+        .norm(Norm::Batch)
+        .activation(Activation::Relu)
+        .blocks(post, 2)
+        .blocks(pre, 1)
+        .norm(Norm::Layer)
+        .dense(3)
+}
+
+fn trained_on_threads(threads: usize) -> Net<f32> {
+    let (x, y) = blobs(500);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut net = everything().build(&he(), 3).unwrap();
+        // Batch 200 (more than one trainer shard of the MLP) and a partial last batch.
+        let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
+            .with_batch_size(200)
+            .with_epochs(3);
+        let history = NetTrainer::new(&net, config)
+            .unwrap()
+            .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
+            .unwrap();
+        assert_eq!(history.status, Status::Completed);
+        net
+    })
+}
+
+#[test]
+fn batch_norm_training_is_bitwise_identical_on_one_two_and_four_threads() {
+    let one = trained_on_threads(1);
+    for threads in [2, 4] {
+        let many = trained_on_threads(threads);
+        assert!(
+            same_bits(one.parameters(), many.parameters()),
+            "parameters, 1 vs {threads} threads"
+        );
+        assert!(
+            same_bits(one.buffers(), many.buffers()),
+            "running averages, 1 vs {threads} threads"
+        );
+    }
+    let fresh = everything().build::<f32>(&he(), 3).unwrap();
+    assert!(
+        !same_bits(one.parameters(), fresh.parameters()),
+        "training changed the weights"
+    );
+    assert!(
+        !same_bits(one.buffers(), fresh.buffers()),
+        "training moved the running averages"
+    );
+}
+
+#[test]
+fn a_normalized_residual_net_learns() {
+    let (x, y) = blobs(600);
+    let mut net: Net<f32> = everything().build(&he(), 4).unwrap();
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.05))
+        .with_batch_size(32)
+        .with_epochs(5);
+    let history = NetTrainer::new(&net, config)
+        .unwrap()
+        .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
+        .unwrap();
+    let losses = &history.epoch_losses;
+    assert!(losses[4] < 0.5 * losses[0], "{losses:?}");
+    assert!(net.accuracy(x.view(), &y).unwrap() > 0.95);
+}
+
+#[test]
+fn batch_norm_keeps_pytorchs_running_averages_and_evaluates_on_them() {
+    let x = ndarray::array![[1.0, 2.0], [3.0, -2.0], [5.0, 0.5], [-1.0, 0.0]];
+    let config = NetConfig::new(2).norm(Norm::Batch).dense(2);
+    let mut net: Net<f64> = config.build(&he(), 5).unwrap();
+    let y = [0, 1, 0, 1];
+    let train =
+        TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(1e-3)).with_batch_size(4);
+    NetTrainer::new(&net, train)
+        .unwrap()
+        .train_batch(&mut net, x.view(), Targets::Classes(&y))
+        .unwrap()
+        .unwrap();
+    let mean = x.mean_axis(Axis(0)).unwrap();
+    let unbiased = x.var_axis(Axis(0), 1.0);
+    let buffers = net.named_buffers();
+    assert_eq!(buffers[0].0, "layers.0.running_mean");
+    assert_eq!(buffers[1].0, "layers.0.running_var");
+    for j in 0..2 {
+        assert!((buffers[0].1[j] - 0.1 * mean[j]).abs() < 1e-15);
+        assert!((buffers[1].1[j] - (0.9 + 0.1 * unbiased[j])).abs() < 1e-14);
+    }
+    // Evaluation normalizes by the running averages, whatever the batch.
+    let (rm, rv) = (buffers[0].1.to_owned(), buffers[1].1.to_owned());
+    let p = net.parameters();
+    let (gain, bias) = (&p[0..2], &p[2..4]);
+    let row = x.row(1);
+    let normalized: Vec<f64> = (0..2)
+        .map(|j| gain[j] * (row[j] - rm[j]) / (rv[j] + 1e-5).sqrt() + bias[j])
+        .collect();
+    let (w, b) = (&p[4..8], &p[8..10]);
+    let expected: Vec<f64> = (0..2)
+        .map(|o| w[2 * o] * normalized[0] + w[2 * o + 1] * normalized[1] + b[o])
+        .collect();
+    let one = net.predict(x.slice(ndarray::s![1..2, ..])).unwrap();
+    for o in 0..2 {
+        assert!(
+            (one[[0, o]] - expected[o]).abs() < 1e-12,
+            "{one} vs {expected:?}"
+        );
+    }
+}
+
+fn probe(rows: usize, width: usize) -> Array2<f64> {
+    Initializer::normal(0.0, 1.0)
+        .sample((rows, width), RngKey::new(7))
+        .unwrap()
+}
+
+#[test]
+fn skipinit_and_rezero_blocks_are_the_identity_at_init() {
+    let x = probe(16, 24);
+    for ordering in [Ordering::PreActivation, Ordering::PostActivation] {
+        let block = ResidualBlock::new(24, 2, Activation::Relu, ordering);
+        let net: Net<f64> = NetConfig::new(24)
+            .blocks(block, 12)
+            .with_alpha(Alpha::learnable(0.0))
+            .build(&he(), 1)
+            .unwrap();
+        let expected = match ordering {
+            // x + 0 · branch(x), twelve times.
+            Ordering::PreActivation => x.clone(),
+            // relu(x + 0 · branch(x)): relu once, then the identity on what is left.
+            Ordering::PostActivation => x.mapv(|v| v.max(0.0)),
+        };
+        assert_eq!(net.predict(x.view()).unwrap(), expected, "{ordering:?}");
+    }
+}
+
+#[test]
+fn zero_last_layer_and_zero_gamma_blocks_start_as_the_identity_or_its_activation() {
+    let x = probe(16, 24);
+    let block = ResidualBlock::new(24, 3, Activation::Tanh, Ordering::PreActivation);
+    let net: Net<f64> = NetConfig::new(24)
+        .blocks(block, 6)
+        .build(&he().with_branch(BranchInit::ZeroLast), 1)
+        .unwrap();
+    assert_eq!(net.predict(x.view()).unwrap(), x);
+    let block = ResidualBlock::new(24, 2, Activation::Relu, Ordering::PostActivation)
+        .with_norm(Norm::Batch);
+    let net: Net<f64> = NetConfig::new(24)
+        .blocks(block, 6)
+        .with_zero_gamma()
+        .build(&he(), 1)
+        .unwrap();
+    assert_eq!(net.predict(x.view()).unwrap(), x.mapv(|v| v.max(0.0)));
+}
+
+/// Sample variance of a tensor and its standard error for normal values,
+/// `var · sqrt(2 / (n - 1))`.
+fn variance(net: &Net<f64>, name: &str) -> (f64, f64, usize) {
+    let (_, values) = net
+        .named_parameters()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap();
+    let n = values.len();
+    let var = values.iter().map(|v| v * v).sum::<f64>() / n as f64;
+    (
+        var,
+        var * (2.0 / (n as f64 - 1.0)).sqrt(),
+        values.shape()[1],
+    )
+}
+
+#[test]
+fn fixup_scales_the_branches_and_zeroes_their_last_layers_and_the_output() {
+    let blocks = 16;
+    let block = ResidualBlock::new(64, 2, Activation::Relu, Ordering::PreActivation)
+        .with_alpha(Alpha::learnable(1.0));
+    let config = NetConfig::new(32).dense(64).blocks(block, blocks).dense(10);
+    let net: Net<f64> = config
+        .build(&he().with_branch(BranchInit::Fixup), 1)
+        .unwrap();
+    for b in [1, 8, 16] {
+        // He's 2 / fan_in, times L^(-1/(m-1)) = 1/16.
+        let (var, se, fan_in) = variance(&net, &format!("layers.{b}.branch.1.weight"));
+        let expected = 2.0 / fan_in as f64 / blocks as f64;
+        assert!(
+            (var - expected).abs() < 4.0 * se,
+            "block {b}: {var} vs {expected} ± {se}"
+        );
+        assert_eq!(
+            variance(&net, &format!("layers.{b}.branch.3.weight")).0,
+            0.0
+        );
+    }
+    assert_eq!(
+        variance(&net, "layers.17.weight").0,
+        0.0,
+        "the output layer"
+    );
+    let x = probe(8, 32);
+    assert!(net.predict(x.view()).unwrap().iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn gpt2_scales_each_projection_by_one_over_root_2l() {
+    let blocks = 12;
+    let block =
+        ResidualBlock::new(96, 2, Activation::Gelu, Ordering::PreActivation).with_norm(Norm::Layer);
+    let config = NetConfig::new(96).blocks(block, blocks);
+    let init = NetInit::new(Initializer::normal(0.0, 0.02), Initializer::Zeros)
+        .with_branch(BranchInit::Gpt2 { std: 0.02 });
+    let net: Net<f64> = config.build(&init, 1).unwrap();
+    let (var, se, _) = variance(&net, "layers.5.branch.5.weight");
+    let expected = 0.02_f64.powi(2) / (2.0 * blocks as f64);
+    assert!(
+        (var - expected).abs() < 4.0 * se,
+        "{var} vs {expected} ± {se}"
+    );
+    let (var, se, _) = variance(&net, "layers.5.branch.2.weight");
+    assert!(
+        (var - 0.02_f64.powi(2)).abs() < 4.0 * se,
+        "the first layer keeps N(0, 0.02²)"
+    );
+}
+
+#[test]
+fn bad_descriptions_are_errors_naming_the_layer() {
+    let message = |config: NetConfig| config.build::<f32>(&he(), 0).unwrap_err().to_string();
+    let short = LayerSpec::Residual {
+        branch: vec![LayerSpec::Dense { width: 3 }],
+        alpha: Alpha::fixed(1.0),
+    };
+    let text = message(NetConfig::new(4).dense(5).push(short).dense(2));
+    assert!(
+        text.starts_with("layers.1:") && text.contains("width 3") && text.contains("width 5"),
+        "{text}"
+    );
+    let text = message(NetConfig::new(4).push(LayerSpec::Residual {
+        branch: vec![LayerSpec::BatchNorm {
+            eps: 1e-5,
+            momentum: 1.5,
+            gain: 1.0,
+        }],
+        alpha: Alpha::fixed(1.0),
+    }));
+    assert!(
+        text.starts_with("layers.0.branch.0:") && text.contains("momentum"),
+        "{text}"
+    );
+    let text = message(NetConfig::new(4).dense(0));
+    assert!(
+        text.starts_with("layers.0:") && text.contains("width = 0"),
+        "{text}"
+    );
+    let text = message(NetConfig::new(4).push(LayerSpec::LayerNorm {
+        eps: 0.0,
+        gain: 1.0,
+    }));
+    assert!(text.contains("eps = 0"), "{text}");
+    assert!(matches!(
+        NetConfig::new(4).build::<f32>(&he(), 0),
+        Err(NnError::Config {
+            field: "layers",
+            ..
+        })
+    ));
+    let text = message(
+        NetConfig::new(4)
+            .dense(4)
+            .blocks(
+                ResidualBlock::new(4, 1, Activation::Relu, Ordering::PreActivation),
+                1,
+            )
+            .with_alpha(Alpha::fixed(f64::NAN)),
+    );
+    assert!(text.contains("alpha = NaN"), "{text}");
+
+    let net: Net<f32> = NetConfig::plain(8, &[4], Activation::Relu, None, 3)
+        .build(&he(), 0)
+        .unwrap();
+    let other: Net<f32> = NetConfig::plain(8, &[5], Activation::Relu, None, 3)
+        .build(&he(), 0)
+        .unwrap();
+    let (x, y) = blobs(10);
+    let mut trainer = NetTrainer::new(
+        &net,
+        TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1)),
+    )
+    .unwrap();
+    let mut other = other;
+    let err = trainer
+        .train(&mut other, x.view(), Targets::Classes(&y), |_, _| {})
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("this NetTrainer was built for"),
+        "{err}"
+    );
+    let err = net.predict(x.slice(ndarray::s![.., ..5])).unwrap_err();
+    assert!(matches!(
+        err,
+        NnError::InputWidth {
+            expected: 8,
+            got: 5
+        }
+    ));
+    let err = net.accuracy(x.view(), &[3; 10]).unwrap_err();
+    assert!(matches!(err, NnError::LabelOutOfRange { label: 3, .. }));
+}
+
+#[test]
+fn a_net_saves_and_loads_with_its_running_averages_and_multipliers() {
+    let net = trained_on_threads(2);
+    let dir = std::env::temp_dir().join(format!("initlab-net-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("net.safetensors");
+    net.save(&path).unwrap();
+    let back = Net::<f32>::load(&path).unwrap();
+    assert_eq!(back, net);
+    assert!(
+        back.tensors()
+            .iter()
+            .any(|t| t.name == "layers.3.alpha" && t.shape.is_empty())
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("initlab.net_config"));
+    let err = Net::<f64>::load(&path).unwrap_err().to_string();
+    assert!(err.contains("dtype F32; expected F64"), "{err}");
+    let err = nn::Mlp::<f32>::load(&path).unwrap_err().to_string();
+    assert!(err.contains("no `initlab.mlp_config` entry"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
