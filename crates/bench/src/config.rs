@@ -11,9 +11,18 @@
 //! depth = 6
 //! width = 64
 //! activation = "tanh"
+//! # norm = "batch"      # or "layer": after every hidden dense layer
+//!
+//! [[arch]]              # a residual network: 784 -> 128, 20 blocks, -> 10
+//! blocks = 20
+//! width = 128
+//! branch = 2            # dense layers per block (1 to 3)
+//! ordering = "pre"      # or "post"
+//! activation = "relu"
 //!
 //! [train]
-//! inits = ["zeros", "glorot_uniform", "he_normal"]
+//! inits = ["zeros", "glorot_uniform", "he_normal"]   # residual nets also: fixup,
+//!                       # skipinit, rezero, zero_last, zero_gamma, gpt2
 //! optimizer = "adam"    # sgd, momentum, nesterov, adam
 //! lr = 0.001
 //! epochs = 5
@@ -24,12 +33,13 @@
 
 use std::path::{Path, PathBuf};
 
+use nn::net::{Norm, Ordering};
 use nn::{Activation, Optimizer};
 use serde::Deserialize;
 
 use crate::BenchError;
 use crate::data::{Dataset, LabelColumn, Synthetic, Task, generate, read_csv};
-use crate::experiment::{Arch, Head, RunSpec, grid};
+use crate::experiment::{Arch, Head, Residual, RunSpec, grid};
 use crate::registry::lookup;
 
 /// A whole experiment file.
@@ -84,6 +94,17 @@ pub struct ArchSpec {
     /// `softmax` (default: one logit per class, cross-entropy) or `sigmoid` (one logit for
     /// two classes, binary cross-entropy).
     pub output: Option<String>,
+    /// `batch` or `layer`: normalization after every hidden dense layer of a plain
+    /// network, or before every activation of a residual branch.
+    pub norm: Option<String>,
+    /// Residual blocks on a stream of `width` units (with `width`; not with `depth` or
+    /// `widths`).
+    pub blocks: Option<usize>,
+    /// Dense layers per residual branch, 1 to 3 (default 2).
+    pub branch: Option<usize>,
+    /// `pre` (default) or `post`: residual blocks with pre-activation (He et al. 2016) or
+    /// post-activation (the original ResNet) ordering.
+    pub ordering: Option<String>,
 }
 
 impl ArchSpec {
@@ -94,6 +115,22 @@ impl ArchSpec {
     /// [`crate::experiment::MAX_DEPTH`], naming the key of `arch[i]`.
     fn hidden(&self, i: usize) -> Result<Vec<usize>, BenchError> {
         let key = |name: &str| format!("arch[{i}].{name}");
+        if self.blocks.is_some() {
+            return match (&self.widths, self.depth, self.width) {
+                (None, None, Some(0)) => Err(BenchError::invalid(key("width"), 0, "at least 1")),
+                (None, None, Some(width)) => Ok(vec![width]),
+                (None, None, None) => Err(BenchError::invalid(
+                    key("width"),
+                    "(missing)",
+                    "the width of the residual stream, with blocks",
+                )),
+                _ => Err(BenchError::invalid(
+                    key("blocks"),
+                    "given with depth or widths",
+                    "blocks and width for a residual network, or depth/widths for a plain one",
+                )),
+            };
+        }
         let hidden = match (&self.widths, self.depth, self.width) {
             (Some(widths), None, None) => {
                 if widths.is_empty() {
@@ -134,6 +171,61 @@ impl ArchSpec {
             return Err(BenchError::invalid(key(name), 0, "at least 1"));
         }
         Ok(hidden)
+    }
+}
+
+impl ArchSpec {
+    /// The `norm` key.
+    fn norm(&self, i: usize) -> Result<Option<Norm>, BenchError> {
+        match self.norm.as_deref() {
+            None => Ok(None),
+            Some("batch") => Ok(Some(Norm::Batch)),
+            Some("layer") => Ok(Some(Norm::Layer)),
+            Some(other) => Err(BenchError::invalid(
+                format!("arch[{i}].norm"),
+                other,
+                "batch or layer",
+            )),
+        }
+    }
+
+    /// The `blocks`, `branch` and `ordering` keys.
+    fn residual(&self, i: usize) -> Result<Option<Residual>, BenchError> {
+        let key = |name: &str| format!("arch[{i}].{name}");
+        let Some(blocks) = self.blocks else {
+            for (name, set) in [
+                ("branch", self.branch.is_some()),
+                ("ordering", self.ordering.is_some()),
+            ] {
+                if set {
+                    return Err(BenchError::invalid(
+                        key(name),
+                        "(set)",
+                        "blocks = ... as well: it describes residual blocks",
+                    ));
+                }
+            }
+            return Ok(None);
+        };
+        crate::experiment::check_depth(blocks).map_err(|e| e.for_field(key("blocks")))?;
+        let layers = self.branch.unwrap_or(2);
+        if !(1..=3).contains(&layers) {
+            return Err(BenchError::invalid(
+                key("branch"),
+                layers,
+                "1, 2 or 3 dense layers",
+            ));
+        }
+        let ordering = match self.ordering.as_deref() {
+            None | Some("pre") => Ordering::PreActivation,
+            Some("post") => Ordering::PostActivation,
+            Some(other) => return Err(BenchError::invalid(key("ordering"), other, "pre or post")),
+        };
+        Ok(Some(Residual {
+            blocks,
+            layers,
+            ordering,
+        }))
     }
 }
 
@@ -424,6 +516,8 @@ impl ExperimentFile {
                 hidden: a.hidden(i)?,
                 activation,
                 output,
+                norm: a.norm(i)?,
+                residual: a.residual(i)?,
             });
         }
         if archs.is_empty() {
@@ -467,6 +561,13 @@ impl ExperimentFile {
                 arch.label(),
                 "each architecture once",
             ));
+        }
+        for arch in &archs {
+            for init in &t.inits {
+                let choice = lookup(init, arch.activation)?;
+                crate::experiment::check_applies(arch, init, &choice)
+                    .map_err(|e| e.for_field("train.inits"))?;
+            }
         }
         let target = t.target_accuracy.unwrap_or(0.9);
         if !(0.0..=1.0).contains(&target) {

@@ -5,16 +5,19 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use ndarray::s;
+use nn::net::{
+    Alpha, BranchInit, Net, NetConfig, NetInit, NetTrainer, Norm, Ordering, ResidualBlock,
+};
 use nn::{
-    Activation, Event, LayerDiagnostics, Loss, LsuvConfig, Mlp, MlpConfig, Optimizer, Status,
-    TrainConfig, Trainer,
+    Activation, Event, History, LayerDiagnostics, Loss, LsuvConfig, Mlp, MlpConfig, NnError,
+    Optimizer, Status, TrainConfig, Trainer,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::BenchError;
 use crate::data::{Dataset, Labels};
-use crate::registry::{InitChoice, lookup};
+use crate::registry::{InitChoice, Scheme, lookup};
 use crate::throughput::gemm_flops_per_sample;
 use crate::verdict::verdict;
 
@@ -28,6 +31,26 @@ pub struct Arch {
     /// The output layer.
     #[serde(default)]
     pub output: Head,
+    /// Normalization: after every hidden dense layer of a plain network, before every
+    /// activation of a residual branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm: Option<Norm>,
+    /// Residual blocks on a stream of `hidden[0]` units; `None` for a plain network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual: Option<Residual>,
+}
+
+/// A residual network: a dense stem from the input to the stream's width, `blocks`
+/// residual blocks of `layers` dense layers each, and the output layer (after a final
+/// normalization and activation in pre-activation nets, as He et al. 2016 do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Residual {
+    /// Residual blocks, the `L` of Fixup and GPT-2.
+    pub blocks: usize,
+    /// Dense layers per branch, 1–3.
+    pub layers: usize,
+    /// Pre- or post-activation blocks.
+    pub ordering: Ordering,
 }
 
 /// How a network's output layer is read.
@@ -50,6 +73,8 @@ impl Arch {
             hidden: vec![width; depth],
             activation,
             output: Head::Softmax,
+            norm: None,
+            residual: None,
         }
     }
 
@@ -66,11 +91,42 @@ impl Arch {
                 .collect::<Vec<_>>()
                 .join("-"),
         };
+        let widths = match self.residual {
+            None => widths,
+            Some(r) => format!(
+                "{} blocks of {}x{} {}",
+                r.blocks,
+                r.layers,
+                self.hidden[0],
+                match r.ordering {
+                    Ordering::PreActivation => "pre",
+                    Ordering::PostActivation => "post",
+                }
+            ),
+        };
+        let norm = match self.norm {
+            None => "",
+            Some(Norm::Batch) => " batchnorm",
+            Some(Norm::Layer) => " layernorm",
+        };
         let head = match self.output {
             Head::Softmax => "",
             Head::Sigmoid => " sigmoid",
         };
-        format!("{} {widths}{head}", self.activation)
+        format!("{} {widths}{norm}{head}", self.activation)
+    }
+
+    /// The width of each hidden stage (a dense layer with what follows it, or a block).
+    pub fn stage_widths(&self) -> Vec<usize> {
+        match self.residual {
+            None => self.hidden.clone(),
+            Some(r) => vec![self.hidden[0]; r.blocks + 1],
+        }
+    }
+
+    /// Whether it needs [`nn::net`]: normalization or residual blocks.
+    pub fn is_net(&self) -> bool {
+        self.norm.is_some() || self.residual.is_some()
     }
 }
 
@@ -277,7 +333,7 @@ const PROBE_ROWS: usize = 256;
 /// # Errors
 /// [`BenchError`] naming `depth` or `width` when one is 0 or too large, or `output` when a
 /// sigmoid head meets data that is not two classes.
-pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<MlpConfig, BenchError> {
+pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchError> {
     let output = match arch.output {
         Head::Softmax => dataset.outputs,
         Head::Sigmoid if dataset.is_classification() && dataset.outputs == 2 => 1,
@@ -297,7 +353,91 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<MlpConfig, Bench
             ));
         }
     };
-    layers(dataset.inputs(), &arch.hidden, output, arch.activation)
+    let plain = layers(dataset.inputs(), &arch.hidden, output, arch.activation)?;
+    if !arch.is_net() {
+        return Ok(Network::Mlp(plain));
+    }
+    let (input, activation) = (dataset.inputs(), arch.activation);
+    let Some(residual) = arch.residual else {
+        return Ok(Network::Net(NetConfig::plain(
+            input,
+            &arch.hidden,
+            activation,
+            arch.norm,
+            output,
+        )));
+    };
+    check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
+    let width = arch.hidden[0];
+    let mut block = ResidualBlock::new(width, residual.layers, activation, residual.ordering);
+    block.norm = arch.norm;
+    let stem = NetConfig::new(input).dense(width);
+    let config = match residual.ordering {
+        Ordering::PreActivation => {
+            let blocks = stem.blocks(block, residual.blocks);
+            let normed = match arch.norm {
+                Some(norm) => blocks.norm(norm),
+                None => blocks,
+            };
+            normed.activation(activation).dense(output)
+        }
+        Ordering::PostActivation => {
+            let normed = match arch.norm {
+                Some(norm) => stem.norm(norm),
+                None => stem,
+            };
+            normed
+                .activation(activation)
+                .blocks(block, residual.blocks)
+                .dense(output)
+        }
+    };
+    Ok(Network::Net(config))
+}
+
+/// A network's description: a plain MLP (trained by [`Trainer`]) or a [`NetConfig`] with
+/// normalization or residual blocks (trained by [`NetTrainer`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Network {
+    /// Dense layers and activations only.
+    Mlp(MlpConfig),
+    /// Anything else.
+    Net(NetConfig),
+}
+
+impl Network {
+    /// `(fan_in, fan_out)` of every dense layer, in order (branches included).
+    pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
+        match self {
+            Self::Mlp(config) => config.layer_shapes(),
+            Self::Net(config) => config.dense_shapes(),
+        }
+    }
+
+    /// Bytes to train it in f32 on batches of `rows`: parameters with gradients and
+    /// optimizer state, and three buffers of every layer's width per sample (four for a
+    /// [`Net`], whose normalization and residual layers keep one more).
+    fn training_bytes(&self, rows: usize) -> Option<u64> {
+        match self {
+            Self::Mlp(config) => crate::memory::training_bytes(&config.widths(), rows, 4),
+            Self::Net(config) => {
+                let params = config
+                    .dense_shapes()
+                    .iter()
+                    .try_fold(0_u64, |sum, &(i, o)| {
+                        sum.checked_add(((i as u64) + 1) * o as u64)
+                    })?;
+                let units = config
+                    .layer_widths()
+                    .iter()
+                    .try_fold(config.input as u64, |sum, &w| sum.checked_add(w as u64))?;
+                params
+                    .checked_mul(4)?
+                    .checked_add(units.checked_mul(rows as u64)?.checked_mul(4)?)?
+                    .checked_mul(4)
+            }
+        }
+    }
 }
 
 /// `input -> depth x width -> output` with `activation` on every hidden layer; the depth is
@@ -356,13 +496,36 @@ fn layers(
     Ok(MlpConfig::new(input, hidden.to_vec(), output).with_activation(activation))
 }
 
+/// A network built for a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Built {
+    /// A plain MLP.
+    Mlp(Mlp<f32>),
+    /// A network with normalization or residual blocks.
+    Net(Net<f32>),
+}
+
 /// Builds and initializes the network a spec describes.
 ///
 /// # Errors
-/// An unknown initializer name or an invalid architecture.
-pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> {
-    let config = network(dataset, &spec.arch)?;
-    Ok(match lookup(&spec.init, spec.arch.activation)? {
+/// An unknown initializer name, an invalid architecture, or an initializer that does not
+/// apply to it (LSUV beyond plain MLPs, residual schemes without residual blocks).
+pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
+    let choice = lookup(&spec.init, spec.arch.activation)?;
+    check_applies(&spec.arch, &spec.init, &choice)?;
+    match network(dataset, &spec.arch)? {
+        Network::Mlp(config) => build_mlp(dataset, spec, &config, choice).map(Built::Mlp),
+        Network::Net(config) => build_net(spec, config, choice).map(Built::Net),
+    }
+}
+
+fn build_mlp(
+    dataset: &Dataset,
+    spec: &RunSpec,
+    config: &MlpConfig,
+    choice: InitChoice,
+) -> Result<Mlp<f32>, BenchError> {
+    Ok(match choice {
         InitChoice::Strategy(layer) => config.build(&layer.weight, &layer.bias, spec.seed)?,
         InitChoice::Lsuv => {
             let mut mlp = config.build(
@@ -378,7 +541,164 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Mlp<f32>, BenchError> 
             nn::lsuv(&mut mlp, dataset.train_x.slice(s![..rows, ..]), config)?;
             mlp
         }
+        InitChoice::Residual(_) => unreachable!("checked: a plain MLP has no residual blocks"),
     })
+}
+
+fn build_net(
+    spec: &RunSpec,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<Net<f32>, BenchError> {
+    let arch = &spec.arch;
+    let he = match lookup("he_normal", arch.activation)? {
+        InitChoice::Strategy(layer) => NetInit::new(layer.weight, layer.bias),
+        _ => unreachable!("he_normal is a strategy"),
+    };
+    let (config, init) = match choice {
+        InitChoice::Strategy(layer) => (config, NetInit::new(layer.weight, layer.bias)),
+        InitChoice::Lsuv => unreachable!("checked: LSUV runs on plain MLPs"),
+        InitChoice::Residual(scheme) => match scheme {
+            Scheme::Fixup => (
+                config.with_alpha(Alpha::learnable(1.0)),
+                he.with_branch(BranchInit::Fixup),
+            ),
+            Scheme::SkipInit | Scheme::ReZero => (config.with_alpha(Alpha::learnable(0.0)), he),
+            Scheme::ZeroLast => (config, he.with_branch(BranchInit::ZeroLast)),
+            Scheme::ZeroGamma => (config.with_zero_gamma(), he),
+            Scheme::Gpt2 => (
+                config,
+                NetInit::new(
+                    init::Initializer::normal(0.0, 0.02),
+                    init::Initializer::Zeros,
+                )
+                .with_branch(BranchInit::Gpt2 { std: 0.02 }),
+            ),
+        },
+    };
+    Ok(config.build(&init, spec.seed)?)
+}
+
+/// Refuses an initializer that does not apply to `arch`: LSUV beyond plain MLPs, residual
+/// schemes without residual blocks, zero γ without a norm ending a post-activation branch.
+///
+/// # Errors
+/// [`BenchError::Invalid`] naming the initializer and the architecture.
+pub(crate) fn check_applies(
+    arch: &Arch,
+    name: &str,
+    choice: &InitChoice,
+) -> Result<(), BenchError> {
+    let problem = match (choice, arch.residual) {
+        (InitChoice::Strategy(_), _) => return Ok(()),
+        (InitChoice::Lsuv, _) if !arch.is_net() => return Ok(()),
+        (InitChoice::Lsuv, _) => "LSUV runs on plain networks without normalization",
+        (InitChoice::Residual(_), None) => "it has no residual blocks (set blocks = ...)",
+        (InitChoice::Residual(Scheme::ZeroGamma), Some(r))
+            if arch.norm.is_none() || r.ordering != Ordering::PostActivation =>
+        {
+            "zero γ zeroes the norm that ends a post-activation branch (ordering = \"post\" with a norm)"
+        }
+        (InitChoice::Residual(_), Some(_)) => return Ok(()),
+    };
+    Err(BenchError::invalid(
+        "init",
+        name,
+        format!("an initializer for {}: {problem}", arch.label()),
+    ))
+}
+
+/// What a run needs of a network, plain or not.
+pub(crate) trait Model: Sync + Sized {
+    fn accuracy(&self, x: ndarray::ArrayView2<'_, f32>, labels: &[usize]) -> Result<f64, NnError>;
+    fn mean_loss(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<f64, NnError>;
+    fn diagnose(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<Vec<LayerDiagnostics>, NnError>;
+    fn train(
+        &mut self,
+        config: TrainConfig,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        on_event: impl FnMut(&Event, &Self) + Send,
+    ) -> Result<History, NnError>;
+    fn dense_shapes(&self) -> Vec<(usize, usize)>;
+}
+
+impl Model for Mlp<f32> {
+    fn accuracy(&self, x: ndarray::ArrayView2<'_, f32>, labels: &[usize]) -> Result<f64, NnError> {
+        Mlp::accuracy(self, x, labels)
+    }
+    fn mean_loss(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<f64, NnError> {
+        self.loss(x, targets, loss)
+    }
+    fn diagnose(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<Vec<LayerDiagnostics>, NnError> {
+        nn::diagnose(self, x, targets, loss, 0)
+    }
+    fn train(
+        &mut self,
+        config: TrainConfig,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        on_event: impl FnMut(&Event, &Self) + Send,
+    ) -> Result<History, NnError> {
+        Trainer::new(self, config)?.train(self, x, targets, on_event)
+    }
+    fn dense_shapes(&self) -> Vec<(usize, usize)> {
+        self.config().layer_shapes()
+    }
+}
+
+impl Model for Net<f32> {
+    fn accuracy(&self, x: ndarray::ArrayView2<'_, f32>, labels: &[usize]) -> Result<f64, NnError> {
+        Net::accuracy(self, x, labels)
+    }
+    fn mean_loss(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<f64, NnError> {
+        self.loss(x, targets, loss)
+    }
+    fn diagnose(
+        &self,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        loss: Loss,
+    ) -> Result<Vec<LayerDiagnostics>, NnError> {
+        nn::net::diagnose(self, x, targets, loss, 0)
+    }
+    fn train(
+        &mut self,
+        config: TrainConfig,
+        x: ndarray::ArrayView2<'_, f32>,
+        targets: nn::Targets<'_, f32>,
+        on_event: impl FnMut(&Event, &Self) + Send,
+    ) -> Result<History, NnError> {
+        NetTrainer::new(self, config)?.train(self, x, targets, on_event)
+    }
+    fn dense_shapes(&self) -> Vec<(usize, usize)> {
+        self.config().dense_shapes()
+    }
 }
 
 /// What a run trains against: the loss its output head reads, and the training labels in
@@ -422,26 +742,20 @@ impl Objective {
     /// Per-layer diagnostics on the first training rows.
     fn probe(
         &self,
-        mlp: &Mlp<f32>,
+        model: &impl Model,
         dataset: &Dataset,
     ) -> Result<Vec<LayerDiagnostics>, BenchError> {
         let rows = PROBE_ROWS.min(dataset.train_x.nrows());
         let x = dataset.train_x.slice(s![..rows, ..]);
-        Ok(nn::diagnose(
-            mlp,
-            x,
-            self.targets(dataset, rows),
-            self.loss,
-            0,
-        )?)
+        Ok(model.diagnose(x, self.targets(dataset, rows), self.loss)?)
     }
 
     /// Test accuracy, or the negated mean test loss for regression.
-    fn score(&self, mlp: &Mlp<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
+    fn score(&self, model: &impl Model, dataset: &Dataset) -> Result<f64, BenchError> {
         Ok(match &dataset.test_y {
-            Labels::Classes(c) => mlp.accuracy(dataset.test_x.view(), c)?,
+            Labels::Classes(c) => model.accuracy(dataset.test_x.view(), c)?,
             Labels::Values(_) => {
-                -mlp.loss(dataset.test_x.view(), dataset.test_y.targets(), self.loss)?
+                -model.mean_loss(dataset.test_x.view(), dataset.test_y.targets(), self.loss)?
             }
         })
     }
@@ -456,10 +770,22 @@ pub fn run(
     spec: &RunSpec,
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
-    let mut mlp = build(dataset, spec)?;
+    match build(dataset, spec)? {
+        Built::Mlp(mut mlp) => run_model(&mut mlp, dataset, spec, progress),
+        Built::Net(mut net) => run_model(&mut net, dataset, spec, progress),
+    }
+}
+
+/// [`run`] on a built network.
+fn run_model(
+    mlp: &mut impl Model,
+    dataset: &Dataset,
+    spec: &RunSpec,
+    progress: &ProgressBar,
+) -> Result<RunResult, BenchError> {
     let objective = Objective::new(dataset, &spec.arch);
-    let at_init = objective.probe(&mlp, dataset)?;
-    let initial_accuracy = objective.score(&mlp, dataset)?;
+    let at_init = objective.probe(mlp, dataset)?;
+    let initial_accuracy = objective.score(mlp, dataset)?;
     let rows = dataset.train_x.nrows();
     let steps_per_epoch = rows.div_ceil(spec.batch_size.clamp(1, rows.max(1))) as u64;
     let total_steps = steps_per_epoch.saturating_mul(spec.epochs as u64);
@@ -475,15 +801,14 @@ pub fn run(
         .with_batch_size(spec.batch_size)
         .with_epochs(spec.epochs)
         .with_seed(spec.seed);
-    let mut trainer = Trainer::new(&mlp, config)?;
     let mut epochs = Vec::new();
     let mut steps_to_target = None;
     let mut steps = 0;
     let mut evaluation_error = None;
     let mut during_training = Vec::new();
     let start = Instant::now();
-    let history = trainer.train(
-        &mut mlp,
+    let history = mlp.train(
+        config,
         dataset.train_x.view(),
         objective.targets(dataset, rows),
         |event, mlp| match *event {
@@ -526,7 +851,7 @@ pub fn run(
         return Err(error);
     }
     progress.inc((spec.epochs - epochs.len()) as u64);
-    let final_accuracy = objective.score(&mlp, dataset)?;
+    let final_accuracy = objective.score(mlp, dataset)?;
     let outcome = match history.status {
         Status::Diverged { epoch, step } => Outcome::Diverged { epoch, step },
         Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
@@ -541,7 +866,7 @@ pub fn run(
         .min(dataset.train_x.nrows().saturating_mul(spec.epochs))
         as f64
         / wall_seconds;
-    let gflops = samples_per_second * gemm_flops_per_sample(mlp.config()) / 1e9;
+    let gflops = samples_per_second * gemm_flops_per_sample(&mlp.dense_shapes()) / 1e9;
     let verdict = verdict(
         &spec.arch,
         &at_init,
@@ -621,11 +946,12 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
     // The run that needs the most; `None` bytes (past a u64) count as the most of all.
     let mut largest: Option<(Option<u64>, &RunSpec)> = None;
     for spec in specs {
-        let config = network(dataset, &spec.arch)?;
+        let network = network(dataset, &spec.arch)?;
         // A batch past the data trains as one the size of the data; evaluation runs
         // over the whole test split and diagnostics over PROBE_ROWS.
         let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
-        let bytes = crate::memory::training_bytes(&config.widths(), rows, 4)
+        let bytes = network
+            .training_bytes(rows)
             .and_then(|b| b.checked_mul(at_once));
         let size = |b: Option<u64>| b.unwrap_or(u64::MAX);
         if largest.is_none_or(|(most, _)| size(bytes) > size(most)) {

@@ -12,6 +12,28 @@ pub enum InitChoice {
     Strategy(LayerInit),
     /// Orthogonal, then layer-sequential unit variance on a training batch.
     Lsuv,
+    /// A scheme for residual networks, which needs their structure.
+    Residual(Scheme),
+}
+
+/// An initialization made for residual networks: He initialization (for the activation)
+/// everywhere, changed where the scheme says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Zhang, Dauphin & Ma 2019: branches scaled by `L^(-1/(2m-2))`, their last layer and
+    /// the output layer zero, a learnable multiplier starting at 1.
+    Fixup,
+    /// De & Smith 2020: a learnable multiplier starting at 0 on every branch.
+    SkipInit,
+    /// Bachlechner et al. 2020: the same function as SkipInit in an MLP.
+    ReZero,
+    /// The last dense layer of every branch zero.
+    ZeroLast,
+    /// Goyal et al. 2017: the gain of the normalization ending every branch zero.
+    ZeroGamma,
+    /// Radford et al. 2019: `N(0, 0.02²)` everywhere, each branch's projection scaled by
+    /// `1/sqrt(2L)`.
+    Gpt2,
 }
 
 /// A named initializer with its formula, as `initlab list` prints it.
@@ -126,6 +148,42 @@ pub const CATALOG: &[NamedInit] = &[
         source: "flax.linen.Dense",
     },
     NamedInit {
+        name: "fixup",
+        aliases: &[],
+        formula: "He; branch layers × L^(-1/(2m-2)); branch ends and output layer 0; α = 1 learnable",
+        source: "Zhang, Dauphin & Ma 2019 (residual nets)",
+    },
+    NamedInit {
+        name: "skipinit",
+        aliases: &[],
+        formula: "He; x + α·branch(x) with α = 0 learnable",
+        source: "De & Smith 2020 (residual nets)",
+    },
+    NamedInit {
+        name: "rezero",
+        aliases: &[],
+        formula: "He; x + α·branch(x) with α = 0 learnable (SkipInit's function in an MLP)",
+        source: "Bachlechner et al. 2020 (residual nets)",
+    },
+    NamedInit {
+        name: "zero_last",
+        aliases: &[],
+        formula: "He; the last layer of every branch 0",
+        source: "residual nets",
+    },
+    NamedInit {
+        name: "zero_gamma",
+        aliases: &[],
+        formula: "He; the gain of the norm ending every branch 0",
+        source: "Goyal et al. 2017 (post-activation residual nets with a norm)",
+    },
+    NamedInit {
+        name: "gpt2",
+        aliases: &[],
+        formula: "W ~ N(0, 0.02^2); each branch's last layer N(0, 0.02^2 / (2L))",
+        source: "Radford et al. 2019 (residual nets)",
+    },
+    NamedInit {
         name: "sparse",
         aliases: &[],
         formula: "W ~ N(0, 0.1^2) with 90% zeros per column, b = 0",
@@ -173,6 +231,12 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
         "pytorch_default" => InitChoice::Strategy(presets::pytorch_linear()),
         "keras_default" => InitChoice::Strategy(presets::keras_dense()),
         "flax_default" => InitChoice::Strategy(presets::flax_dense()),
+        "fixup" => InitChoice::Residual(Scheme::Fixup),
+        "skipinit" => InitChoice::Residual(Scheme::SkipInit),
+        "rezero" => InitChoice::Residual(Scheme::ReZero),
+        "zero_last" => InitChoice::Residual(Scheme::ZeroLast),
+        "zero_gamma" => InitChoice::Residual(Scheme::ZeroGamma),
+        "gpt2" => InitChoice::Residual(Scheme::Gpt2),
         "sparse" => weights(Initializer::Sparse {
             sparsity: 0.9,
             std: 0.1,

@@ -301,7 +301,7 @@ pub fn analyze(
             return Err(BenchError::invalid(
                 "init",
                 name,
-                "an initializer with a stated variance (LSUV depends on data)",
+                "an initializer with a stated variance for a plain network (LSUV depends on data; residual schemes need residual blocks)",
             ));
         };
         let mlp: Mlp<f64> = arch.build(&layer_init.weight, &layer_init.bias, config.seed)?;

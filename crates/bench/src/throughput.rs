@@ -8,12 +8,12 @@ use init::{Initializer, RngKey};
 use ndarray::Array2;
 use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
-/// GEMM floating-point operations per training sample of `config`: forward `x W^T`,
+/// GEMM floating-point operations per training sample of dense layers of these
+/// `(fan_in, fan_out)` shapes, first to last: forward `x W^T`,
 /// weight gradient `dY^T X`, and input gradient `dY W` for every layer but the first
 /// (2 flops per multiply-add), the count the numpy and JAX peers use.
-pub fn gemm_flops_per_sample(config: &MlpConfig) -> f64 {
-    config
-        .layer_shapes()
+pub fn gemm_flops_per_sample(shapes: &[(usize, usize)]) -> f64 {
+    shapes
         .iter()
         .enumerate()
         .map(|(l, &(fan_in, fan_out))| {
@@ -133,7 +133,7 @@ pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
         }
     }
     let samples = config.batch * config.steps;
-    let flops = gemm_flops_per_sample(&config.arch);
+    let flops = gemm_flops_per_sample(&config.arch.layer_shapes());
     let mut rates: Vec<Rate> = seconds
         .into_iter()
         .map(|s| Rate::from_seconds(samples, median(s), flops))

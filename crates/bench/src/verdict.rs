@@ -36,6 +36,12 @@ pub(crate) fn verdict(
         return outcome.name().to_owned();
     };
     let depth = hidden.len();
+    // A residual network's stages are its stem and its blocks.
+    let layer = if arch.residual.is_some() {
+        "stage"
+    } else {
+        "layer"
+    };
     // Scores are test accuracy, or the negated test loss for regression.
     let accuracy = if classification {
         format!("{:.1}%", 100.0 * final_accuracy)
@@ -48,11 +54,11 @@ pub(crate) fn verdict(
     if let Outcome::Diverged { epoch, step } = outcome {
         if stable_at_init(forward) && stable_at_init(gradient) {
             return format!(
-                "diverged in training: NaN/inf at epoch {epoch}, step {step}, though the signal was stable at init (layer {depth}/1 activation variance {forward:.0e}, layer 1/{depth} gradient variance {gradient:.0e}): the step size, not the initialization, blew up"
+                "diverged in training: NaN/inf at epoch {epoch}, step {step}, though the signal was stable at init ({layer} {depth}/1 activation variance {forward:.0e}, {layer} 1/{depth} gradient variance {gradient:.0e}): the step size, not the initialization, blew up"
             );
         }
         return format!(
-            "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {forward:.0e}x from layer 1 to {depth}"
+            "exploding: NaN/inf at epoch {epoch}, step {step}; activation variance grew {forward:.0e}x from {layer} 1 to {depth}"
         );
     }
     if let Outcome::Collapsed { best_epoch } = outcome {
@@ -61,11 +67,12 @@ pub(crate) fn verdict(
             best_epoch + 1
         );
     }
+    let widths = arch.stage_widths();
     let symmetric = hidden
         .iter()
-        .zip(&arch.hidden)
+        .zip(&widths)
         .all(|(l, &width)| l.duplicate_units + 1 == width);
-    if arch.hidden.iter().any(|&w| w > 1) && symmetric {
+    if widths.iter().any(|&w| w > 1) && symmetric {
         if hidden.iter().all(|l| l.weight_grad_norm == 0.0) {
             return format!(
                 "symmetric and frozen: all units identical, no gradient reaches any hidden weight; {accuracy}"
@@ -94,10 +101,15 @@ pub(crate) fn verdict(
             100.0 * saturation
         );
     }
+    if hidden.iter().all(|l| l.backprop_grad_std == 0.0) {
+        return format!(
+            "no gradient below the output layer at init (it starts at zero), so the hidden weights first move at step 2; {layer} {depth}/1 activation variance {forward:.0e}; {accuracy}"
+        );
+    }
     let shrinking = gradient < VANISHED || forward < VANISHED;
     let growing = gradient > EXPLODED || forward > EXPLODED;
     let numbers = format!(
-        "layer {depth}/1 activation variance {forward:.0e}, layer 1/{depth} gradient variance {gradient:.0e}"
+        "{layer} {depth}/1 activation variance {forward:.0e}, {layer} 1/{depth} gradient variance {gradient:.0e}"
     );
     match (shrinking, growing, trained) {
         (true, _, false) => format!("vanishing: {numbers}; stalled at {accuracy}"),

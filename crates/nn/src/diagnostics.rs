@@ -102,7 +102,13 @@ pub fn diagnose<T: Real>(
                 f64::INFINITY
             },
             jacobian_mean_singular_value: (jacobian_samples > 0).then(|| {
-                jacobian_mean_singular_value(layer, pre, post, jacobian_samples.min(rows))
+                jacobian_mean_singular_value(
+                    layer.weight.view(),
+                    layer.activation,
+                    pre,
+                    post,
+                    jacobian_samples.min(rows),
+                )
             }),
             duplicate_units: duplicate_units(layer.weight.view(), layer.bias.view()),
         });
@@ -110,7 +116,7 @@ pub fn diagnose<T: Real>(
     Ok(report)
 }
 
-fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+pub(crate) fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let (n, sum) = values
         .clone()
         .fold((0usize, 0.0), |(n, s), v| (n + 1, s + v));
@@ -119,19 +125,20 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     (mean, variance.sqrt())
 }
 
-fn norm(values: impl Iterator<Item = f64>) -> f64 {
+pub(crate) fn norm(values: impl Iterator<Item = f64>) -> f64 {
     values.map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// Mean over samples of the mean singular value of `diag(f'(z)) W`, from the eigenvalues of
 /// the smaller Gram matrix.
-fn jacobian_mean_singular_value<T: Real>(
-    layer: &crate::Dense<T>,
+pub(crate) fn jacobian_mean_singular_value<T: Real>(
+    weight: ArrayView2<'_, T>,
+    activation: crate::Activation,
     pre: ArrayView2<'_, T>,
     post: ArrayView2<'_, T>,
     samples: usize,
 ) -> f64 {
-    let w = layer.weight.mapv(|v| v.wide());
+    let w = weight.mapv(|v| v.wide());
     let (out, inp) = w.dim();
     let mut total = 0.0;
     for i in 0..samples {
@@ -139,7 +146,7 @@ fn jacobian_mean_singular_value<T: Real>(
             .row(i)
             .iter()
             .zip(post.row(i))
-            .map(|(&z, &a)| layer.activation.derivative(z, a).wide())
+            .map(|(&z, &a)| activation.derivative(z, a).wide())
             .collect();
         let mut j = w.clone();
         for (mut row, slope) in j.axis_iter_mut(Axis(0)).zip(&slopes) {
@@ -163,7 +170,10 @@ fn jacobian_mean_singular_value<T: Real>(
 /// How many units have incoming weights and bias equal, to 1e-6 of the layer's largest
 /// magnitude, to an earlier unit's: rows are rounded to that grid and hashed, so the count
 /// costs one pass over the weights.
-fn duplicate_units<T: Real>(weight: ArrayView2<'_, T>, bias: ndarray::ArrayView1<'_, T>) -> usize {
+pub(crate) fn duplicate_units<T: Real>(
+    weight: ArrayView2<'_, T>,
+    bias: ndarray::ArrayView1<'_, T>,
+) -> usize {
     let scale = weight
         .iter()
         .chain(bias.iter())

@@ -436,3 +436,96 @@ fn a_net_saves_and_loads_with_its_running_averages_and_multipliers() {
     assert!(err.contains("no `initlab.mlp_config` entry"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_plain_nets_stages_are_diagnosed_as_the_mlps_layers() {
+    let x = probe(64, 12);
+    let y: Vec<usize> = (0..64).map(|i| i % 3).collect();
+    let targets = Targets::Classes(&y);
+    let mlp = MlpConfig::new(12, vec![20, 16], 3)
+        .with_activation(Activation::Tanh)
+        .build::<f64>(
+            &Initializer::normal(0.0, 0.4),
+            &Initializer::uniform(-0.1, 0.1),
+            3,
+        )
+        .unwrap();
+    let init = NetInit::new(
+        Initializer::normal(0.0, 0.4),
+        Initializer::uniform(-0.1, 0.1),
+    );
+    let net: Net<f64> = NetConfig::plain(12, &[20, 16], Activation::Tanh, None, 3)
+        .build(&init, 3)
+        .unwrap();
+    let a = nn::diagnose(&mlp, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
+    let b = nn::net::diagnose(&net, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
+    assert_eq!(a.len(), b.len());
+    let close = |p: f64, q: f64| (p - q).abs() <= 1e-12 * p.abs().max(1.0);
+    for (l, (a, b)) in a.iter().zip(&b).enumerate() {
+        for (name, p, q) in [
+            ("pre_std", a.pre_std, b.pre_std),
+            ("post_mean", a.post_mean, b.post_mean),
+            ("post_std", a.post_std, b.post_std),
+            ("saturated", a.saturated_fraction, b.saturated_fraction),
+            ("weight_grad_norm", a.weight_grad_norm, b.weight_grad_norm),
+            (
+                "backprop_grad_std",
+                a.backprop_grad_std,
+                b.backprop_grad_std,
+            ),
+            ("update_ratio", a.update_ratio, b.update_ratio),
+            (
+                "jacobian",
+                a.jacobian_mean_singular_value.unwrap(),
+                b.jacobian_mean_singular_value.unwrap(),
+            ),
+        ] {
+            assert!(close(p, q), "layer {l} {name}: {p} vs {q}");
+        }
+        assert_eq!(a.duplicate_units, b.duplicate_units);
+    }
+}
+
+#[test]
+fn he_without_normalization_doubles_a_residual_streams_variance_per_block_and_skipinit_keeps_it() {
+    // Pre-activation blocks of two He layers: each adds a branch of the stream's variance
+    // (relu halves it, He doubles it back), so block l's output has about 2^l times the
+    // input's second moment; with α = 0 every block passes the input through.
+    let x = probe(256, 128);
+    let y: Vec<usize> = (0..256).map(|i| i % 2).collect();
+    let block = ResidualBlock::new(128, 2, Activation::Relu, Ordering::PreActivation);
+    let config = NetConfig::new(128).blocks(block, 8).dense(2);
+    let he_net: Net<f64> = config.build(&he(), 11).unwrap();
+    let skip: Net<f64> = config
+        .clone()
+        .with_alpha(Alpha::learnable(0.0))
+        .build(&he(), 11)
+        .unwrap();
+    let targets = Targets::Classes(&y);
+    let stages = |net: &Net<f64>| {
+        nn::net::diagnose(net, x.view(), targets, Loss::SoftmaxCrossEntropy, 0).unwrap()
+    };
+    let (a, b) = (stages(&he_net), stages(&skip));
+    let input = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+    let second = |d: &nn::LayerDiagnostics| d.post_std.powi(2) + d.post_mean.powi(2);
+    // Each block's factor is one draw of its weights: compare the mean log factor with
+    // ln 2 within four standard errors of the eight draws.
+    let moments: Vec<f64> = std::iter::once(input)
+        .chain(a[..8].iter().map(second))
+        .collect();
+    let logs: Vec<f64> = moments.windows(2).map(|m| (m[1] / m[0]).ln()).collect();
+    let mean = logs.iter().sum::<f64>() / 8.0;
+    let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 7.0).sqrt();
+    assert!(
+        (mean - 2f64.ln()).abs() < 4.0 * sd / 8f64.sqrt(),
+        "mean factor per block {} ± {}, expected 2",
+        mean.exp(),
+        sd / 8f64.sqrt()
+    );
+    for d in &b[..8] {
+        assert!(
+            (second(d) - input).abs() < 1e-12,
+            "SkipInit keeps the input"
+        );
+    }
+}

@@ -41,6 +41,7 @@
 //! ```
 
 mod build;
+mod diagnose;
 mod norm;
 mod pass;
 mod spec;
@@ -49,6 +50,7 @@ mod train;
 use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 
 pub use build::{BranchInit, NetInit, Tensor};
+pub use diagnose::diagnose;
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
 pub use train::NetTrainer;
 

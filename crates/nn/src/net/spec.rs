@@ -362,6 +362,49 @@ impl NetConfig {
             .count()
     }
 
+    /// `(fan_in, fan_out)` of every dense layer, in order, branches included.
+    pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
+        fn walk(layers: &[LayerSpec], mut width: usize, out: &mut Vec<(usize, usize)>) -> usize {
+            for layer in layers {
+                match layer {
+                    LayerSpec::Dense { width: w } => {
+                        out.push((width, *w));
+                        width = *w;
+                    }
+                    LayerSpec::Residual { branch, .. } => {
+                        walk(branch, width, out);
+                    }
+                    _ => {}
+                }
+            }
+            width
+        }
+        let mut shapes = Vec::new();
+        walk(&self.layers, self.input, &mut shapes);
+        shapes
+    }
+
+    /// The output width of every layer, in order, branches included (a residual counts
+    /// its branch's layers and then its own output).
+    pub fn layer_widths(&self) -> Vec<usize> {
+        fn walk(layers: &[LayerSpec], mut width: usize, out: &mut Vec<usize>) -> usize {
+            for layer in layers {
+                match layer {
+                    LayerSpec::Dense { width: w } => width = *w,
+                    LayerSpec::Residual { branch, .. } => {
+                        walk(branch, width, out);
+                    }
+                    _ => {}
+                }
+                out.push(width);
+            }
+            width
+        }
+        let mut widths = Vec::new();
+        walk(&self.layers, self.input, &mut widths);
+        widths
+    }
+
     /// Whether any layer is a [`LayerSpec::BatchNorm`]: the network then computes
     /// differently in training and evaluation.
     pub fn has_batch_norm(&self) -> bool {

@@ -1,0 +1,184 @@
+//! Residual and normalized architectures in experiment files and runs: their keys are
+//! checked, schemes refuse networks they do not apply to, and the runs tell the story.
+
+use bench::config;
+use bench::data::{Synthetic, generate};
+use bench::experiment::{Arch, Built, Outcome, Residual, RunSpec, build, run};
+use indicatif::ProgressBar;
+use nn::net::{Norm, Ordering};
+use nn::{Activation, Optimizer};
+
+const GOOD: &str = r#"
+    [dataset]
+    kind = "blobs"
+    samples = 300
+    dims = 4
+    [[arch]]
+    blocks = 6
+    width = 16
+    activation = "relu"
+    [train]
+    inits = ["he_normal", "fixup", "skipinit", "zero_last"]
+    optimizer = "sgd"
+    lr = 0.01
+    epochs = 1
+    batch_size = 32
+    seeds = [0]
+"#;
+
+fn check(text: &str) -> Result<Vec<RunSpec>, bench::BenchError> {
+    let dir = std::env::temp_dir().join(format!("initlab-residual-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("experiment.toml");
+    std::fs::write(&path, text).unwrap();
+    config::parse(&path).and_then(|file| file.specs())
+}
+
+#[test]
+fn residual_and_normalized_architectures_are_read_and_checked_key_by_key() {
+    let specs = check(GOOD).unwrap();
+    assert_eq!(specs.len(), 4);
+    let arch = &specs[0].arch;
+    assert_eq!(arch.hidden, [16]);
+    let residual = Residual {
+        blocks: 6,
+        layers: 2,
+        ordering: Ordering::PreActivation,
+    };
+    assert_eq!(arch.residual, Some(residual));
+    assert_eq!(arch.label(), "relu 6 blocks of 2x16 pre");
+    let post = GOOD.replace(
+        "blocks = 6",
+        "blocks = 6\n    branch = 3\n    ordering = \"post\"\n    norm = \"batch\"",
+    );
+    let specs = check(&post.replace("\"zero_last\"", "\"zero_gamma\"")).unwrap();
+    assert_eq!(
+        specs[0].arch.label(),
+        "relu 6 blocks of 3x16 post batchnorm"
+    );
+    assert_eq!(specs[0].arch.norm, Some(Norm::Batch));
+
+    let plain = GOOD.replace("blocks = 6\n", "depth = 3\n");
+    let cases = [
+        (
+            GOOD.replace("blocks = 6", "blocks = 6\n    depth = 2"),
+            "arch[0].blocks",
+            "depth or widths",
+        ),
+        (
+            GOOD.replace("blocks = 6", "blocks = 0"),
+            "arch[0].blocks",
+            "at least 1",
+        ),
+        (
+            GOOD.replace("blocks = 6", "blocks = 6\n    branch = 4"),
+            "arch[0].branch",
+            "1, 2 or 3",
+        ),
+        (
+            GOOD.replace("blocks = 6", "blocks = 6\n    ordering = \"middle\""),
+            "arch[0].ordering",
+            "pre or post",
+        ),
+        (
+            GOOD.replace("blocks = 6", "blocks = 6\n    norm = \"group\""),
+            "arch[0].norm",
+            "batch or layer",
+        ),
+        (GOOD.replace("width = 16\n", ""), "arch[0].width", "stream"),
+        (
+            plain.replace("depth = 3", "depth = 3\n    branch = 2"),
+            "arch[0].branch",
+            "blocks",
+        ),
+        (plain.clone(), "train.inits", "no residual blocks"),
+        (
+            GOOD.replace("\"zero_last\"", "\"zero_gamma\""),
+            "train.inits",
+            "post-activation",
+        ),
+        (
+            GOOD.replace("\"zero_last\"", "\"lsuv\""),
+            "train.inits",
+            "LSUV runs on plain networks",
+        ),
+    ];
+    for (text, field, expected) in cases {
+        let message = check(&text).unwrap_err().to_string();
+        assert!(
+            message.contains(field) && message.contains(expected),
+            "{field}: {message}"
+        );
+    }
+}
+
+fn residual_spec(init: &str, blocks: usize) -> RunSpec {
+    RunSpec {
+        arch: Arch {
+            hidden: vec![32],
+            activation: Activation::Relu,
+            output: Default::default(),
+            norm: None,
+            residual: Some(Residual {
+                blocks,
+                layers: 2,
+                ordering: Ordering::PreActivation,
+            }),
+        },
+        init: init.to_owned(),
+        optimizer: Optimizer::sgd(0.02),
+        epochs: 10,
+        batch_size: 32,
+        seed: 0,
+        target_accuracy: 0.9,
+    }
+}
+
+#[test]
+fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        600,
+        1,
+    )
+    .unwrap();
+    let hidden = ProgressBar::hidden();
+    let he = run(&data, &residual_spec("he_normal", 40), &hidden).unwrap();
+    assert!(
+        matches!(he.outcome, Outcome::Diverged { epoch: 0, .. }),
+        "{:?}",
+        he.outcome
+    );
+    assert!(he.verdict.starts_with("exploding"), "{}", he.verdict);
+    for init in ["skipinit", "fixup", "zero_last"] {
+        let result = run(&data, &residual_spec(init, 40), &hidden).unwrap();
+        assert_eq!(
+            result.outcome,
+            Outcome::Converged,
+            "{init}: {}",
+            result.verdict
+        );
+        assert_eq!(result.at_init.len(), 42, "stem, 40 blocks, output");
+    }
+    let fixup = run(&data, &residual_spec("fixup", 40), &hidden).unwrap();
+    assert!(
+        fixup
+            .verdict
+            .starts_with("no gradient below the output layer"),
+        "{}",
+        fixup.verdict
+    );
+    let Built::Net(net) = build(&data, &residual_spec("skipinit", 3)).unwrap() else {
+        panic!("a residual network is a Net");
+    };
+    assert_eq!(
+        net.tensors()
+            .iter()
+            .filter(|t| t.name.ends_with("alpha"))
+            .count(),
+        3
+    );
+}

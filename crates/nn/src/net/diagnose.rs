@@ -1,0 +1,150 @@
+//! Per-stage statistics of a [`Net`]: what an initialization did to the signal and the
+//! gradients of a residual or normalized network.
+
+use ndarray::{ArrayView2, Axis, s};
+
+use super::pass::{Node, dense_parameters};
+use super::{Net, Workspace};
+use crate::diagnostics::{duplicate_units, jacobian_mean_singular_value, mean_std, norm};
+use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
+
+/// One training-mode forward and backward pass of `inputs` (BatchNorm on the batch's
+/// statistics, as in a training step), reported per *stage*: each top-level dense layer
+/// or residual block together with the normalization and activation layers after it, in
+/// order. So a plain network's stages are an [`Mlp`](crate::Mlp)'s layers, and
+/// [`diagnose`](crate::diagnose)'s fields read the same way:
+///
+/// - `pre_*`: the stage's first layer's output (a dense layer's `x W^T + b`, a block's
+///   `x + α · branch(x)`), before its normalization and activation; `post_*`: the stage's
+///   output.
+/// - `weight_grad_norm`, `update_ratio`: over the dense weights of the stage (all of a
+///   block's branch).
+/// - `backprop_grad_std`: of the gradient with respect to `pre`.
+/// - `duplicate_units`: among a dense layer's units, or those of the first dense layer of a
+///   block's branch.
+/// - `jacobian_mean_singular_value`: for a dense layer followed by at most an activation;
+///   `None` for stages with normalization and for blocks.
+///
+/// # Errors
+/// Data the network cannot use.
+pub fn diagnose<T: Real>(
+    net: &Net<T>,
+    inputs: ArrayView2<'_, T>,
+    targets: Targets<'_, T>,
+    loss: Loss,
+    jacobian_samples: usize,
+) -> Result<Vec<LayerDiagnostics>, NnError> {
+    crate::data::validate(net.io(), inputs, targets)?;
+    loss.check_targets(targets)?;
+    let x = inputs.as_standard_layout();
+    let rows = x.nrows();
+    let mut ws = Workspace::new(net, rows);
+    let mut grads = vec![T::zero(); net.parameter_count()];
+    net.train_pass(x.view(), targets, loss, &mut ws, &mut grads);
+    let starts: Vec<usize> = net
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n, Node::Dense { .. } | Node::Residual { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let mut report = Vec::with_capacity(starts.len());
+    for (k, &first) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(net.nodes.len());
+        let stage = &net.nodes[first..end];
+        let pre = ws.slots[first].out.slice(s![..rows, ..]);
+        let post = ws.slots[end - 1].out.slice(s![..rows, ..]);
+        let activation = stage
+            .iter()
+            .rev()
+            .find_map(|n| match n {
+                Node::Activation(a) => Some(*a),
+                _ => None,
+            })
+            .unwrap_or(Activation::Identity);
+        let mut weights = Vec::new();
+        dense_weights(&stage[0], &mut weights);
+        let values = |source: &[T]| -> Vec<f64> {
+            weights
+                .iter()
+                .flat_map(|r| source[r.clone()].iter().map(|v| v.wide()))
+                .collect()
+        };
+        let weight_grad_norm = norm(values(&grads).into_iter());
+        let weight_norm = norm(values(&net.params).into_iter());
+        let (pre_mean, pre_std) = mean_std(pre.iter().map(|v| v.wide()));
+        let (post_mean, post_std) = mean_std(post.iter().map(|v| v.wide()));
+        let saturated = post
+            .iter()
+            .filter(|v| activation.is_saturated(v.wide()))
+            .count();
+        let dead = if activation.can_die() {
+            post.axis_iter(Axis(1))
+                .filter(|unit| unit.iter().all(|v| *v <= T::zero()))
+                .count()
+        } else {
+            0
+        };
+        let first_dense = first_dense(&stage[0]);
+        let plain = stage[1..].iter().all(|n| matches!(n, Node::Activation(_)));
+        let jacobian = match (&stage[0], plain) {
+            (&Node::Dense { input, output, at }, true) if jacobian_samples > 0 => {
+                let (w, _) = dense_parameters(&net.params, at, input, output);
+                Some(jacobian_mean_singular_value(
+                    w,
+                    activation,
+                    pre,
+                    post,
+                    jacobian_samples.min(rows),
+                ))
+            }
+            _ => None,
+        };
+        report.push(LayerDiagnostics {
+            pre_mean,
+            pre_std,
+            post_mean,
+            post_std,
+            saturated_fraction: saturated as f64 / post.len().max(1) as f64,
+            dead_fraction: dead as f64 / post.ncols().max(1) as f64,
+            weight_grad_norm,
+            backprop_grad_std: mean_std(
+                ws.slots[first]
+                    .grad
+                    .slice(s![..rows, ..])
+                    .iter()
+                    .map(|v| v.wide()),
+            )
+            .1,
+            update_ratio: if weight_norm > 0.0 {
+                weight_grad_norm / weight_norm
+            } else {
+                f64::INFINITY
+            },
+            jacobian_mean_singular_value: jacobian,
+            duplicate_units: first_dense.map_or(0, |(input, output, at)| {
+                let (w, b) = dense_parameters(&net.params, at, input, output);
+                duplicate_units(w, b)
+            }),
+        });
+    }
+    Ok(report)
+}
+
+/// The ranges of every dense weight in `node` (a block's whole branch).
+fn dense_weights(node: &Node, out: &mut Vec<std::ops::Range<usize>>) {
+    match node {
+        Node::Dense { input, output, at } => out.push(*at..at + input * output),
+        Node::Residual { branch, .. } => branch.iter().for_each(|n| dense_weights(n, out)),
+        _ => {}
+    }
+}
+
+/// `(input, output, at)` of `node` if dense, else of the first dense layer in its branch.
+fn first_dense(node: &Node) -> Option<(usize, usize, usize)> {
+    match node {
+        Node::Dense { input, output, at } => Some((*input, *output, *at)),
+        Node::Residual { branch, .. } => branch.iter().find_map(first_dense),
+        _ => None,
+    }
+}
