@@ -1,20 +1,48 @@
 //! Training-step throughput for 784-512-512-10 and 784 -> 20 x 256 -> 10 (ReLU, batch 128,
-//! SGD, f32) on 1 and 2 threads, each beside its GEMM ceiling: the same GEMM calls through
-//! raw cblas on one thread, measured in the same run. criterion's "elem/s" are samples/s.
+//! SGD, f32) on 1 and 2 threads, and for a residual network of 10 pre-activation blocks of
+//! 2 x 256 with BatchNorm and with LayerNorm, each beside its GEMM ceiling: the same GEMM
+//! calls through raw cblas on one thread, measured in the same run. criterion's "elem/s"
+//! are samples/s.
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use bench::experiment::{Arch, Residual, network_of};
+use bench::network::Network;
 use bench::throughput::{ThroughputConfig, compare};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
+use nn::net::{NetInit, NetTrainer, Norm, Ordering};
 use nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
 fn configs() -> [(&'static str, MlpConfig); 2] {
     [
         ("wide", MlpConfig::new(784, vec![512, 512], 10)),
         ("deep", MlpConfig::deep(784, 20, 256, 10, Activation::Relu)),
+    ]
+}
+
+/// 784 -> 256, 10 pre-activation blocks of 2 x 256 with `norm`, -> 10.
+fn residual(norm: Norm) -> Network {
+    let arch = Arch {
+        hidden: vec![256],
+        activation: Activation::Relu,
+        output: Default::default(),
+        norm: Some(norm),
+        residual: Some(Residual {
+            blocks: 10,
+            layers: 2,
+            ordering: Ordering::PreActivation,
+        }),
+    };
+    network_of(&arch, 784, 10).unwrap()
+}
+
+fn residuals() -> [(&'static str, Network); 2] {
+    [
+        ("residual_batchnorm", residual(Norm::Batch)),
+        ("residual_layernorm", residual(Norm::Layer)),
     ]
 }
 
@@ -57,13 +85,56 @@ fn train_step(c: &mut Criterion) {
         }
         group.finish();
     }
+    for (name, network) in residuals() {
+        let Network::Net { config, .. } = network else {
+            unreachable!("a residual network is a Net")
+        };
+        let mut group = c.benchmark_group(format!("train_step/{name}"));
+        group
+            .sample_size(30)
+            .warm_up_time(Duration::from_secs(1))
+            .throughput(Throughput::Elements(batch as u64));
+        let x: Array2<f32> = Initializer::normal(0.0, 1.0)
+            .sample((batch, 784), RngKey::new(1))
+            .unwrap();
+        let y: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+        for threads in [1, 2] {
+            let pool = bench::throughput::pinned_pool(threads);
+            let he = NetInit::new(
+                Initializer::he_normal(Nonlinearity::Relu),
+                Initializer::Zeros,
+            );
+            let mut net = config.build::<f32>(&he, 0).unwrap();
+            let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.001))
+                .with_batch_size(batch);
+            let mut trainer = NetTrainer::new(&net, train).unwrap();
+            group.bench_function(BenchmarkId::new("trainer", format!("{threads}t")), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        black_box(
+                            trainer
+                                .train_batch(&mut net, x.view(), Targets::Classes(&y))
+                                .unwrap(),
+                        )
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
 }
 
 /// The acceptance numbers: trainer at 1 and 2 threads and the ceiling, timed round-robin
 /// in one run, medians.
 fn summary(_: &mut Criterion) {
-    println!("\nconfig  threads  samples/s  GFLOP/s  ceiling samples/s  ratio  speedup");
-    for (name, arch) in configs() {
+    println!(
+        "\nconfig              threads  samples/s  GFLOP/s  ceiling samples/s  ratio  speedup"
+    );
+    let networks = configs()
+        .into_iter()
+        .map(|(name, arch)| (name, Network::Mlp(arch)))
+        .chain(residuals());
+    for (name, arch) in networks {
         let config = ThroughputConfig {
             arch,
             batch: 128,
@@ -73,7 +144,7 @@ fn summary(_: &mut Criterion) {
         let result = compare(&config, &[1, 2]);
         for &(threads, rate) in &result.training {
             println!(
-                "{name:6}  {threads:7}  {:9.0}  {:7.1}  {:17.0}  {:5.3}  {:6.2}x",
+                "{name:18}  {threads:7}  {:9.0}  {:7.1}  {:17.0}  {:5.3}  {:6.2}x",
                 rate.samples_per_second,
                 rate.gflops,
                 result.ceiling.samples_per_second,

@@ -8,12 +8,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use bench::data::Dataset;
-use bench::experiment::{Arch, RunResult, RunSpec, grid, run_all};
+use bench::experiment::{Arch, Residual, RunResult, RunSpec, grid, run_all};
 use bench::html::{Provenance, Report};
+use bench::network::Network;
 use bench::output::OutputDir;
 use bench::{BenchError, config, plot, registry, report};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nn::net::{Norm, Ordering};
 use nn::{Activation, MlpConfig, Optimizer};
 
 /// `println!` that never panics: a closed pipe (`| head`) silences the rest of the output,
@@ -145,10 +147,23 @@ struct SignalArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 struct ThroughputArgs {
-    /// Layer widths of one network, input to output (e.g. 784,512,512,10); default: the
-    /// two reference networks 784-512-512-10 and 784 -> 20 x 256 -> 10, ReLU.
+    /// Layer widths of one network, input to output (e.g. 784,512,512,10; with --blocks,
+    /// input,width,output); default: the two reference networks 784-512-512-10 and
+    /// 784 -> 20 x 256 -> 10, ReLU.
     #[arg(long, value_delimiter = ',')]
     layers: Option<Vec<usize>>,
+    /// Residual blocks on a stream of the --layers width (a dense stem before them).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// Dense layers per residual branch, 1 to 3.
+    #[arg(long, default_value_t = 2)]
+    branch: usize,
+    /// Residual block ordering: pre or post (activation).
+    #[arg(long, default_value = "pre")]
+    ordering: String,
+    /// Normalization: batch or layer (after every hidden dense layer, or in every branch).
+    #[arg(long)]
+    norm: Option<String>,
     /// Samples per batch.
     #[arg(long, default_value_t = 128)]
     batch: usize,
@@ -373,30 +388,7 @@ fn run_and_report(
 }
 
 fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
-    let networks = match &args.layers {
-        None => vec![
-            MlpConfig::new(784, vec![512, 512], 10),
-            MlpConfig::deep(784, 20, 256, 10, Activation::Relu),
-        ],
-        Some(widths) => {
-            let config = match widths.as_slice() {
-                [input, hidden @ .., output] if !hidden.is_empty() => {
-                    MlpConfig::new(*input, hidden.to_vec(), *output)
-                }
-                _ => {
-                    return Err(BenchError::invalid(
-                        "--layers",
-                        format!("{widths:?}"),
-                        "input, at least one hidden width, and output",
-                    ));
-                }
-            };
-            config.validate().map_err(|e| {
-                BenchError::invalid("--layers", format!("{widths:?}"), e.to_string())
-            })?;
-            vec![config]
-        }
-    };
+    let networks = throughput_networks(args)?;
     for (flag, value) in [
         ("--batch", args.batch),
         ("--steps", args.steps),
@@ -415,11 +407,12 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
         )
     })?;
     for network in &networks {
-        let widths = network.widths();
+        let widths: Vec<usize> = network.dense_shapes().iter().map(|&(_, o)| o).collect();
         bench::memory::check_widths("--layers", &widths)?;
         // The data of every step, and a trainer per thread count beside the ceiling's.
-        let data = (rows as u64).checked_mul(network.input as u64 * 4 + 8);
-        let trainers = bench::memory::training_bytes(&widths, args.batch, 4)
+        let data = (rows as u64).checked_mul(network.input() as u64 * 4 + 8);
+        let trainers = network
+            .training_bytes(args.batch)
             .and_then(|b| b.checked_mul(threads as u64 + 1));
         bench::memory::check(
             "--layers, --batch and --steps",
@@ -460,6 +453,69 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     }
     .write(out.staging(), "throughput_report.html")?;
     publish(out, "throughput")
+}
+
+/// The networks `initlab throughput` times: the two reference MLPs, or the one its flags
+/// describe.
+fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError> {
+    let structured = args.blocks.is_some() || args.norm.is_some();
+    let Some(widths) = &args.layers else {
+        if structured {
+            return Err(BenchError::invalid(
+                "--layers",
+                "(missing)",
+                "the widths of the network --blocks or --norm describe",
+            ));
+        }
+        return Ok(vec![
+            Network::Mlp(MlpConfig::new(784, vec![512, 512], 10)),
+            Network::Mlp(MlpConfig::deep(784, 20, 256, 10, Activation::Relu)),
+        ]);
+    };
+    let bad = |expected: &str| BenchError::invalid("--layers", format!("{widths:?}"), expected);
+    let (input, hidden, output) = match widths.as_slice() {
+        [input, hidden @ .., output] if !hidden.is_empty() => (*input, hidden.to_vec(), *output),
+        _ => return Err(bad("input, at least one hidden width, and output")),
+    };
+    let norm = match args.norm.as_deref() {
+        None => None,
+        Some("batch") => Some(Norm::Batch),
+        Some("layer") => Some(Norm::Layer),
+        Some(other) => return Err(BenchError::invalid("--norm", other, "batch or layer")),
+    };
+    let residual = match args.blocks {
+        None => None,
+        Some(blocks) => {
+            if hidden.len() != 1 {
+                return Err(bad("input,width,output with --blocks"));
+            }
+            if !(1..=3).contains(&args.branch) {
+                return Err(BenchError::invalid("--branch", args.branch, "1, 2 or 3"));
+            }
+            let ordering = match args.ordering.as_str() {
+                "pre" => Ordering::PreActivation,
+                "post" => Ordering::PostActivation,
+                other => return Err(BenchError::invalid("--ordering", other, "pre or post")),
+            };
+            Some(Residual {
+                blocks,
+                layers: args.branch,
+                ordering,
+            })
+        }
+    };
+    let arch = Arch {
+        hidden,
+        activation: Activation::Relu,
+        output: Default::default(),
+        norm,
+        residual,
+    };
+    let network = bench::experiment::network_of(&arch, input, output).map_err(|e| match e {
+        BenchError::Invalid { ref field, .. } if field == "blocks" => e.for_field("--blocks"),
+        e => e.for_field("--layers"),
+    })?;
+    Ok(vec![network])
 }
 
 fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {

@@ -164,6 +164,55 @@ fn throughput_reports_every_thread_count_beside_the_ceiling() {
 }
 
 #[test]
+fn throughput_times_residual_and_normalized_networks() {
+    let dir = scratch("throughput-residual");
+    let out = initlab(&[
+        "throughput",
+        "--layers",
+        "32,16,4",
+        "--blocks",
+        "3",
+        "--norm",
+        "batch",
+        "--ordering",
+        "post",
+        "--batch",
+        "16",
+        "--steps",
+        "2",
+        "--repeats",
+        "1",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    let stdout = stdout_of_success(out);
+    assert!(
+        stdout.contains("| 32 -> relu 3 blocks of 2x16 post batchnorm -> 4 | 1 |"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+    for (args, expected) in [
+        (
+            &["--layers", "32,16,8,4", "--blocks", "3"][..],
+            "input,width,output with --blocks",
+        ),
+        (
+            &["--layers", "32,16,4", "--norm", "group"][..],
+            "batch or layer",
+        ),
+        (
+            &["--layers", "32,16,4", "--blocks", "0"][..],
+            "`--blocks` = \"0\" is not allowed",
+        ),
+        (&["--blocks", "3"][..], "`--layers` = \"(missing)\""),
+    ] {
+        let err = stderr_of_failure(initlab(&[&["throughput"][..], args].concat()));
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn signal_predicts_and_measures_each_layer() {
     let dir = scratch("signal");
     let args = [

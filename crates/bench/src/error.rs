@@ -95,7 +95,7 @@ impl BenchError {
 
     /// The same error with an [`BenchError::Invalid`]'s field renamed (a config key instead
     /// of a generic name); other errors unchanged.
-    pub(crate) fn for_field(self, field: impl Into<String>) -> Self {
+    pub fn for_field(self, field: impl Into<String>) -> Self {
         match self {
             BenchError::Invalid {
                 value, expected, ..

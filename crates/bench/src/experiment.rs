@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::BenchError;
 use crate::data::{Dataset, Labels};
+use crate::network::Network;
 use crate::registry::{InitChoice, Scheme, lookup};
 use crate::throughput::gemm_flops_per_sample;
 use crate::verdict::verdict;
@@ -353,19 +354,24 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
             ));
         }
     };
-    let plain = layers(dataset.inputs(), &arch.hidden, output, arch.activation)?;
+    network_of(arch, dataset.inputs(), output)
+}
+
+/// The network of `arch` from `input` features to `output` logits: an MLP when it has
+/// neither normalization nor residual blocks, else a [`NetConfig`] (see [`Residual`] for
+/// the layout of residual networks).
+///
+/// # Errors
+/// [`BenchError`] naming `depth`, `width` or `blocks` when one is 0 or too large.
+pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, BenchError> {
+    let plain = layers(input, &arch.hidden, output, arch.activation)?;
     if !arch.is_net() {
         return Ok(Network::Mlp(plain));
     }
-    let (input, activation) = (dataset.inputs(), arch.activation);
+    let activation = arch.activation;
     let Some(residual) = arch.residual else {
-        return Ok(Network::Net(NetConfig::plain(
-            input,
-            &arch.hidden,
-            activation,
-            arch.norm,
-            output,
-        )));
+        let config = NetConfig::plain(input, &arch.hidden, activation, arch.norm, output);
+        return Ok(Network::net(config, arch, input, output));
     };
     check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
     let width = arch.hidden[0];
@@ -392,52 +398,7 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
                 .dense(output)
         }
     };
-    Ok(Network::Net(config))
-}
-
-/// A network's description: a plain MLP (trained by [`Trainer`]) or a [`NetConfig`] with
-/// normalization or residual blocks (trained by [`NetTrainer`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Network {
-    /// Dense layers and activations only.
-    Mlp(MlpConfig),
-    /// Anything else.
-    Net(NetConfig),
-}
-
-impl Network {
-    /// `(fan_in, fan_out)` of every dense layer, in order (branches included).
-    pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
-        match self {
-            Self::Mlp(config) => config.layer_shapes(),
-            Self::Net(config) => config.dense_shapes(),
-        }
-    }
-
-    /// Bytes to train it in f32 on batches of `rows`: parameters with gradients and
-    /// optimizer state, and three buffers of every layer's width per sample (four for a
-    /// [`Net`], whose normalization and residual layers keep one more).
-    fn training_bytes(&self, rows: usize) -> Option<u64> {
-        match self {
-            Self::Mlp(config) => crate::memory::training_bytes(&config.widths(), rows, 4),
-            Self::Net(config) => {
-                let params = config
-                    .dense_shapes()
-                    .iter()
-                    .try_fold(0_u64, |sum, &(i, o)| {
-                        sum.checked_add(((i as u64) + 1) * o as u64)
-                    })?;
-                let units = config
-                    .layer_widths()
-                    .iter()
-                    .try_fold(config.input as u64, |sum, &w| sum.checked_add(w as u64))?;
-                params
-                    .checked_mul(4)?
-                    .checked_add(units.checked_mul(rows as u64)?.checked_mul(4)?)?
-                    .checked_mul(4)
-            }
-        }
-    }
+    Ok(Network::net(config, arch, input, output))
 }
 
 /// `input -> depth x width -> output` with `activation` on every hidden layer; the depth is
@@ -515,7 +476,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
     check_applies(&spec.arch, &spec.init, &choice)?;
     match network(dataset, &spec.arch)? {
         Network::Mlp(config) => build_mlp(dataset, spec, &config, choice).map(Built::Mlp),
-        Network::Net(config) => build_net(spec, config, choice).map(Built::Net),
+        Network::Net { config, .. } => build_net(spec, config, choice).map(Built::Net),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod html;
 pub mod load;
 pub mod memory;
+pub mod network;
 pub mod output;
 pub mod plot;
 mod quadrature;

@@ -6,7 +6,10 @@ use std::time::Instant;
 use core_math::SingleThreadedBlas;
 use init::{Initializer, RngKey};
 use ndarray::Array2;
+use nn::net::{Net, NetInit, NetTrainer};
 use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+
+use crate::network::Network;
 
 /// GEMM floating-point operations per training sample of dense layers of these
 /// `(fan_in, fan_out)` shapes, first to last: forward `x W^T`,
@@ -46,7 +49,7 @@ impl Rate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThroughputConfig {
     /// The network.
-    pub arch: MlpConfig,
+    pub arch: Network,
     /// Samples per mini-batch.
     pub batch: usize,
     /// Optimizer steps in one timed repeat.
@@ -59,10 +62,10 @@ pub struct ThroughputConfig {
 fn synthetic(config: &ThroughputConfig) -> (Array2<f32>, Vec<usize>) {
     let rows = config.batch * config.steps;
     let x = Initializer::normal(0.0, 1.0)
-        .sample((rows, config.arch.input), RngKey::new(7))
+        .sample((rows, config.arch.input()), RngKey::new(7))
         .expect("valid normal");
     let y = (0..rows)
-        .map(|i| (i * 7 + 3) % config.arch.output)
+        .map(|i| (i * 7 + 3) % config.arch.output())
         .collect();
     (x, y)
 }
@@ -117,7 +120,7 @@ pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
     threads.sort_unstable_by(|a, b| b.cmp(a));
     let mut runners: Vec<Box<dyn FnMut()>> = threads
         .iter()
-        .map(|&t| Box::new(training_runner(config, t)) as Box<dyn FnMut()>)
+        .map(|&t| training_runner(config, t))
         .collect();
     runners.push(Box::new(ceiling_runner(config)));
     for run in &mut runners {
@@ -133,7 +136,7 @@ pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
         }
     }
     let samples = config.batch * config.steps;
-    let flops = gemm_flops_per_sample(&config.arch.layer_shapes());
+    let flops = gemm_flops_per_sample(&config.arch.dense_shapes());
     let mut rates: Vec<Rate> = seconds
         .into_iter()
         .map(|s| Rate::from_seconds(samples, median(s), flops))
@@ -195,29 +198,50 @@ fn pin_to_nth_cpu(n: usize) {
 fn pin_to_nth_cpu(_: usize) {}
 
 /// A closure that runs `config.steps` training steps.
-fn training_runner(config: &ThroughputConfig, threads: usize) -> impl FnMut() {
+fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()> {
     let (x, y) = synthetic(config);
     let pool = pinned_pool(threads);
     let relu = Initializer::he_normal(init::Nonlinearity::Relu);
-    let mut mlp: Mlp<f32> = config
-        .arch
-        .build(&relu, &Initializer::Zeros, 0)
-        .expect("valid architecture");
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.01))
         .with_batch_size(config.batch);
-    let mut trainer = Trainer::new(&mlp, train).expect("valid training configuration");
     let (batch, steps) = (config.batch, config.steps);
+    let rows = move |step: usize| step * batch..(step + 1) * batch;
     // The steps run back to back on a worker, as in `Trainer::train` called from one.
-    move || {
-        pool.install(|| {
-            for step in 0..steps {
-                let rows = step * batch..(step + 1) * batch;
-                let inputs = x.slice(ndarray::s![rows.clone(), ..]);
-                trainer
-                    .train_batch(&mut mlp, inputs, Targets::Classes(&y[rows]))
-                    .expect("valid batch");
-            }
-        });
+    match &config.arch {
+        Network::Mlp(arch) => {
+            let mut mlp: Mlp<f32> = arch
+                .build(&relu, &Initializer::Zeros, 0)
+                .expect("valid architecture");
+            let mut trainer = Trainer::new(&mlp, train).expect("valid training configuration");
+            Box::new(move || {
+                pool.install(|| {
+                    for step in 0..steps {
+                        let rows = rows(step);
+                        let inputs = x.slice(ndarray::s![rows.clone(), ..]);
+                        trainer
+                            .train_batch(&mut mlp, inputs, Targets::Classes(&y[rows]))
+                            .expect("valid batch");
+                    }
+                });
+            })
+        }
+        Network::Net { config: arch, .. } => {
+            let mut net: Net<f32> = arch
+                .build(&NetInit::new(relu, Initializer::Zeros), 0)
+                .expect("valid architecture");
+            let mut trainer = NetTrainer::new(&net, train).expect("valid training configuration");
+            Box::new(move || {
+                pool.install(|| {
+                    for step in 0..steps {
+                        let rows = rows(step);
+                        let inputs = x.slice(ndarray::s![rows.clone(), ..]);
+                        trainer
+                            .train_batch(&mut net, inputs, Targets::Classes(&y[rows]))
+                            .expect("valid batch");
+                    }
+                });
+            })
+        }
     }
 }
 
@@ -234,7 +258,7 @@ type CeilingBuffers = (
 /// to back through raw `cblas_sgemm` on one thread, with nothing else.
 fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
     let batch = config.batch;
-    let shapes = config.arch.layer_shapes();
+    let shapes = config.arch.dense_shapes();
     let fill = |r, c| Array2::<f32>::from_elem((r, c), 0.01);
     let mut buffers: Vec<CeilingBuffers> = shapes
         .iter()
@@ -384,7 +408,7 @@ pub fn network_name(arch: &MlpConfig) -> String {
 /// Measures every network at 1..=`max_threads` threads beside its ceiling, advancing
 /// `progress` by one per network.
 pub fn report(
-    networks: &[MlpConfig],
+    networks: &[Network],
     batch: usize,
     steps: usize,
     repeats: usize,
@@ -406,7 +430,7 @@ pub fn report(
         progress.inc(1);
         for &(t, rate) in &result.training {
             rows.push(ThroughputRow {
-                network: network_name(arch),
+                network: arch.name(),
                 threads: t,
                 samples_per_second: rate.samples_per_second,
                 gflops: rate.gflops,

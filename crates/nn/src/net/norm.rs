@@ -4,9 +4,11 @@
 //! With `x̂ = (x - μ) / σ`, `σ = sqrt(var + eps)` and `y = γ x̂ + β` over a group of `k`
 //! values (a sample's features for LayerNorm, a feature's samples for BatchNorm), the
 //! input gradient is `dx = γ/σ · (dy - mean(dy) - x̂ · mean(dy · x̂))`, and the parameter
-//! gradients are sums over the other axis: `dγ = Σ dy · x̂`, `dβ = Σ dy`.
+//! gradients are sums over the other axis: `dγ = Σ dy · x̂`, `dβ = Σ dy`. The forward pass
+//! keeps `μ` and `1/σ` per group, not `x̂`: the backward pass recomputes `x̂` from its
+//! input, which costs less than writing and reading it back.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::pass::{unit, unit_mut};
@@ -15,35 +17,71 @@ use crate::Real;
 /// Features per task of BatchNorm, rows per task of LayerNorm.
 const BLOCK: usize = 32;
 
-/// What the backward pass and the running averages need from a forward pass.
+/// What the backward pass and the running averages need from a forward pass, per group
+/// (sample or feature), and the backward pass's own per-group scratch.
 #[derive(Debug)]
 pub(crate) struct Stats<T> {
-    /// `x̂` of every value.
-    xhat: Array2<T>,
-    /// `1/σ` per group.
-    inv_std: Vec<T>,
-    /// Per group: the batch mean and biased variance (BatchNorm), or evaluation's scale
-    /// and shift.
     mean: Vec<T>,
+    /// `1/σ`.
+    inv_std: Vec<T>,
+    /// BatchNorm: the batch's biased variance; evaluation: the shift per feature.
     var: Vec<T>,
+    /// Evaluation: the scale per feature; backward: `γ/σ`.
+    scale: Vec<T>,
+    mean_dy: Vec<T>,
+    mean_dyx: Vec<T>,
 }
 
 impl<T: Real> Stats<T> {
-    pub(crate) fn new(rows: usize, width: usize, groups: usize) -> Self {
+    pub(crate) fn new(groups: usize) -> Self {
+        let zeros = || vec![T::zero(); groups];
         Self {
-            xhat: Array2::zeros((rows, width)),
-            inv_std: vec![T::zero(); groups],
-            mean: vec![T::zero(); groups],
-            var: vec![T::zero(); groups],
+            mean: zeros(),
+            inv_std: zeros(),
+            var: zeros(),
+            scale: zeros(),
+            mean_dy: zeros(),
+            mean_dyx: zeros(),
         }
     }
 }
 
+/// Independent partial sums in a row reduction: one chain of dependent additions would
+/// wait on the adder's latency at every value, [`LANES`] chains fill its pipeline and its
+/// vector registers. The lanes are combined in a fixed order, so a sum does not depend on
+/// the thread count.
+const LANES: usize = 8;
+
+/// `Σ f(a_i, b_i, c_i)` over three equally long slices, in [`LANES`] interleaved partial
+/// sums.
+fn lane_sum<T: Real>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T) -> T {
+    let mut lanes = [T::zero(); LANES];
+    let (a_chunks, b_chunks, c_chunks) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let rest = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .zip(c_chunks.remainder());
+    for ((a, b), c) in a_chunks.zip(b_chunks).zip(c_chunks) {
+        for (((lane, &a), &b), &c) in lanes.iter_mut().zip(a).zip(b).zip(c) {
+            *lane = *lane + f(a, b, c);
+        }
+    }
+    for (lane, ((&a, &b), &c)) in lanes.iter_mut().zip(rest) {
+        *lane = *lane + f(a, b, c);
+    }
+    lanes.iter().fold(T::zero(), |s, &l| s + l)
+}
+
 /// Mean and biased variance of `values`, two passes.
-fn moments<T: Real>(values: impl Iterator<Item = T> + Clone, count: usize) -> (T, T) {
-    let k = T::of(count as f64);
-    let mean = values.clone().fold(T::zero(), |s, v| s + v) / k;
-    let var = values.fold(T::zero(), |s, v| s + (v - mean) * (v - mean)) / k;
+fn moments<T: Real>(values: &[T]) -> (T, T) {
+    let k = T::of(values.len() as f64);
+    let mean = lane_sum(values, values, values, |v, _, _| v) / k;
+    let var = lane_sum(values, values, values, |v, _, _| (v - mean) * (v - mean)) / k;
     (mean, var)
 }
 
@@ -56,42 +94,35 @@ pub(crate) fn layer_forward<T: Real>(
     mut y: ArrayViewMut2<'_, T>,
 ) {
     let n = x.nrows();
-    let (w, eps) = (x.ncols(), T::of(eps));
-    stats
-        .xhat
-        .slice_mut(s![..n, ..])
-        .axis_chunks_iter_mut(Axis(0), BLOCK)
+    let eps = T::of(eps);
+    y.axis_chunks_iter_mut(Axis(0), BLOCK)
         .into_par_iter()
-        .zip(y.axis_chunks_iter_mut(Axis(0), BLOCK))
         .zip(x.axis_chunks_iter(Axis(0), BLOCK))
+        .zip(stats.mean[..n].par_chunks_mut(BLOCK))
         .zip(stats.inv_std[..n].par_chunks_mut(BLOCK))
         .with_max_len(1)
-        .for_each(|(((mut xhat, mut y), x), inv_std)| {
-            for (((xhat, y), x), inv) in xhat
+        .for_each(|(((mut y, x), mean), inv_std)| {
+            for (((y, x), m), inv) in y
                 .rows_mut()
                 .into_iter()
-                .zip(y.rows_mut())
                 .zip(x.rows())
+                .zip(mean)
                 .zip(inv_std)
             {
                 let x = unit(x);
-                let (mean, var) = moments(x.iter().copied(), w);
+                let var;
+                (*m, var) = moments(x);
                 *inv = T::one() / (var + eps).sqrt();
-                for ((((h, y), &x), &g), &b) in unit_mut(xhat)
-                    .iter_mut()
-                    .zip(unit_mut(y))
-                    .zip(x)
-                    .zip(gain)
-                    .zip(bias)
-                {
-                    *h = (x - mean) * *inv;
-                    *y = g * *h + b;
+                let (m, inv) = (*m, *inv);
+                for (((y, &x), &g), &b) in unit_mut(y).iter_mut().zip(x).zip(gain).zip(bias) {
+                    *y = g * ((x - m) * inv) + b;
                 }
             }
         });
 }
 
 pub(crate) fn layer_backward<T: Real>(
+    x: ArrayView2<'_, T>,
     dy: ArrayView2<'_, T>,
     stats: &Stats<T>,
     gain: &[T],
@@ -100,46 +131,43 @@ pub(crate) fn layer_backward<T: Real>(
     dx: Option<ArrayViewMut2<'_, T>>,
 ) {
     let n = dy.nrows();
-    let xhat = stats.xhat.slice(s![..n, ..]);
-    g_gain.fill(T::zero());
-    g_bias.fill(T::zero());
-    // Sums over samples in sample order: the same bits on any thread count.
-    for (dy, xhat) in dy.rows().into_iter().zip(xhat.rows()) {
-        for (((gg, gb), &d), &h) in g_gain
-            .iter_mut()
-            .zip(g_bias.iter_mut())
-            .zip(unit(dy))
-            .zip(unit(xhat))
-        {
-            *gg = *gg + d * h;
-            *gb = *gb + d;
-        }
-    }
+    let (mean, inv_std) = (&stats.mean[..n], &stats.inv_std[..n]);
+    // Sums over samples in sample order, per block of features: the same bits on any
+    // thread count.
+    g_gain
+        .par_chunks_mut(BLOCK)
+        .zip(g_bias.par_chunks_mut(BLOCK))
+        .zip(dy.axis_chunks_iter(Axis(1), BLOCK))
+        .zip(x.axis_chunks_iter(Axis(1), BLOCK))
+        .with_max_len(1)
+        .for_each(|(((gg, gb), dy), x)| {
+            gg.fill(T::zero());
+            gb.fill(T::zero());
+            for (((dy, x), &m), &inv) in dy.rows().into_iter().zip(x.rows()).zip(mean).zip(inv_std)
+            {
+                let rows = gg.iter_mut().zip(gb.iter_mut());
+                for (((gg, gb), &d), &x) in rows.zip(unit(dy)).zip(unit(x)) {
+                    *gg = *gg + d * ((x - m) * inv);
+                    *gb = *gb + d;
+                }
+            }
+        });
     let Some(mut dx) = dx else { return };
     let k = T::of(dy.ncols() as f64);
     dx.axis_chunks_iter_mut(Axis(0), BLOCK)
         .into_par_iter()
         .zip(dy.axis_chunks_iter(Axis(0), BLOCK))
-        .zip(xhat.axis_chunks_iter(Axis(0), BLOCK))
-        .zip(stats.inv_std[..n].par_chunks(BLOCK))
+        .zip(x.axis_chunks_iter(Axis(0), BLOCK))
+        .zip(mean.par_chunks(BLOCK).zip(inv_std.par_chunks(BLOCK)))
         .with_max_len(1)
-        .for_each(|(((mut dx, dy), xhat), inv_std)| {
-            for (((dx, dy), xhat), &inv) in dx
-                .rows_mut()
-                .into_iter()
-                .zip(dy.rows())
-                .zip(xhat.rows())
-                .zip(inv_std)
-            {
-                let (dy, xhat) = (unit(dy), unit(xhat));
-                let (mut mean_g, mut mean_gx) = (T::zero(), T::zero());
-                for ((&d, &h), &g) in dy.iter().zip(xhat).zip(gain) {
-                    mean_g = mean_g + d * g;
-                    mean_gx = mean_gx + d * g * h;
-                }
-                let (mean_g, mean_gx) = (mean_g / k, mean_gx / k);
-                for (((dx, &d), &h), &g) in unit_mut(dx).iter_mut().zip(dy).zip(xhat).zip(gain) {
-                    *dx = inv * (d * g - mean_g - h * mean_gx);
+        .for_each(|(((mut dx, dy), x), (mean, inv_std))| {
+            let rows = dx.rows_mut().into_iter().zip(dy.rows()).zip(x.rows());
+            for ((((dx, dy), x), &m), &inv) in rows.zip(mean).zip(inv_std) {
+                let (dy, x) = (unit(dy), unit(x));
+                let mean_g = lane_sum(dy, gain, gain, |d, g, _| d * g) / k;
+                let mean_gx = lane_sum(dy, gain, x, |d, g, x| d * g * ((x - m) * inv)) / k;
+                for (((dx, &d), &x), &g) in unit_mut(dx).iter_mut().zip(dy).zip(x).zip(gain) {
+                    *dx = inv * (d * g - mean_g - ((x - m) * inv) * mean_gx);
                 }
             }
         });
@@ -154,36 +182,56 @@ pub(crate) fn batch_forward<T: Real>(
     mut y: ArrayViewMut2<'_, T>,
 ) {
     let n = x.nrows();
-    let eps = T::of(eps);
+    let (k, eps) = (T::of(n as f64), T::of(eps));
     let Stats {
-        xhat,
-        inv_std,
         mean,
+        inv_std,
         var,
+        scale,
+        mean_dy: shift,
+        ..
     } = stats;
-    xhat.slice_mut(s![..n, ..])
-        .axis_chunks_iter_mut(Axis(1), BLOCK)
+    y.axis_chunks_iter_mut(Axis(1), BLOCK)
         .into_par_iter()
-        .zip(y.axis_chunks_iter_mut(Axis(1), BLOCK))
         .zip(x.axis_chunks_iter(Axis(1), BLOCK))
-        .zip(inv_std.par_chunks_mut(BLOCK))
+        .zip(
+            inv_std
+                .par_chunks_mut(BLOCK)
+                .zip(scale.par_chunks_mut(BLOCK)),
+        )
         .zip(mean.par_chunks_mut(BLOCK).zip(var.par_chunks_mut(BLOCK)))
+        .zip(shift.par_chunks_mut(BLOCK))
         .enumerate()
         .with_max_len(1)
         .for_each(
-            |(block, ((((mut xhat, mut y), x), inv_std), (mean, var)))| {
+            |(block, ((((mut y, x), (inv_std, scale)), (mean, var)), shift))| {
                 let features = block * BLOCK..block * BLOCK + mean.len();
                 let (gain, bias) = (&gain[features.clone()], &bias[features]);
-                for (j, column) in x.axis_iter(Axis(1)).enumerate() {
-                    (mean[j], var[j]) = moments(column.iter().copied(), n);
-                    inv_std[j] = T::one() / (var[j] + eps).sqrt();
+                // Row by row over the block's features: contiguous, and each feature's sums
+                // still run over the samples in order.
+                mean.fill(T::zero());
+                for row in x.rows() {
+                    for (m, &v) in mean.iter_mut().zip(unit(row)) {
+                        *m = *m + v;
+                    }
                 }
-                for ((mut xhat, mut y), x) in
-                    xhat.rows_mut().into_iter().zip(y.rows_mut()).zip(x.rows())
-                {
-                    for (j, ((h, y), &x)) in xhat.iter_mut().zip(y.iter_mut()).zip(&x).enumerate() {
-                        *h = (x - mean[j]) * inv_std[j];
-                        *y = gain[j] * *h + bias[j];
+                mean.iter_mut().for_each(|m| *m = *m / k);
+                var.fill(T::zero());
+                for row in x.rows() {
+                    for ((s, &m), &v) in var.iter_mut().zip(&*mean).zip(unit(row)) {
+                        *s = *s + (v - m) * (v - m);
+                    }
+                }
+                for j in 0..mean.len() {
+                    var[j] = var[j] / k;
+                    inv_std[j] = T::one() / (var[j] + eps).sqrt();
+                    scale[j] = gain[j] * inv_std[j];
+                    shift[j] = bias[j] - mean[j] * scale[j];
+                }
+                for (y, x) in y.rows_mut().into_iter().zip(x.rows()) {
+                    let columns = unit_mut(y).iter_mut().zip(unit(x));
+                    for ((y, &x), (&a, &b)) in columns.zip(scale.iter().zip(&*shift)) {
+                        *y = a * x + b;
                     }
                 }
             },
@@ -204,7 +252,7 @@ pub(crate) fn batch_eval<T: Real>(
     mut y: ArrayViewMut2<'_, T>,
 ) {
     let eps = T::of(eps);
-    let (scale, shift) = (&mut stats.mean, &mut stats.var);
+    let (scale, shift) = (&mut stats.scale, &mut stats.mean_dy);
     for j in 0..gain.len() {
         scale[j] = gain[j] / (running_var[j] + eps).sqrt();
         shift[j] = bias[j] - running_mean[j] * scale[j];
@@ -225,53 +273,84 @@ pub(crate) fn batch_eval<T: Real>(
 }
 
 pub(crate) fn batch_backward<T: Real>(
+    x: ArrayView2<'_, T>,
     dy: ArrayView2<'_, T>,
-    stats: &Stats<T>,
+    stats: &mut Stats<T>,
     gain: &[T],
     g_gain: &mut [T],
     g_bias: &mut [T],
     dx: Option<ArrayViewMut2<'_, T>>,
 ) {
     let n = dy.nrows();
-    let xhat = stats.xhat.slice(s![..n, ..]);
+    let Stats {
+        mean,
+        inv_std,
+        scale,
+        mean_dy,
+        mean_dyx,
+        ..
+    } = stats;
+    let (mean, inv_std) = (&*mean, &*inv_std);
     // The sums over samples are the parameter gradients, and dx needs them.
-    let sums = |gg: &mut [T], gb: &mut [T], dy: ArrayView2<'_, T>, xhat: ArrayView2<'_, T>| {
-        gg.fill(T::zero());
-        gb.fill(T::zero());
-        for (dy, xhat) in dy.rows().into_iter().zip(xhat.rows()) {
-            for (((gg, gb), &d), &h) in gg.iter_mut().zip(gb.iter_mut()).zip(&dy).zip(&xhat) {
-                *gg = *gg + d * h;
-                *gb = *gb + d;
+    let sums =
+        |start: usize, gg: &mut [T], gb: &mut [T], dy: ArrayView2<'_, T>, x: ArrayView2<'_, T>| {
+            let (mean, inv_std) = (&mean[start..], &inv_std[start..]);
+            gg.fill(T::zero());
+            gb.fill(T::zero());
+            for (dy, x) in dy.rows().into_iter().zip(x.rows()) {
+                let columns = gg.iter_mut().zip(gb.iter_mut()).zip(unit(dy)).zip(unit(x));
+                for ((((gg, gb), &d), &x), (&m, &inv)) in columns.zip(mean.iter().zip(inv_std)) {
+                    *gg = *gg + d * ((x - m) * inv);
+                    *gb = *gb + d;
+                }
             }
-        }
-    };
+        };
     let blocks = g_gain
         .par_chunks_mut(BLOCK)
         .zip(g_bias.par_chunks_mut(BLOCK))
         .zip(dy.axis_chunks_iter(Axis(1), BLOCK))
-        .zip(xhat.axis_chunks_iter(Axis(1), BLOCK));
+        .zip(x.axis_chunks_iter(Axis(1), BLOCK));
     let Some(mut dx) = dx else {
         blocks
+            .enumerate()
             .with_max_len(1)
-            .for_each(|(((gg, gb), dy), xhat)| sums(gg, gb, dy, xhat));
+            .for_each(|(block, (((gg, gb), dy), x))| sums(block * BLOCK, gg, gb, dy, x));
         return;
     };
-    let k = T::of(n as f64);
+    let inv_k = T::one() / T::of(n as f64);
     blocks
         .zip(dx.axis_chunks_iter_mut(Axis(1), BLOCK))
+        .zip(scale.par_chunks_mut(BLOCK))
+        .zip(
+            mean_dy
+                .par_chunks_mut(BLOCK)
+                .zip(mean_dyx.par_chunks_mut(BLOCK)),
+        )
         .enumerate()
         .with_max_len(1)
-        .for_each(|(block, ((((gg, gb), dy), xhat), mut dx))| {
-            sums(gg, gb, dy, xhat);
-            let start = block * BLOCK;
-            let (gain, inv_std) = (&gain[start..], &stats.inv_std[start..]);
-            for ((mut dx, dy), xhat) in dx.rows_mut().into_iter().zip(dy.rows()).zip(xhat.rows()) {
-                for (j, ((dx, &d), &h)) in dx.iter_mut().zip(&dy).zip(&xhat).enumerate() {
-                    let scale = gain[j] * inv_std[j] / k;
-                    *dx = scale * (k * d - gb[j] - h * gg[j]);
+        .for_each(
+            |(block, ((((((gg, gb), dy), x), mut dx), scale), (mean_dy, mean_dyx)))| {
+                let start = block * BLOCK;
+                sums(start, gg, gb, dy, x);
+                let (mean, inv_std) = (&mean[start..], &inv_std[start..]);
+                // dx = γ/σ · (dy - mean(dy) - x̂ · mean(dy · x̂)), per feature.
+                for j in 0..scale.len() {
+                    scale[j] = gain[start + j] * inv_std[j];
+                    mean_dy[j] = gb[j] * inv_k;
+                    mean_dyx[j] = gg[j] * inv_k;
                 }
-            }
-        });
+                for ((dx, dy), x) in dx.rows_mut().into_iter().zip(dy.rows()).zip(x.rows()) {
+                    let columns = unit_mut(dx).iter_mut().zip(unit(dy)).zip(unit(x));
+                    let per_feature = scale.iter().zip(&*mean_dy).zip(&*mean_dyx);
+                    let normalizing = mean.iter().zip(inv_std);
+                    for (((dx, &d), &x), (((&s, &md), &mdx), (&m, &inv))) in
+                        columns.zip(per_feature.zip(normalizing))
+                    {
+                        *dx = s * (d - md - (x - m) * inv * mdx);
+                    }
+                }
+            },
+        );
 }
 
 /// `r ← (1 - momentum) r + momentum · batch`, the variance unbiased by `n / (n - 1)`

@@ -116,8 +116,8 @@ impl<T: Real> Slot<T> {
             skip: empty(),
         };
         match node {
-            Node::LayerNorm { .. } => slot.norm = Some(norm::Stats::new(rows, width, rows)),
-            Node::BatchNorm { .. } => slot.norm = Some(norm::Stats::new(rows, width, width)),
+            Node::LayerNorm { .. } => slot.norm = Some(norm::Stats::new(rows)),
+            Node::BatchNorm { .. } => slot.norm = Some(norm::Stats::new(width)),
             Node::Residual { branch, .. } => {
                 slot.branch = Self::sequence(branch, width, rows).0;
                 slot.skip = Array2::zeros((rows, width));
@@ -212,10 +212,11 @@ fn forward_node<T: Real>(
                 .zip(rows(&x))
                 .zip(rows(&last.out.slice(s![..n, ..])))
                 .for_each(|((mut out, x), b)| {
-                    ndarray::Zip::from(&mut out)
-                        .and(&x)
-                        .and(&b)
-                        .for_each(|y, &x, &b| *y = x + alpha * b);
+                    for ((y, x), b) in out.rows_mut().into_iter().zip(x.rows()).zip(b.rows()) {
+                        for ((y, &x), &b) in unit_mut(y).iter_mut().zip(unit(x)).zip(unit(b)) {
+                            *y = x + alpha * b;
+                        }
+                    }
                 });
         }
     }
@@ -278,9 +279,11 @@ fn backward_node<T: Real>(
                 .zip(rows(&y))
                 .zip(rows(&dy))
                 .for_each(|(((mut dx, x), y), dy)| {
-                    dx.assign(&dy);
-                    for ((g, x), y) in dx.rows_mut().into_iter().zip(x.rows()).zip(y.rows()) {
-                        activation.backward(unit(x), unit(y), unit_mut(g));
+                    let rows = dx.rows_mut().into_iter().zip(x.rows()).zip(y.rows());
+                    for (((g, x), y), dy) in rows.zip(dy.rows()) {
+                        let g = unit_mut(g);
+                        g.copy_from_slice(unit(dy));
+                        activation.backward(unit(x), unit(y), g);
                     }
                 });
         }
@@ -288,13 +291,13 @@ fn backward_node<T: Real>(
             let stats = slot.norm.as_ref().expect("LayerNorm has statistics");
             let gain = &params[at..at + width];
             let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
-            norm::layer_backward(dy, stats, gain, g_gain, g_bias, dx);
+            norm::layer_backward(x, dy, stats, gain, g_gain, g_bias, dx);
         }
         Node::BatchNorm { width, at, .. } => {
-            let stats = slot.norm.as_ref().expect("BatchNorm has statistics");
+            let stats = slot.norm.as_mut().expect("BatchNorm has statistics");
             let gain = &params[at..at + width];
             let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
-            norm::batch_backward(dy, stats, gain, g_gain, g_bias, dx);
+            norm::batch_backward(x, dy, stats, gain, g_gain, g_bias, dx);
         }
         Node::Residual { ref branch, alpha } => {
             let value = alpha.value::<T>(params);
@@ -316,9 +319,11 @@ fn backward_node<T: Real>(
             rows_mut(&mut last.grad.slice_mut(s![..n, ..]))
                 .zip(rows(&dy))
                 .for_each(|(mut g, dy)| {
-                    ndarray::Zip::from(&mut g)
-                        .and(&dy)
-                        .for_each(|g, &d| *g = value * d);
+                    for (g, dy) in g.rows_mut().into_iter().zip(dy.rows()) {
+                        for (g, &d) in unit_mut(g).iter_mut().zip(unit(dy)) {
+                            *g = value * d;
+                        }
+                    }
                 });
             let skip = dx.as_ref().map(|_| slot.skip.slice_mut(s![..n, ..]));
             backward(branch, &mut slot.branch, x, skip, params, grads);
@@ -327,10 +332,14 @@ fn backward_node<T: Real>(
                     .zip(rows(&dy))
                     .zip(rows(&slot.skip.slice(s![..n, ..])))
                     .for_each(|((mut dx, dy), skip)| {
-                        ndarray::Zip::from(&mut dx)
-                            .and(&dy)
-                            .and(&skip)
-                            .for_each(|g, &d, &s| *g = d + s);
+                        let rows = dx.rows_mut().into_iter().zip(dy.rows());
+                        for ((g, dy), skip) in rows.zip(skip.rows()) {
+                            for ((g, &d), &s) in
+                                unit_mut(g).iter_mut().zip(unit(dy)).zip(unit(skip))
+                            {
+                                *g = d + s;
+                            }
+                        }
                     });
             }
         }

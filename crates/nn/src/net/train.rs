@@ -2,6 +2,7 @@
 
 use core_math::SingleThreadedBlas;
 use ndarray::{Array2, ArrayView2, s};
+use rayon::prelude::*;
 
 use super::{Net, Workspace};
 use crate::trainer::{Event, History, TrainConfig, epochs, gather, on_worker, update_blocks};
@@ -163,7 +164,12 @@ impl<T: Real> NetTrainer<T> {
         let x = self.inputs.slice(s![..n, ..]);
         let workspace = self.workspace.as_mut().expect("prepared");
         let loss = net.train_pass(x, targets, self.config.loss, workspace, &mut self.grads);
-        if !(loss.is_finite() && crate::finite::all_finite(&self.grads)) {
+        let finite = || {
+            self.grads
+                .par_chunks(UPDATE_BLOCK)
+                .all(crate::finite::all_finite)
+        };
+        if !(loss.is_finite() && finite()) {
             return None;
         }
         net.update_running(workspace, n);
