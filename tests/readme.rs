@@ -10,13 +10,29 @@ fn read(path: &str) -> String {
 }
 
 #[test]
-fn the_demo_and_circles_tables_are_generated_from_the_committed_results() {
+fn the_readmes_tables_are_generated_from_the_committed_results() {
     let readme = read("README.md");
     for (folder, command) in [
         ("docs/demo", "cargo run --release -- --out docs/demo"),
         (
             "docs/circles",
             "cargo run --release -- run docs/experiments/circles.toml --out docs/circles",
+        ),
+        (
+            "docs/residual",
+            "cargo run --release -- run docs/experiments/residual.toml --out docs/residual",
+        ),
+        (
+            "docs/normalization",
+            "cargo run --release -- run docs/experiments/normalization.toml --out docs/normalization",
+        ),
+        (
+            "docs/normalization_adam",
+            "cargo run --release -- run docs/experiments/normalization_adam.toml --out docs/normalization_adam",
+        ),
+        (
+            "docs/layernorm_lr",
+            "cargo run --release -- run docs/experiments/layernorm_lr.toml --out docs/layernorm_lr",
         ),
     ] {
         let results: Vec<RunResult> =
@@ -161,4 +177,76 @@ fn the_demo_prose_quotes_the_committed_curves() {
             "README.md should say {quote:?}, from docs/demo/results.json"
         );
     }
+}
+
+fn results(folder: &str) -> Vec<RunResult> {
+    serde_json::from_str(&read(&format!("{folder}/results.json"))).unwrap()
+}
+
+/// `(min, max)` of `f` over the seed-`*` runs of `init` on the architecture whose
+/// normalization is `norm`.
+fn range_over_seeds(
+    runs: &[RunResult],
+    inits: &[&str],
+    norm: Option<nn::net::Norm>,
+    f: impl Fn(&RunResult) -> f64,
+) -> (f64, f64) {
+    runs.iter()
+        .filter(|r| inits.contains(&r.spec.init.as_str()) && r.spec.arch.norm == norm)
+        .map(f)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+#[test]
+fn the_residual_and_normalization_prose_quotes_the_committed_results() {
+    let prose = readme_prose();
+    let second = |l: &nn::LayerDiagnostics| l.pre_std.powi(2) + l.pre_mean.powi(2);
+    let residual = results("docs/residual");
+    // Stage 0 is the stem, stage 50 the last block.
+    let (lo, hi) = range_over_seeds(&residual, &["he_normal"], None, |r| {
+        (second(&r.at_init[50]) / second(&r.at_init[0])).log2()
+    });
+    let quoted = format!("measured 2^{lo:.1} to 2^{hi:.1}");
+    assert!(prose.contains(&quoted), "README.md should say {quoted:?}");
+    let batch = Some(nn::net::Norm::Batch);
+    let (lo, hi) = range_over_seeds(&residual, &["he_normal"], batch, |r| {
+        (second(&r.at_init[50]) - second(&r.at_init[0])) / 50.0
+    });
+    let quoted = format!("measured {lo:.2} to {hi:.2} per block");
+    assert!(prose.contains(&quoted), "README.md should say {quoted:?}");
+    let (lo, hi) = range_over_seeds(&residual, &["he_normal"], batch, |r| {
+        second(&r.at_init[50]) / second(&r.at_init[0])
+    });
+    assert!(
+        prose.contains(&format!("({:.0}× over 50 blocks", lo))
+            && format!("{lo:.0}") == format!("{hi:.0}"),
+        "README.md's growth over 50 blocks should be {lo:.1} to {hi:.1}"
+    );
+    // A least-squares line through ln(gradient variance) against the layer.
+    let rate = |r: &RunResult| {
+        let g: Vec<f64> = r.at_init[..r.at_init.len() - 1]
+            .iter()
+            .map(|l| l.backprop_grad_std.powi(2).ln())
+            .collect();
+        let n = g.len() as f64;
+        let mean_x = (n - 1.0) / 2.0;
+        let mean_y = g.iter().sum::<f64>() / n;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (i, y) in g.iter().enumerate() {
+            sxy += (i as f64 - mean_x) * (y - mean_y);
+            sxx += (i as f64 - mean_x).powi(2);
+        }
+        (-sxy / sxx).exp()
+    };
+    let normalization = results("docs/normalization");
+    let (lo, hi) = range_over_seeds(
+        &normalization,
+        &["he_normal", "glorot_uniform"],
+        batch,
+        rate,
+    );
+    let quoted = format!("toward the input by {lo:.2} to {hi:.2} per layer");
+    assert!(prose.contains(&quoted), "README.md should say {quoted:?}");
 }

@@ -182,3 +182,19 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
         3
     );
 }
+
+#[test]
+fn every_shipped_experiment_file_is_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/experiments");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = config::parse(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let specs = file
+            .specs()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!specs.is_empty());
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} experiment files");
+}
