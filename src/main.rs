@@ -143,6 +143,19 @@ struct SignalArgs {
     /// Samples per layer for the Jacobian's mean singular value (0 skips it).
     #[arg(long, default_value_t = 1)]
     jacobian_samples: usize,
+    /// Normalization: batch or layer (after every hidden dense layer, or in every branch).
+    #[arg(long)]
+    norm: Option<String>,
+    /// Residual blocks (--depth of them, on a stream of --width) instead of a plain stack;
+    /// `--inits` then also takes fixup, skipinit, rezero, zero_last, zero_gamma and gpt2.
+    #[arg(long)]
+    residual: bool,
+    /// Dense layers per residual branch, 1 to 3.
+    #[arg(long, default_value_t = 2)]
+    branch: usize,
+    /// Residual block ordering: pre or post (activation).
+    #[arg(long, default_value = "pre")]
+    ordering: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -455,6 +468,33 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
     publish(out, "throughput")
 }
 
+/// The `--norm` flag.
+fn parse_norm(norm: Option<&str>) -> Result<Option<Norm>, BenchError> {
+    match norm {
+        None => Ok(None),
+        Some("batch") => Ok(Some(Norm::Batch)),
+        Some("layer") => Ok(Some(Norm::Layer)),
+        Some(other) => Err(BenchError::invalid("--norm", other, "batch or layer")),
+    }
+}
+
+/// `blocks` residual blocks from the `--branch` and `--ordering` flags.
+fn residual_blocks(blocks: usize, branch: usize, ordering: &str) -> Result<Residual, BenchError> {
+    if !(1..=3).contains(&branch) {
+        return Err(BenchError::invalid("--branch", branch, "1, 2 or 3"));
+    }
+    let ordering = match ordering {
+        "pre" => Ordering::PreActivation,
+        "post" => Ordering::PostActivation,
+        other => return Err(BenchError::invalid("--ordering", other, "pre or post")),
+    };
+    Ok(Residual {
+        blocks,
+        layers: branch,
+        ordering,
+    })
+}
+
 /// The networks `initlab throughput` times: the two reference MLPs, or the one its flags
 /// describe.
 fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError> {
@@ -477,31 +517,14 @@ fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError
         [input, hidden @ .., output] if !hidden.is_empty() => (*input, hidden.to_vec(), *output),
         _ => return Err(bad("input, at least one hidden width, and output")),
     };
-    let norm = match args.norm.as_deref() {
-        None => None,
-        Some("batch") => Some(Norm::Batch),
-        Some("layer") => Some(Norm::Layer),
-        Some(other) => return Err(BenchError::invalid("--norm", other, "batch or layer")),
-    };
+    let norm = parse_norm(args.norm.as_deref())?;
     let residual = match args.blocks {
         None => None,
         Some(blocks) => {
             if hidden.len() != 1 {
                 return Err(bad("input,width,output with --blocks"));
             }
-            if !(1..=3).contains(&args.branch) {
-                return Err(BenchError::invalid("--branch", args.branch, "1, 2 or 3"));
-            }
-            let ordering = match args.ordering.as_str() {
-                "pre" => Ordering::PreActivation,
-                "post" => Ordering::PostActivation,
-                other => return Err(BenchError::invalid("--ordering", other, "pre or post")),
-            };
-            Some(Residual {
-                blocks,
-                layers: args.branch,
-                ordering,
-            })
+            Some(residual_blocks(blocks, args.branch, &args.ordering)?)
         }
     };
     let arch = Arch {
@@ -585,6 +608,12 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         }
     };
     let inputs = inputs * args.input_scale;
+    let norm = parse_norm(args.norm.as_deref())?;
+    let residual = if args.residual {
+        Some(residual_blocks(args.depth, args.branch, &args.ordering)?)
+    } else {
+        None
+    };
     let config = bench::signal::SignalConfig {
         depth: args.depth,
         width: args.width,
@@ -592,6 +621,8 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         inits: args.inits.clone(),
         seed: args.seed,
         jacobian_samples: args.jacobian_samples,
+        norm,
+        residual,
     };
     let start = Instant::now();
     let progress = progress_bar(config.inits.len(), "initializers", cli.quiet);

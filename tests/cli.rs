@@ -213,6 +213,76 @@ fn throughput_times_residual_and_normalized_networks() {
 }
 
 #[test]
+fn signal_predicts_residual_streams_and_measures_normalized_ones() {
+    let dir = scratch("signal-residual");
+    let out = initlab(&[
+        "signal",
+        "--residual",
+        "--depth",
+        "4",
+        "--width",
+        "32",
+        "--input",
+        "gaussian",
+        "--batch",
+        "64",
+        "--inits",
+        "he_normal,skipinit,fixup",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    let stdout = stdout_of_success(out);
+    assert!(
+        stdout.contains("relu 4 blocks of 2x32 pre at init")
+            && stdout.contains("| skipinit | 2.000 | stable | stable | 1.0e0 |")
+            && stdout.contains("| stage | he_normal | skipinit | fixup |"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = initlab(&[
+        "signal",
+        "--norm",
+        "batch",
+        "--depth",
+        "4",
+        "--width",
+        "32",
+        "--input",
+        "gaussian",
+        "--batch",
+        "64",
+        "--inits",
+        "he_normal",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    let stdout = stdout_of_success(out);
+    assert!(
+        stdout.contains("Yang et al. 2019 predict 1.467"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (args, expected) in [
+        (&["--inits", "fixup"][..], "no residual blocks"),
+        (
+            &["--residual", "--inits", "zero_gamma"][..],
+            "post-activation",
+        ),
+        (&["--residual", "--inits", "lsuv"][..], "LSUV"),
+        (&["--residual", "--branch", "4"][..], "`--branch` = \"4\""),
+        (&["--norm", "group"][..], "batch or layer"),
+    ] {
+        let base = [
+            "signal", "--depth", "2", "--width", "8", "--input", "gaussian", "--batch", "16",
+        ];
+        let err = stderr_of_failure(initlab(&[&base[..], args].concat()));
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn signal_predicts_and_measures_each_layer() {
     let dir = scratch("signal");
     let args = [

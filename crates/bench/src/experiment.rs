@@ -511,12 +511,25 @@ fn build_net(
     config: NetConfig,
     choice: InitChoice,
 ) -> Result<Net<f32>, BenchError> {
-    let arch = &spec.arch;
+    let (config, init) = net_init(&spec.arch, config, choice)?;
+    Ok(config.build(&init, spec.seed)?)
+}
+
+/// The network and initialization a checked initializer choice gives a [`Net`]: its
+/// strategy everywhere, or He (for the activation) changed as a residual scheme says.
+///
+/// # Panics
+/// If the choice does not apply to `arch` (see [`check_applies`]).
+pub(crate) fn net_init(
+    arch: &Arch,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<(NetConfig, NetInit), BenchError> {
     let he = match lookup("he_normal", arch.activation)? {
         InitChoice::Strategy(layer) => NetInit::new(layer.weight, layer.bias),
         _ => unreachable!("he_normal is a strategy"),
     };
-    let (config, init) = match choice {
+    Ok(match choice {
         InitChoice::Strategy(layer) => (config, NetInit::new(layer.weight, layer.bias)),
         InitChoice::Lsuv => unreachable!("checked: LSUV runs on plain MLPs"),
         InitChoice::Residual(scheme) => match scheme {
@@ -536,8 +549,7 @@ fn build_net(
                 .with_branch(BranchInit::Gpt2 { std: 0.02 }),
             ),
         },
-    };
-    Ok(config.build(&init, spec.seed)?)
+    })
 }
 
 /// Refuses an initializer that does not apply to `arch`: LSUV beyond plain MLPs, residual

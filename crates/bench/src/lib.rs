@@ -19,6 +19,7 @@ pub mod raw_blas;
 pub mod registry;
 pub mod report;
 pub mod signal;
+pub mod signal_net;
 pub mod throughput;
 mod verdict;
 

@@ -160,6 +160,8 @@ pub enum Verdict {
         /// First (1-based) layer above the threshold.
         layer: usize,
     },
+    /// Outside the mean-field recursion (see [`crate::signal_net`]): measured only.
+    NotPredicted,
 }
 
 impl Verdict {
@@ -190,6 +192,7 @@ impl Verdict {
             Verdict::Stable => "stable".into(),
             Verdict::Vanishing { layer } => format!("vanishing from layer {layer}"),
             Verdict::Exploding { layer } => format!("exploding from layer {layer}"),
+            Verdict::NotPredicted => "not predicted".into(),
         }
     }
 }
@@ -199,11 +202,13 @@ impl Verdict {
 pub struct LayerSignal {
     /// Measured mean of the pre-activations (the prediction's is 0).
     pub measured_mean: f64,
-    /// Predicted pre-activation variance.
+    /// Predicted pre-activation variance (NaN where the recursion does not reach: JSON
+    /// `null`).
     pub predicted_variance: f64,
     /// Measured pre-activation variance.
     pub measured_variance: f64,
-    /// Predicted variance of the gradient with respect to the pre-activations.
+    /// Predicted variance of the gradient with respect to the pre-activations (NaN where
+    /// not predicted).
     pub predicted_gradient: f64,
     /// Measured variance of that gradient.
     pub measured_gradient: f64,
@@ -228,11 +233,18 @@ pub struct InitSignal {
     pub predicted: Verdict,
     /// Forward verdict of the measurement.
     pub measured: Verdict,
+    /// Factor by which the measured gradient variance grows per layer toward the input:
+    /// `exp(-slope)` of a least-squares line through `ln(gradient variance)` against the
+    /// layer (NaN with fewer than two layers or a zero gradient).
+    pub gradient_growth_per_layer: f64,
 }
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SignalReport {
+    /// The network's label when it has residual blocks or normalization (then each row
+    /// is a stage: a dense layer or a block with what follows it); `None` for a plain MLP.
+    pub network: Option<String>,
     /// Hidden activation.
     pub activation: String,
     /// Hidden layers.
@@ -245,6 +257,9 @@ pub struct SignalReport {
     pub unit_fixed_point_scale: f64,
     /// One entry per initializer.
     pub inits: Vec<InitSignal>,
+    /// Whether it is a plain ReLU network with BatchNorm, for which mean-field theory
+    /// gives the gradient's growth per layer ([`BATCHNORM_RELU_GRADIENT_GROWTH`]).
+    pub batch_norm_relu_plain: bool,
     /// Whether the table's mean Jacobian singular value leaves out layer 1, whose
     /// Jacobian maps the input width (784 for MNIST) rather than a hidden one.
     pub jacobian_skips_input_layer: bool,
@@ -265,6 +280,10 @@ pub struct SignalConfig {
     pub seed: u64,
     /// Samples per layer for the Jacobian's singular values (0 skips them).
     pub jacobian_samples: usize,
+    /// Normalization after every hidden dense layer, or in every residual branch.
+    pub norm: Option<nn::net::Norm>,
+    /// Residual blocks instead of a plain stack: `depth` blocks on a stream of `width`.
+    pub residual: Option<crate::experiment::Residual>,
 }
 
 /// Predicts and measures every initializer on the batch `inputs` (labels for the loss at
@@ -279,6 +298,9 @@ pub fn analyze(
     config: &SignalConfig,
     progress: &indicatif::ProgressBar,
 ) -> Result<SignalReport, BenchError> {
+    if config.norm.is_some() || config.residual.is_some() {
+        return analyze_net(inputs, labels, classes, config, progress);
+    }
     let arch = crate::experiment::deep_arch(
         inputs.ncols(),
         config.depth,
@@ -297,12 +319,22 @@ pub fn analyze(
         inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
     let mut inits = Vec::new();
     for name in &config.inits {
-        let InitChoice::Strategy(layer_init) = lookup(name, config.activation)? else {
-            return Err(BenchError::invalid(
-                "init",
-                name,
-                "an initializer with a stated variance for a plain network (LSUV depends on data; residual schemes need residual blocks)",
-            ));
+        let layer_init = match lookup(name, config.activation)? {
+            InitChoice::Strategy(layer_init) => layer_init,
+            InitChoice::Lsuv => {
+                return Err(BenchError::invalid(
+                    "init",
+                    name,
+                    "an initializer with a stated variance (LSUV depends on data)",
+                ));
+            }
+            InitChoice::Residual(_) => {
+                return Err(BenchError::invalid(
+                    "init",
+                    name,
+                    "an initializer for this network, which has no residual blocks (add --residual)",
+                ));
+            }
         };
         let mlp: Mlp<f64> = arch.build(&layer_init.weight, &layer_init.bias, config.seed)?;
         let diagnostics = nn::diagnose(
@@ -381,21 +413,179 @@ pub fn analyze(
         inits.push(InitSignal {
             init: name.clone(),
             weight_scale,
+            gradient_growth_per_layer: growth_per_layer(&layers),
             layers,
             predicted,
             measured,
         });
     }
     Ok(SignalReport {
+        network: None,
         activation: config.activation.to_string(),
         depth: config.depth,
         width: config.width,
         critical_weight_scale: critical_weight_scale(config.activation),
         unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
         inits,
+        batch_norm_relu_plain: false,
         jacobian_skips_input_layer: false,
     })
 }
+
+/// [`analyze`] for a network with normalization or residual blocks: one row per hidden
+/// stage (the stem and each block of a residual network, each hidden dense layer with its
+/// normalization and activation of a plain one), predicted by [`crate::signal_net`] and
+/// measured by [`nn::net::diagnose`] in training mode (BatchNorm on the batch).
+fn analyze_net(
+    inputs: ArrayView2<'_, f64>,
+    labels: &[usize],
+    classes: usize,
+    config: &SignalConfig,
+    progress: &indicatif::ProgressBar,
+) -> Result<SignalReport, BenchError> {
+    use crate::experiment::{Arch, check_applies, net_init, network_of};
+    let arch = Arch {
+        hidden: match config.residual {
+            Some(_) => vec![config.width],
+            None => vec![config.width; config.depth],
+        },
+        activation: config.activation,
+        output: Default::default(),
+        norm: config.norm,
+        residual: config.residual,
+    };
+    let network = network_of(&arch, inputs.ncols(), classes)?;
+    crate::memory::check(
+        "depth, width and batch",
+        network
+            .training_bytes(inputs.nrows())
+            .and_then(|b| b.checked_mul(4)),
+    )?;
+    let crate::network::Network::Net {
+        config: net_config, ..
+    } = network
+    else {
+        unreachable!("normalization or residual blocks make a Net")
+    };
+    let input_second_moment =
+        inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
+    let mut inits = Vec::new();
+    for name in &config.inits {
+        let choice = lookup(name, config.activation)?;
+        check_applies(&arch, name, &choice)?;
+        let (net_config, init) = net_init(&arch, net_config.clone(), choice)?;
+        let net: nn::net::Net<f64> = net_config.build(&init, config.seed)?;
+        let stages = nn::net::diagnose(
+            &net,
+            inputs,
+            Targets::Classes(labels),
+            Loss::SoftmaxCrossEntropy,
+            config.jacobian_samples,
+        )?;
+        let moment =
+            |initializer: &init::Initializer, fans: init::Fans| -> Result<f64, BenchError> {
+                let m = initializer
+                    .moments(fans)
+                    .map_err(|e| BenchError::invalid("init", name, e.to_string()))?;
+                m.map(|m| m.second_moment()).ok_or_else(|| {
+                    BenchError::invalid("init", name, "an initializer with a stated variance")
+                })
+            };
+        let mut dense = Vec::new();
+        for layer in init.dense_inits(&net_config)? {
+            dense.push(crate::signal_net::DenseMoments {
+                fan_in: layer.fans.fan_in,
+                fan_out: layer.fans.fan_out,
+                weight: moment(&layer.init.weight, layer.fans)?,
+                bias: moment(&layer.init.bias, layer.fans)?,
+            });
+        }
+        let logits = stages.last().expect("an output stage");
+        let predicted = crate::signal_net::predict(
+            &net_config,
+            &dense,
+            input_second_moment,
+            logits.backprop_grad_std.powi(2),
+        );
+        let hidden = stages.len() - 1;
+        let layers: Vec<LayerSignal> = stages[..hidden]
+            .iter()
+            .zip(&predicted)
+            .map(|(d, &(variance, gradient))| LayerSignal {
+                measured_mean: d.pre_mean,
+                predicted_variance: variance.unwrap_or(f64::NAN),
+                measured_variance: d.pre_std * d.pre_std,
+                predicted_gradient: gradient.unwrap_or(f64::NAN),
+                measured_gradient: d.backprop_grad_std * d.backprop_grad_std,
+                dead_fraction: d.dead_fraction,
+                saturated_fraction: d.saturated_fraction,
+                jacobian_mean_singular_value: d.jacobian_mean_singular_value,
+            })
+            .collect();
+        let q: Vec<f64> = layers.iter().map(|l| l.predicted_variance).collect();
+        let predicted = if q.iter().all(|v| !v.is_nan()) {
+            Verdict::of(&q)
+        } else {
+            Verdict::NotPredicted
+        };
+        let measured = Verdict::of(
+            &layers
+                .iter()
+                .map(|l| l.measured_variance)
+                .collect::<Vec<_>>(),
+        );
+        let weight_scale = dense
+            .get(1)
+            .map_or(f64::NAN, |m| m.fan_in as f64 * m.weight);
+        progress.inc(1);
+        inits.push(InitSignal {
+            init: name.clone(),
+            weight_scale,
+            gradient_growth_per_layer: growth_per_layer(&layers),
+            layers,
+            predicted,
+            measured,
+        });
+    }
+    Ok(SignalReport {
+        network: Some(arch.label()),
+        activation: config.activation.to_string(),
+        depth: inits.first().map_or(0, |i| i.layers.len()),
+        width: config.width,
+        critical_weight_scale: critical_weight_scale(config.activation),
+        unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
+        inits,
+        batch_norm_relu_plain: config.residual.is_none()
+            && config.norm == Some(nn::net::Norm::Batch)
+            && config.activation == Activation::Relu,
+        jacobian_skips_input_layer: false,
+    })
+}
+
+/// `exp(-slope)` of the least-squares line through `ln(measured gradient variance)`
+/// against the layer index.
+fn growth_per_layer(layers: &[LayerSignal]) -> f64 {
+    let n = layers.len() as f64;
+    let ys: Vec<f64> = layers.iter().map(|l| l.measured_gradient.ln()).collect();
+    let mean_x = (n - 1.0) / 2.0;
+    let mean_y = ys.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, y) in ys.iter().enumerate() {
+        sxy += (i as f64 - mean_x) * (y - mean_y);
+        sxx += (i as f64 - mean_x).powi(2);
+    }
+    let slope = sxy / sxx;
+    if slope.is_finite() {
+        (-slope).exp()
+    } else {
+        f64::NAN
+    }
+}
+
+/// The large-batch rate at which BatchNorm makes a deep ReLU network's gradient variance
+/// grow per layer toward the input at initialization, whatever the weights' scale (Yang
+/// et al. 2019, "A Mean Field Theory of Batch Normalization"): `π / (π - 1)`.
+pub const BATCHNORM_RELU_GRADIENT_GROWTH: f64 = std::f64::consts::PI / (std::f64::consts::PI - 1.0);
 
 /// `a / b` for the table; `-` where both are zero (no signal to compare).
 fn ratio(a: f64, b: f64) -> String {
@@ -436,11 +626,12 @@ impl SignalReport {
 
     /// Per-layer table (measured variance, predicted in parentheses) and a summary.
     pub fn markdown(&self) -> String {
+        let network = match &self.network {
+            Some(label) => label.clone(),
+            None => format!("{} x {} {}", self.depth, self.width, self.activation),
+        };
         let mut out = format!(
-            "{} x {} {} at init; critical weight scale fan_in * Var(w) = {:.3} (edge of chaos: sigma_w^2 E[f'(h)^2] = 1 at the fixed point); variance fixed at 1 by fan_in * Var(w) = {:.3}\n\n| init | fan_in Var(w) | predicted | measured | variance, last / layer 1 | gradient, layer 1 / last | mean Jacobian singular value{} |\n|---|---:|---|---|---:|---:|---:|\n",
-            self.depth,
-            self.width,
-            self.activation,
+            "{network} at init; critical weight scale fan_in * Var(w) = {:.3} (edge of chaos: sigma_w^2 E[f'(h)^2] = 1 at the fixed point); variance fixed at 1 by fan_in * Var(w) = {:.3}\n\n| init | fan_in Var(w) | predicted | measured | variance, last / layer 1 | gradient, layer 1 / last | mean Jacobian singular value{} |\n|---|---:|---|---|---:|---:|---:|\n",
             self.critical_weight_scale,
             self.unit_fixed_point_scale,
             if self.jacobian_skips_input_layer {
@@ -472,7 +663,32 @@ impl SignalReport {
                 }
             ));
         }
-        out.push_str("\nPre-activation variance per layer, measured (predicted):\n\n| layer |");
+        if self.network.is_some() {
+            out.push_str("\nMeasured gradient growth per stage toward the input (log-linear fit):");
+            for init in &self.inits {
+                out.push_str(&format!(
+                    " {} {:.3};",
+                    init.init, init.gradient_growth_per_layer
+                ));
+            }
+            out.pop();
+            out.push('.');
+            if self.batch_norm_relu_plain {
+                out.push_str(&format!(
+                    " A plain ReLU network with BatchNorm: Yang et al. 2019 predict {:.3} = pi / (pi - 1) per layer at large batch, whatever the initialization.",
+                    BATCHNORM_RELU_GRADIENT_GROWTH
+                ));
+            }
+            out.push('\n');
+        }
+        let row = if self.network.is_some() {
+            "stage"
+        } else {
+            "layer"
+        };
+        out.push_str(&format!(
+            "\nPre-activation variance per {row}, measured (predicted):\n\n| {row} |"
+        ));
         for init in &self.inits {
             out.push_str(&format!(" {} |", init.init));
         }

@@ -54,6 +54,8 @@ fn check_prediction(activation: Activation, init: &str, seed: u64) {
         inits: vec![init.into()],
         seed,
         jacobian_samples: 0,
+        norm: None,
+        residual: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let layers = &report.inits[0].layers;
@@ -103,6 +105,8 @@ fn selu_with_lecun_normal_is_stable_at_unit_variance() {
         inits: vec!["lecun_normal".into()],
         seed: 6,
         jacobian_samples: 0,
+        norm: None,
+        residual: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let init = &report.inits[0];
@@ -130,6 +134,8 @@ fn twenty_layer_relu_verdicts() {
         inits,
         seed: 7,
         jacobian_samples: 0,
+        norm: None,
+        residual: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let verdicts: Vec<(Verdict, Verdict)> = report
@@ -199,6 +205,8 @@ fn data_dependent_and_unknown_initializers_are_refused() {
         inits: vec![init.into()],
         seed: 0,
         jacobian_samples: 0,
+        norm: None,
+        residual: None,
     };
     let message = analyze(
         x.view(),
@@ -249,6 +257,8 @@ fn every_activation_gets_a_finite_prediction_and_measurement() {
             inits: vec!["he_normal".into(), "glorot_normal".into()],
             seed: 9,
             jacobian_samples: 1,
+            norm: None,
+            residual: None,
         };
         let report = analyze(
             x.view(),
@@ -318,6 +328,8 @@ fn all_zero_weights_are_reported_as_vanishing_not_exploding() {
         inits: vec!["zeros".into()],
         seed: 3,
         jacobian_samples: 0,
+        norm: None,
+        residual: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let zeros = &report.inits[0];
@@ -397,4 +409,171 @@ fn gelu_edge_is_where_unit_variance_stops_dying_out() {
     assert!((edge * second_moment(Activation::Gelu, 1.0) - 1.0).abs() < 1e-9);
     assert!(variance_after(Activation::Gelu, 0.99 * edge, 5_000) < 1e-30);
     assert!(variance_after(Activation::Gelu, 1.01 * edge, 5_000) > 1e30);
+}
+
+/// `measured / predicted` of `pick` at the last stage, for one seed of a residual or
+/// normalized network of `depth` stages on a Gaussian batch.
+fn stage_ratio(
+    config: &SignalConfig,
+    seed: u64,
+    pick: fn(&bench::signal::LayerSignal) -> (f64, f64),
+    stage: usize,
+) -> f64 {
+    let (x, y) = gaussian_batch(seed);
+    let config = SignalConfig {
+        seed,
+        ..config.clone()
+    };
+    let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
+    let (measured, predicted) = pick(&report.inits[0].layers[stage]);
+    measured / predicted
+}
+
+/// The mean over eight seeds of `measured / predicted` is 1 within four standard errors of
+/// the seeds' spread: each seed is one draw of every weight, the prediction its
+/// expectation.
+fn assert_unbiased(
+    config: &SignalConfig,
+    pick: fn(&bench::signal::LayerSignal) -> (f64, f64),
+    stage: usize,
+    what: &str,
+) {
+    let ratios: Vec<f64> = (1..=8)
+        .map(|seed| stage_ratio(config, seed, pick, stage))
+        .collect();
+    let n = ratios.len() as f64;
+    let mean = ratios.iter().sum::<f64>() / n;
+    let sd = (ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    assert!(
+        (mean - 1.0).abs() < 4.0 * sd / n.sqrt() && sd > 0.0,
+        "{what} {:?}: measured / predicted {mean:.3} ± {:.3} over seeds {ratios:?}",
+        config.inits,
+        sd / n.sqrt()
+    );
+}
+
+fn residual(blocks: usize, norm: Option<nn::net::Norm>, init: &str) -> SignalConfig {
+    SignalConfig {
+        depth: blocks,
+        width: WIDTH,
+        activation: Activation::Relu,
+        inits: vec![init.into()],
+        seed: 0,
+        jacobian_samples: 0,
+        norm,
+        residual: Some(bench::experiment::Residual {
+            blocks,
+            layers: 2,
+            ordering: nn::net::Ordering::PreActivation,
+        }),
+    }
+}
+
+#[test]
+fn residual_streams_follow_the_recursion_q_plus_alpha_squared_branch() {
+    let variance: fn(&bench::signal::LayerSignal) -> (f64, f64) =
+        |l| (l.measured_variance, l.predicted_variance);
+    let gradient: fn(&bench::signal::LayerSignal) -> (f64, f64) =
+        |l| (l.measured_gradient, l.predicted_gradient);
+    // He doubles the stream per block: stage 7 (after 6 blocks) at 2^6 times the stem's.
+    let he = residual(6, None, "he_normal");
+    let (x, y) = gaussian_batch(1);
+    let report = analyze(x.view(), &y, 10, &he, &indicatif::ProgressBar::hidden()).unwrap();
+    let layers = &report.inits[0].layers;
+    assert_eq!(layers.len(), 7, "the stem and six blocks");
+    let doubling = layers[6].predicted_variance / layers[0].predicted_variance;
+    assert!((doubling - 64.0).abs() < 1e-9, "{doubling}");
+    assert_unbiased(&he, variance, 6, "He, stream variance after 6 blocks");
+    assert_unbiased(&he, gradient, 0, "He, gradient at the stem");
+    // Normalization resets the branch's input: each block adds the same variance.
+    for norm in [nn::net::Norm::Layer, nn::net::Norm::Batch] {
+        let normed = residual(6, Some(norm), "he_normal");
+        let report = analyze(x.view(), &y, 10, &normed, &indicatif::ProgressBar::hidden()).unwrap();
+        let q: Vec<f64> = report.inits[0]
+            .layers
+            .iter()
+            .map(|l| l.predicted_variance)
+            .collect();
+        for pair in q.windows(2) {
+            assert!((pair[1] - pair[0] - 1.0).abs() < 1e-9, "{norm:?}: {q:?}");
+        }
+        assert!(
+            report.inits[0].layers[0].predicted_gradient.is_nan(),
+            "not predicted through a norm"
+        );
+        assert_unbiased(
+            &normed,
+            variance,
+            6,
+            &format!("{norm:?}, stream after 6 blocks"),
+        );
+    }
+    // SkipInit and Fixup blocks pass the stem's variance through unchanged.
+    for init in ["skipinit", "fixup"] {
+        let config = residual(6, None, init);
+        let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
+        let layers = &report.inits[0].layers;
+        assert_eq!(report.inits[0].predicted, Verdict::Stable);
+        assert!(
+            layers
+                .iter()
+                .all(|l| l.predicted_variance == layers[0].predicted_variance)
+        );
+        assert!(layers.iter().all(
+            |l| (l.measured_variance - layers[0].measured_variance).abs()
+                < 1e-9 * layers[0].measured_variance
+        ));
+    }
+    // Post-activation blocks add a non-centred stream: outside the recursion.
+    let mut post = residual(3, None, "he_normal");
+    post.residual = post.residual.map(|r| bench::experiment::Residual {
+        ordering: nn::net::Ordering::PostActivation,
+        ..r
+    });
+    let report = analyze(x.view(), &y, 10, &post, &indicatif::ProgressBar::hidden()).unwrap();
+    assert_eq!(report.inits[0].predicted, Verdict::NotPredicted);
+    assert!(
+        report
+            .markdown()
+            .contains("| he_normal | 2.000 | not predicted |"),
+        "{}",
+        report.markdown()
+    );
+}
+
+#[test]
+fn batch_norm_makes_gradients_explode_at_one_rate_whatever_the_initialization() {
+    let growth = |init: &str, seed: u64| {
+        let (x, y) = gaussian_batch(seed);
+        let config = SignalConfig {
+            depth: 12,
+            width: WIDTH,
+            activation: Activation::Relu,
+            inits: vec![init.into()],
+            seed,
+            jacobian_samples: 0,
+            norm: Some(nn::net::Norm::Batch),
+            residual: None,
+        };
+        let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
+        assert!(report.batch_norm_relu_plain);
+        report.inits[0].gradient_growth_per_layer
+    };
+    let stats = |init: &str| {
+        let rates: Vec<f64> = (1..=4).map(|seed| growth(init, seed)).collect();
+        let mean = rates.iter().sum::<f64>() / 4.0;
+        let sd = (rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        (mean, sd / 2.0)
+    };
+    let (he, he_se) = stats("he_normal");
+    // Without normalization He keeps the gradient's variance: 1 per layer.
+    assert!(he > 1.3, "BatchNorm: {he} per layer");
+    for init in ["small_normal", "glorot_normal"] {
+        let (rate, se) = stats(init);
+        let tolerance = 4.0 * (he_se * he_se + se * se).sqrt();
+        assert!(
+            (rate - he).abs() < tolerance,
+            "{init} {rate:.4} against he_normal {he:.4}: more than {tolerance:.4} apart"
+        );
+    }
 }

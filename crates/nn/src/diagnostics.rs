@@ -139,7 +139,6 @@ pub(crate) fn jacobian_mean_singular_value<T: Real>(
     samples: usize,
 ) -> f64 {
     let w = weight.mapv(|v| v.wide());
-    let (out, inp) = w.dim();
     let mut total = 0.0;
     for i in 0..samples {
         let slopes: Vec<f64> = pre
@@ -152,19 +151,25 @@ pub(crate) fn jacobian_mean_singular_value<T: Real>(
         for (mut row, slope) in j.axis_iter_mut(Axis(0)).zip(&slopes) {
             row *= *slope;
         }
-        let gram: Array2<f64> = if out <= inp {
-            j.dot(&j.t())
-        } else {
-            j.t().dot(&j)
-        };
-        let eigenvalues = gram
-            .eigvalsh(UPLO::Lower)
-            .map(|e| e.to_vec())
-            .unwrap_or_default();
-        let count = eigenvalues.len().max(1) as f64;
-        total += eigenvalues.iter().map(|e| e.max(0.0).sqrt()).sum::<f64>() / count;
+        total += mean_singular_value(&j);
     }
     total / samples.max(1) as f64
+}
+
+/// Mean singular value of `j`, from the eigenvalues of its smaller Gram matrix.
+pub(crate) fn mean_singular_value(j: &Array2<f64>) -> f64 {
+    let (out, inp) = j.dim();
+    let gram: Array2<f64> = if out <= inp {
+        j.dot(&j.t())
+    } else {
+        j.t().dot(j)
+    };
+    let eigenvalues = gram
+        .eigvalsh(UPLO::Lower)
+        .map(|e| e.to_vec())
+        .unwrap_or_default();
+    let count = eigenvalues.len().max(1) as f64;
+    eigenvalues.iter().map(|e| e.max(0.0).sqrt()).sum::<f64>() / count
 }
 
 /// How many units have incoming weights and bias equal, to 1e-6 of the layer's largest

@@ -529,3 +529,59 @@ fn he_without_normalization_doubles_a_residual_streams_variance_per_block_and_sk
         );
     }
 }
+
+#[test]
+fn a_blocks_jacobian_singular_values_match_finite_differences() {
+    use ndarray_linalg::SVD;
+    let x = probe(3, 10);
+    for (activation, ordering, alpha) in [
+        (Activation::Tanh, Ordering::PreActivation, Alpha::fixed(0.7)),
+        (
+            Activation::Tanh,
+            Ordering::PostActivation,
+            Alpha::learnable(0.4),
+        ),
+        (
+            Activation::Relu,
+            Ordering::PreActivation,
+            Alpha::learnable(0.0),
+        ),
+    ] {
+        let block = ResidualBlock::new(10, 2, activation, ordering).with_alpha(alpha);
+        let init = NetInit::new(
+            Initializer::normal(0.0, 0.5),
+            Initializer::uniform(-0.3, 0.3),
+        );
+        let net: Net<f64> = NetConfig::new(10).blocks(block, 1).build(&init, 8).unwrap();
+        let y: Vec<usize> = vec![0; 3];
+        let stages = nn::net::diagnose(
+            &net,
+            x.view(),
+            Targets::Classes(&y),
+            Loss::SoftmaxCrossEntropy,
+            1,
+        )
+        .unwrap();
+        let reported = stages[0].jacobian_mean_singular_value.unwrap();
+        let h = 1e-6;
+        let mut j = Array2::<f64>::zeros((10, 10));
+        for k in 0..10 {
+            let at = |delta: f64| {
+                let mut row = x.slice(ndarray::s![0..1, ..]).to_owned();
+                row[[0, k]] += delta;
+                net.predict(row.view()).unwrap()
+            };
+            let column = (at(h) - at(-h)) / (2.0 * h);
+            j.column_mut(k).assign(&column.row(0));
+        }
+        let (_, sigma, _) = j.svd(false, false).unwrap();
+        let expected = sigma.mean().unwrap();
+        assert!(
+            (reported - expected).abs() < 1e-6,
+            "{activation} {ordering:?} {alpha:?}: {reported} vs finite differences {expected}"
+        );
+        if alpha.value == 0.0 {
+            assert!((reported - 1.0).abs() < 1e-12, "α = 0 is the identity");
+        }
+    }
+}

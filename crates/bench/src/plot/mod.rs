@@ -262,6 +262,7 @@ pub fn signal_figures(report: &crate::signal::SignalReport) -> Vec<Figure> {
         .map(|(stem, what, y_label, pick)| {
             let mut series = Vec::new();
             for (i, init) in report.inits.iter().enumerate() {
+                // NaN: a stage the prediction does not reach.
                 let at = |measured: bool| -> Vec<(f64, f64)> {
                     init.layers
                         .iter()
@@ -270,6 +271,7 @@ pub fn signal_figures(report: &crate::signal::SignalReport) -> Vec<Figure> {
                             let (p, m) = pick(layer);
                             ((l + 1) as f64, if measured { m } else { p })
                         })
+                        .filter(|(_, v)| !v.is_nan())
                         .collect()
                 };
                 for (measured, mark, suffix) in [
@@ -286,13 +288,17 @@ pub fn signal_figures(report: &crate::signal::SignalReport) -> Vec<Figure> {
                     });
                 }
             }
+            let (network, x_label) = match &report.network {
+                Some(label) => (label.clone(), "stage (stem, then blocks)"),
+                None => (
+                    format!("{} x {} {}", report.depth, report.width, report.activation),
+                    "hidden layer",
+                ),
+            };
             Figure {
                 stem: format!("{stem}_{}", slug(&report.activation)),
-                title: format!(
-                    "{} x {} {} at init: {what}, mean-field prediction and measurement",
-                    report.depth, report.width, report.activation
-                ),
-                x_label: "hidden layer".into(),
+                title: format!("{network} at init: {what}, mean-field prediction and measurement"),
+                x_label: x_label.into(),
                 y_label: y_label.into(),
                 y_unit: "",
                 log_y: true,

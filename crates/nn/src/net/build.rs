@@ -74,6 +74,76 @@ impl NetInit {
         self
     }
 
+    /// The strategies each dense layer of `config` gets, first to last (branches in
+    /// place): what [`NetConfig::build`] draws from, for predictions and reports.
+    ///
+    /// # Errors
+    /// A bad layer ([`NnError::Layer`]) or a scheme that rejects the network (Fixup's
+    /// exponent needs branches of at least 2 dense layers).
+    pub fn dense_inits(&self, config: &NetConfig) -> Result<Vec<DenseInit>, NnError> {
+        config.output()?;
+        let last_dense = config
+            .layers
+            .iter()
+            .rposition(|l| matches!(l, LayerSpec::Dense { .. }));
+        let blocks = config.residual_blocks().max(1);
+        let mut out = Vec::new();
+        let mut width = config.input;
+        for (index, layer) in config.layers.iter().enumerate() {
+            let path = format!("layers.{index}");
+            let output = Some(index) == last_dense;
+            self.collect(layer, &mut width, &path, None, output, blocks, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn collect(
+        &self,
+        layer: &LayerSpec,
+        width: &mut usize,
+        path: &str,
+        branch: Option<BranchSite>,
+        output: bool,
+        blocks: usize,
+        out: &mut Vec<DenseInit>,
+    ) -> Result<(), NnError> {
+        match layer {
+            LayerSpec::Dense { width: units } => {
+                let site = Site {
+                    path,
+                    branch,
+                    output,
+                };
+                out.push(DenseInit {
+                    path: path.to_owned(),
+                    fans: Fans::new(*width, *units),
+                    init: self.layer(&site)?,
+                });
+                *width = *units;
+            }
+            LayerSpec::Residual { branch: layers, .. } => {
+                let dense = layers
+                    .iter()
+                    .filter(|l| matches!(l, LayerSpec::Dense { .. }))
+                    .count();
+                let (mut index, mut inner) = (0, *width);
+                for (i, layer) in layers.iter().enumerate() {
+                    let site = matches!(layer, LayerSpec::Dense { .. }).then_some(BranchSite {
+                        blocks,
+                        layers: dense,
+                        index,
+                    });
+                    index += usize::from(site.is_some());
+                    let at = format!("{path}.branch.{i}");
+                    self.collect(layer, &mut inner, &at, site, false, blocks, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The strategies of one dense layer.
     fn layer(&self, site: &Site<'_>) -> Result<LayerInit, NnError> {
         if let Some((_, init)) = self.overrides.iter().rev().find(|(p, _)| p == site.path) {
@@ -105,6 +175,17 @@ impl NetInit {
         }
         Ok(init)
     }
+}
+
+/// The strategies a dense layer is initialized with, and where it sits.
+#[derive(Debug, Clone)]
+pub struct DenseInit {
+    /// Its path: `layers.0`, `layers.3.branch.1`.
+    pub path: String,
+    /// Its fans.
+    pub fans: Fans,
+    /// Its weight and bias strategies.
+    pub init: LayerInit,
 }
 
 /// Where a dense layer sits.
@@ -174,11 +255,7 @@ pub(crate) fn compile<T: Real>(
     init: &NetInit,
     seed: u64,
 ) -> Result<Compiled<T>, NnError> {
-    config.output()?;
-    let last_dense = config
-        .layers
-        .iter()
-        .rposition(|l| matches!(l, LayerSpec::Dense { .. }));
+    let mut dense = init.dense_inits(config)?.into_iter();
     let mut out = Compiled {
         nodes: Vec::new(),
         params: Vec::new(),
@@ -187,26 +264,24 @@ pub(crate) fn compile<T: Real>(
         buffers: Vec::new(),
     };
     let mut builder = Builder {
-        init,
+        dense: &mut dense,
         key: RngKey::new(seed),
-        blocks: config.residual_blocks(),
         out: &mut out,
     };
     let mut width = config.input;
     let mut nodes = Vec::with_capacity(config.layers.len());
     for (index, layer) in config.layers.iter().enumerate() {
         let path = format!("layers.{index}");
-        let output = Some(index) == last_dense;
-        nodes.push(builder.node(layer, &mut width, &path, None, output)?);
+        nodes.push(builder.node(layer, &mut width, &path)?);
     }
     out.nodes = nodes;
     Ok(out)
 }
 
 struct Builder<'a, T> {
-    init: &'a NetInit,
+    /// Each dense layer's strategies, in the order the walk meets them.
+    dense: &'a mut std::vec::IntoIter<DenseInit>,
     key: RngKey,
-    blocks: usize,
     out: &'a mut Compiled<T>,
 }
 
@@ -229,25 +304,17 @@ impl<T: Real> Builder<'_, T> {
         self.key.tensor(self.out.tensors.len() as u64 - 1)
     }
 
-    fn node(
-        &mut self,
-        layer: &LayerSpec,
-        width: &mut usize,
-        path: &str,
-        branch: Option<BranchSite>,
-        output: bool,
-    ) -> Result<Node, NnError> {
+    fn node(&mut self, layer: &LayerSpec, width: &mut usize, path: &str) -> Result<Node, NnError> {
         let input = *width;
         Ok(match layer {
             LayerSpec::Dense { width: units } => {
                 let units = *units;
                 *width = units;
-                let site = Site {
-                    path,
-                    branch,
-                    output,
-                };
-                let init = self.init.layer(&site)?;
+                let init = self
+                    .dense
+                    .next()
+                    .expect("one strategy per dense layer")
+                    .init;
                 let named = |tensor: &str| {
                     let tensor = format!("{path}.{tensor}");
                     move |source| NnError::Init { tensor, source }
@@ -313,22 +380,11 @@ impl<T: Real> Builder<'_, T> {
                 } else {
                     AlphaAt::Fixed(alpha.value)
                 };
-                let dense = layers
-                    .iter()
-                    .filter(|l| matches!(l, LayerSpec::Dense { .. }))
-                    .count();
-                let mut index = 0;
                 let mut inner = *width;
                 let mut nodes = Vec::with_capacity(layers.len());
                 for (i, layer) in layers.iter().enumerate() {
-                    let site = matches!(layer, LayerSpec::Dense { .. }).then_some(BranchSite {
-                        blocks: self.blocks.max(1),
-                        layers: dense,
-                        index,
-                    });
-                    index += usize::from(site.is_some());
                     let at = format!("{path}.branch.{i}");
-                    nodes.push(self.node(layer, &mut inner, &at, site, false)?);
+                    nodes.push(self.node(layer, &mut inner, &at)?);
                 }
                 Node::Residual {
                     branch: nodes,

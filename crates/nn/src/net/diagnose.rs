@@ -22,8 +22,9 @@ use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
 /// - `backprop_grad_std`: of the gradient with respect to `pre`.
 /// - `duplicate_units`: among a dense layer's units, or those of the first dense layer of a
 ///   block's branch.
-/// - `jacobian_mean_singular_value`: for a dense layer followed by at most an activation;
-///   `None` for stages with normalization and for blocks.
+/// - `jacobian_mean_singular_value`: for a dense layer or a block followed by at most an
+///   activation, the block's branch without normalization (`D (I + α W_m D_m … W_1 D_1)`);
+///   `None` for stages with normalization.
 ///
 /// # Errors
 /// Data the network cannot use.
@@ -88,7 +89,8 @@ pub fn diagnose<T: Real>(
         let first_dense = first_dense(&stage[0]);
         let plain = stage[1..].iter().all(|n| matches!(n, Node::Activation(_)));
         let jacobian = match (&stage[0], plain) {
-            (&Node::Dense { input, output, at }, true) if jacobian_samples > 0 => {
+            _ if jacobian_samples == 0 => None,
+            (&Node::Dense { input, output, at }, true) => {
                 let (w, _) = dense_parameters(&net.params, at, input, output);
                 Some(jacobian_mean_singular_value(
                     w,
@@ -97,6 +99,24 @@ pub fn diagnose<T: Real>(
                     post,
                     jacobian_samples.min(rows),
                 ))
+            }
+            (Node::Residual { branch, alpha }, true) => {
+                let x = match first {
+                    0 => x.view(),
+                    _ => ws.slots[first - 1].out.slice(s![..rows, ..]),
+                };
+                let block = BlockJacobian {
+                    branch,
+                    slots: &ws.slots[first].branch,
+                    alpha: alpha.value(&net.params).wide(),
+                    params: &net.params,
+                    after: (activation, pre, post),
+                };
+                let samples = jacobian_samples.min(rows);
+                (0..samples)
+                    .map(|i| block.mean_singular_value(x, i))
+                    .sum::<Option<f64>>()
+                    .map(|total| total / samples as f64)
             }
             _ => None,
         };
@@ -129,6 +149,61 @@ pub fn diagnose<T: Real>(
         });
     }
     Ok(report)
+}
+
+/// A residual block's input-output Jacobian at one sample, `D (I + α J_branch)` with
+/// `J_branch` the product of its dense layers' weights and its activations' slopes, and
+/// `D` the slopes of the activation after the block (post-activation; identity otherwise).
+struct BlockJacobian<'a, T> {
+    branch: &'a [Node],
+    slots: &'a [super::pass::Slot<T>],
+    alpha: f64,
+    params: &'a [T],
+    /// The stage's activation, its input (the block's output) and its output.
+    after: (
+        Activation,
+        ndarray::ArrayView2<'a, T>,
+        ndarray::ArrayView2<'a, T>,
+    ),
+}
+
+impl<T: Real> BlockJacobian<'_, T> {
+    /// Mean singular value at sample `i` of the block whose input is `x`; `None` for a
+    /// branch with normalization or nested blocks.
+    fn mean_singular_value(&self, x: ndarray::ArrayView2<'_, T>, i: usize) -> Option<f64> {
+        let width = x.ncols();
+        let mut j = ndarray::Array2::<f64>::eye(width);
+        let mut input = x.row(i);
+        for (node, slot) in self.branch.iter().zip(self.slots) {
+            let output = slot.out.row(i);
+            match *node {
+                Node::Dense {
+                    input: n_in,
+                    output: n_out,
+                    at,
+                } => {
+                    let (w, _) = dense_parameters(self.params, at, n_in, n_out);
+                    j = w.mapv(|v| v.wide()).dot(&j);
+                }
+                Node::Activation(a) => {
+                    for ((mut row, &z), &y) in j.rows_mut().into_iter().zip(input).zip(output) {
+                        row *= a.derivative(z, y).wide();
+                    }
+                }
+                _ => return None,
+            }
+            input = output;
+        }
+        j.mapv_inplace(|v| self.alpha * v);
+        for k in 0..width {
+            j[[k, k]] += 1.0;
+        }
+        let (activation, pre, post) = self.after;
+        for ((mut row, &z), &y) in j.rows_mut().into_iter().zip(pre.row(i)).zip(post.row(i)) {
+            row *= activation.derivative(z, y).wide();
+        }
+        Some(crate::diagnostics::mean_singular_value(&j))
+    }
 }
 
 /// The ranges of every dense weight in `node` (a block's whole branch).

@@ -49,7 +49,7 @@ mod train;
 
 use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 
-pub use build::{BranchInit, NetInit, Tensor};
+pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
 pub use train::NetTrainer;

@@ -58,7 +58,7 @@ pub(crate) enum AlphaAt {
 }
 
 impl AlphaAt {
-    fn value<T: Real>(self, params: &[T]) -> T {
+    pub(crate) fn value<T: Real>(self, params: &[T]) -> T {
         match self {
             Self::Fixed(value) => T::of(value),
             Self::Learnable(at) => params[at],
