@@ -476,7 +476,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
     check_applies(&spec.arch, &spec.init, &choice)?;
     match network(dataset, &spec.arch)? {
         Network::Mlp(config) => build_mlp(dataset, spec, &config, choice).map(Built::Mlp),
-        Network::Net { config, .. } => build_net(spec, config, choice).map(Built::Net),
+        Network::Net { config, .. } => build_net(dataset, spec, config, choice).map(Built::Net),
     }
 }
 
@@ -507,12 +507,23 @@ fn build_mlp(
 }
 
 fn build_net(
+    dataset: &Dataset,
     spec: &RunSpec,
     config: NetConfig,
     choice: InitChoice,
 ) -> Result<Net<f32>, BenchError> {
+    let lsuv = matches!(choice, InitChoice::Lsuv);
     let (config, init) = net_init(&spec.arch, config, choice)?;
-    Ok(config.build(&init, spec.seed)?)
+    let mut net = config.build(&init, spec.seed)?;
+    if lsuv {
+        let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+        let config = LsuvConfig {
+            seed: spec.seed,
+            ..LsuvConfig::default()
+        };
+        nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
+    }
+    Ok(net)
 }
 
 /// The network and initialization a checked initializer choice gives a [`Net`]: its
@@ -531,7 +542,11 @@ pub(crate) fn net_init(
     };
     Ok(match choice {
         InitChoice::Strategy(layer) => (config, NetInit::new(layer.weight, layer.bias)),
-        InitChoice::Lsuv => unreachable!("checked: LSUV runs on plain MLPs"),
+        // Orthogonal weights, rescaled on data after the build.
+        InitChoice::Lsuv => (
+            config,
+            NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros),
+        ),
         InitChoice::Residual(scheme) => match scheme {
             Scheme::Fixup => (
                 config.with_alpha(Alpha::learnable(1.0)),
@@ -552,8 +567,8 @@ pub(crate) fn net_init(
     })
 }
 
-/// Refuses an initializer that does not apply to `arch`: LSUV beyond plain MLPs, residual
-/// schemes without residual blocks, zero γ without a norm ending a post-activation branch.
+/// Refuses an initializer that does not apply to `arch`: residual schemes without residual
+/// blocks, zero γ without a norm ending a post-activation branch.
 ///
 /// # Errors
 /// [`BenchError::Invalid`] naming the initializer and the architecture.
@@ -564,8 +579,7 @@ pub(crate) fn check_applies(
 ) -> Result<(), BenchError> {
     let problem = match (choice, arch.residual) {
         (InitChoice::Strategy(_), _) => return Ok(()),
-        (InitChoice::Lsuv, _) if !arch.is_net() => return Ok(()),
-        (InitChoice::Lsuv, _) => "LSUV runs on plain networks without normalization",
+        (InitChoice::Lsuv, _) => return Ok(()),
         (InitChoice::Residual(_), None) => "it has no residual blocks (set blocks = ...)",
         (InitChoice::Residual(Scheme::ZeroGamma), Some(r))
             if arch.norm.is_none() || r.ordering != Ordering::PostActivation =>

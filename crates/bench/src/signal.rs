@@ -473,6 +473,13 @@ fn analyze_net(
     for name in &config.inits {
         let choice = lookup(name, config.activation)?;
         check_applies(&arch, name, &choice)?;
+        if matches!(choice, InitChoice::Lsuv) {
+            return Err(BenchError::invalid(
+                "init",
+                name,
+                "an initializer with a stated variance (LSUV depends on data)",
+            ));
+        }
         let (net_config, init) = net_init(&arch, net_config.clone(), choice)?;
         let net: nn::net::Net<f64> = net_config.build(&init, config.seed)?;
         let stages = nn::net::diagnose(

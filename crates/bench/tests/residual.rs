@@ -97,11 +97,6 @@ fn residual_and_normalized_architectures_are_read_and_checked_key_by_key() {
             "train.inits",
             "post-activation",
         ),
-        (
-            GOOD.replace("\"zero_last\"", "\"lsuv\""),
-            "train.inits",
-            "LSUV runs on plain networks",
-        ),
     ];
     for (text, field, expected) in cases {
         let message = check(&text).unwrap_err().to_string();
@@ -163,6 +158,10 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
         );
         assert_eq!(result.at_init.len(), 42, "stem, 40 blocks, output");
     }
+    // LSUV gives each branch's last layer unit variance: the stream grows linearly, and
+    // the net trains.
+    let lsuv = run(&data, &residual_spec("lsuv", 40), &hidden).unwrap();
+    assert_eq!(lsuv.outcome, Outcome::Converged, "lsuv: {}", lsuv.verdict);
     let fixup = run(&data, &residual_spec("fixup", 40), &hidden).unwrap();
     assert!(
         fixup

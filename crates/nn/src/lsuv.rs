@@ -65,20 +65,7 @@ pub fn lsuv<T: Real>(
     inputs: ArrayView2<'_, T>,
     config: LsuvConfig,
 ) -> Result<Vec<LsuvLayer>, NnError> {
-    if !(config.tolerance.is_finite() && config.tolerance > 0.0) {
-        return Err(NnError::Config {
-            field: "tolerance",
-            value: config.tolerance.to_string(),
-            expected: "a finite number > 0",
-        });
-    }
-    if config.max_iterations == 0 {
-        return Err(NnError::Config {
-            field: "max_iterations",
-            value: "0".into(),
-            expected: "at least 1",
-        });
-    }
+    config.validate()?;
     crate::data::validate_inputs(mlp.io(), inputs)?;
     if config.orthogonal_first {
         let key = RngKey::new(config.seed);
@@ -100,25 +87,61 @@ pub fn lsuv<T: Real>(
             mlp.forward_layers(inputs, ws, l + 1, usize::MAX);
             variance(ws.pre[l].slice(s![..rows, ..]))
         };
-        let initial_variance = variance_of(mlp, &mut workspace);
+        report.push(config.rescale(
+            |mlp| variance_of(mlp, &mut workspace),
+            |mlp, factor| mlp.layers_mut()[l].weight.mapv_inplace(|w| w * factor),
+            mlp,
+        ));
+    }
+    Ok(report)
+}
+
+impl LsuvConfig {
+    /// Refuses a tolerance that is not finite and positive, or no iterations.
+    pub(crate) fn validate(&self) -> Result<(), NnError> {
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
+            return Err(NnError::Config {
+                field: "tolerance",
+                value: self.tolerance.to_string(),
+                expected: "a finite number > 0",
+            });
+        }
+        if self.max_iterations == 0 {
+            return Err(NnError::Config {
+                field: "max_iterations",
+                value: "0".into(),
+                expected: "at least 1",
+            });
+        }
+        Ok(())
+    }
+
+    /// One layer's loop: measures its output variance, scales its weights by
+    /// `1/sqrt(variance)` until within tolerance of 1 (or out of iterations, or at a
+    /// variance that cannot be rescaled), and reports.
+    pub(crate) fn rescale<M, T: Real>(
+        &self,
+        mut variance_of: impl FnMut(&M) -> f64,
+        mut scale: impl FnMut(&mut M, T),
+        model: &mut M,
+    ) -> LsuvLayer {
+        let initial_variance = variance_of(model);
         let (mut current, mut iterations) = (initial_variance, 0);
-        while (current - 1.0).abs() >= config.tolerance
-            && iterations < config.max_iterations
+        while (current - 1.0).abs() >= self.tolerance
+            && iterations < self.max_iterations
             && current > 0.0
             && current.is_finite()
         {
-            let factor = T::of(1.0 / current.sqrt());
-            mlp.layers_mut()[l].weight.mapv_inplace(|w| w * factor);
+            scale(model, T::of(1.0 / current.sqrt()));
             iterations += 1;
-            current = variance_of(mlp, &mut workspace);
+            current = variance_of(model);
         }
-        report.push(LsuvLayer {
+        LsuvLayer {
             iterations,
             initial_variance,
             final_variance: current,
-        });
+        }
     }
-    Ok(report)
 }
 
 /// Variance of all entries, in f64.

@@ -585,3 +585,70 @@ fn a_blocks_jacobian_singular_values_match_finite_differences() {
         }
     }
 }
+
+#[test]
+fn lsuv_on_a_plain_net_is_the_mlps_and_on_a_residual_net_sets_every_branch_layer() {
+    let x = probe(256, 24);
+    let config = nn::LsuvConfig::default();
+    let mut mlp = MlpConfig::new(24, vec![40, 30], 5)
+        .build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)
+        .unwrap();
+    let zeros = NetInit::new(Initializer::Zeros, Initializer::Zeros);
+    let mut net: Net<f64> = NetConfig::plain(24, &[40, 30], Activation::Relu, None, 5)
+        .build(&zeros, 0)
+        .unwrap();
+    let a = nn::lsuv(&mut mlp, x.view(), config).unwrap();
+    let b = nn::net::lsuv(&mut net, x.view(), config).unwrap();
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.iterations, b.iterations);
+        assert!((a.final_variance - b.final_variance).abs() < 1e-12);
+    }
+    let flat: Vec<f64> = mlp
+        .named_parameters()
+        .into_iter()
+        .flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>())
+        .collect();
+    let close = flat
+        .iter()
+        .zip(net.parameters())
+        .all(|(p, q)| (p - q).abs() <= 1e-12 * p.abs().max(1.0));
+    assert!(close, "the same orthogonal draws, rescaled alike");
+
+    let block = ResidualBlock::new(128, 2, Activation::Relu, Ordering::PreActivation);
+    let mut net: Net<f64> = NetConfig::new(24)
+        .dense(128)
+        .blocks(block, 6)
+        .dense(5)
+        .build(&zeros, 1)
+        .unwrap();
+    let report = nn::net::lsuv(&mut net, x.view(), config).unwrap();
+    assert_eq!(report.len(), 1 + 2 * 6 + 1);
+    for layer in &report {
+        assert!(
+            (layer.final_variance - 1.0).abs() < config.tolerance,
+            "{layer:?}"
+        );
+    }
+    // Each block adds a branch of unit variance: the stream grows linearly (about one
+    // unit per block, give or take the batch's covariance between stream and branch),
+    // not geometrically as with He.
+    let y: Vec<usize> = (0..256).map(|i| i % 5).collect();
+    let stages = nn::net::diagnose(
+        &net,
+        x.view(),
+        Targets::Classes(&y),
+        Loss::SoftmaxCrossEntropy,
+        0,
+    )
+    .unwrap();
+    let second = |d: &nn::LayerDiagnostics| d.pre_std.powi(2) + d.pre_mean.powi(2);
+    let increments: Vec<f64> = stages[..7]
+        .windows(2)
+        .map(|w| second(&w[1]) - second(&w[0]))
+        .collect();
+    let n = increments.len() as f64;
+    let mean = increments.iter().sum::<f64>() / n;
+    let sd = (increments.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    assert!((mean - 1.0).abs() < 4.0 * sd / n.sqrt(), "{increments:?}");
+}

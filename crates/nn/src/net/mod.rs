@@ -8,6 +8,8 @@
 //! is checked against finite differences in f64 (`tests/net_gradient_check.rs`), and
 //! training is bitwise identical on any number of threads, BatchNorm included: its
 //! statistics cover the whole mini-batch, each feature summed over samples in order.
+//! [`diagnose`] reports them per stage (a dense layer or a block, with the normalization
+//! and activation after it), and [`lsuv`] initializes them on data.
 //!
 //! # The schemes, at initialization
 //! | scheme | configuration | what a block computes at init |
@@ -42,6 +44,7 @@
 
 mod build;
 mod diagnose;
+mod lsuv;
 mod norm;
 mod pass;
 mod spec;
@@ -51,6 +54,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 
 pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
+pub use lsuv::lsuv;
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
 pub use train::NetTrainer;
 

@@ -148,6 +148,41 @@ pub(crate) fn forward<T: Real>(
     }
 }
 
+/// Runs `nodes` on `x` up to and including the layer at `path` (indices into `nodes`,
+/// then into the branches of the blocks on the way): that layer's output is then in its
+/// slot, and no block on the way adds its branch to its stream.
+pub(crate) fn forward_until<T: Real>(
+    nodes: &[Node],
+    slots: &mut [Slot<T>],
+    x: ArrayView2<'_, T>,
+    params: &[T],
+    running: &[T],
+    path: &[usize],
+) {
+    let n = x.nrows();
+    let (&last, inner) = path.split_first().expect("a path names a layer");
+    forward(
+        &nodes[..last],
+        &mut slots[..last],
+        x,
+        params,
+        running,
+        Mode::Train,
+    );
+    let (before, rest) = slots.split_at_mut(last);
+    let input = match before.last() {
+        Some(previous) => previous.out.slice(s![..n, ..]),
+        None => x,
+    };
+    match (&nodes[last], inner.is_empty()) {
+        (node, true) => forward_node(node, &mut rest[0], input, params, running, Mode::Train),
+        (Node::Residual { branch, .. }, false) => {
+            forward_until(branch, &mut rest[0].branch, input, params, running, inner);
+        }
+        _ => unreachable!("a path goes into blocks only"),
+    }
+}
+
 fn forward_node<T: Real>(
     node: &Node,
     slot: &mut Slot<T>,
