@@ -35,6 +35,7 @@ fn residual(norm: Norm) -> Network {
             layers: 2,
             ordering: Ordering::PreActivation,
         }),
+        layer_inits: Vec::new(),
     };
     network_of(&arch, 784, 10).unwrap()
 }

@@ -533,6 +533,7 @@ fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError
         output: Default::default(),
         norm,
         residual,
+        layer_inits: Vec::new(),
     };
     let network = bench::experiment::network_of(&arch, input, output).map_err(|e| match e {
         BenchError::Invalid { ref field, .. } if field == "blocks" => e.for_field("--blocks"),

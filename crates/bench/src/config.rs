@@ -19,6 +19,7 @@
 //! branch = 2            # dense layers per block (1 to 3)
 //! ordering = "pre"      # or "post"
 //! activation = "relu"
+//! # layer_inits = { "layers.0" = "lecun_normal" }   # one dense layer's weights
 //!
 //! [train]
 //! inits = ["zeros", "glorot_uniform", "he_normal"]   # residual nets also: fixup,
@@ -105,6 +106,9 @@ pub struct ArchSpec {
     /// `pre` (default) or `post`: residual blocks with pre-activation (He et al. 2016) or
     /// post-activation (the original ResNet) ordering.
     pub ordering: Option<String>,
+    /// Weight initializers of single dense layers by path, in place of `train.inits`':
+    /// `layer_inits = { "layers.0" = "lecun_normal" }`.
+    pub layer_inits: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ArchSpec {
@@ -518,6 +522,12 @@ impl ExperimentFile {
                 output,
                 norm: a.norm(i)?,
                 residual: a.residual(i)?,
+                layer_inits: a
+                    .layer_inits
+                    .iter()
+                    .flatten()
+                    .map(|(path, init)| (path.clone(), init.clone()))
+                    .collect(),
             });
         }
         if archs.is_empty() {
@@ -562,7 +572,18 @@ impl ExperimentFile {
                 "each architecture once",
             ));
         }
-        for arch in &archs {
+        for (i, arch) in archs.iter().enumerate() {
+            for (path, name) in &arch.layer_inits {
+                let field = format!("arch[{i}].layer_inits.\"{path}\"");
+                let choice = lookup(name, arch.activation).map_err(|e| e.for_field(&field))?;
+                if !matches!(choice, crate::registry::InitChoice::Strategy(_)) {
+                    return Err(BenchError::invalid(
+                        field,
+                        name,
+                        "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
+                    ));
+                }
+            }
             for init in &t.inits {
                 let choice = lookup(init, arch.activation)?;
                 crate::experiment::check_applies(arch, init, &choice)

@@ -39,6 +39,10 @@ pub struct Arch {
     /// Residual blocks on a stream of `hidden[0]` units; `None` for a plain network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residual: Option<Residual>,
+    /// Weight initializers for single dense layers by path (`layers.0`,
+    /// `layers.3.branch.1`), in place of the run's: `[path, initializer name]` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_inits: Vec<(String, String)>,
 }
 
 /// A residual network: a dense stem from the input to the stream's width, `blocks`
@@ -76,6 +80,7 @@ impl Arch {
             output: Head::Softmax,
             norm: None,
             residual: None,
+            layer_inits: Vec::new(),
         }
     }
 
@@ -114,7 +119,12 @@ impl Arch {
             Head::Softmax => "",
             Head::Sigmoid => " sigmoid",
         };
-        format!("{} {widths}{norm}{head}", self.activation)
+        let layers: String = self
+            .layer_inits
+            .iter()
+            .map(|(path, init)| format!(" {path}={init}"))
+            .collect();
+        format!("{} {widths}{norm}{head}{layers}", self.activation)
     }
 
     /// The width of each hidden stage (a dense layer with what follows it, or a block).
@@ -125,9 +135,10 @@ impl Arch {
         }
     }
 
-    /// Whether it needs [`nn::net`]: normalization or residual blocks.
+    /// Whether it needs [`nn::net`]: normalization, residual blocks or per-layer
+    /// initializers.
     pub fn is_net(&self) -> bool {
-        self.norm.is_some() || self.residual.is_some()
+        self.norm.is_some() || self.residual.is_some() || !self.layer_inits.is_empty()
     }
 }
 
@@ -536,6 +547,42 @@ pub(crate) fn net_init(
     config: NetConfig,
     choice: InitChoice,
 ) -> Result<(NetConfig, NetInit), BenchError> {
+    let (config, mut init) = scheme_init(arch, config, choice)?;
+    let paths: Vec<String> = init
+        .dense_inits(&config)?
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    for (path, name) in &arch.layer_inits {
+        if !paths.contains(path) {
+            return Err(BenchError::invalid(
+                "layer_inits",
+                path,
+                format!(
+                    "the path of a dense layer of {}: {}",
+                    arch.label(),
+                    paths.join(", ")
+                ),
+            ));
+        }
+        let InitChoice::Strategy(layer) = lookup(name, arch.activation)? else {
+            return Err(BenchError::invalid(
+                format!("layer_inits.\"{path}\""),
+                name,
+                "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
+            ));
+        };
+        init = init.with_override(path.clone(), layer);
+    }
+    Ok((config, init))
+}
+
+/// [`net_init`] before the per-layer initializers.
+fn scheme_init(
+    arch: &Arch,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<(NetConfig, NetInit), BenchError> {
     let he = match lookup("he_normal", arch.activation)? {
         InitChoice::Strategy(layer) => NetInit::new(layer.weight, layer.bias),
         _ => unreachable!("he_normal is a strategy"),
@@ -913,6 +960,7 @@ pub fn run_all(
     progress: &ProgressBar,
 ) -> Result<Vec<RunResult>, BenchError> {
     check_memory(dataset, specs)?;
+    check_layer_paths(dataset, specs)?;
     // Evaluation and diagnostics run outside the trainer too: keep BLAS single-threaded
     // for the whole grid so concurrent runs never share OpenBLAS threads.
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
@@ -920,6 +968,21 @@ pub fn run_all(
         .par_iter()
         .map(|spec| run(dataset, spec, progress))
         .collect()
+}
+
+/// Refuses per-layer initializers whose paths name no dense layer of their network, before
+/// any run trains.
+///
+/// # Errors
+/// [`BenchError::Invalid`] naming the path and listing the network's.
+fn check_layer_paths(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchError> {
+    for spec in specs.iter().filter(|s| !s.arch.layer_inits.is_empty()) {
+        if let Network::Net { config, .. } = network(dataset, &spec.arch)? {
+            let he = lookup("he_normal", spec.arch.activation)?;
+            net_init(&spec.arch, config, he)?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a grid whose runs, as many at once as the pool has threads, need more memory

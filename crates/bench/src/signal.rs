@@ -453,6 +453,7 @@ fn analyze_net(
         output: Default::default(),
         norm: config.norm,
         residual: config.residual,
+        layer_inits: Vec::new(),
     };
     let network = network_of(&arch, inputs.ncols(), classes)?;
     crate::memory::check(

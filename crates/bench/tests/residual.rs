@@ -119,6 +119,7 @@ fn residual_spec(init: &str, blocks: usize) -> RunSpec {
                 layers: 2,
                 ordering: Ordering::PreActivation,
             }),
+            layer_inits: Vec::new(),
         },
         init: init.to_owned(),
         optimizer: Optimizer::sgd(0.02),
@@ -196,4 +197,66 @@ fn every_shipped_experiment_file_is_valid() {
         checked += 1;
     }
     assert!(checked >= 6, "{checked} experiment files");
+}
+
+#[test]
+fn single_layers_take_their_own_initializer_by_path() {
+    let text = GOOD.replace(
+        "activation = \"relu\"",
+        "activation = \"relu\"\n    layer_inits = { \"layers.0\" = \"zeros\", \"layers.1.branch.3\" = \"lecun_normal\" }",
+    );
+    let specs = check(&text).unwrap();
+    assert_eq!(
+        specs[0].arch.label(),
+        "relu 6 blocks of 2x16 pre layers.0=zeros layers.1.branch.3=lecun_normal"
+    );
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        300,
+        1,
+    )
+    .unwrap();
+    let Built::Net(net) = build(&data, &specs[0]).unwrap() else {
+        panic!("a residual network is a Net");
+    };
+    let named = net.named_parameters();
+    let tensor = |name: &str| named.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert!(tensor("layers.0.weight").iter().all(|&w| w == 0.0));
+    let lecun = tensor("layers.1.branch.3.weight");
+    let he = tensor("layers.2.branch.3.weight");
+    let second = |t: &ndarray::ArrayViewD<'_, f32>| {
+        t.iter().map(|w| f64::from(w * w)).sum::<f64>() / t.len() as f64
+    };
+    // LeCun's variance is half He's (1/16 against 2/16 here); 256 weights each.
+    let se = (2.0_f64 / 255.0).sqrt();
+    assert!(
+        (second(&lecun) * 16.0 - 1.0).abs() < 4.0 * se,
+        "{}",
+        second(&lecun) * 16.0
+    );
+    assert!(
+        (second(&he) * 16.0 - 2.0).abs() < 4.0 * 2.0 * se,
+        "{}",
+        second(&he) * 16.0
+    );
+
+    let bad_name = text.replace("\"lecun_normal\"", "\"lsuv\"");
+    let message = check(&bad_name).unwrap_err().to_string();
+    assert!(
+        message.contains("arch[0].layer_inits.\"layers.1.branch.3\"")
+            && message.contains("a weight initializer"),
+        "{message}"
+    );
+    let bad_path = text.replace("layers.1.branch.3", "layers.1.branch.9");
+    let specs = check(&bad_path).unwrap();
+    let err = bench::experiment::run_all(&data, &specs, &ProgressBar::hidden())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layers.1.branch.9") && err.contains("layers.1.branch.1, layers.1.branch.3"),
+        "{err}"
+    );
 }
