@@ -12,6 +12,8 @@
 //!   duplicate units, and the Jacobian's mean singular value.
 //! - [`lsuv`]: layer-sequential unit-variance initialization on real data.
 //! - [`Mlp::save`] / [`Mlp::load`]: `.safetensors` weights with the configuration inside.
+//! - [`mup`]: μP, per-layer initialization and learning rates from a base width, and the
+//!   per-layer learning rates ([`LrScale`]) the trainer takes.
 //! - [`net`]: beyond the plain MLP — residual blocks (pre- or post-activation, fixed or
 //!   learnable multiplier), LayerNorm and BatchNorm, Fixup, SkipInit, ReZero, GPT-2's
 //!   residual scaling and zero γ, with their own deterministic trainer.
@@ -41,6 +43,7 @@ mod finite;
 mod loss;
 mod lsuv;
 mod mlp;
+pub mod mup;
 pub mod net;
 mod optim;
 mod persist;
@@ -64,7 +67,7 @@ pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use ndarray;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
-pub use trainer::{Event, History, Parallelism, Status, TrainConfig, Trainer};
+pub use trainer::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainer};
 /// The trainer's block sizes, for `nn`'s own tests to build layers that span several
 /// blocks: tuning, not API, and free to change.
 #[doc(hidden)]

@@ -59,6 +59,28 @@ pub struct TrainConfig {
     /// Where the steps run. The results are the same bits either way.
     #[serde(default)]
     pub parallelism: Parallelism,
+    /// Per-layer multipliers of the learning rate: layer `l`'s weights train at
+    /// `lr · lr_scales[l].weight` and its biases at `lr · lr_scales[l].bias` (as parameter
+    /// groups do in PyTorch; [`crate::mup`] derives them). Empty: 1 everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lr_scales: Vec<LrScale>,
+}
+
+/// The learning-rate multipliers of one layer's weights and biases.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LrScale {
+    /// For the weights.
+    pub weight: f64,
+    /// For the biases.
+    pub bias: f64,
+}
+
+impl LrScale {
+    /// Both 1: the configured learning rate.
+    pub const ONE: Self = Self {
+        weight: 1.0,
+        bias: 1.0,
+    };
 }
 
 /// Where a [`Trainer`]'s steps run: an argument, like faer's `Par`, rather than whatever
@@ -84,7 +106,15 @@ impl TrainConfig {
             epochs: 1,
             seed: 0,
             parallelism: Parallelism::Current,
+            lr_scales: Vec::new(),
         }
+    }
+
+    /// Sets per-layer learning-rate multipliers (one per layer, output layer included).
+    #[must_use]
+    pub fn with_lr_scales(mut self, lr_scales: Vec<LrScale>) -> Self {
+        self.lr_scales = lr_scales;
+        self
     }
 
     /// Sets where the steps run.
@@ -135,6 +165,18 @@ impl TrainConfig {
             });
         }
         self.optimizer.validate()?;
+        if let Some(bad) = self
+            .lr_scales
+            .iter()
+            .flat_map(|s| [s.weight, s.bias])
+            .find(|m| !(m.is_finite() && *m >= 0.0))
+        {
+            return Err(NnError::Config {
+                field: "lr_scales",
+                value: bad.to_string(),
+                expected: "finite multipliers >= 0",
+            });
+        }
         self.schedule.validate()
     }
 
@@ -267,6 +309,17 @@ impl<T: Real> Trainer<T> {
             .map(|len| config.optimizer_state(len))
             .collect();
         let (blocks, layer_blocks) = grad_blocks(mlp);
+        if !config.lr_scales.is_empty() && config.lr_scales.len() != mlp.layers().len() {
+            return Err(NnError::Config {
+                field: "lr_scales",
+                value: format!(
+                    "{} multipliers for {} layers",
+                    config.lr_scales.len(),
+                    mlp.layers().len()
+                ),
+                expected: "one per layer, output layer included (or none)",
+            });
+        }
         Ok(Self {
             config,
             shards: Vec::new(),
@@ -436,6 +489,7 @@ impl<T: Real> Trainer<T> {
             self.step += 1;
             let (optimizer, t) = (self.config.optimizer, self.step);
             let (blocks, layer_blocks) = (&self.blocks, &self.layer_blocks);
+            let scales = &self.config.lr_scales;
             mlp.layers_mut()
                 .par_iter_mut()
                 .zip(self.state.par_chunks_mut(2))
@@ -446,11 +500,12 @@ impl<T: Real> Trainer<T> {
                     };
                     let fan_in = layer.weight.ncols();
                     let ids = &layer_blocks[l];
+                    let scale = scales.get(l).copied().unwrap_or(LrScale::ONE);
                     let weight = layer.weight.as_slice_mut().expect("C-order");
                     update_blocks(
                         optimizer,
                         t,
-                        lr,
+                        lr * scale.weight,
                         weight,
                         |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
                         weight_state,
@@ -460,7 +515,7 @@ impl<T: Real> Trainer<T> {
                     update_blocks(
                         optimizer,
                         t,
-                        lr,
+                        lr * scale.bias,
                         bias,
                         |b| blocks[ids[b]].db.as_slice().expect("C-order"),
                         bias_state,

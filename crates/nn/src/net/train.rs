@@ -38,6 +38,13 @@ impl<T: Real> NetTrainer<T> {
     /// A bad training configuration.
     pub fn new(net: &Net<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
+        if !config.lr_scales.is_empty() {
+            return Err(NnError::Config {
+                field: "lr_scales",
+                value: format!("{} multipliers", config.lr_scales.len()),
+                expected: "none: per-layer learning rates train an Mlp (see nn::mup)",
+            });
+        }
         Ok(Self {
             pool: config.pool()?,
             state: config.optimizer_state(net.parameter_count()),

@@ -1,0 +1,226 @@
+//! μP: the per-layer multipliers of Tensor Programs V's table, the standard network at the
+//! base width, and per-layer learning rates applied by the trainer.
+
+use init::{Initializer, Nonlinearity, RngKey};
+use ndarray::Array2;
+use nn::mup::Parametrization;
+use nn::{Loss, LrScale, MlpConfig, NnError, Optimizer, Targets, TrainConfig, Trainer};
+
+fn mup(base: &[usize]) -> Parametrization {
+    Parametrization::Mup {
+        base: MlpConfig::new(20, base.to_vec(), 10),
+    }
+}
+
+#[test]
+fn multipliers_follow_the_table_for_sgd_momentum_and_adam() {
+    // Hidden widths 4x and 2x the base: m = 4 into layer 1, 4 -> 2 through layer 2.
+    let target = MlpConfig::new(20, vec![512, 128], 10);
+    let p = mup(&[128, 64]);
+    let sgd = p.scalings(&target, &Optimizer::sgd(0.1)).unwrap();
+    // Input weights: fan_out; hidden: fan_out / fan_in; output: 1 / fan_in. Biases: fan_out.
+    let expected_sgd = [(4.0, 4.0), (2.0 / 4.0, 2.0), (1.0 / 2.0, 1.0)];
+    for (layer, &(weight, bias)) in sgd.iter().zip(&expected_sgd) {
+        assert_eq!(layer.lr, LrScale { weight, bias });
+    }
+    let momentum = Optimizer::Momentum {
+        lr: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    assert_eq!(
+        p.scalings(&target, &momentum).unwrap(),
+        sgd,
+        "momentum is SGD's column"
+    );
+    let adam = p.scalings(&target, &Optimizer::adam(1e-3)).unwrap();
+    // Input weights and biases: 1; hidden and output weights: 1 / fan_in.
+    let expected_adam = [(1.0, 1.0), (1.0 / 4.0, 1.0), (1.0 / 2.0, 1.0)];
+    for (layer, &(weight, bias)) in adam.iter().zip(&expected_adam) {
+        assert_eq!(layer.lr, LrScale { weight, bias });
+    }
+    // Initialization: 1/fan_in² for the output weights, relative to the initializer's
+    // 1/fan_in: std / sqrt(m_in); the others as the initializer says.
+    let stds: Vec<f64> = adam.iter().map(|l| l.init_std).collect();
+    assert_eq!(stds, [1.0, 1.0, 1.0 / 2f64.sqrt()]);
+    assert_eq!(sgd.iter().map(|l| l.init_std).collect::<Vec<_>>(), stds);
+}
+
+#[test]
+fn the_output_layers_variance_is_one_over_fan_in_squared() {
+    let (target, base) = (
+        MlpConfig::new(20, vec![1024, 1024], 10),
+        MlpConfig::new(20, vec![64, 64], 10),
+    );
+    let p = Parametrization::Mup { base: base.clone() };
+    let lecun = Initializer::LeCunNormal;
+    let mlp = p
+        .build::<f64>(
+            &target,
+            &Optimizer::adam(1e-3),
+            &lecun,
+            &Initializer::Zeros,
+            3,
+        )
+        .unwrap();
+    let w = mlp.layers()[2].weight();
+    let variance = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+    // LeCun's 1/fan_in times base_fan_in / fan_in: 64 / 1024².
+    let expected = 64.0 / (1024.0 * 1024.0);
+    let se = expected * (2.0 / (w.len() as f64 - 1.0)).sqrt();
+    assert!(
+        (variance - expected).abs() < 4.0 * se,
+        "{variance} vs {expected} ± {se}"
+    );
+}
+
+fn data() -> (Array2<f32>, Vec<usize>) {
+    let x = Initializer::normal(0.0, 1.0)
+        .sample((96, 20), RngKey::new(5))
+        .unwrap();
+    (x, (0..96).map(|i| i % 10).collect())
+}
+
+#[test]
+fn at_the_base_width_mup_is_the_standard_network_bit_for_bit() {
+    let target = MlpConfig::new(20, vec![64, 48], 10);
+    let he = Initializer::he_normal(Nonlinearity::Relu);
+    let (x, y) = data();
+    for optimizer in [Optimizer::sgd(0.05), Optimizer::adam(1e-3)] {
+        let p = Parametrization::Mup {
+            base: target.clone(),
+        };
+        let mut a = p
+            .build::<f32>(&target, &optimizer, &he, &Initializer::Zeros, 7)
+            .unwrap();
+        let mut b = target.build::<f32>(&he, &Initializer::Zeros, 7).unwrap();
+        assert_eq!(a, b, "the same draws");
+        let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
+            .with_batch_size(32)
+            .with_epochs(2);
+        let mup_config = p.train_config(&target, config.clone()).unwrap();
+        assert!(mup_config.lr_scales.iter().all(|s| *s == LrScale::ONE));
+        Trainer::new(&a, mup_config)
+            .unwrap()
+            .train(&mut a, x.view(), Targets::Classes(&y), |_, _| {})
+            .unwrap();
+        Trainer::new(&b, config)
+            .unwrap()
+            .train(&mut b, x.view(), Targets::Classes(&y), |_, _| {})
+            .unwrap();
+        assert_eq!(a, b, "{optimizer:?}: the same training");
+    }
+}
+
+#[test]
+fn each_layer_steps_at_its_own_learning_rate() {
+    let config = MlpConfig::new(20, vec![16], 10);
+    let mut mlp = config
+        .build::<f64>(
+            &Initializer::normal(0.0, 0.3),
+            &Initializer::uniform(-0.1, 0.1),
+            1,
+        )
+        .unwrap();
+    let x: Array2<f64> = Initializer::normal(0.0, 1.0)
+        .sample((8, 20), RngKey::new(2))
+        .unwrap();
+    let y: Vec<usize> = (0..8).collect();
+    let (_, grads) = mlp
+        .loss_and_gradients(x.view(), Targets::Classes(&y), Loss::SoftmaxCrossEntropy)
+        .unwrap();
+    let before = mlp.clone();
+    let scales = vec![
+        LrScale {
+            weight: 3.0,
+            bias: 0.5,
+        },
+        LrScale {
+            weight: 0.25,
+            bias: 0.0,
+        },
+    ];
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1))
+        .with_batch_size(8)
+        .with_lr_scales(scales.clone());
+    Trainer::new(&mlp, train)
+        .unwrap()
+        .train_batch(&mut mlp, x.view(), Targets::Classes(&y))
+        .unwrap()
+        .unwrap();
+    for (l, scale) in scales.iter().enumerate() {
+        let expected_w = before.layers()[l].weight() - &(&grads.dw[l] * (0.1 * scale.weight));
+        let expected_b = before.layers()[l].bias() - &(&grads.db[l] * (0.1 * scale.bias));
+        let close = |a: &ndarray::ArrayViewD<'_, f64>, b: &ndarray::ArrayViewD<'_, f64>| {
+            a.iter().zip(b.iter()).all(|(p, q)| (p - q).abs() < 1e-12)
+        };
+        assert!(
+            close(
+                &mlp.layers()[l].weight().view().into_dyn(),
+                &expected_w.view().into_dyn()
+            ),
+            "layer {l} weights"
+        );
+        assert!(
+            close(
+                &mlp.layers()[l].bias().view().into_dyn(),
+                &expected_b.view().into_dyn()
+            ),
+            "layer {l} biases"
+        );
+    }
+}
+
+#[test]
+fn mismatched_bases_and_multipliers_are_errors() {
+    let target = MlpConfig::new(20, vec![64, 64], 10);
+    for base in [vec![16], vec![16, 16, 16]] {
+        let err = mup(&base)
+            .scalings(&target, &Optimizer::sgd(0.1))
+            .unwrap_err();
+        assert!(
+            matches!(err, NnError::Config { field: "base", .. }),
+            "{err}"
+        );
+    }
+    let other_output = Parametrization::Mup {
+        base: MlpConfig::new(20, vec![16, 16], 3),
+    };
+    assert!(
+        other_output
+            .scalings(&target, &Optimizer::sgd(0.1))
+            .is_err()
+    );
+    let mlp = target
+        .build::<f32>(&Initializer::Zeros, &Initializer::Zeros, 0)
+        .unwrap();
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1));
+    let err = Trainer::new(&mlp, train.clone().with_lr_scales(vec![LrScale::ONE; 2])).unwrap_err();
+    assert!(
+        err.to_string().contains("2 multipliers for 3 layers"),
+        "{err}"
+    );
+    let negative = vec![
+        LrScale {
+            weight: -1.0,
+            bias: 1.0
+        };
+        3
+    ];
+    let err = Trainer::new(&mlp, train.clone().with_lr_scales(negative)).unwrap_err();
+    assert!(err.to_string().contains("`lr_scales` = -1"), "{err}");
+    let net = nn::net::NetConfig::plain(20, &[64, 64], nn::Activation::Relu, None, 10)
+        .build::<f32>(
+            &nn::net::NetInit::new(Initializer::Zeros, Initializer::Zeros),
+            0,
+        )
+        .unwrap();
+    let err =
+        nn::net::NetTrainer::new(&net, train.with_lr_scales(vec![LrScale::ONE; 3])).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("per-layer learning rates train an Mlp"),
+        "{err}"
+    );
+}
