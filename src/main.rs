@@ -100,6 +100,41 @@ enum Command {
     /// activations and gradients, predicted by the mean-field recursion and measured on a
     /// real batch, with a verdict per initializer.
     Signal(SignalArgs),
+    /// The coordinate check of μP: MLPs of growing width trained a few steps at one
+    /// learning rate, standard against μP, each layer's mean |activation| against width.
+    CoordCheck(CoordCheckArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct CoordCheckArgs {
+    /// Hidden widths, increasing; the first is μP's base width.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,128,256,512,1024,2048,4096"
+    )]
+    widths: Vec<usize>,
+    /// Hidden layers.
+    #[arg(long, default_value_t = 3)]
+    depth: usize,
+    /// Hidden activation.
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// sgd, momentum, nesterov or adam.
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate, the same at every width.
+    #[arg(long, default_value_t = 0.01)]
+    lr: f64,
+    /// Training steps recorded.
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Samples per step, from the bundled digits (the first batch is also the probe).
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Seeds per width.
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -247,6 +282,7 @@ fn main() -> ExitCode {
         }
         Command::Throughput(args) => throughput(&args, &cli),
         Command::Signal(args) => signal(&args, &cli),
+        Command::CoordCheck(args) => coord_check(&args, &cli),
     };
     let mut code = ExitCode::SUCCESS;
     if let Err(error) = outcome {
@@ -542,6 +578,79 @@ fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError
     Ok(vec![network])
 }
 
+fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
+    let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
+        BenchError::invalid("--activation", &args.activation, e.to_string())
+    })?;
+    let optimizer =
+        config::optimizer(&args.optimizer, args.lr).map_err(|e| e.for_field("--optimizer"))?;
+    optimizer
+        .validate()
+        .map_err(|e| BenchError::invalid("--lr", args.lr, e.to_string()))?;
+    let config = bench::coord_check::CoordCheckConfig {
+        widths: args.widths.clone(),
+        depth: args.depth,
+        activation,
+        optimizer,
+        steps: args.steps,
+        batch: args.batch,
+        seeds: (0..args.seeds).collect(),
+    };
+    let mut data = Dataset::idx_dir(Path::new(BUNDLED_MNIST))?;
+    data.standardize();
+    let bench::data::Labels::Classes(labels) = &data.train_y else {
+        unreachable!("MNIST has classes")
+    };
+    // The largest network, its gradients and Adam's two moments, twice over (standard and
+    // μP are built one after the other, but allocation may overlap).
+    let widest = args.widths.iter().copied().max().unwrap_or(0);
+    let widths: Vec<usize> = std::iter::once(data.inputs())
+        .chain(std::iter::repeat_n(widest, args.depth))
+        .chain(std::iter::once(data.outputs))
+        .collect();
+    bench::memory::check_widths("--widths", &widths)?;
+    bench::memory::check(
+        "--widths, --depth and --batch",
+        bench::memory::training_bytes(&widths, args.batch, 4).and_then(|b| b.checked_mul(2)),
+    )?;
+    let out = OutputDir::claim(&cli.out)?;
+    let start = Instant::now();
+    let runs = 2 * args.widths.len() * args.seeds as usize;
+    let progress = progress_bar(runs, "networks", cli.quiet);
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    let report = bench::coord_check::run(
+        data.train_x.view(),
+        labels,
+        data.outputs,
+        &config,
+        &progress,
+    )?;
+    progress.finish_and_clear();
+    say!("{}", report.markdown());
+    say!("checked in {:.1} s", start.elapsed().as_secs_f64());
+    report::write_csv_and_json(out.staging(), "coord_check", &report.csv(), &report)?;
+    let figures = plot::coord_check_figures(&report);
+    plot::write_pngs(out.staging(), &figures)?;
+    let settings = vec![
+        ("widths".to_owned(), format!("{:?}", args.widths)),
+        (
+            "optimizer".to_owned(),
+            format!("{} lr {}", args.optimizer, args.lr),
+        ),
+        ("steps".to_owned(), args.steps.to_string()),
+        ("batch".to_owned(), args.batch.to_string()),
+        ("seeds".to_owned(), args.seeds.to_string()),
+    ];
+    Report {
+        title: "initlab coord-check: width against activation size, standard and μP".to_owned(),
+        markdown: report.markdown(),
+        figures: &figures,
+        provenance: provenance(settings, None),
+    }
+    .write(out.staging(), "coord_check_report.html")?;
+    publish(out, "coord_check")
+}
+
 fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
         BenchError::invalid("--activation", &args.activation, e.to_string())
@@ -647,8 +756,11 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     ];
     Report {
         title: format!(
-            "initlab signal: {} x {} {} at initialization",
-            args.depth, args.width, args.activation
+            "initlab signal: {} at initialization",
+            report
+                .network
+                .clone()
+                .unwrap_or_else(|| format!("{} x {} {}", args.depth, args.width, args.activation))
         ),
         markdown: report.markdown(),
         figures: &figures,

@@ -283,6 +283,53 @@ fn signal_predicts_residual_streams_and_measures_normalized_ones() {
 }
 
 #[test]
+fn coord_check_writes_its_table_files_and_figures() {
+    let dir = scratch("coord-check");
+    let out = initlab(&[
+        "coord-check",
+        "--widths",
+        "16,32,64",
+        "--depth",
+        "1",
+        "--steps",
+        "2",
+        "--seeds",
+        "2",
+        "--batch",
+        "16",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    let stdout = stdout_of_success(out);
+    assert!(
+        stdout.contains("| logits |") && stdout.contains("over widths [32, 64]"),
+        "{stdout}"
+    );
+    for file in [
+        "coord_check.csv",
+        "coord_check.json",
+        "coord_check_report.html",
+        "coord_check_mup_step2.png",
+        "coord_check_standard_step1.png",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (args, expected) in [
+        (&["--widths", "64,32"][..], "two or more increasing widths"),
+        (&["--optimizer", "rmsprop"][..], "`--optimizer`"),
+        (&["--lr=-1"][..], "`--lr`"),
+        (&["--steps", "1000"][..], "`steps x batch`"),
+    ] {
+        let err = stderr_of_failure(initlab(
+            &[&["coord-check", "--widths", "8,16"][..], args].concat(),
+        ));
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn signal_predicts_and_measures_each_layer() {
     let dir = scratch("signal");
     let args = [

@@ -5,6 +5,7 @@
 
 mod bounded;
 pub mod config;
+pub mod coord_check;
 pub mod data;
 mod error;
 pub mod experiment;

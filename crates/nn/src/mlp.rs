@@ -377,6 +377,26 @@ impl<T: Real> Mlp<T> {
         Ok(workspace.logits(rows).to_owned())
     }
 
+    /// Every layer's output for `inputs`, first to last: each hidden layer's activations,
+    /// then the logits (`[rows, width]` each), for looking inside the network (the
+    /// coordinate check of μP, for one).
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn activations(&self, inputs: ArrayView2<'_, T>) -> Result<Vec<Array2<T>>, NnError> {
+        crate::data::validate_inputs(self.io(), inputs)?;
+        let rows = inputs.nrows();
+        let mut workspace = Workspace::new(self, rows);
+        self.forward(inputs, &mut workspace);
+        let mut outputs: Vec<Array2<T>> = workspace
+            .post
+            .iter()
+            .map(|post| post.slice(s![..rows, ..]).to_owned())
+            .collect();
+        outputs.push(workspace.logits(rows).to_owned());
+        Ok(outputs)
+    }
+
     /// Fraction of rows classified as labelled, evaluated in chunks: the class is the index
     /// of the largest logit or, for a network with one output (a sigmoid's logit, trained
     /// with [`Loss::BinaryCrossEntropyWithLogits`](crate::Loss)), class 1 when the logit is

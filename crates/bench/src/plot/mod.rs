@@ -319,6 +319,63 @@ pub fn write_pngs(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, BenchE
     figures.iter().map(|f| f.write_png(dir)).collect()
 }
 
+/// The figures of a coordinate check: for each parametrization and step, every layer's
+/// mean |x| against width on log-log axes (`coord_check_<parametrization>_step<k>`).
+pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (parametrization, title) in [("standard", "standard parametrization"), ("mup", "μP")] {
+        for step in 1..=report.steps {
+            let series = (1..=report.depth + 1)
+                .map(|layer| {
+                    let points: Vec<(f64, f64)> = report
+                        .widths
+                        .iter()
+                        .map(|&width| {
+                            let values: Vec<f64> = report
+                                .coords
+                                .iter()
+                                .filter(|c| {
+                                    c.parametrization == parametrization
+                                        && c.step == step
+                                        && c.layer == layer
+                                        && c.width == width
+                                })
+                                .map(|c| c.mean_abs)
+                                .collect();
+                            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                            ((width as f64).log2(), mean)
+                        })
+                        .collect();
+                    let label = if layer == report.depth + 1 {
+                        "logits".to_owned()
+                    } else {
+                        format!("layer {layer}")
+                    };
+                    Series {
+                        label,
+                        points,
+                        band: Vec::new(),
+                        mark: Mark::Line,
+                        dashed: false,
+                        style: layer - 1,
+                    }
+                })
+                .collect();
+            figures.push(Figure {
+                stem: format!("coord_check_{parametrization}_step{step}"),
+                title: format!("{title}, after step {step}: mean |x| per layer against width"),
+                x_label: "log2 width".into(),
+                y_label: "mean |x| (log)".into(),
+                y_unit: "",
+                log_y: true,
+                series,
+                legend_notes: vec!["mean over seeds.".into()],
+            });
+        }
+    }
+    figures
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
