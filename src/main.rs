@@ -339,6 +339,7 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         batch_size: 128,
         seed: 0,
         target_accuracy: 0.9,
+        mup_base: None,
     };
     let seeds: Vec<u64> = (0..args.seeds).collect();
     say!(

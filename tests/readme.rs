@@ -250,3 +250,13 @@ fn the_residual_and_normalization_prose_quotes_the_committed_results() {
     let quoted = format!("toward the input by {lo:.2} to {hi:.2} per layer");
     assert!(prose.contains(&quoted), "README.md should say {quoted:?}");
 }
+
+#[test]
+fn the_learning_rate_transfer_table_is_generated_from_the_committed_results() {
+    let results = results("docs/lr_transfer");
+    let table = bench::report::best_learning_rates(&results);
+    assert!(
+        read("README.md").contains(&table),
+        "README.md's best-lr table differs from docs/lr_transfer/results.json; regenerate with `cargo run --release -- run docs/experiments/lr_transfer.toml --out docs/lr_transfer` and paste:\n{table}"
+    );
+}

@@ -25,7 +25,8 @@
 //! inits = ["zeros", "glorot_uniform", "he_normal"]   # residual nets also: fixup,
 //!                       # skipinit, rezero, zero_last, zero_gamma, gpt2
 //! optimizer = "adam"    # sgd, momentum, nesterov, adam
-//! lr = 0.001
+//! lr = 0.001            # or lrs = [0.0005, 0.001, 0.002], each a run of its own
+//! # parametrizations = ["standard", "mup"]   # with base_width = 64 for mup
 //! epochs = 5
 //! batch_size = 64
 //! seeds = [0, 1]
@@ -241,8 +242,15 @@ pub struct TrainSpec {
     pub inits: Vec<String>,
     /// `sgd`, `momentum`, `nesterov` or `adam`.
     pub optimizer: String,
-    /// Learning rate.
-    pub lr: f64,
+    /// Learning rate (or give `lrs`).
+    pub lr: Option<f64>,
+    /// Learning rates to sweep, each a run of its own (instead of `lr`).
+    pub lrs: Option<Vec<f64>>,
+    /// `standard` (default) and/or `mup`: each a run of its own.
+    pub parametrizations: Option<Vec<String>>,
+    /// μP's base hidden width (with `mup`): the base network has every hidden layer this
+    /// wide.
+    pub base_width: Option<usize>,
     /// Epochs per run.
     pub epochs: usize,
     /// Samples per mini-batch.
@@ -598,20 +606,127 @@ impl ExperimentFile {
                 "a fraction from 0 to 1",
             ));
         }
-        let optimizer = optimizer(&t.optimizer, t.lr)?;
-        optimizer
-            .validate()
-            .map_err(|e| BenchError::invalid("train.lr", t.lr, e.to_string()))?;
-        let template = RunSpec {
-            arch: archs[0].clone(),
-            init: String::new(),
-            optimizer,
-            epochs: t.epochs,
-            batch_size: t.batch_size,
-            seed: 0,
-            target_accuracy: target,
+        let lrs = match (t.lr, &t.lrs) {
+            (Some(lr), None) => vec![lr],
+            (None, Some(lrs)) if !lrs.is_empty() => lrs.clone(),
+            (None, Some(_)) => {
+                return Err(BenchError::invalid(
+                    "train.lrs",
+                    "[]",
+                    "at least one learning rate",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(BenchError::invalid(
+                    "train.lrs",
+                    "given with lr",
+                    "either lr or lrs",
+                ));
+            }
+            (None, None) => {
+                return Err(BenchError::invalid(
+                    "train.lr",
+                    "(missing)",
+                    "lr = ... or lrs = [...]",
+                ));
+            }
         };
+        if let Some(lr) = first_duplicate(&lrs) {
+            return Err(BenchError::invalid(
+                "train.lrs",
+                lr,
+                "each learning rate once",
+            ));
+        }
+        let mut mup_bases = Vec::new();
+        for name in t.parametrizations.iter().flatten() {
+            let base = match name.as_str() {
+                "standard" => None,
+                "mup" => Some(t.base_width.filter(|&w| w > 0).ok_or_else(|| {
+                    BenchError::invalid(
+                        "train.base_width",
+                        "(missing or 0)",
+                        "μP's base hidden width, with parametrizations = [\"mup\"]",
+                    )
+                })?),
+                other => {
+                    return Err(BenchError::invalid(
+                        "train.parametrizations",
+                        other,
+                        "standard or mup",
+                    ));
+                }
+            };
+            if mup_bases.contains(&base) {
+                return Err(BenchError::invalid(
+                    "train.parametrizations",
+                    name,
+                    "each parametrization once",
+                ));
+            }
+            mup_bases.push(base);
+        }
+        if mup_bases.is_empty() {
+            mup_bases.push(None);
+        }
+        if mup_bases.iter().any(Option::is_some) {
+            if let Some(arch) = archs.iter().find(|a| a.is_net()) {
+                return Err(BenchError::invalid(
+                    "train.parametrizations",
+                    "mup",
+                    format!(
+                        "plain networks only ({} has normalization, residual blocks or layer_inits)",
+                        arch.label()
+                    ),
+                ));
+            }
+            if let Some(init) = t.inits.iter().find(|i| {
+                !matches!(
+                    lookup(i, Activation::Relu),
+                    Ok(crate::registry::InitChoice::Strategy(_))
+                )
+            }) {
+                return Err(BenchError::invalid(
+                    "train.inits",
+                    init,
+                    "a weight initializer that μP can scale (not lsuv or a residual scheme)",
+                ));
+            }
+        } else if t.base_width.is_some() {
+            return Err(BenchError::invalid(
+                "train.base_width",
+                "(set)",
+                "parametrizations = [\"mup\"] as well",
+            ));
+        }
         let inits: Vec<&str> = t.inits.iter().map(String::as_str).collect();
-        grid(&archs, &inits, &t.seeds, &template)
+        let mut specs = Vec::new();
+        for &mup_base in &mup_bases {
+            for &lr in &lrs {
+                let optimizer = optimizer(&t.optimizer, lr)?;
+                optimizer
+                    .validate()
+                    .map_err(|e| BenchError::invalid("train.lr", lr, e.to_string()))?;
+                let template = RunSpec {
+                    arch: archs[0].clone(),
+                    init: String::new(),
+                    optimizer,
+                    epochs: t.epochs,
+                    batch_size: t.batch_size,
+                    seed: 0,
+                    target_accuracy: target,
+                    mup_base,
+                };
+                specs.extend(grid(&archs, &inits, &t.seeds, &template)?);
+                if specs.len() > crate::experiment::MAX_RUNS {
+                    return Err(BenchError::invalid(
+                        "the grid",
+                        specs.len(),
+                        format!("at most {} runs", crate::experiment::MAX_RUNS),
+                    ));
+                }
+            }
+        }
+        Ok(specs)
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use ndarray::s;
+use nn::mup::Parametrization;
 use nn::net::{
     Alpha, BranchInit, Net, NetConfig, NetInit, NetTrainer, Norm, Ordering, ResidualBlock,
 };
@@ -159,6 +160,20 @@ pub struct RunSpec {
     pub seed: u64,
     /// Test accuracy counted as converged.
     pub target_accuracy: f64,
+    /// μP's base hidden width (every hidden layer of the base this wide); `None` for the
+    /// standard parametrization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mup_base: Option<usize>,
+}
+
+impl RunSpec {
+    /// `standard`, or `mup` (base width in the spec).
+    pub fn parametrization_name(&self) -> String {
+        match self.mup_base {
+            None => "standard".into(),
+            Some(base) => format!("mup (base {base})"),
+        }
+    }
 }
 
 /// How a run ended.
@@ -468,6 +483,22 @@ fn layers(
     Ok(MlpConfig::new(input, hidden.to_vec(), output).with_activation(activation))
 }
 
+/// The parametrization of a plain network's run: μP against a base of the same depth whose
+/// hidden layers are all `mup_base` wide, or the standard one.
+fn parametrization(spec: &RunSpec, config: &MlpConfig) -> Parametrization {
+    match spec.mup_base {
+        None => Parametrization::Standard,
+        Some(width) => Parametrization::Mup {
+            base: MlpConfig::new(
+                config.input,
+                vec![width; config.hidden.len()],
+                config.output,
+            )
+            .with_activations(config.activations.clone()),
+        },
+    }
+}
+
 /// A network built for a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Built {
@@ -498,7 +529,16 @@ fn build_mlp(
     choice: InitChoice,
 ) -> Result<Mlp<f32>, BenchError> {
     Ok(match choice {
-        InitChoice::Strategy(layer) => config.build(&layer.weight, &layer.bias, spec.seed)?,
+        InitChoice::Strategy(layer) => match parametrization(spec, config) {
+            Parametrization::Standard => config.build(&layer.weight, &layer.bias, spec.seed)?,
+            mup => mup.build(
+                config,
+                &spec.optimizer,
+                &layer.weight,
+                &layer.bias,
+                spec.seed,
+            )?,
+        },
         InitChoice::Lsuv => {
             let mut mlp = config.build(
                 &init::Initializer::Zeros,
@@ -805,8 +845,16 @@ pub fn run(
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
     match build(dataset, spec)? {
-        Built::Mlp(mut mlp) => run_model(&mut mlp, dataset, spec, progress),
-        Built::Net(mut net) => run_model(&mut net, dataset, spec, progress),
+        Built::Mlp(mut mlp) => {
+            let lr_scales = parametrization(spec, mlp.config())
+                .train_config(
+                    mlp.config(),
+                    TrainConfig::new(Loss::SoftmaxCrossEntropy, spec.optimizer),
+                )?
+                .lr_scales;
+            run_model(&mut mlp, dataset, spec, lr_scales, progress)
+        }
+        Built::Net(mut net) => run_model(&mut net, dataset, spec, Vec::new(), progress),
     }
 }
 
@@ -815,6 +863,7 @@ fn run_model(
     mlp: &mut impl Model,
     dataset: &Dataset,
     spec: &RunSpec,
+    lr_scales: Vec<nn::LrScale>,
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
     let objective = Objective::new(dataset, &spec.arch);
@@ -834,7 +883,8 @@ fn run_model(
     let config = TrainConfig::new(objective.loss, spec.optimizer)
         .with_batch_size(spec.batch_size)
         .with_epochs(spec.epochs)
-        .with_seed(spec.seed);
+        .with_seed(spec.seed)
+        .with_lr_scales(lr_scales);
     let mut epochs = Vec::new();
     let mut steps_to_target = None;
     let mut steps = 0;

@@ -45,12 +45,17 @@ impl Group<'_> {
     }
 }
 
-/// Groups results by architecture and initializer, keeping the order of first appearance.
+/// Groups results by architecture, initializer, optimizer (learning rate included) and
+/// parametrization, keeping the order of first appearance.
 pub fn groups(results: &[RunResult]) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for result in results {
         let same = |g: &&mut Group<'_>| {
-            g.runs[0].spec.arch == result.spec.arch && g.runs[0].spec.init == result.spec.init
+            let spec = &g.runs[0].spec;
+            spec.arch == result.spec.arch
+                && spec.init == result.spec.init
+                && spec.optimizer == result.spec.optimizer
+                && spec.mup_base == result.spec.mup_base
         };
         match groups.iter_mut().find(|g| same(g)) {
             Some(group) => group.runs.push(result),
@@ -60,9 +65,104 @@ pub fn groups(results: &[RunResult]) -> Vec<Group<'_>> {
     groups
 }
 
-/// The headline table: one row per architecture and initializer, mean ± sd over seeds,
-/// the outcomes and the first seed's verdict.
+/// Whether the results sweep learning rates or parametrizations: then a group's name
+/// says which (see [`group_name`]).
+pub fn is_sweep(results: &[RunResult]) -> bool {
+    results.iter().any(|r| r.spec.mup_base.is_some())
+        || results
+            .iter()
+            .any(|r| r.spec.optimizer.lr() != results[0].spec.optimizer.lr())
+}
+
+/// A group's name in tables and legends: its initializer, and in a sweep its learning rate
+/// and parametrization.
+pub fn group_name(spec: &crate::experiment::RunSpec, sweep: bool) -> String {
+    if sweep {
+        format!(
+            "{}, lr {}, {}",
+            spec.init,
+            spec.optimizer.lr(),
+            spec.parametrization_name()
+        )
+    } else {
+        spec.init.clone()
+    }
+}
+
+/// The headline table: one row per architecture and initializer (and in a sweep, learning
+/// rate and parametrization), mean ± sd over seeds, the outcomes and the first seed's
+/// verdict; a sweep of learning rates adds the best one per network.
 pub fn markdown(results: &[RunResult]) -> String {
+    let mut out = table(results);
+    if results
+        .iter()
+        .any(|r| r.spec.optimizer.lr() != results[0].spec.optimizer.lr())
+    {
+        out.push('\n');
+        out.push_str(&best_learning_rates(results));
+    }
+    out
+}
+
+/// Per parametrization, network and initializer, the learning rate with the lowest mean
+/// final training loss over seeds (diverged runs count as infinite).
+pub fn best_learning_rates(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "| parametrization | network | init | best lr | log2 | final training loss |\n|---|---|---|---:|---:|---:|\n",
+    );
+    let groups = groups(results);
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for group in &groups {
+        let spec = &group.runs[0].spec;
+        let key = (
+            spec.parametrization_name(),
+            spec.arch.label(),
+            spec.init.clone(),
+        );
+        if seen.contains(&key) {
+            continue;
+        }
+        let best = groups
+            .iter()
+            .filter(|g| {
+                let s = &g.runs[0].spec;
+                (s.parametrization_name(), s.arch.label(), s.init.clone()) == key
+            })
+            .map(|g| (g.runs[0].spec.optimizer.lr(), final_loss(g)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("a group has runs");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.1} | {:.4} |",
+            key.0,
+            key.1,
+            key.2,
+            best.0,
+            best.0.log2(),
+            best.1
+        );
+        seen.push(key);
+    }
+    out
+}
+
+/// Mean over seeds of the last epoch's training loss; infinite for a run that diverged or
+/// has no epoch.
+pub fn final_loss(group: &Group<'_>) -> f64 {
+    let losses: Vec<f64> = group
+        .runs
+        .iter()
+        .map(|r| match (r.outcome, r.epochs.last()) {
+            (crate::experiment::Outcome::Diverged { .. }, _) | (_, None) => f64::INFINITY,
+            (_, Some(epoch)) => epoch.train_loss,
+        })
+        .collect();
+    losses.iter().sum::<f64>() / losses.len() as f64
+}
+
+/// The table of [`markdown`].
+fn table(results: &[RunResult]) -> String {
+    let sweep = is_sweep(results);
     let first_seed = results.first().map_or(0, |r| r.spec.seed);
     let mut out = format!(
         "| network | init | test accuracy | outcome | verdict (seed {first_seed}) |\n|---|---|---:|---|---|\n",
@@ -74,7 +174,7 @@ pub fn markdown(results: &[RunResult]) -> String {
             out,
             "| {} | {} | {:.1}% ± {:.1} | {} | {} |",
             first.spec.arch.label(),
-            first.spec.init,
+            group_name(&first.spec, sweep),
             100.0 * mean,
             100.0 * sd,
             group.outcomes(),

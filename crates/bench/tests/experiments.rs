@@ -17,6 +17,7 @@ fn spec(init: &str, activation: Activation) -> RunSpec {
         batch_size: 64,
         seed: 0,
         target_accuracy: 0.9,
+        mup_base: None,
     }
 }
 

@@ -27,7 +27,12 @@ const GOOD: &str = r#"
 "#;
 
 fn check(text: &str) -> Result<Vec<RunSpec>, bench::BenchError> {
-    let dir = std::env::temp_dir().join(format!("initlab-residual-{}", std::process::id()));
+    // One folder per test thread: the tests run in parallel.
+    let dir = std::env::temp_dir().join(format!(
+        "initlab-residual-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("experiment.toml");
     std::fs::write(&path, text).unwrap();
@@ -127,6 +132,7 @@ fn residual_spec(init: &str, blocks: usize) -> RunSpec {
         batch_size: 32,
         seed: 0,
         target_accuracy: 0.9,
+        mup_base: None,
     }
 }
 

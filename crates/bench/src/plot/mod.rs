@@ -101,8 +101,14 @@ fn mostly_failed(group: &Group<'_>) -> bool {
 /// (per layer at init). Each line is the mean over seeds, with their min–max as a band.
 pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
     let groups = groups(results);
-    let mut archs: Vec<_> = groups.iter().map(|g| g.runs[0].spec.arch.clone()).collect();
-    archs.dedup();
+    let sweep = crate::report::is_sweep(results);
+    // Each architecture once, in order of first appearance (a sweep interleaves them).
+    let mut archs: Vec<crate::experiment::Arch> = Vec::new();
+    for g in &groups {
+        if !archs.contains(&g.runs[0].spec.arch) {
+            archs.push(g.runs[0].spec.arch.clone());
+        }
+    }
     let mut figures = Vec::new();
     for arch in archs {
         let label = arch.label();
@@ -123,7 +129,7 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
                 .map(|(i, g)| {
                     let (points, band) = across_seeds(g, points);
                     Series {
-                        label: g.runs[0].spec.init.clone(),
+                        label: crate::report::group_name(&g.runs[0].spec, sweep),
                         points,
                         band,
                         mark: Mark::LineAndPoints,
@@ -235,7 +241,81 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
             |d| d.backprop_grad_std * d.backprop_grad_std,
         );
     }
+    figures.extend(lr_transfer_figures(results));
     figures
+}
+
+/// For a sweep of learning rates, per parametrization and initializer, the final training
+/// loss (mean over seeds) against log2 of the learning rate, one line per network
+/// (`lr_transfer_<parametrization>_<init>`); none without a sweep. Diverged learning
+/// rates are left out of their line.
+pub fn lr_transfer_figures(results: &[RunResult]) -> Vec<Figure> {
+    let lrs: Vec<f64> = results.iter().map(|r| r.spec.optimizer.lr()).collect();
+    if lrs.iter().all(|&lr| lr == lrs[0]) {
+        return Vec::new();
+    }
+    let groups = groups(results);
+    let mut keys: Vec<(Option<usize>, String)> = Vec::new();
+    for g in &groups {
+        let key = (g.runs[0].spec.mup_base, g.runs[0].spec.init.clone());
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.into_iter()
+        .map(|(mup_base, init)| {
+            let mine: Vec<&Group<'_>> = groups
+                .iter()
+                .filter(|g| g.runs[0].spec.mup_base == mup_base && g.runs[0].spec.init == init)
+                .collect();
+            let mut archs: Vec<crate::experiment::Arch> = Vec::new();
+            for g in &mine {
+                if !archs.contains(&g.runs[0].spec.arch) {
+                    archs.push(g.runs[0].spec.arch.clone());
+                }
+            }
+            let series = archs
+                .iter()
+                .enumerate()
+                .map(|(i, arch)| {
+                    let mut points: Vec<(f64, f64)> = mine
+                        .iter()
+                        .filter(|g| g.runs[0].spec.arch == *arch)
+                        .map(|g| {
+                            (
+                                g.runs[0].spec.optimizer.lr().log2(),
+                                crate::report::final_loss(g),
+                            )
+                        })
+                        .filter(|(_, loss)| loss.is_finite())
+                        .collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series {
+                        label: arch.label(),
+                        points,
+                        band: Vec::new(),
+                        mark: Mark::LineAndPoints,
+                        dashed: false,
+                        style: i,
+                    }
+                })
+                .collect();
+            let name = mine[0].runs[0].spec.parametrization_name();
+            Figure {
+                stem: format!("lr_transfer_{}_{}", slug(&name), slug(&init)),
+                title: format!("Final training loss against learning rate, {name}, {init}"),
+                x_label: "log2 learning rate".into(),
+                y_label: "final training loss (log)".into(),
+                y_unit: "",
+                log_y: true,
+                series,
+                legend_notes: vec![
+                    "mean over seeds of the last epoch's loss; diverged learning rates left out."
+                        .into(),
+                ],
+            }
+        })
+        .collect()
 }
 
 /// The figures of a signal report: `signal_<activation>` (pre-activation variance against

@@ -1,0 +1,160 @@
+//! Learning-rate and parametrization sweeps in experiment files: how they expand, what
+//! they refuse, and the best learning rate per network they report.
+
+use bench::config;
+use bench::data::{Synthetic, generate};
+use bench::experiment::run_all;
+use indicatif::ProgressBar;
+
+const SWEEP: &str = r#"
+    [dataset]
+    kind = "blobs"
+    samples = 300
+    dims = 4
+    [[arch]]
+    depth = 2
+    width = 16
+    activation = "relu"
+    [[arch]]
+    depth = 2
+    width = 64
+    activation = "relu"
+    [train]
+    inits = ["he_normal"]
+    optimizer = "adam"
+    lrs = [0.001, 0.01, 0.1]
+    parametrizations = ["standard", "mup"]
+    base_width = 16
+    epochs = 2
+    batch_size = 32
+    seeds = [0, 1]
+"#;
+
+fn check(text: &str) -> Result<Vec<bench::experiment::RunSpec>, bench::BenchError> {
+    // One folder per test thread: the tests run in parallel.
+    let dir = std::env::temp_dir().join(format!(
+        "initlab-sweeps-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("experiment.toml");
+    std::fs::write(&path, text).unwrap();
+    config::parse(&path).and_then(|file| file.specs())
+}
+
+#[test]
+fn a_sweep_expands_over_parametrizations_learning_rates_archs_and_seeds() {
+    let specs = check(SWEEP).unwrap();
+    assert_eq!(specs.len(), 2 * 3 * 2 * 2);
+    assert_eq!(specs.iter().filter(|s| s.mup_base == Some(16)).count(), 12);
+    let lrs: Vec<f64> = specs.iter().map(|s| s.optimizer.lr()).collect();
+    for lr in [0.001, 0.01, 0.1] {
+        assert_eq!(lrs.iter().filter(|&&l| l == lr).count(), 8);
+    }
+    let cases = [
+        (
+            SWEEP.replace(
+                "lrs = [0.001, 0.01, 0.1]",
+                "lrs = [0.001, 0.01, 0.1]\n    lr = 0.1",
+            ),
+            "either lr or lrs",
+        ),
+        (
+            SWEEP.replace("lrs = [0.001, 0.01, 0.1]", "lrs = []"),
+            "at least one learning rate",
+        ),
+        (
+            SWEEP.replace("lrs = [0.001, 0.01, 0.1]", "lrs = [0.001, 0.001]"),
+            "each learning rate once",
+        ),
+        (
+            SWEEP.replace("lrs = [0.001, 0.01, 0.1]\n", ""),
+            "lr = ... or lrs",
+        ),
+        (
+            SWEEP.replace("    base_width = 16\n", ""),
+            "train.base_width",
+        ),
+        (SWEEP.replace("\"mup\"]", "\"ntk\"]"), "standard or mup"),
+        (
+            SWEEP.replace("[\"he_normal\"]", "[\"lsuv\"]"),
+            "that μP can scale",
+        ),
+        (
+            SWEEP.replace("width = 64", "width = 64\n    norm = \"batch\""),
+            "plain networks only",
+        ),
+        (
+            SWEEP.replace("[\"standard\", \"mup\"]", "[\"standard\"]"),
+            "train.base_width",
+        ),
+    ];
+    for (text, expected) in cases {
+        let message = check(&text).unwrap_err().to_string();
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+}
+
+#[test]
+fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        300,
+        1,
+    )
+    .unwrap();
+    let specs = check(SWEEP).unwrap();
+    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let table = bench::report::markdown(&results);
+    assert!(
+        table.contains("| relu 2x64 | he_normal, lr 0.01, mup (base 16) |"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "| parametrization | network | init | best lr | log2 | final training loss |"
+        ),
+        "{table}"
+    );
+    assert_eq!(
+        table.matches("| mup (base 16) | relu 2x").count(),
+        2,
+        "{table}"
+    );
+    // At the base width, μP is the standard network: the same runs, the same losses.
+    let at_base = |mup: Option<usize>| -> Vec<f64> {
+        results
+            .iter()
+            .filter(|r| r.spec.mup_base == mup && r.spec.arch.hidden == [16, 16])
+            .map(|r| r.epochs.last().unwrap().train_loss)
+            .collect()
+    };
+    assert_eq!(at_base(None), at_base(Some(16)));
+    assert_ne!(
+        results
+            .iter()
+            .filter(|r| r.spec.mup_base.is_none() && r.spec.arch.hidden == [64, 64])
+            .map(|r| r.epochs.last().unwrap().train_loss)
+            .collect::<Vec<_>>(),
+        results
+            .iter()
+            .filter(|r| r.spec.mup_base.is_some() && r.spec.arch.hidden == [64, 64])
+            .map(|r| r.epochs.last().unwrap().train_loss)
+            .collect::<Vec<_>>(),
+        "wider than the base, μP differs"
+    );
+    let figures = bench::plot::result_figures(&results);
+    let stems: Vec<&str> = figures.iter().map(|f| f.stem.as_str()).collect();
+    assert!(
+        stems.contains(&"lr_transfer_standard_he_normal"),
+        "{stems:?}"
+    );
+    let mut unique = stems.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), stems.len(), "each figure once: {stems:?}");
+}
