@@ -10,6 +10,12 @@
 //! infinite-width values with corrections that shrink as `1/sqrt(width)`, which would tilt
 //! a fit through the smallest widths.
 //!
+//! The first step's relative update of every layer's output, `‖x₁ - x₀‖ / ‖x₀‖`, against
+//! width too: the quantity μP holds fixed (Θ(1): features move by a width-independent
+//! fraction), where the standard parametrization's grows with width under Adam. The
+//! logits are the exception: μP starts them at O(1/sqrt(width)) and moves them by O(1), so
+//! their relative update grows as sqrt(width) (predicted slope 0.5).
+//!
 //! Predicted slope: 0 under μP, at every layer and step. Under the standard
 //! parametrization the activations' growth compounds layer by layer and step by step,
 //! and leaves the regime of any simple power once ReLUs die, so the report measures it
@@ -91,6 +97,23 @@ impl Slope {
 /// Slopes below this in magnitude count as width-stable.
 pub const FLAT: f64 = 0.1;
 
+/// How far one step moved a layer's output: `‖x_after - x_before‖ / ‖x_before‖` over the
+/// probe batch (Frobenius norms), after the first step. μP holds it Θ(1) in width: every
+/// layer's features move by a width-independent fraction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Update {
+    /// `standard` or `mup`.
+    pub parametrization: &'static str,
+    /// Hidden width.
+    pub width: usize,
+    /// Weight seed.
+    pub seed: u64,
+    /// 1-based layer; `depth + 1` is the logits.
+    pub layer: usize,
+    /// The relative change.
+    pub relative: f64,
+}
+
 /// Everything a coordinate check measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoordCheckReport {
@@ -106,6 +129,10 @@ pub struct CoordCheckReport {
     pub coords: Vec<Coord>,
     /// Every slope.
     pub slopes: Vec<Slope>,
+    /// The first step's relative update of every layer.
+    pub updates: Vec<Update>,
+    /// Their slopes in width (`step` 1).
+    pub update_slopes: Vec<Slope>,
 }
 
 /// Runs the check on `inputs` (at least `steps * batch` rows; the first `batch` are also
@@ -155,6 +182,7 @@ pub fn run(
     let he = init::Initializer::he_normal(config.activation.nonlinearity());
     let probe = inputs.slice(s![..config.batch, ..]);
     let mut coords = Vec::new();
+    let mut updates = Vec::new();
     let parametrizations = [
         ("standard", Parametrization::Standard),
         ("mup", Parametrization::Mup { base }),
@@ -174,11 +202,28 @@ pub fn run(
                     .with_batch_size(config.batch);
                 let train = parametrization.train_config(&target, train)?;
                 let mut trainer = Trainer::new(&mlp, train)?;
+                let at_init = mlp.activations(probe)?;
                 for step in 1..=config.steps {
                     let batch = (step - 1) * config.batch..step * config.batch;
                     let x = inputs.slice(s![batch.clone(), ..]);
                     trainer.train_batch(&mut mlp, x, Targets::Classes(&labels[batch]))?;
-                    for (l, output) in mlp.activations(probe)?.iter().enumerate() {
+                    let outputs = mlp.activations(probe)?;
+                    if step == 1 {
+                        for (l, (after, before)) in outputs.iter().zip(&at_init).enumerate() {
+                            let norm = |a: ndarray::ArrayView2<'_, f32>| {
+                                a.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt()
+                            };
+                            let change = norm((after - before).view()) / norm(before.view());
+                            updates.push(Update {
+                                parametrization: name,
+                                width,
+                                seed,
+                                layer: l + 1,
+                                relative: change,
+                            });
+                        }
+                    }
+                    for (l, output) in outputs.iter().enumerate() {
                         let mean_abs = output.iter().map(|v| f64::from(v.abs())).sum::<f64>()
                             / output.len() as f64;
                         coords.push(Coord {
@@ -196,6 +241,32 @@ pub fn run(
         }
     }
     let slopes = slopes(&coords, config);
+    // The first step's updates as coordinates of a one-step check.
+    let as_coords: Vec<Coord> = updates
+        .iter()
+        .map(|u| Coord {
+            parametrization: u.parametrization,
+            width: u.width,
+            seed: u.seed,
+            step: 1,
+            layer: u.layer,
+            mean_abs: u.relative,
+        })
+        .collect();
+    let mut update_slopes = self::slopes(
+        &as_coords,
+        &CoordCheckConfig {
+            steps: 1,
+            ..config.clone()
+        },
+    );
+    // μP's logits start at O(1/sqrt(width)) (output variance 1/fan_in²) and move by O(1):
+    // relative to where they started, they move as sqrt(width).
+    for slope in &mut update_slopes {
+        if slope.parametrization == "mup" && slope.layer == config.depth + 1 {
+            slope.predicted = Some(0.5);
+        }
+    }
     Ok(CoordCheckReport {
         widths: config.widths.clone(),
         depth: config.depth,
@@ -203,6 +274,8 @@ pub fn run(
         optimizer: format!("{:?}", config.optimizer),
         coords,
         slopes,
+        updates,
+        update_slopes,
     })
 }
 
@@ -307,7 +380,7 @@ impl CoordCheckReport {
                 })
                 .expect("a slope per parametrization, step and layer")
         };
-        let predicted = |s: &Slope| s.predicted.map_or("-".to_owned(), |p| format!("{p:.0}"));
+        let predicted = |s: &Slope| s.predicted.map_or("-".to_owned(), |p| format!("{p}"));
         for layer in 1..=self.depth + 1 {
             let name = if layer == self.depth + 1 {
                 "logits".to_owned()
@@ -323,6 +396,49 @@ impl CoordCheckReport {
                 mup.slope,
                 mup.standard_error,
                 mup.verdict(),
+                predicted(mup),
+            ));
+        }
+        out.push_str(&format!(
+            "\nThe first step's relative update of each layer's output, ‖x₁ - x₀‖ / ‖x₀‖ on the probe batch: slope in ln(width) over widths {:?}, and its value at the widest\n\n| layer | standard | at {} | μP | at {} | predicted |\n|---|---:|---:|---:|---:|---:|\n",
+            fitted_widths(&self.widths),
+            self.widths[self.widths.len() - 1],
+            self.widths[self.widths.len() - 1],
+        ));
+        let widest = |parametrization: &str, layer: usize| {
+            let values: Vec<f64> = self
+                .updates
+                .iter()
+                .filter(|u| {
+                    u.parametrization == parametrization
+                        && u.layer == layer
+                        && u.width == self.widths[self.widths.len() - 1]
+                })
+                .map(|u| u.relative)
+                .collect();
+            values.iter().sum::<f64>() / values.len().max(1) as f64
+        };
+        for layer in 1..=self.depth + 1 {
+            let name = if layer == self.depth + 1 {
+                "logits".to_owned()
+            } else {
+                layer.to_string()
+            };
+            let of = |parametrization: &str| {
+                self.update_slopes
+                    .iter()
+                    .find(|s| s.parametrization == parametrization && s.layer == layer)
+                    .expect("an update slope per parametrization and layer")
+            };
+            let (sp, mup) = (of("standard"), of("mup"));
+            out.push_str(&format!(
+                "| {name} | {:.2} ± {:.2} | {:.3} | {:.2} ± {:.2} | {:.3} | {} |\n",
+                sp.slope,
+                sp.standard_error,
+                widest("standard", layer),
+                mup.slope,
+                mup.standard_error,
+                widest("mup", layer),
                 predicted(mup),
             ));
         }

@@ -60,6 +60,30 @@ fn mup_is_flat_in_width_and_standard_grows() {
         logits.slope,
         logits.standard_error
     );
+    // The first step's relative update: flat under μP for the hidden layers, growing as
+    // sqrt(width) for its logits (they start at 1/sqrt(width)); growing under the standard
+    // parametrization from the second layer on.
+    for slope in &report.update_slopes {
+        let tolerance = FLAT + 4.0 * slope.standard_error;
+        let predicted = slope.predicted.unwrap_or(f64::NAN);
+        match slope.parametrization {
+            "mup" => assert!(
+                (slope.slope - predicted).abs() < tolerance,
+                "μP update, layer {}: {:.3} ± {:.3} vs {predicted}",
+                slope.layer,
+                slope.slope,
+                slope.standard_error
+            ),
+            _ if slope.layer >= 2 => assert!(
+                slope.slope > tolerance,
+                "standard update, layer {}: {:.3} ± {:.3}",
+                slope.layer,
+                slope.slope,
+                slope.standard_error
+            ),
+            _ => {}
+        }
+    }
     let text = report.markdown();
     assert!(
         text.contains("| logits |") && text.contains("over widths [256, 512, 1024]"),

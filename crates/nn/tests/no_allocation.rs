@@ -86,14 +86,15 @@ fn steps_after_the_first_do_not_allocate() {
             .filter(|(_, w)| w[0].0 == w[1].0 && w[1].1 > w[0].1)
             .map(|(step, w)| (step + 1, w[1].1 - w[0].1))
             .collect();
-        let allocated: usize = allocating.iter().map(|(_, n)| n).sum();
-        // A pool thread's first steal registers it with crossbeam's epoch collector, once;
-        // on a loaded machine that can fall after the first step. Anything per step, such
-        // as handing each step to the pool (the injection queue allocates every 63), would
-        // add up far past one per thread over 500 steps.
+        // A pool thread's first steal registers it with crossbeam's epoch collector, once,
+        // in one burst of allocations (6 measured); on a loaded machine that can fall after
+        // the first step. Anything per step, such as handing each step to the pool (the
+        // injection queue allocates every 63), would recur: at most one allocating step per
+        // thread, and none in the second half.
         assert!(
-            allocated <= rayon::current_num_threads(),
-            "{optimizer:?}: steps after the first allocated {allocated} times, at (step, count) {allocating:?}"
+            allocating.len() <= rayon::current_num_threads()
+                && allocating.iter().all(|&(step, _)| step < 250),
+            "{optimizer:?}: steps after the first allocated, at (step, count) {allocating:?}"
         );
     }
 }
@@ -130,9 +131,19 @@ fn train_batch_inside_the_pool_does_not_allocate() {
             counts.push(ALLOCATIONS.load(Ordering::Relaxed));
         }
     });
-    let allocated = counts[counts.len() - 1] - counts[1];
+    let allocating: Vec<(usize, usize)> = counts
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[1] > w[0])
+        .map(|(i, w)| (i + 1, w[1] - w[0]))
+        .collect();
+    // A pool worker that first joins in a later call sets up its thread-local state then,
+    // in one burst (measured here: 6 allocations in one call, at call 6 or 12, when other
+    // processes kept a worker asleep): at most one allocating call per worker, and none
+    // in the second half.
     assert!(
-        allocated <= rayon::current_num_threads(),
-        "499 calls after the first allocated {allocated} times"
+        allocating.len() <= rayon::current_num_threads()
+            && allocating.iter().all(|&(call, _)| call < 250),
+        "train_batch allocated after the first call, at (call, count) {allocating:?}"
     );
 }
