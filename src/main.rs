@@ -588,6 +588,19 @@ fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
     optimizer
         .validate()
         .map_err(|e| BenchError::invalid("--lr", args.lr, e.to_string()))?;
+    // Checked before the seeds become a list: one network per parametrization, width and
+    // seed.
+    let runs = (args.seeds as usize)
+        .checked_mul(args.widths.len())
+        .and_then(|n| n.checked_mul(2))
+        .filter(|&n| n <= bench::experiment::MAX_RUNS)
+        .ok_or_else(|| {
+            BenchError::invalid(
+                "--seeds x --widths",
+                format!("{} x {}", args.seeds, args.widths.len()),
+                format!("at most {} networks in all", bench::experiment::MAX_RUNS),
+            )
+        })?;
     let config = bench::coord_check::CoordCheckConfig {
         widths: args.widths.clone(),
         depth: args.depth,
@@ -616,7 +629,6 @@ fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
     )?;
     let out = OutputDir::claim(&cli.out)?;
     let start = Instant::now();
-    let runs = 2 * args.widths.len() * args.seeds as usize;
     let progress = progress_bar(runs, "networks", cli.quiet);
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let report = bench::coord_check::run(

@@ -321,6 +321,11 @@ fn coord_check_writes_its_table_files_and_figures() {
         (&["--optimizer", "rmsprop"][..], "`--optimizer`"),
         (&["--lr=-1"][..], "`--lr`"),
         (&["--steps", "1000"][..], "`steps x batch`"),
+        (&["--steps", "18446744073709551615"][..], "`steps x batch`"),
+        (
+            &["--seeds", "18446744073709551615"][..],
+            "`--seeds x --widths`",
+        ),
     ] {
         let err = stderr_of_failure(initlab(
             &[&["coord-check", "--widths", "8,16"][..], args].concat(),

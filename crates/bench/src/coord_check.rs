@@ -166,11 +166,11 @@ pub fn run(
             return Err(BenchError::invalid(field, 0, "at least 1"));
         }
     }
-    let rows = config.steps * config.batch;
-    if inputs.nrows() < rows {
+    let rows = config.steps.checked_mul(config.batch);
+    if rows.is_none_or(|rows| rows > inputs.nrows()) {
         return Err(BenchError::invalid(
             "steps x batch",
-            rows,
+            format!("{} x {}", config.steps, config.batch),
             format!("at most the {} samples of the data", inputs.nrows()),
         ));
     }
@@ -285,15 +285,6 @@ pub fn fitted_widths(widths: &[usize]) -> &[usize] {
     &widths[widths.len() - count..]
 }
 
-/// The least-squares slope of `ys` against `xs`.
-fn fit(xs: &[f64], ys: &[f64]) -> f64 {
-    let n = xs.len() as f64;
-    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
-    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    sxy / sxx
-}
-
 fn slopes(coords: &[Coord], config: &CoordCheckConfig) -> Vec<Slope> {
     let fitted = fitted_widths(&config.widths);
     let ln_widths: Vec<f64> = fitted.iter().map(|&w| (w as f64).ln()).collect();
@@ -320,7 +311,7 @@ fn slopes(coords: &[Coord], config: &CoordCheckConfig) -> Vec<Slope> {
                                     .map_or(f64::NAN, |c| c.mean_abs.ln())
                             })
                             .collect();
-                        fit(&ln_widths, &ys)
+                        crate::fit::slope(&ln_widths, &ys)
                     })
                     .collect();
                 let n = per_seed.len() as f64;

@@ -9,6 +9,7 @@ pub mod coord_check;
 pub mod data;
 mod error;
 pub mod experiment;
+mod fit;
 pub mod html;
 pub mod load;
 pub mod memory;

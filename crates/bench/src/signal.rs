@@ -573,16 +573,9 @@ fn analyze_net(
 /// `exp(-slope)` of the least-squares line through `ln(measured gradient variance)`
 /// against the layer index.
 fn growth_per_layer(layers: &[LayerSignal]) -> f64 {
-    let n = layers.len() as f64;
+    let xs: Vec<f64> = (0..layers.len()).map(|i| i as f64).collect();
     let ys: Vec<f64> = layers.iter().map(|l| l.measured_gradient.ln()).collect();
-    let mean_x = (n - 1.0) / 2.0;
-    let mean_y = ys.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, y) in ys.iter().enumerate() {
-        sxy += (i as f64 - mean_x) * (y - mean_y);
-        sxx += (i as f64 - mean_x).powi(2);
-    }
-    let slope = sxy / sxx;
+    let slope = crate::fit::slope(&xs, &ys);
     if slope.is_finite() {
         (-slope).exp()
     } else {

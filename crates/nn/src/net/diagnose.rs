@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayView2, Axis, s};
 
-use super::pass::{Node, dense_parameters};
+use super::pass::{Node, dense_layers, dense_parameters};
 use super::{Net, Workspace};
 use crate::diagnostics::{duplicate_units, jacobian_mean_singular_value, mean_std, norm};
 use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
@@ -41,6 +41,8 @@ pub fn diagnose<T: Real>(
     let rows = x.nrows();
     let mut ws = Workspace::new(net, rows);
     let mut grads = vec![T::zero(); net.parameter_count()];
+    // The passes split layers across rayon's threads: BLAS stays on one each.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     net.train_pass(x.view(), targets, loss, &mut ws, &mut grads);
     let starts: Vec<usize> = net
         .nodes
@@ -63,12 +65,16 @@ pub fn diagnose<T: Real>(
                 _ => None,
             })
             .unwrap_or(Activation::Identity);
-        let mut weights = Vec::new();
-        dense_weights(&stage[0], &mut weights);
+        // Every dense layer of the stage's first node: itself, or a block's branch.
+        let dense = dense_layers(std::slice::from_ref(&stage[0]));
         let values = |source: &[T]| -> Vec<f64> {
-            weights
+            dense
                 .iter()
-                .flat_map(|r| source[r.clone()].iter().map(|v| v.wide()))
+                .flat_map(|d| {
+                    source[d.at..d.at + d.input * d.output]
+                        .iter()
+                        .map(|v| v.wide())
+                })
                 .collect()
         };
         let weight_grad_norm = norm(values(&grads).into_iter());
@@ -86,7 +92,6 @@ pub fn diagnose<T: Real>(
         } else {
             0
         };
-        let first_dense = first_dense(&stage[0]);
         let plain = stage[1..].iter().all(|n| matches!(n, Node::Activation(_)));
         let jacobian = match (&stage[0], plain) {
             _ if jacobian_samples == 0 => None,
@@ -142,8 +147,8 @@ pub fn diagnose<T: Real>(
                 f64::INFINITY
             },
             jacobian_mean_singular_value: jacobian,
-            duplicate_units: first_dense.map_or(0, |(input, output, at)| {
-                let (w, b) = dense_parameters(&net.params, at, input, output);
+            duplicate_units: dense.first().map_or(0, |d| {
+                let (w, b) = dense_parameters(&net.params, d.at, d.input, d.output);
                 duplicate_units(w, b)
             }),
         });
@@ -203,23 +208,5 @@ impl<T: Real> BlockJacobian<'_, T> {
             row *= activation.derivative(z, y).wide();
         }
         Some(crate::diagnostics::mean_singular_value(&j))
-    }
-}
-
-/// The ranges of every dense weight in `node` (a block's whole branch).
-fn dense_weights(node: &Node, out: &mut Vec<std::ops::Range<usize>>) {
-    match node {
-        Node::Dense { input, output, at } => out.push(*at..at + input * output),
-        Node::Residual { branch, .. } => branch.iter().for_each(|n| dense_weights(n, out)),
-        _ => {}
-    }
-}
-
-/// `(input, output, at)` of `node` if dense, else of the first dense layer in its branch.
-fn first_dense(node: &Node) -> Option<(usize, usize, usize)> {
-    match node {
-        Node::Dense { input, output, at } => Some((*input, *output, *at)),
-        Node::Residual { branch, .. } => branch.iter().find_map(first_dense),
-        _ => None,
     }
 }

@@ -5,35 +5,9 @@
 use init::{Initializer, RngKey};
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
-use super::pass::{self, Node, Slot};
+use super::pass::{self, Slot, dense_layers};
 use super::{Net, Workspace};
 use crate::{LsuvConfig, LsuvLayer, NnError, Real};
-
-/// A dense layer: where its slot is and where its weights are.
-struct DenseAt {
-    /// Indices into the nodes, then into the branches of the blocks on the way.
-    path: Vec<usize>,
-    input: usize,
-    output: usize,
-    at: usize,
-}
-
-fn dense_layers(nodes: &[Node], prefix: &mut Vec<usize>, out: &mut Vec<DenseAt>) {
-    for (i, node) in nodes.iter().enumerate() {
-        prefix.push(i);
-        match *node {
-            Node::Dense { input, output, at } => out.push(DenseAt {
-                path: prefix.clone(),
-                input,
-                output,
-                at,
-            }),
-            Node::Residual { ref branch, .. } => dense_layers(branch, prefix, out),
-            _ => {}
-        }
-        prefix.pop();
-    }
-}
 
 fn slot_at<'a, T>(slots: &'a [Slot<T>], path: &[usize]) -> &'a Slot<T> {
     match path {
@@ -79,8 +53,7 @@ pub fn lsuv<T: Real>(
     config.validate()?;
     crate::data::validate_inputs(net.io(), inputs)?;
     let x = inputs.as_standard_layout();
-    let mut layers = Vec::new();
-    dense_layers(&net.nodes, &mut Vec::new(), &mut layers);
+    let layers = dense_layers(&net.nodes);
     if config.orthogonal_first {
         let key = RngKey::new(config.seed);
         for layer in &layers {
@@ -104,6 +77,8 @@ pub fn lsuv<T: Real>(
     }
     let rows = x.nrows();
     let mut workspace = Workspace::new(net, rows);
+    // The passes split layers across rayon's threads: BLAS stays on one each.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let mut report = Vec::with_capacity(layers.len());
     for layer in &layers {
         let variance_of = |net: &Net<T>| {

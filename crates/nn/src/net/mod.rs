@@ -62,6 +62,9 @@ use crate::data::Io;
 use crate::{Loss, NnError, Real, Targets};
 use pass::{Mode, Node, Slot};
 
+/// Rows per chunk of an evaluation pass.
+const EVAL_ROWS: usize = 512;
+
 /// A network built from a [`NetConfig`]: its layers, trainable parameters in one flat
 /// vector, and BatchNorm's running averages.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,11 +233,12 @@ impl<T: Real> Net<T> {
         loss.check_targets(targets)?;
         let scale = T::of(1.0 / inputs.nrows() as f64);
         let mut total = 0.0;
-        let mut grad = Array2::zeros((0, self.output));
+        // The loss is fused with its gradient: one scratch buffer for every chunk's.
+        let mut grad = Array2::zeros((EVAL_ROWS.min(inputs.nrows()), self.output));
         self.evaluate(inputs, |start, logits| {
             let rows = start..start + logits.nrows();
-            grad = Array2::zeros(logits.dim());
-            total += loss.forward_backward(logits, targets.rows(rows), scale, grad.view_mut());
+            let grad = grad.slice_mut(s![..logits.nrows(), ..]);
+            total += loss.forward_backward(logits, targets.rows(rows), scale, grad);
         });
         Ok(total)
     }
@@ -242,7 +246,9 @@ impl<T: Real> Net<T> {
     /// Runs evaluation mode over `inputs` in chunks, handing each chunk's logits with its
     /// first row to `visit`.
     fn evaluate(&self, inputs: ArrayView2<'_, T>, mut visit: impl FnMut(usize, ArrayView2<'_, T>)) {
-        let chunk = 512.min(inputs.nrows());
+        // The passes split layers across rayon's threads: BLAS stays on one each.
+        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        let chunk = EVAL_ROWS.min(inputs.nrows());
         let mut workspace = Workspace::new(self, chunk);
         for start in (0..inputs.nrows()).step_by(chunk) {
             let x = inputs.slice(s![start..(start + chunk).min(inputs.nrows()), ..]);
@@ -270,6 +276,7 @@ impl<T: Real> Net<T> {
         let rows = x.nrows();
         let mut workspace = Workspace::new(self, rows);
         let mut grads = vec![T::zero(); self.params.len()];
+        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         let value = self.train_pass(x.view(), targets, loss, &mut workspace, &mut grads);
         Ok((value, grads))
     }

@@ -425,6 +425,41 @@ fn dense_input_gradient<T: Real>(
         });
 }
 
+/// A dense layer: where its slot is and where its weights are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DenseAt {
+    /// Indices into the nodes, then into the branches of the blocks on the way.
+    pub(crate) path: Vec<usize>,
+    pub(crate) input: usize,
+    pub(crate) output: usize,
+    /// Where its weight starts; its bias follows.
+    pub(crate) at: usize,
+}
+
+/// Every dense layer in `nodes`, branches included, in the order a forward pass meets
+/// them.
+pub(crate) fn dense_layers(nodes: &[Node]) -> Vec<DenseAt> {
+    fn walk(nodes: &[Node], prefix: &mut Vec<usize>, out: &mut Vec<DenseAt>) {
+        for (i, node) in nodes.iter().enumerate() {
+            prefix.push(i);
+            match *node {
+                Node::Dense { input, output, at } => out.push(DenseAt {
+                    path: prefix.clone(),
+                    input,
+                    output,
+                    at,
+                }),
+                Node::Residual { ref branch, .. } => walk(branch, prefix, out),
+                _ => {}
+            }
+            prefix.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(nodes, &mut Vec::new(), &mut out);
+    out
+}
+
 /// Folds each BatchNorm's batch statistics from the last training forward pass over `n`
 /// samples into its running averages.
 pub(crate) fn update_running<T: Real>(
