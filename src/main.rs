@@ -139,9 +139,29 @@ struct CoordCheckArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 struct SignalArgs {
-    /// Hidden layers.
-    #[arg(long, default_value_t = 20)]
-    depth: usize,
+    /// Hidden layers (default 20; 3 with --widths).
+    #[arg(long)]
+    depth: Option<usize>,
+    /// Show width instead of depth: MLPs of these hidden widths (increasing; the first is
+    /// μP's base), He-initialized, under the standard parametrization and μP, each layer's
+    /// pre-activation second moment at init and its own update ‖ΔW x‖ / ‖W x‖ after one
+    /// step of --optimizer on --batch digits, with slopes in width against the predicted
+    /// ones (seeds 0, 1 and 2).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with_all = [
+            "width", "inits", "input", "input_scale", "skip_input_layer", "input_width",
+            "jacobian_samples", "norm", "residual", "branch", "ordering", "seed",
+        ]
+    )]
+    widths: Option<Vec<usize>>,
+    /// With --widths: sgd, momentum, nesterov or adam.
+    #[arg(long, default_value = "adam", requires = "widths")]
+    optimizer: String,
+    /// With --widths: the learning rate, the same at every width.
+    #[arg(long, default_value_t = 0.01, requires = "widths")]
+    lr: f64,
     /// Units per hidden layer.
     #[arg(long, default_value_t = 512)]
     width: usize,
@@ -282,7 +302,7 @@ fn main() -> ExitCode {
         }
         Command::Throughput(args) => throughput(&args, &cli),
         Command::Signal(args) => signal(&args, &cli),
-        Command::CoordCheck(args) => coord_check(&args, &cli),
+        Command::CoordCheck(args) => coord_check(&args, &cli, WidthView::CoordCheck),
     };
     let mut code = ExitCode::SUCCESS;
     if let Err(error) = outcome {
@@ -579,7 +599,14 @@ fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError
     Ok(vec![network])
 }
 
-fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
+/// What a width check shows: the coordinate check, or the signal across width.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum WidthView {
+    CoordCheck,
+    Signal,
+}
+
+fn coord_check(args: &CoordCheckArgs, cli: &Cli, view: WidthView) -> Result<(), BenchError> {
     let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
         BenchError::invalid("--activation", &args.activation, e.to_string())
     })?;
@@ -639,10 +666,24 @@ fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
         &progress,
     )?;
     progress.finish_and_clear();
-    say!("{}", report.markdown());
+    let (stem, markdown, figures, title) = match view {
+        WidthView::CoordCheck => (
+            "coord_check",
+            report.markdown(),
+            plot::coord_check_figures(&report),
+            "initlab coord-check: width against activation size, standard and μP",
+        ),
+        WidthView::Signal => (
+            "signal_width",
+            report.width_signal_markdown(),
+            plot::width_signal_figures(&report),
+            "initlab signal --widths: variance and first update against width, standard and μP",
+        ),
+    };
+    say!("{markdown}");
     say!("checked in {:.1} s", start.elapsed().as_secs_f64());
-    report::write_csv_and_json(out.staging(), "coord_check", &report.csv(), &report)?;
-    let figures = plot::coord_check_figures(&report);
+    report::write_csv_and_json(out.staging(), stem, &report.csv(), &report)?;
+    report::write_markdown(out.staging(), stem, &markdown)?;
     plot::write_pngs(out.staging(), &figures)?;
     let settings = vec![
         ("widths".to_owned(), format!("{:?}", args.widths)),
@@ -655,16 +696,31 @@ fn coord_check(args: &CoordCheckArgs, cli: &Cli) -> Result<(), BenchError> {
         ("seeds".to_owned(), args.seeds.to_string()),
     ];
     Report {
-        title: "initlab coord-check: width against activation size, standard and μP".to_owned(),
-        markdown: report.markdown(),
+        title: title.to_owned(),
+        markdown,
         figures: &figures,
         provenance: provenance(settings, None),
     }
-    .write(out.staging(), "coord_check_report.html")?;
-    publish(out, "coord_check")
+    .write(out.staging(), &format!("{stem}_report.html"))?;
+    publish(out, stem)
 }
 
 fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
+    if let Some(widths) = &args.widths {
+        let seeds = 3;
+        let width_check = CoordCheckArgs {
+            widths: widths.clone(),
+            depth: args.depth.unwrap_or(3),
+            activation: args.activation.clone(),
+            optimizer: args.optimizer.clone(),
+            lr: args.lr,
+            steps: 1,
+            batch: args.batch,
+            seeds,
+        };
+        return coord_check(&width_check, cli, WidthView::Signal);
+    }
+    let depth = args.depth.unwrap_or(20);
     let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
         BenchError::invalid("--activation", &args.activation, e.to_string())
     })?;
@@ -733,12 +789,12 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     let inputs = inputs * args.input_scale;
     let norm = parse_norm(args.norm.as_deref())?;
     let residual = if args.residual {
-        Some(residual_blocks(args.depth, args.branch, &args.ordering)?)
+        Some(residual_blocks(depth, args.branch, &args.ordering)?)
     } else {
         None
     };
     let config = bench::signal::SignalConfig {
-        depth: args.depth,
+        depth,
         width: args.width,
         activation,
         inits: args.inits.clone(),
@@ -773,7 +829,7 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             report
                 .network
                 .clone()
-                .unwrap_or_else(|| format!("{} x {} {}", args.depth, args.width, args.activation))
+                .unwrap_or_else(|| format!("{} x {} {}", depth, args.width, args.activation))
         ),
         markdown: report.markdown(),
         figures: &figures,

@@ -335,6 +335,59 @@ fn coord_check_writes_its_table_files_and_figures() {
 }
 
 #[test]
+fn signal_across_width_writes_its_tables_and_refuses_depth_only_flags() {
+    let dir = scratch("signal-width");
+    let stdout = stdout_of_success(initlab(&[
+        "signal",
+        "--widths",
+        "16,32,64",
+        "--depth",
+        "1",
+        "--batch",
+        "16",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]));
+    assert!(
+        stdout.contains("Mean square pre-activation")
+            && stdout.contains("‖ΔW x‖ / ‖W x‖")
+            && stdout.contains("one step of Sgd"),
+        "{stdout}"
+    );
+    for file in [
+        "signal_width.csv",
+        "signal_width.json",
+        "signal_width_report.html",
+        "signal_width_mup_update.png",
+        "signal_width_standard_variance.png",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = stderr_of_failure(initlab(&["signal", "--widths", "8,16", "--lr=-1"]));
+    assert!(err.contains("`--lr`"), "{err}");
+    // Flags of the depth view, and the width view's flags without it, are usage errors.
+    for (args, expected) in [
+        (&["--widths", "8,16", "--residual"][..], "'--residual'"),
+        (
+            &["--widths", "8,16", "--input", "gaussian"][..],
+            "'--input <INPUT>'",
+        ),
+        (&["--lr", "0.1"][..], "--widths <WIDTHS>"),
+    ] {
+        let out = initlab(&[&["signal"][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn signal_predicts_and_measures_each_layer() {
     let dir = scratch("signal");
     let args = [

@@ -260,3 +260,31 @@ fn the_learning_rate_transfer_table_is_generated_from_the_committed_results() {
         "README.md's best-lr table differs from docs/lr_transfer/results.json; regenerate with `cargo run --release -- run docs/experiments/lr_transfer.toml --out docs/lr_transfer` and paste:\n{table}"
     );
 }
+
+#[test]
+fn the_width_tables_are_the_committed_reports() {
+    let reports = [
+        (
+            "docs/coord_check/coord_check.md",
+            "cargo run --release -- coord-check --out docs/coord_check",
+        ),
+        (
+            "docs/signal_width/signal_width.md",
+            "cargo run --release -- signal --widths 64,128,256,512,1024,2048,4096 --out docs/signal_width",
+        ),
+    ];
+    let committed: Vec<String> = reports.iter().map(|(path, _)| read(path)).collect();
+    let readme = read("README.md");
+    let tables: Vec<&str> = readme
+        .split("```\n")
+        .filter(|block| block.starts_with("| layer | standard |"))
+        .collect();
+    assert_eq!(tables.len(), 4, "the μP section's four width tables");
+    for table in tables {
+        assert!(
+            committed.iter().any(|report| report.contains(table)),
+            "README.md's table is in neither committed report; regenerate with {:?} and paste:\n{table}",
+            reports.map(|(_, command)| command)
+        );
+    }
+}

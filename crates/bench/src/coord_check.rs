@@ -16,10 +16,14 @@
 //! logits are the exception: μP starts them at O(1/sqrt(width)) and moves them by O(1), so
 //! their relative update grows as sqrt(width) (predicted slope 0.5).
 //!
-//! Predicted slope: 0 under μP, at every layer and step. Under the standard
-//! parametrization the activations' growth compounds layer by layer and step by step,
-//! and leaves the regime of any simple power once ReLUs die, so the report measures it
-//! without a prediction.
+//! The same networks also give the signal across width (`initlab signal --widths`): each
+//! layer's mean square pre-activation at initialization, and each layer's own first
+//! update `‖ΔW x‖ / ‖W x‖` with `x` its input at initialization, which isolates the layer
+//! from the changes below it. The scaling argument predicts both slopes under both
+//! parametrizations, for Adam and for SGD (see `Predictions`). For the mean `|x|` and the
+//! output's relative update only μP's slopes are predicted: under the standard
+//! parametrization they compound layer by layer, and leave the regime of any simple
+//! power once ReLUs die.
 
 use ndarray::{ArrayView2, s};
 use nn::mup::Parametrization;
@@ -97,11 +101,11 @@ impl Slope {
 /// Slopes below this in magnitude count as width-stable.
 pub const FLAT: f64 = 0.1;
 
-/// How far one step moved a layer's output: `‖x_after - x_before‖ / ‖x_before‖` over the
-/// probe batch (Frobenius norms), after the first step. μP holds it Θ(1) in width: every
-/// layer's features move by a width-independent fraction.
+/// One layer's value of a per-layer quantity at one width and seed: the first step's
+/// relative update of its output, its own weight update, or its mean square
+/// pre-activation at initialization.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Update {
+pub struct LayerPoint {
     /// `standard` or `mup`.
     pub parametrization: &'static str,
     /// Hidden width.
@@ -110,8 +114,8 @@ pub struct Update {
     pub seed: u64,
     /// 1-based layer; `depth + 1` is the logits.
     pub layer: usize,
-    /// The relative change.
-    pub relative: f64,
+    /// The quantity.
+    pub value: f64,
 }
 
 /// Everything a coordinate check measured.
@@ -129,10 +133,22 @@ pub struct CoordCheckReport {
     pub coords: Vec<Coord>,
     /// Every slope.
     pub slopes: Vec<Slope>,
-    /// The first step's relative update of every layer.
-    pub updates: Vec<Update>,
+    /// How far the first step moved each layer's output, `‖x₁ - x₀‖ / ‖x₀‖` over the
+    /// probe batch (Frobenius norms): the change it inherits from the layers below
+    /// included.
+    pub updates: Vec<LayerPoint>,
     /// Their slopes in width (`step` 1).
     pub update_slopes: Vec<Slope>,
+    /// Each layer's mean square pre-activation `q = mean (W x + b)²` at initialization
+    /// on the probe batch: the variance the signal report follows through depth.
+    pub second_moments: Vec<LayerPoint>,
+    /// Their slopes in width (`step` 0).
+    pub second_moment_slopes: Vec<Slope>,
+    /// Each layer's own first update, `‖ΔW x‖ / ‖W x‖` with `x` the layer's input at
+    /// initialization: the quantity μP holds Θ(1), free of what the layers below did.
+    pub weight_updates: Vec<LayerPoint>,
+    /// Their slopes in width (`step` 1).
+    pub weight_update_slopes: Vec<Slope>,
 }
 
 /// Runs the check on `inputs` (at least `steps * batch` rows; the first `batch` are also
@@ -182,7 +198,8 @@ pub fn run(
     let he = init::Initializer::he_normal(config.activation.nonlinearity());
     let probe = inputs.slice(s![..config.batch, ..]);
     let mut coords = Vec::new();
-    let mut updates = Vec::new();
+    let (mut updates, mut second_moments, mut weight_updates) =
+        (Vec::new(), Vec::new(), Vec::new());
     let parametrizations = [
         ("standard", Parametrization::Standard),
         ("mup", Parametrization::Mup { base }),
@@ -191,6 +208,13 @@ pub fn run(
         for &width in &config.widths {
             let target = shape(width);
             for &seed in &config.seeds {
+                let point = |layer: usize, value: f64| LayerPoint {
+                    parametrization: name,
+                    width,
+                    seed,
+                    layer,
+                    value,
+                };
                 let mut mlp = parametrization.build::<f32>(
                     &target,
                     &config.optimizer,
@@ -203,6 +227,17 @@ pub fn run(
                 let train = parametrization.train_config(&target, train)?;
                 let mut trainer = Trainer::new(&mlp, train)?;
                 let at_init = mlp.activations(probe)?;
+                let layer_inputs: Vec<ArrayView2<'_, f32>> = std::iter::once(probe)
+                    .chain(at_init.iter().map(|a| a.view()))
+                    .take(mlp.layers().len())
+                    .collect();
+                let mut initial = Vec::new();
+                for (l, (layer, x)) in mlp.layers().iter().zip(&layer_inputs).enumerate() {
+                    let wx = x.dot(&layer.weight().t());
+                    let h = &wx + layer.bias();
+                    second_moments.push(point(l + 1, mean_square(h.view())));
+                    initial.push((layer.weight().clone(), norm(wx.view())));
+                }
                 for step in 1..=config.steps {
                     let batch = (step - 1) * config.batch..step * config.batch;
                     let x = inputs.slice(s![batch.clone(), ..]);
@@ -210,17 +245,13 @@ pub fn run(
                     let outputs = mlp.activations(probe)?;
                     if step == 1 {
                         for (l, (after, before)) in outputs.iter().zip(&at_init).enumerate() {
-                            let norm = |a: ndarray::ArrayView2<'_, f32>| {
-                                a.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt()
-                            };
                             let change = norm((after - before).view()) / norm(before.view());
-                            updates.push(Update {
-                                parametrization: name,
-                                width,
-                                seed,
-                                layer: l + 1,
-                                relative: change,
-                            });
+                            updates.push(point(l + 1, change));
+                        }
+                        let layers = mlp.layers().iter().zip(&initial).zip(&layer_inputs);
+                        for (l, ((layer, (w0, wx_norm)), x)) in layers.enumerate() {
+                            let delta_wx = x.dot(&(layer.weight() - w0).t());
+                            weight_updates.push(point(l + 1, norm(delta_wx.view()) / wx_norm));
                         }
                     }
                     for (l, output) in outputs.iter().enumerate() {
@@ -240,33 +271,38 @@ pub fn run(
             }
         }
     }
-    let slopes = slopes(&coords, config);
-    // The first step's updates as coordinates of a one-step check.
-    let as_coords: Vec<Coord> = updates
-        .iter()
-        .map(|u| Coord {
-            parametrization: u.parametrization,
-            width: u.width,
-            seed: u.seed,
-            step: 1,
-            layer: u.layer,
-            mean_abs: u.relative,
-        })
-        .collect();
-    let mut update_slopes = self::slopes(
-        &as_coords,
-        &CoordCheckConfig {
-            steps: 1,
-            ..config.clone()
-        },
-    );
-    // μP's logits start at O(1/sqrt(width)) (output variance 1/fan_in²) and move by O(1):
-    // relative to where they started, they move as sqrt(width).
-    for slope in &mut update_slopes {
-        if slope.parametrization == "mup" && slope.layer == config.depth + 1 {
-            slope.predicted = Some(0.5);
-        }
-    }
+    let predictions = Predictions::for_optimizer(&config.optimizer, config.depth);
+    let slopes = slopes(&coords, config, |parametrization, _| {
+        (parametrization == "mup").then_some(0.0)
+    });
+    let at_one_step =
+        |points: &[LayerPoint], step: usize, predict: &dyn Fn(&str, usize) -> Option<f64>| {
+            let as_coords: Vec<Coord> = points
+                .iter()
+                .map(|p| Coord {
+                    parametrization: p.parametrization,
+                    width: p.width,
+                    seed: p.seed,
+                    step: 1,
+                    layer: p.layer,
+                    mean_abs: p.value,
+                })
+                .collect();
+            let one_step = CoordCheckConfig {
+                steps: 1,
+                ..config.clone()
+            };
+            let mut fitted = self::slopes(&as_coords, &one_step, predict);
+            for slope in &mut fitted {
+                slope.step = step;
+            }
+            fitted
+        };
+    let update_slopes = at_one_step(&updates, 1, &|p, l| predictions.output_update(p, l));
+    let second_moment_slopes =
+        at_one_step(&second_moments, 0, &|p, l| predictions.second_moment(p, l));
+    let weight_update_slopes =
+        at_one_step(&weight_updates, 1, &|p, l| predictions.weight_update(p, l));
     Ok(CoordCheckReport {
         widths: config.widths.clone(),
         depth: config.depth,
@@ -276,7 +312,82 @@ pub fn run(
         slopes,
         updates,
         update_slopes,
+        second_moments,
+        second_moment_slopes,
+        weight_updates,
+        weight_update_slopes,
     })
+}
+
+/// Frobenius norm, accumulated in f64.
+fn norm(a: ArrayView2<'_, f32>) -> f64 {
+    a.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt()
+}
+
+fn mean_square(a: ArrayView2<'_, f32>) -> f64 {
+    a.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / a.len() as f64
+}
+
+/// The slopes in width that the scaling argument gives, per parametrization and layer.
+///
+/// At initialization a fan_in-scaled initializer holds every pre-activation's second
+/// moment fixed in width; μP's output layer starts with variance `1/fan_in²`, so its
+/// logits' second moment falls as `1/width` (slope -1).
+///
+/// The first step, with `x` a layer's input at initialization (its coordinates Θ(1)) and
+/// `n` the width: a hidden layer's `ΔW x` sums `n` products that move together (the
+/// gradient is built from the same inputs), so it is `n` times one entry of `ΔW`.
+/// - Adam's first step moves every weight by ±lr: `ΔW x` is Θ(n·lr) against `W x` Θ(1),
+///   slope 1 from layer 2 on; layer 1's fan-in is the input's, slope 0.
+/// - SGD's step is `lr δ xᵀ`. Under the standard parametrization the backward signal `δ`
+///   reaching a hidden layer is Θ(1/sqrt(n)) per unit (the output weights are
+///   Θ(1/sqrt(n))): hidden layers' `ΔW x` is Θ(sqrt(n)) (slope 0.5), layer 1's is
+///   Θ(1/sqrt(n)) (slope -0.5) and the output layer's, driven by a Θ(1) loss gradient,
+///   Θ(n) (slope 1).
+/// - μP's learning rates cancel these: slope 0 for every hidden layer under either
+///   optimizer. Its output layer's `ΔW x` is Θ(1) against `W x` Θ(1/sqrt(n)): slope 0.5.
+///
+/// The change of a layer's output compounds the changes below it: in the limit each
+/// standard layer past the first multiplies it by `n` under Adam (slopes 0, 1, 2, ...),
+/// but at widths where `n·lr` is not large against 1 the measured slope falls short of
+/// that limit, so only μP's (0, and 0.5 for its logits) are predicted.
+#[derive(Debug, Clone, Copy)]
+struct Predictions {
+    adam: bool,
+    logits: usize,
+}
+
+impl Predictions {
+    fn for_optimizer(optimizer: &Optimizer, depth: usize) -> Self {
+        Self {
+            adam: matches!(optimizer, Optimizer::Adam { .. }),
+            logits: depth + 1,
+        }
+    }
+
+    fn second_moment(self, parametrization: &str, layer: usize) -> Option<f64> {
+        Some(if parametrization == "mup" && layer == self.logits {
+            -1.0
+        } else {
+            0.0
+        })
+    }
+
+    fn weight_update(self, parametrization: &str, layer: usize) -> Option<f64> {
+        Some(match (parametrization, layer) {
+            ("mup", l) if l == self.logits => 0.5,
+            ("mup", _) => 0.0,
+            (_, l) if l == self.logits => 1.0,
+            (_, 1) if self.adam => 0.0,
+            (_, 1) => -0.5,
+            _ if self.adam => 1.0,
+            _ => 0.5,
+        })
+    }
+
+    fn output_update(self, parametrization: &str, layer: usize) -> Option<f64> {
+        (parametrization == "mup").then_some(if layer == self.logits { 0.5 } else { 0.0 })
+    }
 }
 
 /// The widths the slopes are fitted over: the larger half, at least two.
@@ -285,7 +396,11 @@ pub fn fitted_widths(widths: &[usize]) -> &[usize] {
     &widths[widths.len() - count..]
 }
 
-fn slopes(coords: &[Coord], config: &CoordCheckConfig) -> Vec<Slope> {
+fn slopes(
+    coords: &[Coord],
+    config: &CoordCheckConfig,
+    predict: impl Fn(&str, usize) -> Option<f64>,
+) -> Vec<Slope> {
     let fitted = fitted_widths(&config.widths);
     let ln_widths: Vec<f64> = fitted.iter().map(|&w| (w as f64).ln()).collect();
     let mut out = Vec::new();
@@ -322,7 +437,7 @@ fn slopes(coords: &[Coord], config: &CoordCheckConfig) -> Vec<Slope> {
                 } else {
                     f64::NAN
                 };
-                let predicted = (parametrization == "mup").then_some(0.0);
+                let predicted = predict(parametrization, layer);
                 out.push(Slope {
                     parametrization,
                     step,
@@ -371,13 +486,8 @@ impl CoordCheckReport {
                 })
                 .expect("a slope per parametrization, step and layer")
         };
-        let predicted = |s: &Slope| s.predicted.map_or("-".to_owned(), |p| format!("{p}"));
         for layer in 1..=self.depth + 1 {
-            let name = if layer == self.depth + 1 {
-                "logits".to_owned()
-            } else {
-                layer.to_string()
-            };
+            let name = self.layer_name(layer);
             let (sp, mup) = (at("standard", layer), at("mup", layer));
             out.push_str(&format!(
                 "| {name} | {:.2} ± {:.2} | {} | {:.2} ± {:.2} | {} | {} |\n",
@@ -390,49 +500,99 @@ impl CoordCheckReport {
                 predicted(mup),
             ));
         }
-        out.push_str(&format!(
-            "\nThe first step's relative update of each layer's output, ‖x₁ - x₀‖ / ‖x₀‖ on the probe batch: slope in ln(width) over widths {:?}, and its value at the widest\n\n| layer | standard | at {} | μP | at {} | predicted |\n|---|---:|---:|---:|---:|---:|\n",
-            fitted_widths(&self.widths),
-            self.widths[self.widths.len() - 1],
-            self.widths[self.widths.len() - 1],
+        out.push('\n');
+        out.push_str(&self.layer_table(
+            "The first step's relative update of each layer's output, ‖x₁ - x₀‖ / ‖x₀‖ on the probe batch",
+            &self.updates,
+            &self.update_slopes,
         ));
-        let widest = |parametrization: &str, layer: usize| {
-            let values: Vec<f64> = self
-                .updates
+        out
+    }
+
+    /// Width as `initlab signal` shows depth: each layer's mean square pre-activation at
+    /// initialization and its own first update `‖ΔW x‖ / ‖W x‖`, their slopes in width
+    /// against the predicted ones.
+    pub fn width_signal_markdown(&self) -> String {
+        let widths: Vec<String> = self.widths.iter().map(ToString::to_string).collect();
+        let mut out = format!(
+            "signal across width: {} hidden layers of width {} (μP's base: {}), one step of {}\n\n",
+            self.depth,
+            widths.join(", "),
+            self.widths[0],
+            self.optimizer,
+        );
+        out.push_str(&self.layer_table(
+            "Mean square pre-activation q = mean (W x + b)² at initialization",
+            &self.second_moments,
+            &self.second_moment_slopes,
+        ));
+        out.push('\n');
+        out.push_str(&self.layer_table(
+            "Each layer's own first update ‖ΔW x‖ / ‖W x‖, x its input at initialization",
+            &self.weight_updates,
+            &self.weight_update_slopes,
+        ));
+        out
+    }
+
+    /// A per-layer quantity's slopes in width, predicted slopes and mean at the widest
+    /// width, standard beside μP, as a Markdown table under `title`.
+    fn layer_table(&self, title: &str, points: &[LayerPoint], slopes: &[Slope]) -> String {
+        let widest = self.widths[self.widths.len() - 1];
+        let mut out = format!(
+            "{title}: slope in ln(width) over widths {:?}, mean ± standard error over seeds, and the mean at width {widest}\n\n| layer | standard | predicted | at {widest} | μP | predicted | at {widest} |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            fitted_widths(&self.widths),
+        );
+        let at_widest = |parametrization: &str, layer: usize| {
+            let values: Vec<f64> = points
                 .iter()
-                .filter(|u| {
-                    u.parametrization == parametrization
-                        && u.layer == layer
-                        && u.width == self.widths[self.widths.len() - 1]
+                .filter(|p| {
+                    p.parametrization == parametrization && p.layer == layer && p.width == widest
                 })
-                .map(|u| u.relative)
+                .map(|p| p.value)
                 .collect();
             values.iter().sum::<f64>() / values.len().max(1) as f64
         };
         for layer in 1..=self.depth + 1 {
-            let name = if layer == self.depth + 1 {
-                "logits".to_owned()
-            } else {
-                layer.to_string()
-            };
-            let of = |parametrization: &str| {
-                self.update_slopes
+            let mut row = format!("| {} |", self.layer_name(layer));
+            for parametrization in ["standard", "mup"] {
+                let slope = slopes
                     .iter()
                     .find(|s| s.parametrization == parametrization && s.layer == layer)
-                    .expect("an update slope per parametrization and layer")
-            };
-            let (sp, mup) = (of("standard"), of("mup"));
-            out.push_str(&format!(
-                "| {name} | {:.2} ± {:.2} | {:.3} | {:.2} ± {:.2} | {:.3} | {} |\n",
-                sp.slope,
-                sp.standard_error,
-                widest("standard", layer),
-                mup.slope,
-                mup.standard_error,
-                widest("mup", layer),
-                predicted(mup),
-            ));
+                    .expect("a slope per parametrization and layer");
+                row.push_str(&format!(
+                    " {:.2} ± {:.2} | {} | {} |",
+                    slope.slope,
+                    slope.standard_error,
+                    predicted(slope),
+                    significant(at_widest(parametrization, layer)),
+                ));
+            }
+            out.push_str(&row);
+            out.push('\n');
         }
         out
+    }
+
+    fn layer_name(&self, layer: usize) -> String {
+        if layer == self.depth + 1 {
+            "logits".to_owned()
+        } else {
+            layer.to_string()
+        }
+    }
+}
+
+fn predicted(slope: &Slope) -> String {
+    slope.predicted.map_or("-".to_owned(), |p| format!("{p}"))
+}
+
+/// Four significant figures, in plain notation where that is short.
+fn significant(value: f64) -> String {
+    if value != 0.0 && !(1e-3..1e5).contains(&value.abs()) {
+        format!("{value:.3e}")
+    } else {
+        let decimals = 3 - value.abs().log10().floor().clamp(-3.0, 3.0) as i32;
+        format!("{value:.*}", decimals.max(0) as usize)
     }
 }

@@ -255,6 +255,15 @@ pub fn write_csv_and_json(
     )
 }
 
+/// Writes `{stem}.md`, a report's tables as Markdown, into `dir`.
+///
+/// # Errors
+/// [`BenchError::Io`] naming the file.
+pub fn write_markdown(dir: &Path, stem: &str, markdown: &str) -> Result<(), BenchError> {
+    let path = dir.join(format!("{stem}.md"));
+    std::fs::write(&path, markdown).map_err(BenchError::io(&path))
+}
+
 /// Writes `results.csv`, `results.json` and `curves.csv` into `dir`.
 ///
 /// # Errors

@@ -1,6 +1,7 @@
 //! The coordinate check on the bundled digits at test size: under μP every layer's
 //! activation size is flat in width, under the standard parametrization with Adam the
-//! logits grow.
+//! logits grow; each layer's own first update and its variance at init have the slopes in
+//! width that the scaling argument predicts, under both parametrizations.
 
 use bench::coord_check::{CoordCheckConfig, FLAT, run};
 use bench::data::{Dataset, Labels};
@@ -84,6 +85,27 @@ fn mup_is_flat_in_width_and_standard_grows() {
             _ => {}
         }
     }
+    // Each layer's own first update and its second moment at init follow the scaling
+    // argument under both parametrizations.
+    for slope in report
+        .weight_update_slopes
+        .iter()
+        .chain(&report.second_moment_slopes)
+    {
+        let predicted = slope
+            .predicted
+            .expect("predicted for both parametrizations");
+        assert!(
+            (slope.slope - predicted).abs() < FLAT + 4.0 * slope.standard_error,
+            "{} layer {} step {}: {:.3} ± {:.3} vs {predicted}",
+            slope.parametrization,
+            slope.layer,
+            slope.step,
+            slope.slope,
+            slope.standard_error
+        );
+    }
+    assert_eq!(report.weight_updates.len(), 2 * 6 * 3 * 3);
     let text = report.markdown();
     assert!(
         text.contains("| logits |") && text.contains("over widths [256, 512, 1024]"),

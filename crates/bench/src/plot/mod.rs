@@ -405,40 +405,16 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
     let mut figures = Vec::new();
     for (parametrization, title) in [("standard", "standard parametrization"), ("mup", "μP")] {
         for step in 1..=report.steps {
-            let series = (1..=report.depth + 1)
-                .map(|layer| {
-                    let points: Vec<(f64, f64)> = report
-                        .widths
-                        .iter()
-                        .map(|&width| {
-                            let values: Vec<f64> = report
-                                .coords
-                                .iter()
-                                .filter(|c| {
-                                    c.parametrization == parametrization
-                                        && c.step == step
-                                        && c.layer == layer
-                                        && c.width == width
-                                })
-                                .map(|c| c.mean_abs)
-                                .collect();
-                            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-                            ((width as f64).log2(), mean)
-                        })
-                        .collect();
-                    let label = if layer == report.depth + 1 {
-                        "logits".to_owned()
-                    } else {
-                        format!("layer {layer}")
-                    };
-                    Series {
-                        label,
-                        points,
-                        band: Vec::new(),
-                        mark: Mark::Line,
-                        dashed: false,
-                        style: layer - 1,
-                    }
+            let points: Vec<crate::coord_check::LayerPoint> = report
+                .coords
+                .iter()
+                .filter(|c| c.parametrization == parametrization && c.step == step)
+                .map(|c| crate::coord_check::LayerPoint {
+                    parametrization: c.parametrization,
+                    width: c.width,
+                    seed: c.seed,
+                    layer: c.layer,
+                    value: c.mean_abs,
                 })
                 .collect();
             figures.push(Figure {
@@ -448,12 +424,85 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
                 y_label: "mean |x| (log)".into(),
                 y_unit: "",
                 log_y: true,
-                series,
+                series: layers_against_width(report, &points),
                 legend_notes: vec!["mean over seeds.".into()],
             });
         }
     }
     figures
+}
+
+/// `initlab signal --widths`: per parametrization, each layer's pre-activation second
+/// moment at initialization and its own first update `‖ΔW x‖ / ‖W x‖`, against width.
+pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (parametrization, title) in [("standard", "standard parametrization"), ("mup", "μP")] {
+        let of = |points: &[crate::coord_check::LayerPoint]| -> Vec<_> {
+            points
+                .iter()
+                .filter(|p| p.parametrization == parametrization)
+                .cloned()
+                .collect()
+        };
+        figures.push(Figure {
+            stem: format!("signal_width_{parametrization}_variance"),
+            title: format!("{title}: pre-activation second moment at init against width"),
+            x_label: "log2 width".into(),
+            y_label: "mean (W x + b)² (log)".into(),
+            y_unit: "",
+            log_y: true,
+            series: layers_against_width(report, &of(&report.second_moments)),
+            legend_notes: vec!["mean over seeds.".into()],
+        });
+        figures.push(Figure {
+            stem: format!("signal_width_{parametrization}_update"),
+            title: format!("{title}: each layer's first update ‖ΔW x‖ / ‖W x‖ against width"),
+            x_label: "log2 width".into(),
+            y_label: "‖ΔW x‖ / ‖W x‖ (log)".into(),
+            y_unit: "",
+            log_y: true,
+            series: layers_against_width(report, &of(&report.weight_updates)),
+            legend_notes: vec!["mean over seeds.".into()],
+        });
+    }
+    figures
+}
+
+/// One line per layer through the seeds' mean at each width.
+fn layers_against_width(
+    report: &crate::coord_check::CoordCheckReport,
+    points: &[crate::coord_check::LayerPoint],
+) -> Vec<Series> {
+    (1..=report.depth + 1)
+        .map(|layer| {
+            let line: Vec<(f64, f64)> = report
+                .widths
+                .iter()
+                .map(|&width| {
+                    let values: Vec<f64> = points
+                        .iter()
+                        .filter(|p| p.layer == layer && p.width == width)
+                        .map(|p| p.value)
+                        .collect();
+                    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                    ((width as f64).log2(), mean)
+                })
+                .collect();
+            let label = if layer == report.depth + 1 {
+                "logits".to_owned()
+            } else {
+                format!("layer {layer}")
+            };
+            Series {
+                label,
+                points: line,
+                band: Vec::new(),
+                mark: Mark::Line,
+                dashed: false,
+                style: layer - 1,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
