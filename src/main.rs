@@ -88,10 +88,13 @@ enum Command {
     /// digits (the default command).
     Demo(DemoArgs),
     /// Run an experiment file (TOML: dataset, architectures, initializers, optimizer, seeds).
-    Run {
-        /// The experiment file.
-        config: PathBuf,
-    },
+    /// Each finished run is recorded in the output folder at once: the same command into
+    /// the same folder resumes where a killed one stopped.
+    Run(RunArgs),
+    /// Put the shards of a grid (`initlab run --shard`) back together into OUT: the same
+    /// tables, JSON and plots as one unsharded run. Refuses shards of another experiment
+    /// file, build, platform or BLAS core, and a grid with missing or duplicated runs.
+    Merge(MergeArgs),
     /// List every initializer with its formula.
     List,
     /// Training throughput at every thread count beside its raw-GEMM ceiling.
@@ -103,6 +106,34 @@ enum Command {
     /// The coordinate check of μP: MLPs of growing width trained a few steps at one
     /// learning rate, standard against μP, each layer's mean |activation| against width.
     CoordCheck(CoordCheckArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct RunArgs {
+    /// The experiment file.
+    config: PathBuf,
+    /// Run only the i-th of n slices of the grid (0-based: 0/4 … 3/4), balanced by
+    /// estimated cost; `initlab merge` puts the slices' folders back together.
+    #[arg(long)]
+    shard: Option<bench::shard::Shard>,
+    /// Take the shard from a batch scheduler's environment: SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT (Slurm job arrays), or JOB_COMPLETION_INDEX and
+    /// JOB_COMPLETIONS (Kubernetes Indexed Jobs).
+    #[arg(long, conflicts_with = "shard")]
+    shard_from_env: bool,
+    /// Start over: forget the runs recorded in the output folder.
+    #[arg(long)]
+    fresh: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct MergeArgs {
+    /// The folder to write the whole grid's results into (instead of --out).
+    #[arg(value_name = "OUT")]
+    into: PathBuf,
+    /// The shards' output folders, one per shard.
+    #[arg(value_name = "SHARD_DIR", required = true)]
+    shards: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -295,7 +326,8 @@ fn main() -> ExitCode {
         .unwrap_or(Command::Demo(DemoArgs::default()))
     {
         Command::Demo(args) => demo(&args, &cli),
-        Command::Run { config } => run_file(&config, &cli),
+        Command::Run(args) => run_file(&args, &cli),
+        Command::Merge(args) => merge(&args),
         Command::List => {
             list();
             Ok(())
@@ -379,21 +411,154 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
     run_and_report(&dataset, &specs, out, cli, &title, None)
 }
 
-fn run_file(path: &Path, cli: &Cli) -> Result<(), BenchError> {
+fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
+    let path = &args.config;
     let (file, text) = config::parse_with_text(path)?;
     let specs = file.specs()?;
+    let shard = match (args.shard, args.shard_from_env) {
+        (Some(shard), _) => shard,
+        (None, true) => bench::shard::Shard::from_env(|name| std::env::var(name).ok())?,
+        (None, false) => bench::shard::Shard::WHOLE,
+    };
     let out = OutputDir::claim(&cli.out)?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
+    let costs = specs
+        .iter()
+        .map(|spec| bench::experiment::estimated_cost(&dataset, spec))
+        .collect::<Result<Vec<f64>, _>>()?;
+    let mine = bench::shard::assign(&costs, shard.count).swap_remove(shard.index);
+    let identity = bench::shard::Identity::current(
+        &path.display().to_string(),
+        &text,
+        env!("INITLAB_REVISION"),
+    );
+    let (store, mut done) = bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
+    // Runs of another slicing of the same grid are valid, but not this shard's.
+    done.retain(|index, _| mine.binary_search(index).is_ok());
+    if let Some((index, _)) = done.iter().find(|(i, r)| r.spec != specs[**i]) {
+        return Err(BenchError::Grid {
+            path: out.path().join(bench::shard::RUNS_DIR),
+            message: format!(
+                "run {index} was recorded with another spec than the experiment file gives; rerun with --fresh"
+            ),
+        });
+    }
+    let todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|i| !done.contains_key(i))
+        .collect();
     say!(
-        "initlab run {}: {} runs on {} ({} training samples)",
+        "initlab run {}: {} runs on {} ({} training samples){}{}",
         path.display(),
         specs.len(),
         dataset.name,
-        dataset.train_x.nrows()
+        dataset.train_x.nrows(),
+        if shard.count > 1 {
+            format!("; shard {shard} holds {}", mine.len())
+        } else {
+            String::new()
+        },
+        if done.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} already done in {}, {} to run",
+                done.len(),
+                out.path().display(),
+                todo.len()
+            )
+        }
     );
+    let todo_specs: Vec<RunSpec> = todo.iter().map(|&i| specs[i].clone()).collect();
+    let epochs = todo_specs
+        .iter()
+        .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
+    let progress = progress_bar(epochs, "epochs", cli.quiet);
+    let start = Instant::now();
+    let finished =
+        bench::experiment::run_all_recorded(&dataset, &todo_specs, &progress, |k, result| {
+            store.record(todo[k], result)
+        })?;
+    progress.finish_and_clear();
+    done.extend(todo.iter().copied().zip(finished));
+    let results: Vec<RunResult> = mine
+        .iter()
+        .map(|i| done.remove(i).expect("every run of the shard is done"))
+        .collect();
+    let my_specs: Vec<RunSpec> = mine.iter().map(|&i| specs[i].clone()).collect();
+    say!(
+        "\n{}\n{} runs in {:.1} s{}",
+        report::markdown(&results),
+        todo.len(),
+        start.elapsed().as_secs_f64(),
+        bench::memory::peak().map_or_else(String::new, |b| format!(
+            ", peak memory {} ({b} bytes)",
+            bench::memory::human(b)
+        ))
+    );
+    let shard_file = bench::shard::ShardFile {
+        identity,
+        shard,
+        grid_runs: specs.len(),
+        runs: mine,
+        experiment_text: text.clone(),
+        dataset: dataset_summary(&dataset),
+    };
+    shard_file.write(out.staging())?;
     let title = format!("initlab run {}", path.display());
     let config = Some((path.display().to_string(), text));
-    run_and_report(&dataset, &specs, out, cli, &title, config)
+    write_report(
+        &shard_file.dataset,
+        &my_specs,
+        &results,
+        out,
+        &title,
+        config,
+    )
+}
+
+fn merge(args: &MergeArgs) -> Result<(), BenchError> {
+    let merged = bench::shard::merge(&args.shards, |text| {
+        config::parse_text(text, Path::new("shard.json"))?.specs()
+    })?;
+    let out = OutputDir::claim(&args.into)?;
+    say!(
+        "initlab merge: {} runs of {} from {} shards",
+        merged.results.len(),
+        merged.shard.identity.experiment,
+        args.shards.len()
+    );
+    say!("\n{}", report::markdown(&merged.results));
+    let title = format!("initlab run {}", merged.shard.identity.experiment);
+    let config = Some((
+        merged.shard.identity.experiment.clone(),
+        merged.shard.experiment_text.clone(),
+    ));
+    let shard_file = bench::shard::ShardFile {
+        shard: bench::shard::Shard::WHOLE,
+        runs: (0..merged.specs.len()).collect(),
+        ..merged.shard
+    };
+    shard_file.write(out.staging())?;
+    write_report(
+        &shard_file.dataset,
+        &merged.specs,
+        &merged.results,
+        out,
+        &title,
+        config,
+    )
+}
+
+/// How reports name a dataset.
+fn dataset_summary(dataset: &Dataset) -> String {
+    format!(
+        "{}: {} training and {} test samples",
+        dataset.name,
+        dataset.train_x.nrows(),
+        dataset.test_x.nrows()
+    )
 }
 
 fn run_and_report(
@@ -421,22 +586,33 @@ fn run_and_report(
             bench::memory::human(b)
         ))
     );
-    report::write_files(out.staging(), &results)?;
-    let figures = plot::result_figures(&results);
+    write_report(
+        &dataset_summary(dataset),
+        specs,
+        &results,
+        out,
+        title,
+        config,
+    )
+}
+
+/// Writes a grid's results, figures and HTML report and publishes the folder.
+fn write_report(
+    dataset: &str,
+    specs: &[RunSpec],
+    results: &[RunResult],
+    out: OutputDir,
+    title: &str,
+    config: Option<(String, String)>,
+) -> Result<(), BenchError> {
+    report::write_files(out.staging(), results)?;
+    let figures = plot::result_figures(results);
     plot::write_pngs(out.staging(), &figures)?;
     let mut seeds: Vec<u64> = specs.iter().map(|s| s.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
     let settings = vec![
-        (
-            "dataset".to_owned(),
-            format!(
-                "{}: {} training and {} test samples",
-                dataset.name,
-                dataset.train_x.nrows(),
-                dataset.test_x.nrows()
-            ),
-        ),
+        ("dataset".to_owned(), dataset.to_owned()),
         ("runs".to_owned(), specs.len().to_string()),
         (
             "seeds".to_owned(),
@@ -449,7 +625,7 @@ fn run_and_report(
     ];
     Report {
         title: title.to_owned(),
-        markdown: report::markdown(&results),
+        markdown: report::markdown(results),
         figures: &figures,
         provenance: provenance(settings, config),
     }

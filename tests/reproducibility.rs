@@ -29,19 +29,7 @@ fn results_do_not_depend_on_the_thread_count() {
             "{}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
-        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-        let timing = ["wall_seconds", "samples_per_second", "gflops"];
-        let keep: Vec<usize> = (0..header.len())
-            .filter(|&i| !timing.contains(&header[i]))
-            .collect();
-        csv.lines()
-            .map(|line| {
-                let cells: Vec<&str> = line.split(',').collect();
-                keep.iter().map(|&i| cells[i]).collect::<Vec<_>>().join(",")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        common::results_csv_without_timing(&out)
     };
     let (one, two) = (csv_on("1"), csv_on("2"));
     assert!(one.lines().count() > 30, "{one}");

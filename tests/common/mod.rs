@@ -50,3 +50,23 @@ pub fn run_experiment(config: &std::path::Path, out: &std::path::Path) -> Output
         &out.display().to_string(),
     ])
 }
+
+/// The fields and columns of a run's results that hold time, which no two runs share.
+pub const TIMING: [&str; 3] = ["wall_seconds", "samples_per_second", "gflops"];
+
+/// `results.csv` in `dir` without its timing columns.
+pub fn results_csv_without_timing(dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !TIMING.contains(&header[i]))
+        .collect();
+    assert_eq!(keep.len(), header.len() - TIMING.len(), "{header:?}");
+    text.lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            keep.iter().map(|&i| cells[i]).collect::<Vec<_>>().join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -276,14 +276,21 @@ pub fn parse(path: &Path) -> Result<ExperimentFile, BenchError> {
 /// As [`parse`].
 pub fn parse_with_text(path: &Path) -> Result<(ExperimentFile, String), BenchError> {
     let text = crate::bounded::read_to_string(path, MAX_FILE_BYTES)?;
-    let file = toml::from_str(&text).map_err(|e| {
+    Ok((parse_text(&text, path)?, text))
+}
+
+/// An experiment file's `text` (read from `path`, which errors name).
+///
+/// # Errors
+/// [`BenchError::Invalid`] naming `path` for text that is not a valid experiment file.
+pub fn parse_text(text: &str, path: &Path) -> Result<ExperimentFile, BenchError> {
+    toml::from_str(text).map_err(|e| {
         BenchError::invalid(
             path.display().to_string(),
             "(file)",
             format!("a valid experiment file: {}", e.to_string().trim()),
         )
-    })?;
-    Ok((file, text))
+    })
 }
 
 /// The longest experiment file read: far past any real one, short of filling memory when

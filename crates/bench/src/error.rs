@@ -58,6 +58,14 @@ pub enum BenchError {
         /// Why it was refused.
         message: String,
     },
+    /// A folder holds runs of another grid, or shards do not make one grid.
+    #[error("{}: {message}", path.display())]
+    Grid {
+        /// The folder or file at fault.
+        path: PathBuf,
+        /// What does not fit, naming the runs.
+        message: String,
+    },
     /// Drawing a plot failed.
     #[error("plot {}: {message}", path.display())]
     Plot {

@@ -1009,6 +1009,20 @@ pub fn run_all(
     specs: &[RunSpec],
     progress: &ProgressBar,
 ) -> Result<Vec<RunResult>, BenchError> {
+    run_all_recorded(dataset, specs, progress, |_, _| Ok(()))
+}
+
+/// [`run_all`], calling `finished` with each run's position in `specs` and its result as
+/// soon as it finishes (to record it), and failing with the first error either returns.
+///
+/// # Errors
+/// The first run, or the first call of `finished`, that failed.
+pub fn run_all_recorded(
+    dataset: &Dataset,
+    specs: &[RunSpec],
+    progress: &ProgressBar,
+    finished: impl Fn(usize, &RunResult) -> Result<(), BenchError> + Sync,
+) -> Result<Vec<RunResult>, BenchError> {
     check_memory(dataset, specs)?;
     check_layer_paths(dataset, specs)?;
     // Evaluation and diagnostics run outside the trainer too: keep BLAS single-threaded
@@ -1016,8 +1030,26 @@ pub fn run_all(
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     specs
         .par_iter()
-        .map(|spec| run(dataset, spec, progress))
+        .enumerate()
+        .map(|(i, spec)| {
+            let result = run(dataset, spec, progress)?;
+            finished(i, &result)?;
+            Ok(result)
+        })
         .collect()
+}
+
+/// A run's estimated cost, for balancing shards: epochs times the samples it trains on
+/// and evaluates times its GEMM flops per sample, plus the elementwise work of each unit.
+///
+/// # Errors
+/// A spec whose network cannot be built on `dataset`.
+pub fn estimated_cost(dataset: &Dataset, spec: &RunSpec) -> Result<f64, BenchError> {
+    let shapes = network(dataset, &spec.arch)?.dense_shapes();
+    let elementwise: f64 = shapes.iter().map(|&(_, out)| 16.0 * out as f64).sum();
+    let per_sample = gemm_flops_per_sample(&shapes) + elementwise;
+    let samples = dataset.train_x.nrows() as f64 + dataset.test_x.nrows() as f64 / 3.0;
+    Ok(spec.epochs as f64 * samples * per_sample)
 }
 
 /// Refuses per-layer initializers whose paths name no dense layer of their network, before

@@ -20,6 +20,7 @@ mod quadrature;
 pub mod raw_blas;
 pub mod registry;
 pub mod report;
+pub mod shard;
 pub mod signal;
 pub mod signal_net;
 pub mod throughput;

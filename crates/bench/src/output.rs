@@ -14,6 +14,10 @@
 //!   is exchanged with the old one (`renameat2(RENAME_EXCHANGE)` on Linux; elsewhere two
 //!   renames, not atomic). A staging folder left by a killed run is removed by the next
 //!   claim of the same folder.
+//! - **Records.** The one thing written into the folder itself, not staged: `runs/`, one
+//!   file per finished run of `initlab run` (see [`crate::shard`]), so that a killed run
+//!   resumes. The swap leaves it with the old folder: once published, the runs are in
+//!   `results.json`.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -180,7 +184,7 @@ impl OutputDir {
             .map_err(BenchError::io(&path))?
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != MANIFEST && !ours.contains(n.as_str()))
+            .filter(|n| n != MANIFEST && n != crate::shard::RUNS_DIR && !ours.contains(n.as_str()))
             .collect();
         if !foreign.is_empty() {
             return Err(refuse(format!(

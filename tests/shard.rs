@@ -1,0 +1,447 @@
+//! Sharded and resumed grids give the results of one uninterrupted run: three shard
+//! processes, one of them killed midway and resumed, merged, against the single run, byte
+//! for byte apart from the timing columns; and merge refuses sets that are not one grid.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    TIMING, initlab, results_csv_without_timing, scratch, stderr_of_failure, stdout_of_success,
+};
+
+/// Twelve runs of a few tenths of a second each on one thread: long enough to kill a shard
+/// between two of its runs.
+const GRID: &str = r#"
+[dataset]
+kind = "spirals"
+samples = 1000
+classes = 2
+seed = 0
+
+[[arch]]
+depth = 6
+width = 32
+activation = "tanh"
+
+[[arch]]
+depth = 2
+width = 16
+activation = "relu"
+
+[train]
+inits = ["small_normal", "glorot_uniform", "he_normal"]
+optimizer = "adam"
+lr = 0.003
+epochs = 150
+batch_size = 64
+seeds = [0, 1]
+target_accuracy = 0.95
+"#;
+
+fn run(dir: &Path, config: &Path, out: &str, extra: &[&str]) -> String {
+    let out = dir.join(out).display().to_string();
+    let config = config.display().to_string();
+    stdout_of_success(initlab(
+        &[&["run", &config, "--quiet", "--out", &out][..], extra].concat(),
+    ))
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `results.json` without the lines of its timing fields.
+fn results_json_without_timing(dir: &Path) -> String {
+    String::from_utf8(read(&dir.join("results.json")))
+        .unwrap()
+        .lines()
+        .filter(|line| !TIMING.iter().any(|t| line.contains(&format!("\"{t}\""))))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything an unsharded run writes that does not depend on time or on the command
+/// line: results without timing, the loss curves and every figure.
+fn assert_same_results(single: &Path, merged: &Path) {
+    assert_eq!(
+        results_json_without_timing(single),
+        results_json_without_timing(merged)
+    );
+    assert_eq!(
+        results_csv_without_timing(single),
+        results_csv_without_timing(merged)
+    );
+    let mut figures = 0;
+    for entry in std::fs::read_dir(single).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name == "curves.csv" || name.ends_with(".png") {
+            assert!(
+                read(&single.join(&name)) == read(&merged.join(&name)),
+                "{name} differs"
+            );
+            figures += 1;
+        }
+    }
+    assert!(figures > 4, "{figures} files compared");
+}
+
+fn records(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("runs")).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count()
+    })
+}
+
+#[test]
+fn three_shards_one_killed_and_resumed_merge_to_the_single_run() {
+    let dir = scratch("shards");
+    let config = dir.join("grid.toml");
+    std::fs::write(&config, GRID).unwrap();
+    run(&dir, &config, "single", &[]);
+    for shard in ["0/3", "2/3"] {
+        let stdout = run(
+            &dir,
+            &config,
+            &shard.replace('/', "of"),
+            &["--shard", shard],
+        );
+        assert!(
+            stdout.contains(&format!("shard {shard} holds 4")),
+            "{stdout}"
+        );
+    }
+    // Shard 1 on one thread, killed once its first run is recorded.
+    let killed = dir.join("1of3");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_initlab"))
+        .args(["run", &config.display().to_string(), "--shard", "1/3"])
+        .args(["--quiet", "--out", &killed.display().to_string()])
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while records(&killed) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no run recorded"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let recorded = records(&killed);
+    assert!(
+        (1..4).contains(&recorded) && !killed.join("shard.json").exists(),
+        "killed after {recorded} of 4 runs"
+    );
+    // Unfinished, the shard is refused by merge, naming what to do.
+    let shards: Vec<String> = ["0of3", "1of3", "2of3"]
+        .iter()
+        .map(|s| dir.join(s).display().to_string())
+        .collect();
+    let merged = dir.join("merged").display().to_string();
+    let refused = stderr_of_failure(initlab(
+        &[
+            &["merge", &merged][..],
+            &shards.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    ));
+    assert!(refused.contains("never finished"), "{refused}");
+    let resumed = run(&dir, &config, "1of3", &["--shard", "1/3"]);
+    assert!(
+        resumed.contains(&format!("{recorded} already done")),
+        "{resumed}"
+    );
+    assert!(
+        !killed.join("runs").exists(),
+        "records left after publishing"
+    );
+    // A rerun of a finished shard runs nothing.
+    let again = run(&dir, &config, "1of3", &["--shard", "1/3"]);
+    assert!(
+        again.contains("4 already done") && again.contains("0 to run"),
+        "{again}"
+    );
+    let stdout = stdout_of_success(initlab(
+        &[
+            &["merge", &merged, "--quiet"][..],
+            &shards.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    ));
+    assert!(stdout.contains("12 runs"), "{stdout}");
+    assert_same_results(&dir.join("single"), &dir.join("merged"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Copies the shard folder `from` to `to`, with `edit` applied to its `shard.json`.
+fn copy_shard(from: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    let path = to.join("shard.json");
+    let mut shard: serde_json::Value = serde_json::from_slice(&read(&path)).unwrap();
+    edit(&mut shard);
+    std::fs::write(&path, serde_json::to_vec_pretty(&shard).unwrap()).unwrap();
+}
+
+#[test]
+fn merge_refuses_sets_that_are_not_one_grid_and_names_the_runs() {
+    let dir = scratch("merge-refusals");
+    let config = dir.join("grid.toml");
+    let quick = GRID.replace("epochs = 150", "epochs = 2");
+    std::fs::write(&config, &quick).unwrap();
+    for shard in ["0/2", "1/2"] {
+        run(
+            &dir,
+            &config,
+            &shard.replace('/', "of"),
+            &["--shard", shard],
+        );
+    }
+    let other = dir.join("other.toml");
+    std::fs::write(&other, quick.replace("seed = 0", "seed = 1")).unwrap();
+    run(&dir, &other, "other0of2", &["--shard", "0/2"]);
+    run(&dir, &config, "0of3", &["--shard", "0/3"]);
+    let path = |name: &str| -> PathBuf { dir.join(name) };
+    copy_shard(&path("1of2"), &path("rebuilt"), |s| {
+        s["identity"]["build"] = "initlab 0.1.0 0123456789ab".into();
+    });
+    copy_shard(&path("1of2"), &path("zen"), |s| {
+        s["identity"]["blas_core"] = "Zen".into();
+    });
+    let merge = |shards: &[&str]| {
+        let out = path("merged").display().to_string();
+        let shards: Vec<String> = shards
+            .iter()
+            .map(|s| path(s).display().to_string())
+            .collect();
+        let args: Vec<&str> = ["merge", out.as_str()]
+            .into_iter()
+            .chain(shards.iter().map(String::as_str))
+            .collect();
+        stderr_of_failure(initlab(&args))
+    };
+    for (shards, expected) in [
+        (
+            &["0of2"][..],
+            "the shards hold 6 of the grid's 12 runs; missing runs 1 (",
+        ),
+        (&["0of2", "0of2"][..], "is given twice"),
+        (&["0of2", "other0of2"][..], "experiment file"),
+        (&["0of2", "rebuilt"][..], "build"),
+        (&["0of2", "zen"][..], "BLAS core"),
+        (&["0of2", "0of3"][..], "of a 3-way split"),
+        (&["0of2", "grid.toml"][..], "has no shard.json"),
+    ] {
+        let error = merge(shards);
+        assert!(error.contains(expected), "{shards:?}: {error}");
+        assert!(!path("merged").exists(), "{shards:?} wrote a merge");
+    }
+    // A folder of another grid is refused until --fresh.
+    let error = stderr_of_failure(initlab(&[
+        "run",
+        &other.display().to_string(),
+        "--shard",
+        "0/2",
+        "--quiet",
+        "--out",
+        &path("0of2").display().to_string(),
+    ]));
+    assert!(
+        error.contains("holds runs of another grid") && error.contains("--fresh"),
+        "{error}"
+    );
+    let fresh = run(&dir, &other, "0of2", &["--shard", "0/2", "--fresh"]);
+    assert!(!fresh.contains("already done"), "{fresh}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shard_from_env_reads_slurm_and_kubernetes_variables() {
+    let dir = scratch("shard-env");
+    let config = dir.join("grid.toml");
+    std::fs::write(&config, GRID.replace("epochs = 150", "epochs = 1")).unwrap();
+    for (vars, expected) in [
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "2"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ][..],
+            "shard 2/3 holds",
+        ),
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "1"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+            ][..],
+            "shard 0/4 holds",
+        ),
+        (
+            &[("JOB_COMPLETION_INDEX", "1"), ("JOB_COMPLETIONS", "2")][..],
+            "shard 1/2 holds",
+        ),
+    ] {
+        let out = dir.join(expected.replace(['/', ' '], "_"));
+        let output = Command::new(env!("CARGO_BIN_EXE_initlab"))
+            .args(["run", &config.display().to_string(), "--shard-from-env"])
+            .args(["--quiet", "--out", &out.display().to_string()])
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = stdout_of_success(output);
+        assert!(stdout.contains(expected), "{vars:?}: {stdout}");
+    }
+    let error = stderr_of_failure(
+        Command::new(env!("CARGO_BIN_EXE_initlab"))
+            .args(["run", &config.display().to_string(), "--shard-from-env"])
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .output()
+            .unwrap(),
+    );
+    assert!(error.contains("SLURM_ARRAY_TASK_ID"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Stands in for Slurm's `sbatch`: runs a job array's tasks one after another with the
+/// variables Slurm sets, then a job's command, and logs each call's arguments.
+const FAKE_SBATCH: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+echo "$@" >> "$(dirname "$0")/sbatch.log"
+array="" wrap=""
+for arg in "$@"; do
+    case $arg in
+        --array=*) array=${arg#--array=} ;;
+        --wrap=*) wrap=${arg#--wrap=} ;;
+    esac
+done
+id=$((RANDOM + 1000))
+if [[ -n $array ]]; then
+    first=${array%-*} last=${array#*-}
+    for ((task = first; task <= last; task++)); do
+        SLURM_ARRAY_JOB_ID=$id SLURM_ARRAY_TASK_ID=$task SLURM_ARRAY_TASK_MIN=$first \
+            SLURM_ARRAY_TASK_COUNT=$((last - first + 1)) bash -c "$wrap" > /dev/null
+    done
+else
+    bash -c "$wrap" > /dev/null
+fi
+echo "$id"
+"#;
+
+/// The lines under `args:` in a Kubernetes manifest: one shell command per Job.
+fn k8s_commands(yaml: &str) -> Vec<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].trim() == "args:")
+        .map(|w| w[1].trim().trim_start_matches("- ").to_owned())
+        .collect()
+}
+
+/// The value of the environment variable `name` set in a Kubernetes manifest.
+fn k8s_env(yaml: &str, name: &str) -> String {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == format!("- name: {name}"))
+        .unwrap_or_else(|| panic!("{name} is not set"));
+    lines[at + 1]
+        .trim()
+        .trim_start_matches("value:")
+        .trim()
+        .trim_matches('"')
+        .to_owned()
+}
+
+#[test]
+fn the_cluster_recipes_run_a_grid_end_to_end() {
+    let dir = scratch("recipes");
+    let config = dir.join("experiment.toml");
+    std::fs::write(&config, GRID.replace("epochs = 150", "epochs = 2")).unwrap();
+    run(&dir, &config, "single", &[]);
+    let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cluster");
+
+    // Slurm: the array's tasks, then the merge that depends on them.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let sbatch = bin.join("sbatch");
+    std::fs::write(&sbatch, FAKE_SBATCH).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let slurm_out = dir.join("slurm");
+    let output = Command::new("bash")
+        .arg(recipes.join("slurm.sh"))
+        .args([
+            config.display().to_string(),
+            slurm_out.display().to_string(),
+        ])
+        .arg("3")
+        .env("INITLAB", env!("CARGO_BIN_EXE_initlab"))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    let stdout = stdout_of_success(output);
+    assert!(stdout.contains("job array"), "{stdout}");
+    let calls = String::from_utf8(read(&bin.join("sbatch.log"))).unwrap();
+    assert!(
+        calls.contains("--array=0-2") && calls.contains("--dependency=afterok:"),
+        "{calls}"
+    );
+    assert_same_results(&dir.join("single"), &slurm_out.join("merged"));
+
+    // Kubernetes: each completion index of the Indexed Job, then the merge Job, with the
+    // shared volume at a scratch folder.
+    let yaml = String::from_utf8(read(&recipes.join("k8s-job.yaml"))).unwrap();
+    let completions = k8s_env(&yaml, "JOB_COMPLETIONS");
+    assert!(
+        yaml.contains(&format!("completions: {completions}\n"))
+            && yaml.contains(&format!("-eq {completions} ]")),
+        "JOB_COMPLETIONS, completions and the merge's count must agree"
+    );
+    let grid = dir.join("grid");
+    std::fs::create_dir_all(&grid).unwrap();
+    std::fs::copy(&config, grid.join("experiment.toml")).unwrap();
+    let local = |command: &str| {
+        command
+            .replace("/grid", &grid.display().to_string())
+            .replace("initlab ", &format!("{} ", env!("CARGO_BIN_EXE_initlab")))
+    };
+    let commands = k8s_commands(&yaml);
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    for index in 0..completions.parse::<usize>().unwrap() {
+        let output = Command::new("sh")
+            .args(["-c", &local(&commands[0])])
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env("JOB_COMPLETIONS", &completions)
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .output()
+            .unwrap();
+        stdout_of_success(output);
+    }
+    stdout_of_success(
+        Command::new("sh")
+            .args(["-c", &local(&commands[1])])
+            .output()
+            .unwrap(),
+    );
+    assert_same_results(&dir.join("single"), &grid.join("out/merged"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
