@@ -33,9 +33,18 @@ fn experiment(dir: &Path, seed: u64, archs: usize, epochs: usize) -> PathBuf {
     path
 }
 
+/// `initlab run CONFIG --fresh`: each run of these tests is of another grid, and a killed
+/// one leaves its finished runs' records, which another grid's run refuses to discard
+/// without `--fresh`.
 fn spawn_run(config: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(["run", &config.display().to_string(), "--quiet", "--out"])
+        .args([
+            "run",
+            &config.display().to_string(),
+            "--fresh",
+            "--quiet",
+            "--out",
+        ])
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -52,8 +61,10 @@ fn is_whole_png(bytes: &[u8]) -> bool {
 /// seed of the run that wrote it.
 fn seed_of_complete_set(out: &Path) -> Option<u64> {
     let present: BTreeSet<String> = match std::fs::read_dir(out) {
+        // A killed run's records of its finished runs stay beside the set, for a rerun.
         Ok(entries) => entries
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "runs")
             .collect(),
         Err(_) => return None,
     };
@@ -175,10 +186,13 @@ fn a_run_killed_at_any_moment_leaves_the_old_set_or_the_new_one() {
         killed_while_writing >= 3,
         "{killed_while_writing} kills while writing"
     );
-    // The next complete run publishes its set and sweeps the killed runs' staging folders.
-    stdout_of_success(run_experiment(&experiment(&dir, 200, ARCHS, 1), &out));
+    // The next complete run publishes its set and sweeps the killed runs' staging folders
+    // and records.
+    let next = spawn_run(&experiment(&dir, 200, ARCHS, 1), &out);
+    assert!(next.wait_with_output().unwrap().status.success());
     assert_eq!(seed_of_complete_set(&out), Some(200));
     assert_eq!(staging_litter(&out), Vec::<String>::new());
+    assert!(!out.join("runs").exists(), "records left after publishing");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -246,7 +246,24 @@ fn merge_refuses_sets_that_are_not_one_grid_and_names_the_runs() {
         assert!(error.contains(expected), "{shards:?}: {error}");
         assert!(!path("merged").exists(), "{shards:?} wrote a merge");
     }
-    // A folder of another grid is refused until --fresh.
+    // Another grid's published set is replaced, as any set of its kind is; another grid's
+    // unfinished records are refused until --fresh discards them.
+    let replaced = run(&dir, &other, "0of2", &["--shard", "0/2"]);
+    assert!(!replaced.contains("already done"), "{replaced}");
+    let shard: serde_json::Value = serde_json::from_slice(&read(&path("1of2/shard.json"))).unwrap();
+    let results: serde_json::Value =
+        serde_json::from_slice(&read(&path("1of2/results.json"))).unwrap();
+    let record = serde_json::json!({
+        "identity": shard["identity"],
+        "index": shard["runs"][0],
+        "result": results[0],
+    });
+    std::fs::create_dir_all(path("0of2/runs")).unwrap();
+    std::fs::write(
+        path("0of2/runs/000001.json"),
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
     let error = stderr_of_failure(initlab(&[
         "run",
         &other.display().to_string(),
@@ -257,11 +274,12 @@ fn merge_refuses_sets_that_are_not_one_grid_and_names_the_runs() {
         &path("0of2").display().to_string(),
     ]));
     assert!(
-        error.contains("holds runs of another grid") && error.contains("--fresh"),
+        error.contains("another, unfinished grid") && error.contains("--fresh"),
         "{error}"
     );
     let fresh = run(&dir, &other, "0of2", &["--shard", "0/2", "--fresh"]);
     assert!(!fresh.contains("already done"), "{fresh}");
+    assert!(!path("0of2/runs").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

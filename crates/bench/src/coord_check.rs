@@ -506,6 +506,8 @@ impl CoordCheckReport {
             &self.updates,
             &self.update_slopes,
         ));
+        out.push('\n');
+        out.push_str(&self.weight_update_table());
         out
     }
 
@@ -527,12 +529,16 @@ impl CoordCheckReport {
             &self.second_moment_slopes,
         ));
         out.push('\n');
-        out.push_str(&self.layer_table(
+        out.push_str(&self.weight_update_table());
+        out
+    }
+
+    fn weight_update_table(&self) -> String {
+        self.layer_table(
             "Each layer's own first update ‖ΔW x‖ / ‖W x‖, x its input at initialization",
             &self.weight_updates,
             &self.weight_update_slopes,
-        ));
-        out
+        )
     }
 
     /// A per-layer quantity's slopes in width, predicted slopes and mean at the widest

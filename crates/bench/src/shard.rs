@@ -321,8 +321,9 @@ impl RunStore {
     /// records are deleted and nothing counts as done.
     ///
     /// # Errors
-    /// [`BenchError::Grid`] when the folder holds runs of another identity (naming how it
-    /// differs); unreadable or malformed records, naming the file.
+    /// [`BenchError::Grid`] when [`RUNS_DIR`] holds records of another identity (naming
+    /// how it differs): an unfinished grid that starting over would lose; unreadable or
+    /// malformed records, naming the file.
     pub fn open(
         out: &Path,
         identity: &Identity,
@@ -343,17 +344,17 @@ impl RunStore {
         let refuse = |path: &Path, theirs: &Identity| BenchError::Grid {
             path: path.to_owned(),
             message: format!(
-                "holds runs of another grid: {}; rerun with --fresh to start over, or choose another --out",
+                "holds finished runs of another, unfinished grid (this run's against the records': {}); rerun that grid's command to finish it, rerun this one with --fresh to discard them, or choose another --out",
                 identity.differences(theirs).join("; ")
             ),
         };
         let published = out.join(SHARD_FILE);
         if published.exists() {
+            // A published set of another grid is replaced when this one is published, as
+            // any set of the same kind is; only a matching one is reused.
             let shard: ShardFile = read_json(&published, "an initlab shard file")?;
             if shard.identity.differences(identity).is_empty() {
                 done.extend(shard.published_results(out)?);
-            } else {
-                return Err(refuse(&published, &shard.identity));
             }
         }
         for record in store.records()? {
