@@ -504,6 +504,51 @@ impl ThroughputReport {
             )),
             None => out.push_str("\nLoad from other processes unknown (no /proc/stat).\n"),
         }
+        if let Some(note) = kernel_note(&self.blas_core, cpu_has_avx512()) {
+            out.push_str(&format!("\n{note}\n"));
+        }
         out
+    }
+}
+
+/// OpenBLAS's kernel families that use AVX-512.
+const AVX512_KERNELS: [&str; 3] = ["SkylakeX", "Cooperlake", "SapphireRapids"];
+
+/// Whether this CPU runs AVX-512 (F).
+fn cpu_has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A pointer to the faster kernels when OpenBLAS runs `core` on a CPU with AVX-512 that
+/// it does not use: `OPENBLAS_CORETYPE` (which this project's machine sets to Haswell)
+/// overrides OpenBLAS's own choice.
+pub fn kernel_note(core: &str, avx512: bool) -> Option<String> {
+    (avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
+        format!(
+            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.7x as fast on this project's machine (README, Performance); other kernels round differently, so results differ in their last bits.",
+            std::env::var("OPENBLAS_CORETYPE")
+                .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
+                .unwrap_or_default()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_avx2_kernel_on_an_avx512_cpu_points_to_the_faster_one() {
+        let note = kernel_note("Haswell", true).expect("a note");
+        assert!(note.contains("Haswell kernels") && note.contains("OPENBLAS_CORETYPE=SkylakeX"));
+        assert_eq!(kernel_note("Cooperlake", true), None);
+        assert_eq!(kernel_note("Haswell", false), None);
     }
 }
