@@ -426,28 +426,13 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         .iter()
         .map(|spec| bench::experiment::estimated_cost(&dataset, spec))
         .collect::<Result<Vec<f64>, _>>()?;
-    let mine = bench::shard::assign(&costs, shard.count).swap_remove(shard.index);
     let identity = bench::shard::Identity::current(
         &path.display().to_string(),
         &text,
         env!("INITLAB_REVISION"),
     );
-    let (store, mut done) = bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
-    // Runs of another slicing of the same grid are valid, but not this shard's.
-    done.retain(|index, _| mine.binary_search(index).is_ok());
-    if let Some((index, _)) = done.iter().find(|(i, r)| r.spec != specs[**i]) {
-        return Err(BenchError::Grid {
-            path: out.path().join(bench::shard::RUNS_DIR),
-            message: format!(
-                "run {index} was recorded with another spec than the experiment file gives; rerun with --fresh"
-            ),
-        });
-    }
-    let todo: Vec<usize> = mine
-        .iter()
-        .copied()
-        .filter(|i| !done.contains_key(i))
-        .collect();
+    let (store, recorded) = bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
+    let plan = bench::shard::Plan::new(&specs, &costs, shard, recorded, out.path())?;
     say!(
         "initlab run {}: {} runs on {} ({} training samples){}{}",
         path.display(),
@@ -455,22 +440,22 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         dataset.name,
         dataset.train_x.nrows(),
         if shard.count > 1 {
-            format!("; shard {shard} holds {}", mine.len())
+            format!("; shard {shard} holds {}", plan.mine.len())
         } else {
             String::new()
         },
-        if done.is_empty() {
+        if plan.done.is_empty() {
             String::new()
         } else {
             format!(
                 "; {} already done in {}, {} to run",
-                done.len(),
+                plan.done.len(),
                 out.path().display(),
-                todo.len()
+                plan.todo.len()
             )
         }
     );
-    let todo_specs: Vec<RunSpec> = todo.iter().map(|&i| specs[i].clone()).collect();
+    let todo_specs = plan.todo_specs(&specs);
     let epochs = todo_specs
         .iter()
         .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
@@ -478,19 +463,17 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     let start = Instant::now();
     let finished =
         bench::experiment::run_all_recorded(&dataset, &todo_specs, &progress, |k, result| {
-            store.record(todo[k], result)
+            store.record(plan.todo[k], result)
         })?;
     progress.finish_and_clear();
-    done.extend(todo.iter().copied().zip(finished));
-    let results: Vec<RunResult> = mine
-        .iter()
-        .map(|i| done.remove(i).expect("every run of the shard is done"))
-        .collect();
+    let ran = plan.todo.len();
+    let mine = plan.mine.clone();
+    let results = plan.results(finished);
     let my_specs: Vec<RunSpec> = mine.iter().map(|&i| specs[i].clone()).collect();
     say!(
         "\n{}\n{} runs in {:.1} s{}",
         report::markdown(&results),
-        todo.len(),
+        ran,
         start.elapsed().as_secs_f64(),
         bench::memory::peak().map_or_else(String::new, |b| format!(
             ", peak memory {} ({b} bytes)",

@@ -143,6 +143,69 @@ pub fn assign(costs: &[f64], count: usize) -> Vec<Vec<usize>> {
     shards
 }
 
+/// What one shard process has to do: its runs of the grid, those already done, the rest.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The shard's run indexes in the grid, increasing.
+    pub mine: Vec<usize>,
+    /// Those already done, by grid index.
+    pub done: BTreeMap<usize, RunResult>,
+    /// Those still to run, increasing.
+    pub todo: Vec<usize>,
+}
+
+impl Plan {
+    /// Shard `shard` of the grid `specs` (split by `costs`), with `recorded` the runs
+    /// [`RunStore::open`] found done in `out`; runs of another split of the same grid are
+    /// valid but not this shard's, and are left out.
+    ///
+    /// # Errors
+    /// [`BenchError::Grid`] for a recorded run whose spec is not the grid's.
+    pub fn new(
+        specs: &[RunSpec],
+        costs: &[f64],
+        shard: Shard,
+        mut recorded: BTreeMap<usize, RunResult>,
+        out: &Path,
+    ) -> Result<Self, BenchError> {
+        let mine = assign(costs, shard.count).swap_remove(shard.index);
+        recorded.retain(|index, _| mine.binary_search(index).is_ok());
+        if let Some((index, _)) = recorded.iter().find(|(i, r)| r.spec != specs[**i]) {
+            return Err(BenchError::Grid {
+                path: out.join(RUNS_DIR),
+                message: format!(
+                    "run {index} was recorded with another spec than the experiment file gives; rerun with --fresh"
+                ),
+            });
+        }
+        let todo = mine
+            .iter()
+            .copied()
+            .filter(|i| !recorded.contains_key(i))
+            .collect();
+        Ok(Self {
+            mine,
+            done: recorded,
+            todo,
+        })
+    }
+
+    /// The specs of the runs still to do, in order.
+    pub fn todo_specs(&self, specs: &[RunSpec]) -> Vec<RunSpec> {
+        self.todo.iter().map(|&i| specs[i].clone()).collect()
+    }
+
+    /// The shard's results in grid order, given `finished`, the results of [`Plan::todo`]
+    /// in its order.
+    pub fn results(mut self, finished: Vec<RunResult>) -> Vec<RunResult> {
+        self.done.extend(self.todo.iter().copied().zip(finished));
+        self.mine
+            .iter()
+            .map(|i| self.done.remove(i).expect("every run of the shard is done"))
+            .collect()
+    }
+}
+
 /// What makes two runs of a grid comparable bit for bit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
