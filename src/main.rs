@@ -74,12 +74,19 @@ const BUNDLED_MNIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Folder for CSV, JSON and PNG output.
-    #[arg(long, global = true, default_value = "initlab-out")]
-    out: PathBuf,
+    /// Folder for CSV, JSON and PNG output [default: initlab-out].
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
     /// No progress bars.
     #[arg(long, global = true)]
     quiet: bool,
+}
+
+impl Cli {
+    /// The output folder: `--out`, or `initlab-out`.
+    fn out(&self) -> &Path {
+        self.out.as_deref().unwrap_or(Path::new("initlab-out"))
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -327,7 +334,7 @@ fn main() -> ExitCode {
     {
         Command::Demo(args) => demo(&args, &cli),
         Command::Run(args) => run_file(&args, &cli),
-        Command::Merge(args) => merge(&args),
+        Command::Merge(args) => merge(&args, &cli),
         Command::List => {
             list();
             Ok(())
@@ -375,7 +382,7 @@ fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
     }
     let archs = [Activation::Relu, Activation::Tanh]
         .map(|activation| Arch::uniform(args.depth, args.width, activation));
-    let out = OutputDir::claim(&cli.out)?;
+    let out = OutputDir::claim(cli.out())?;
     let mut dataset = Dataset::idx_dir(&args.data)?;
     dataset.standardize();
     let template = RunSpec {
@@ -420,7 +427,7 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         (None, true) => bench::shard::Shard::from_env(|name| std::env::var(name).ok())?,
         (None, false) => bench::shard::Shard::WHOLE,
     };
-    let out = OutputDir::claim(&cli.out)?;
+    let out = OutputDir::claim(cli.out())?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
     let costs = specs
         .iter()
@@ -501,7 +508,14 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     )
 }
 
-fn merge(args: &MergeArgs) -> Result<(), BenchError> {
+fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
+    if let Some(out) = &cli.out {
+        return Err(BenchError::invalid(
+            "--out",
+            out.display(),
+            "no --out with merge, which writes into its first argument: initlab merge OUT SHARD_DIR...",
+        ));
+    }
     let merged = bench::shard::merge(&args.shards, |text| {
         config::parse_text(text, Path::new("shard.json"))?.specs()
     })?;
@@ -648,7 +662,7 @@ fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
             data.zip(trainers).and_then(|(d, t)| d.checked_add(t)),
         )?;
     }
-    let out = OutputDir::claim(&cli.out)?;
+    let out = OutputDir::claim(cli.out())?;
     if !cli.quiet {
         eprintln!(
             "timing {} network(s) at 1..={threads} threads, {} repeats of {} steps...",
@@ -813,7 +827,7 @@ fn coord_check(args: &CoordCheckArgs, cli: &Cli, view: WidthView) -> Result<(), 
         "--widths, --depth and --batch",
         bench::memory::training_bytes(&widths, args.batch, 4).and_then(|b| b.checked_mul(2)),
     )?;
-    let out = OutputDir::claim(&cli.out)?;
+    let out = OutputDir::claim(cli.out())?;
     let start = Instant::now();
     let progress = progress_bar(runs, "networks", cli.quiet);
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
@@ -893,7 +907,7 @@ fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             "a finite standard deviation > 0",
         ));
     }
-    let out = OutputDir::claim(&cli.out)?;
+    let out = OutputDir::claim(cli.out())?;
     let (inputs, labels, classes) = match args.input.as_str() {
         "mnist" => {
             let mut data = Dataset::idx_dir(Path::new(BUNDLED_MNIST))?;

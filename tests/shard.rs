@@ -246,6 +246,18 @@ fn merge_refuses_sets_that_are_not_one_grid_and_names_the_runs() {
         assert!(error.contains(expected), "{shards:?}: {error}");
         assert!(!path("merged").exists(), "{shards:?} wrote a merge");
     }
+    let error = stderr_of_failure(initlab(&[
+        "merge",
+        "--out",
+        &path("elsewhere").display().to_string(),
+        &path("merged").display().to_string(),
+        &path("0of2").display().to_string(),
+        &path("1of2").display().to_string(),
+    ]));
+    assert!(
+        error.contains("`--out`") && error.contains("first argument"),
+        "{error}"
+    );
     // Another grid's published set is replaced, as any set of its kind is; another grid's
     // unfinished records are refused until --fresh discards them.
     let replaced = run(&dir, &other, "0of2", &["--shard", "0/2"]);
