@@ -7,8 +7,8 @@ use nn::net::NetConfig;
 use crate::experiment::Arch;
 use crate::throughput::network_name;
 
-/// A network's description: a plain MLP (trained by [`Trainer`]) or a [`NetConfig`] with
-/// normalization or residual blocks (trained by [`NetTrainer`]).
+/// A network's description: a plain MLP (trained by [`nn::Trainer`]) or a [`NetConfig`] with
+/// normalization or residual blocks (trained by [`nn::net::NetTrainer`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Network {
     /// Dense layers and activations only.
@@ -32,7 +32,7 @@ impl Network {
     }
 
     /// Its name in reports: the layer widths of an MLP (see [`network_name`]), the
-    /// architecture's label between input and output widths for a [`Net`].
+    /// architecture's label between input and output widths for a [`nn::net::Net`].
     pub fn name(&self) -> String {
         match self {
             Self::Mlp(config) => network_name(config),
@@ -66,7 +66,7 @@ impl Network {
 
     /// Bytes to train it in f32 on batches of `rows`: parameters with gradients and
     /// optimizer state, and three buffers of every layer's width per sample (four for a
-    /// [`Net`], whose normalization and residual layers keep one more).
+    /// [`nn::net::Net`], whose normalization and residual layers keep one more).
     pub fn training_bytes(&self, rows: usize) -> Option<u64> {
         match self {
             Self::Mlp(config) => crate::memory::training_bytes(&config.widths(), rows, 4),
