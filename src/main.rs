@@ -476,7 +476,6 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     let ran = plan.todo.len();
     let mine = plan.mine.clone();
     let results = plan.results(finished);
-    let my_specs: Vec<RunSpec> = mine.iter().map(|&i| specs[i].clone()).collect();
     say!(
         "\n{}\n{} runs in {:.1} s{}",
         report::markdown(&results),
@@ -498,14 +497,7 @@ fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     shard_file.write(out.staging())?;
     let title = format!("initlab run {}", path.display());
     let config = Some((path.display().to_string(), text));
-    write_report(
-        &shard_file.dataset,
-        &my_specs,
-        &results,
-        out,
-        &title,
-        config,
-    )
+    write_report(&shard_file.dataset, &results, out, &title, config)
 }
 
 fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
@@ -516,8 +508,8 @@ fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
             "no --out with merge, which writes into its first argument: initlab merge OUT SHARD_DIR...",
         ));
     }
-    let merged = bench::shard::merge(&args.shards, |text| {
-        config::parse_text(text, Path::new("shard.json"))?.specs()
+    let merged = bench::shard::merge(&args.shards, |text, path| {
+        config::parse_text(text, path)?.specs()
     })?;
     let out = OutputDir::claim(&args.into)?;
     say!(
@@ -538,14 +530,7 @@ fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
         ..merged.shard
     };
     shard_file.write(out.staging())?;
-    write_report(
-        &shard_file.dataset,
-        &merged.specs,
-        &merged.results,
-        out,
-        &title,
-        config,
-    )
+    write_report(&shard_file.dataset, &merged.results, out, &title, config)
 }
 
 /// How reports name a dataset.
@@ -583,20 +568,12 @@ fn run_and_report(
             bench::memory::human(b)
         ))
     );
-    write_report(
-        &dataset_summary(dataset),
-        specs,
-        &results,
-        out,
-        title,
-        config,
-    )
+    write_report(&dataset_summary(dataset), &results, out, title, config)
 }
 
 /// Writes a grid's results, figures and HTML report and publishes the folder.
 fn write_report(
     dataset: &str,
-    specs: &[RunSpec],
     results: &[RunResult],
     out: OutputDir,
     title: &str,
@@ -605,12 +582,12 @@ fn write_report(
     report::write_files(out.staging(), results)?;
     let figures = plot::result_figures(results);
     plot::write_pngs(out.staging(), &figures)?;
-    let mut seeds: Vec<u64> = specs.iter().map(|s| s.seed).collect();
+    let mut seeds: Vec<u64> = results.iter().map(|r| r.spec.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
     let settings = vec![
         ("dataset".to_owned(), dataset.to_owned()),
-        ("runs".to_owned(), specs.len().to_string()),
+        ("runs".to_owned(), results.len().to_string()),
         (
             "seeds".to_owned(),
             seeds

@@ -590,14 +590,7 @@ impl ExperimentFile {
         for (i, arch) in archs.iter().enumerate() {
             for (path, name) in &arch.layer_inits {
                 let field = format!("arch[{i}].layer_inits.\"{path}\"");
-                let choice = lookup(name, arch.activation).map_err(|e| e.for_field(&field))?;
-                if !matches!(choice, crate::registry::InitChoice::Strategy(_)) {
-                    return Err(BenchError::invalid(
-                        field,
-                        name,
-                        "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
-                    ));
-                }
+                crate::experiment::layer_init(&field, name, arch.activation)?;
             }
             for init in &t.inits {
                 let choice = lookup(init, arch.activation)?;

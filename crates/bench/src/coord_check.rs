@@ -51,7 +51,9 @@ pub struct CoordCheckConfig {
     pub seeds: Vec<u64>,
 }
 
-/// One measurement.
+/// One measurement of one layer: its mean `|x|` after some steps, the first step's
+/// update of its output or of its own weights, or its second moment at initialization
+/// (the report's field says which).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Coord {
     /// `standard` or `mup`.
@@ -60,12 +62,12 @@ pub struct Coord {
     pub width: usize,
     /// Weight seed.
     pub seed: u64,
-    /// Steps taken before the measurement.
+    /// Steps taken before the measurement (0 at initialization).
     pub step: usize,
     /// 1-based layer; `depth + 1` is the logits.
     pub layer: usize,
-    /// Mean `|x|` of the layer's output on the probe batch.
-    pub mean_abs: f64,
+    /// The quantity measured.
+    pub value: f64,
 }
 
 /// A slope in width of one layer at one step.
@@ -77,7 +79,8 @@ pub struct Slope {
     pub step: usize,
     /// 1-based layer; `depth + 1` is the logits.
     pub layer: usize,
-    /// Mean over seeds of the least-squares slope of `ln(mean |x|)` against `ln(width)`.
+    /// Mean over seeds of the least-squares slope of the quantity's log against
+    /// `ln(width)`.
     pub slope: f64,
     /// Standard error of that mean over seeds.
     pub standard_error: f64,
@@ -101,23 +104,6 @@ impl Slope {
 /// Slopes below this in magnitude count as width-stable.
 pub const FLAT: f64 = 0.1;
 
-/// One layer's value of a per-layer quantity at one width and seed: the first step's
-/// relative update of its output, its own weight update, or its mean square
-/// pre-activation at initialization.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LayerPoint {
-    /// `standard` or `mup`.
-    pub parametrization: &'static str,
-    /// Hidden width.
-    pub width: usize,
-    /// Weight seed.
-    pub seed: u64,
-    /// 1-based layer; `depth + 1` is the logits.
-    pub layer: usize,
-    /// The quantity.
-    pub value: f64,
-}
-
 /// Everything a coordinate check measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoordCheckReport {
@@ -129,25 +115,25 @@ pub struct CoordCheckReport {
     pub steps: usize,
     /// The optimizer, as configured.
     pub optimizer: String,
-    /// Every measurement.
+    /// Each layer's mean `|x|` on the probe batch after steps 1, 2, ...
     pub coords: Vec<Coord>,
-    /// Every slope.
+    /// Their slopes in width, per step.
     pub slopes: Vec<Slope>,
     /// How far the first step moved each layer's output, `‖x₁ - x₀‖ / ‖x₀‖` over the
     /// probe batch (Frobenius norms): the change it inherits from the layers below
     /// included.
-    pub updates: Vec<LayerPoint>,
-    /// Their slopes in width (`step` 1).
+    pub updates: Vec<Coord>,
+    /// Their slopes in width.
     pub update_slopes: Vec<Slope>,
     /// Each layer's mean square pre-activation `q = mean (W x + b)²` at initialization
     /// on the probe batch: the variance the signal report follows through depth.
-    pub second_moments: Vec<LayerPoint>,
-    /// Their slopes in width (`step` 0).
+    pub second_moments: Vec<Coord>,
+    /// Their slopes in width.
     pub second_moment_slopes: Vec<Slope>,
     /// Each layer's own first update, `‖ΔW x‖ / ‖W x‖` with `x` the layer's input at
     /// initialization: the quantity μP holds Θ(1), free of what the layers below did.
-    pub weight_updates: Vec<LayerPoint>,
-    /// Their slopes in width (`step` 1).
+    pub weight_updates: Vec<Coord>,
+    /// Their slopes in width.
     pub weight_update_slopes: Vec<Slope>,
 }
 
@@ -208,10 +194,11 @@ pub fn run(
         for &width in &config.widths {
             let target = shape(width);
             for &seed in &config.seeds {
-                let point = |layer: usize, value: f64| LayerPoint {
+                let point = |step: usize, layer: usize, value: f64| Coord {
                     parametrization: name,
                     width,
                     seed,
+                    step,
                     layer,
                     value,
                 };
@@ -235,7 +222,7 @@ pub fn run(
                 for (l, (layer, x)) in mlp.layers().iter().zip(&layer_inputs).enumerate() {
                     let wx = x.dot(&layer.weight().t());
                     let h = &wx + layer.bias();
-                    second_moments.push(point(l + 1, mean_square(h.view())));
+                    second_moments.push(point(0, l + 1, mean_square(h.view())));
                     initial.push((layer.weight().clone(), norm(wx.view())));
                 }
                 for step in 1..=config.steps {
@@ -246,25 +233,18 @@ pub fn run(
                     if step == 1 {
                         for (l, (after, before)) in outputs.iter().zip(&at_init).enumerate() {
                             let change = norm((after - before).view()) / norm(before.view());
-                            updates.push(point(l + 1, change));
+                            updates.push(point(1, l + 1, change));
                         }
                         let layers = mlp.layers().iter().zip(&initial).zip(&layer_inputs);
                         for (l, ((layer, (w0, wx_norm)), x)) in layers.enumerate() {
                             let delta_wx = x.dot(&(layer.weight() - w0).t());
-                            weight_updates.push(point(l + 1, norm(delta_wx.view()) / wx_norm));
+                            weight_updates.push(point(1, l + 1, norm(delta_wx.view()) / wx_norm));
                         }
                     }
                     for (l, output) in outputs.iter().enumerate() {
                         let mean_abs = output.iter().map(|v| f64::from(v.abs())).sum::<f64>()
                             / output.len() as f64;
-                        coords.push(Coord {
-                            parametrization: name,
-                            width,
-                            seed,
-                            step,
-                            layer: l + 1,
-                            mean_abs,
-                        });
+                        coords.push(point(step, l + 1, mean_abs));
                     }
                 }
                 progress.inc(1);
@@ -272,37 +252,19 @@ pub fn run(
         }
     }
     let predictions = Predictions::for_optimizer(&config.optimizer, config.depth);
-    let slopes = slopes(&coords, config, |parametrization, _| {
+    let fit = |points: &[Coord], steps, predict: &dyn Fn(&str, usize) -> Option<f64>| {
+        slopes(points, config, steps, predict)
+    };
+    let slopes = fit(&coords, 1..=config.steps, &|parametrization, _| {
         (parametrization == "mup").then_some(0.0)
     });
-    let at_one_step =
-        |points: &[LayerPoint], step: usize, predict: &dyn Fn(&str, usize) -> Option<f64>| {
-            let as_coords: Vec<Coord> = points
-                .iter()
-                .map(|p| Coord {
-                    parametrization: p.parametrization,
-                    width: p.width,
-                    seed: p.seed,
-                    step: 1,
-                    layer: p.layer,
-                    mean_abs: p.value,
-                })
-                .collect();
-            let one_step = CoordCheckConfig {
-                steps: 1,
-                ..config.clone()
-            };
-            let mut fitted = self::slopes(&as_coords, &one_step, predict);
-            for slope in &mut fitted {
-                slope.step = step;
-            }
-            fitted
-        };
-    let update_slopes = at_one_step(&updates, 1, &|p, l| predictions.output_update(p, l));
-    let second_moment_slopes =
-        at_one_step(&second_moments, 0, &|p, l| predictions.second_moment(p, l));
-    let weight_update_slopes =
-        at_one_step(&weight_updates, 1, &|p, l| predictions.weight_update(p, l));
+    let update_slopes = fit(&updates, 1..=1, &|p, l| predictions.output_update(p, l));
+    let second_moment_slopes = fit(&second_moments, 0..=0, &|p, l| {
+        predictions.second_moment(p, l)
+    });
+    let weight_update_slopes = fit(&weight_updates, 1..=1, &|p, l| {
+        predictions.weight_update(p, l)
+    });
     Ok(CoordCheckReport {
         widths: config.widths.clone(),
         depth: config.depth,
@@ -396,16 +358,18 @@ pub fn fitted_widths(widths: &[usize]) -> &[usize] {
     &widths[widths.len() - count..]
 }
 
+/// The slope in width of `coords` per parametrization, step in `steps` and layer.
 fn slopes(
     coords: &[Coord],
     config: &CoordCheckConfig,
-    predict: impl Fn(&str, usize) -> Option<f64>,
+    steps: std::ops::RangeInclusive<usize>,
+    predict: &dyn Fn(&str, usize) -> Option<f64>,
 ) -> Vec<Slope> {
     let fitted = fitted_widths(&config.widths);
     let ln_widths: Vec<f64> = fitted.iter().map(|&w| (w as f64).ln()).collect();
     let mut out = Vec::new();
     for parametrization in ["standard", "mup"] {
-        for step in 1..=config.steps {
+        for step in steps.clone() {
             for layer in 1..=config.depth + 1 {
                 let per_seed: Vec<f64> = config
                     .seeds
@@ -423,7 +387,7 @@ fn slopes(
                                             && c.step == step
                                             && c.layer == layer
                                     })
-                                    .map_or(f64::NAN, |c| c.mean_abs.ln())
+                                    .map_or(f64::NAN, |c| c.value.ln())
                             })
                             .collect();
                         crate::fit::slope(&ln_widths, &ys)
@@ -453,14 +417,23 @@ fn slopes(
 }
 
 impl CoordCheckReport {
-    /// One CSV row per measurement.
+    /// One CSV row per measurement, every quantity: `mean_abs` after each step,
+    /// `output_update` and `weight_update` after the first, `second_moment` at
+    /// initialization.
     pub fn csv(&self) -> String {
-        let mut csv = String::from("parametrization,width,seed,step,layer,mean_abs\n");
-        for c in &self.coords {
-            csv.push_str(&format!(
-                "{},{},{},{},{},{:e}\n",
-                c.parametrization, c.width, c.seed, c.step, c.layer, c.mean_abs
-            ));
+        let mut csv = String::from("quantity,parametrization,width,seed,step,layer,value\n");
+        for (quantity, coords) in [
+            ("mean_abs", &self.coords),
+            ("output_update", &self.updates),
+            ("weight_update", &self.weight_updates),
+            ("second_moment", &self.second_moments),
+        ] {
+            for c in coords {
+                csv.push_str(&format!(
+                    "{quantity},{},{},{},{},{},{:e}\n",
+                    c.parametrization, c.width, c.seed, c.step, c.layer, c.value
+                ));
+            }
         }
         csv
     }
@@ -543,7 +516,7 @@ impl CoordCheckReport {
 
     /// A per-layer quantity's slopes in width, predicted slopes and mean at the widest
     /// width, standard beside μP, as a Markdown table under `title`.
-    fn layer_table(&self, title: &str, points: &[LayerPoint], slopes: &[Slope]) -> String {
+    fn layer_table(&self, title: &str, points: &[Coord], slopes: &[Slope]) -> String {
         let widest = self.widths[self.widths.len() - 1];
         let mut out = format!(
             "{title}: slope in ln(width) over widths {:?}, mean ± standard error over seeds, and the mean at width {widest}\n\n| layer | standard | predicted | at {widest} | μP | predicted | at {widest} |\n|---|---:|---:|---:|---:|---:|---:|\n",

@@ -605,16 +605,30 @@ pub(crate) fn net_init(
                 ),
             ));
         }
-        let InitChoice::Strategy(layer) = lookup(name, arch.activation)? else {
-            return Err(BenchError::invalid(
-                format!("layer_inits.\"{path}\""),
-                name,
-                "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
-            ));
-        };
+        let layer = layer_init(&format!("layer_inits.\"{path}\""), name, arch.activation)?;
         init = init.with_override(path.clone(), layer);
     }
     Ok((config, init))
+}
+
+/// The initializer `name` of one dense layer (for `field`): a strategy, not LSUV or a
+/// residual scheme, which set whole networks.
+///
+/// # Errors
+/// [`BenchError::Invalid`] for `field` naming an unknown or whole-network initializer.
+pub(crate) fn layer_init(
+    field: &str,
+    name: &str,
+    activation: Activation,
+) -> Result<nn::LayerInit, BenchError> {
+    match lookup(name, activation).map_err(|e| e.for_field(field))? {
+        InitChoice::Strategy(layer) => Ok(layer),
+        _ => Err(BenchError::invalid(
+            field,
+            name,
+            "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
+        )),
+    }
 }
 
 /// [`net_init`] before the per-layer initializers.

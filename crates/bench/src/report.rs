@@ -68,10 +68,14 @@ pub fn groups(results: &[RunResult]) -> Vec<Group<'_>> {
 /// Whether the results sweep learning rates or parametrizations: then a group's name
 /// says which (see [`group_name`]).
 pub fn is_sweep(results: &[RunResult]) -> bool {
-    results.iter().any(|r| r.spec.mup_base.is_some())
-        || results
-            .iter()
-            .any(|r| r.spec.optimizer.lr() != results[0].spec.optimizer.lr())
+    results.iter().any(|r| r.spec.mup_base.is_some()) || sweeps_learning_rates(results)
+}
+
+/// Whether the results hold more than one learning rate.
+fn sweeps_learning_rates(results: &[RunResult]) -> bool {
+    results
+        .iter()
+        .any(|r| r.spec.optimizer.lr() != results[0].spec.optimizer.lr())
 }
 
 /// A group's name in tables and legends: its initializer, and in a sweep its learning rate
@@ -94,10 +98,7 @@ pub fn group_name(spec: &crate::experiment::RunSpec, sweep: bool) -> String {
 /// verdict; a sweep of learning rates adds the best one per network.
 pub fn markdown(results: &[RunResult]) -> String {
     let mut out = table(results);
-    if results
-        .iter()
-        .any(|r| r.spec.optimizer.lr() != results[0].spec.optimizer.lr())
-    {
+    if sweeps_learning_rates(results) {
         out.push('\n');
         out.push_str(&best_learning_rates(results));
     }

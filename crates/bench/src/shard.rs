@@ -247,28 +247,37 @@ impl Identity {
     /// How `other` differs, field by field; empty when it does not. The experiment's name
     /// is not compared, only its text: a copy under another path is the same grid.
     pub fn differences(&self, other: &Identity) -> Vec<String> {
-        let mut out = Vec::new();
-        for (what, a, b) in [
+        let experiment = |i: &Identity| format!("{} ({})", i.experiment, i.experiment_hash);
+        [
             (
                 "experiment file",
-                &self.experiment_hash,
-                &other.experiment_hash,
+                self.experiment_hash == other.experiment_hash,
+                experiment(self),
+                experiment(other),
             ),
-            ("build", &self.build, &other.build),
-            ("platform", &self.platform, &other.platform),
-            ("BLAS core", &self.blas_core, &other.blas_core),
-        ] {
-            if a != b {
-                out.push(format!("{what} {a} against {b}"));
-            }
-        }
-        if self.experiment_hash != other.experiment_hash {
-            out[0] = format!(
-                "experiment file {} ({}) against {} ({})",
-                self.experiment, self.experiment_hash, other.experiment, other.experiment_hash
-            );
-        }
-        out
+            (
+                "build",
+                self.build == other.build,
+                self.build.clone(),
+                other.build.clone(),
+            ),
+            (
+                "platform",
+                self.platform == other.platform,
+                self.platform.clone(),
+                other.platform.clone(),
+            ),
+            (
+                "BLAS core",
+                self.blas_core == other.blas_core,
+                self.blas_core.clone(),
+                other.blas_core.clone(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, same, _, _)| !same)
+        .map(|(what, _, a, b)| format!("{what} {a} against {b}"))
+        .collect()
     }
 }
 
@@ -311,9 +320,7 @@ impl ShardFile {
         let json = serde_json::to_vec_pretty(self).expect("a shard file serializes");
         std::fs::write(&path, json).map_err(BenchError::io(&path))
     }
-}
 
-impl ShardFile {
     /// The runs published in `dir`'s `results.json`, with their grid indexes.
     ///
     /// # Errors
@@ -347,8 +354,12 @@ pub struct RunRecord {
     pub result: RunResult,
 }
 
+/// Reads `path` as JSON of `what`; files past a quarter of the memory available (1 GiB
+/// when unknown) are refused before they are parsed, since parsing takes several times
+/// the text.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, BenchError> {
-    let text = std::fs::read_to_string(path).map_err(BenchError::io(path))?;
+    let limit = crate::memory::available().map_or(1 << 30, |bytes| bytes / 4);
+    let text = crate::bounded::read_to_string(path, limit)?;
     serde_json::from_str(&text).map_err(|e| BenchError::Malformed {
         path: path.to_owned(),
         offset: e.line() as u64,
@@ -490,8 +501,8 @@ pub struct Merged {
     pub results: Vec<RunResult>,
 }
 
-/// Reads the shard folders `dirs` (finished, or killed: their records count) and puts their
-/// runs in grid order; `specs_of` turns the experiment text into the grid's specs.
+/// Reads the shard folders `dirs` and puts their runs in grid order; `specs_of` turns the
+/// experiment text, read from the shard file it names, into the grid's specs.
 ///
 /// # Errors
 /// [`BenchError::Grid`] naming the folder for a shard of another identity or grid size, a
@@ -499,7 +510,7 @@ pub struct Merged {
 /// or malformed files.
 pub fn merge(
     dirs: &[PathBuf],
-    specs_of: impl Fn(&str) -> Result<Vec<RunSpec>, BenchError>,
+    specs_of: impl Fn(&str, &Path) -> Result<Vec<RunSpec>, BenchError>,
 ) -> Result<Merged, BenchError> {
     let first = dirs
         .first()
@@ -569,7 +580,7 @@ pub fn merge(
             });
         }
     }
-    let specs = specs_of(&base.experiment_text)?;
+    let specs = specs_of(&base.experiment_text, &first.join(SHARD_FILE))?;
     let mut found: BTreeMap<usize, (&PathBuf, RunResult)> = BTreeMap::new();
     for (dir, shard) in &shards {
         for (index, result) in shard.published_results(dir)? {

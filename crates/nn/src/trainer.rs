@@ -301,14 +301,6 @@ impl<T: Real> Trainer<T> {
     /// A bad training configuration.
     pub fn new(mlp: &Mlp<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
-        let pool = config.pool()?;
-        let state = mlp
-            .layers()
-            .iter()
-            .flat_map(|l| [l.weight.len(), l.bias.len()])
-            .map(|len| config.optimizer_state(len))
-            .collect();
-        let (blocks, layer_blocks) = grad_blocks(mlp);
         if !config.lr_scales.is_empty() && config.lr_scales.len() != mlp.layers().len() {
             return Err(NnError::Config {
                 field: "lr_scales",
@@ -320,6 +312,14 @@ impl<T: Real> Trainer<T> {
                 expected: "one per layer, output layer included (or none)",
             });
         }
+        let pool = config.pool()?;
+        let state = mlp
+            .layers()
+            .iter()
+            .flat_map(|l| [l.weight.len(), l.bias.len()])
+            .map(|len| config.optimizer_state(len))
+            .collect();
+        let (blocks, layer_blocks) = grad_blocks(mlp);
         Ok(Self {
             config,
             shards: Vec::new(),

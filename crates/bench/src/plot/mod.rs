@@ -405,18 +405,6 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
     let mut figures = Vec::new();
     for (parametrization, title) in [("standard", "standard parametrization"), ("mup", "μP")] {
         for step in 1..=report.steps {
-            let points: Vec<crate::coord_check::LayerPoint> = report
-                .coords
-                .iter()
-                .filter(|c| c.parametrization == parametrization && c.step == step)
-                .map(|c| crate::coord_check::LayerPoint {
-                    parametrization: c.parametrization,
-                    width: c.width,
-                    seed: c.seed,
-                    layer: c.layer,
-                    value: c.mean_abs,
-                })
-                .collect();
             figures.push(Figure {
                 stem: format!("coord_check_{parametrization}_step{step}"),
                 title: format!("{title}, after step {step}: mean |x| per layer against width"),
@@ -424,7 +412,9 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
                 y_label: "mean |x| (log)".into(),
                 y_unit: "",
                 log_y: true,
-                series: layers_against_width(report, &points),
+                series: layers_against_width(report, &report.coords, |c| {
+                    c.parametrization == parametrization && c.step == step
+                }),
                 legend_notes: vec!["mean over seeds.".into()],
             });
         }
@@ -437,13 +427,7 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
 pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Vec<Figure> {
     let mut figures = Vec::new();
     for (parametrization, title) in [("standard", "standard parametrization"), ("mup", "μP")] {
-        let of = |points: &[crate::coord_check::LayerPoint]| -> Vec<_> {
-            points
-                .iter()
-                .filter(|p| p.parametrization == parametrization)
-                .cloned()
-                .collect()
-        };
+        let ours = |c: &crate::coord_check::Coord| c.parametrization == parametrization;
         figures.push(Figure {
             stem: format!("signal_width_{parametrization}_variance"),
             title: format!("{title}: pre-activation second moment at init against width"),
@@ -451,7 +435,7 @@ pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Ve
             y_label: "mean (W x + b)² (log)".into(),
             y_unit: "",
             log_y: true,
-            series: layers_against_width(report, &of(&report.second_moments)),
+            series: layers_against_width(report, &report.second_moments, ours),
             legend_notes: vec!["mean over seeds.".into()],
         });
         figures.push(Figure {
@@ -461,17 +445,19 @@ pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Ve
             y_label: "‖ΔW x‖ / ‖W x‖ (log)".into(),
             y_unit: "",
             log_y: true,
-            series: layers_against_width(report, &of(&report.weight_updates)),
+            series: layers_against_width(report, &report.weight_updates, ours),
             legend_notes: vec!["mean over seeds.".into()],
         });
     }
     figures
 }
 
-/// One line per layer through the seeds' mean at each width.
+/// One line per layer through the seeds' mean at each width, of the `coords` that `keep`
+/// selects.
 fn layers_against_width(
     report: &crate::coord_check::CoordCheckReport,
-    points: &[crate::coord_check::LayerPoint],
+    coords: &[crate::coord_check::Coord],
+    keep: impl Fn(&crate::coord_check::Coord) -> bool,
 ) -> Vec<Series> {
     (1..=report.depth + 1)
         .map(|layer| {
@@ -479,10 +465,10 @@ fn layers_against_width(
                 .widths
                 .iter()
                 .map(|&width| {
-                    let values: Vec<f64> = points
+                    let values: Vec<f64> = coords
                         .iter()
-                        .filter(|p| p.layer == layer && p.width == width)
-                        .map(|p| p.value)
+                        .filter(|c| c.layer == layer && c.width == width && keep(c))
+                        .map(|c| c.value)
                         .collect();
                     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
                     ((width as f64).log2(), mean)
