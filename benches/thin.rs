@@ -1,0 +1,265 @@
+//! The output layer's thin products (10 units) through `cblas_sgemm` against hand-written
+//! kernels for a few output units, on one thread: does a kernel of our own beat BLAS
+//! where BLAS runs far below its peak? Both at the two reference networks' output layers
+//! (512 -> 10 and 256 -> 10, batch 128). The kernels are safe Rust over fixed-size lane
+//! arrays, which the compiler turns into FMA vector code for the host (`target-cpu=native`);
+//! each output is one FMA chain in order along the summed dimension. That is how OpenBLAS's
+//! SkylakeX kernels round at these sizes too (every dW and dX value bitwise equal), but not
+//! its Haswell kernels, so the run prints how many values match the BLAS in use. Throughput
+//! is in FLOP (2mnk), so "Gelem/s" reads as GFLOP/s.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use core_math::BlasThreads;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+/// Output units of the reference networks.
+const UNITS: usize = 10;
+const BATCH: usize = 128;
+/// Lanes of the padded transposed weights in [`forward`]: one AVX-512 register.
+const LANES: usize = 16;
+/// Rows of `x` per block in [`forward`] and of `dx` in [`input_gradient`].
+const ROWS: usize = 4;
+/// Columns per block in [`weight_gradient`] and [`input_gradient`].
+const COLUMNS: usize = 32;
+
+/// `out[m, N] = x[m, k] * w[N, k]^T`, with `wt` as scratch for `w^T` padded to 16 lanes.
+fn forward<const N: usize>(
+    x: &[f32],
+    w: &[f32],
+    k: usize,
+    wt: &mut [[f32; LANES]],
+    out: &mut [f32],
+) {
+    for (kk, lanes) in wt.iter_mut().enumerate() {
+        for (j, lane) in lanes.iter_mut().enumerate().take(N) {
+            *lane = w[j * k + kk];
+        }
+    }
+    for (xs, outs) in x.chunks_exact(ROWS * k).zip(out.chunks_exact_mut(ROWS * N)) {
+        let mut acc = [[0.0_f32; LANES]; ROWS];
+        for (kk, wv) in wt.iter().enumerate() {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let a = xs[r * k + kk];
+                for (c, &b) in acc.iter_mut().zip(wv) {
+                    *c = a.mul_add(b, *c);
+                }
+            }
+        }
+        for (acc, row) in acc.iter().zip(outs.chunks_exact_mut(N)) {
+            row.copy_from_slice(&acc[..N]);
+        }
+    }
+}
+
+/// `dw[N, k] = delta[m, N]^T * x[m, k]`.
+fn weight_gradient<const N: usize>(delta: &[f32], x: &[f32], k: usize, dw: &mut [f32]) {
+    for c0 in (0..k).step_by(COLUMNS) {
+        let mut acc = [[0.0_f32; COLUMNS]; N];
+        for (d, xs) in delta.chunks_exact(N).zip(x.chunks_exact(k)) {
+            let xv = &xs[c0..c0 + COLUMNS];
+            for (acc, &dj) in acc.iter_mut().zip(d) {
+                for (c, &b) in acc.iter_mut().zip(xv) {
+                    *c = dj.mul_add(b, *c);
+                }
+            }
+        }
+        for (j, acc) in acc.iter().enumerate() {
+            dw[j * k + c0..j * k + c0 + COLUMNS].copy_from_slice(acc);
+        }
+    }
+}
+
+/// `dx[m, k] = delta[m, N] * w[N, k]`.
+fn input_gradient<const N: usize>(delta: &[f32], w: &[f32], k: usize, dx: &mut [f32]) {
+    for (ds, outs) in delta
+        .chunks_exact(ROWS * N)
+        .zip(dx.chunks_exact_mut(ROWS * k))
+    {
+        for c0 in (0..k).step_by(COLUMNS) {
+            let mut acc = [[0.0_f32; COLUMNS]; ROWS];
+            for j in 0..N {
+                let wv = &w[j * k + c0..j * k + c0 + COLUMNS];
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let a = ds[r * N + j];
+                    for (c, &b) in acc.iter_mut().zip(wv) {
+                        *c = a.mul_add(b, *c);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                outs[r * k + c0..r * k + c0 + COLUMNS].copy_from_slice(acc);
+            }
+        }
+    }
+}
+
+/// `c[m, n] = op(a) * op(b)` through raw CBLAS, row-major, beta = 0.
+#[allow(clippy::too_many_arguments)]
+fn cblas(
+    ta: bool,
+    tb: bool,
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() == m * n);
+    // SAFETY: row-major buffers of exactly the sizes passed, checked above; c aliases
+    // neither input.
+    unsafe {
+        bench::raw_blas::sgemm(
+            ta,
+            tb,
+            m as i32,
+            n as i32,
+            k as i32,
+            1.0,
+            a.as_ptr(),
+            lda as i32,
+            b.as_ptr(),
+            ldb as i32,
+            0.0,
+            c.as_mut_ptr(),
+            n as i32,
+        );
+    }
+}
+
+fn values(len: usize, seed: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| ((i * 31 + seed * 17) % 23) as f32 / 23.0 - 0.5)
+        .collect()
+}
+
+/// The largest difference between two results, relative to the largest magnitude.
+fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
+    let scale = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+    let gap = a
+        .iter()
+        .zip(b)
+        .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
+    gap / scale
+}
+
+fn thin(c: &mut Criterion) {
+    let _threads = BlasThreads::set(1);
+    let mut group = c.benchmark_group("thin/1t");
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(500));
+    for k in [512, 256] {
+        let x = values(BATCH * k, 1);
+        let w = values(UNITS * k, 2);
+        let delta = values(BATCH * UNITS, 3);
+        let mut wt = vec![[0.0_f32; LANES]; k];
+        let (mut ours, mut theirs) = (vec![0.0; BATCH * UNITS], vec![0.0; BATCH * UNITS]);
+        let (mut dw_ours, mut dw_theirs) = (vec![0.0; UNITS * k], vec![0.0; UNITS * k]);
+        let (mut dx_ours, mut dx_theirs) = (vec![0.0; BATCH * k], vec![0.0; BATCH * k]);
+
+        // Same products, up to rounding in another order.
+        forward::<UNITS>(&x, &w, k, &mut wt, &mut ours);
+        cblas(false, true, (BATCH, UNITS, k), &x, k, &w, k, &mut theirs);
+
+        weight_gradient::<UNITS>(&delta, &x, k, &mut dw_ours);
+        cblas(
+            true,
+            false,
+            (UNITS, k, BATCH),
+            &delta,
+            UNITS,
+            &x,
+            k,
+            &mut dw_theirs,
+        );
+        input_gradient::<UNITS>(&delta, &w, k, &mut dx_ours);
+        cblas(
+            false,
+            false,
+            (BATCH, k, UNITS),
+            &delta,
+            UNITS,
+            &w,
+            k,
+            &mut dx_theirs,
+        );
+        for (name, a, b) in [
+            ("forward", &ours, &theirs),
+            ("dW", &dw_ours, &dw_theirs),
+            ("dX", &dx_ours, &dx_theirs),
+        ] {
+            let gap = relative_gap(a, b);
+            let same = a
+                .iter()
+                .zip(b.iter())
+                .filter(|(p, q)| p.to_bits() == q.to_bits())
+                .count();
+            eprintln!(
+                "{name} at k = {k}: {same} of {} values bitwise equal to cblas",
+                a.len()
+            );
+            assert!(gap < 1e-5, "{name} at k = {k}: relative gap {gap}");
+        }
+
+        group.throughput(Throughput::Elements(2 * (BATCH * UNITS * k) as u64));
+        let id = |what: &str| format!("{what}/{BATCH}x{k}->{UNITS}");
+        group.bench_function(BenchmarkId::new("cblas", id("fwd")), |b| {
+            b.iter(|| {
+                cblas(
+                    false,
+                    true,
+                    (BATCH, UNITS, k),
+                    &x,
+                    k,
+                    &w,
+                    k,
+                    black_box(&mut theirs),
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("thin", id("fwd")), |b| {
+            b.iter(|| forward::<UNITS>(&x, &w, k, &mut wt, black_box(&mut ours)))
+        });
+        group.bench_function(BenchmarkId::new("cblas", id("dW")), |b| {
+            b.iter(|| {
+                cblas(
+                    true,
+                    false,
+                    (UNITS, k, BATCH),
+                    &delta,
+                    UNITS,
+                    &x,
+                    k,
+                    black_box(&mut dw_theirs),
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("thin", id("dW")), |b| {
+            b.iter(|| weight_gradient::<UNITS>(&delta, &x, k, black_box(&mut dw_ours)))
+        });
+        group.bench_function(BenchmarkId::new("cblas", id("dX")), |b| {
+            b.iter(|| {
+                cblas(
+                    false,
+                    false,
+                    (BATCH, k, UNITS),
+                    &delta,
+                    UNITS,
+                    &w,
+                    k,
+                    black_box(&mut dx_theirs),
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("thin", id("dX")), |b| {
+            b.iter(|| input_gradient::<UNITS>(&delta, &w, k, black_box(&mut dx_ours)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, thin);
+criterion_main!(benches);
