@@ -127,6 +127,45 @@ fn raw_cblas(
     }
 }
 
+/// `c <- op(a) * op(b)` through the pure-Rust `gemm` crate on the calling thread, with the
+/// operands' own strides.
+#[cfg(feature = "gemm-rs")]
+fn gemm_rs(p: &Product, a: &Array2<f32>, b: &Array2<f32>, mut c: ArrayViewMut2<'_, f32>) {
+    let (a, b) = (oriented(a, p.op_a), oriented(b, p.op_b));
+    assert_eq!(
+        (a.dim(), b.dim(), c.dim()),
+        ((p.m, p.k), (p.k, p.n), (p.m, p.n))
+    );
+    let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
+    let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
+    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    // SAFETY: every pointer and stride pair describes a live ndarray view of the shape
+    // passed, checked above; c is a unique borrow and aliases neither input.
+    unsafe {
+        gemm::gemm(
+            p.m,
+            p.n,
+            p.k,
+            c.as_mut_ptr(),
+            c_cs,
+            c_rs,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 fn oriented<'a>(x: &'a Array2<f32>, op: Op) -> ArrayView2<'a, f32> {
     match op {
         Op::Identity => x.view(),
@@ -156,6 +195,22 @@ fn bench_products(c: &mut Criterion, group_name: &str, products: &[Product]) {
                     black_box(&out);
                 })
             });
+            #[cfg(feature = "gemm-rs")]
+            if threads == 1 {
+                // The same product, checked against BLAS first: the inputs are small whole
+                // numbers over 23, so any order of summation gives nearly the same sums.
+                let mut theirs = out.clone();
+                raw_cblas(p, a.view(), b.view(), theirs.view_mut());
+                gemm_rs(p, &a, &b, out.view_mut());
+                let gap = (&out - &theirs).iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+                assert!(gap < 1e-3, "gemm crate at {}: off by {gap}", p.id());
+                group.bench_function(BenchmarkId::new("gemm_rs", p.id()), |bencher| {
+                    bencher.iter(|| {
+                        gemm_rs(p, &a, &b, out.view_mut());
+                        black_box(&out);
+                    })
+                });
+            }
             // matrixmultiply is single-threaded here: one measurement is enough.
             if threads == 1 {
                 group.bench_function(BenchmarkId::new("ndarray_dot", p.id()), |bencher| {

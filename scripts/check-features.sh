@@ -8,6 +8,8 @@
 # - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
 #   Accelerate, ...). Tested here with the system OpenBLAS linked by hand, as such a user
 #   would, in a target folder of its own (other flags rebuild everything).
+# - initlab with `gemm-rs`: the pure-Rust `gemm` crate beside OpenBLAS in the gemm bench;
+#   linted, since nothing else builds that code.
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
 #   only the package registries are reachable.
 #
@@ -24,4 +26,6 @@ link=(-C link-arg=-lopenblas)
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
     RUSTFLAGS="${link[*]}" RUSTDOCFLAGS="${link[*]}" \
     cargo test --quiet -p core-math -p nn --no-default-features
+echo "check-features: initlab --features gemm-rs (the gemm bench's pure-Rust provider)" >&2
+cargo clippy --quiet --all-targets --features gemm-rs -- -D warnings
 scripts/check-init-alone.sh
