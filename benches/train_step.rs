@@ -126,8 +126,12 @@ fn train_step(c: &mut Criterion) {
 }
 
 /// The acceptance numbers: trainer at 1 and 2 threads and the ceiling, timed round-robin
-/// in one run, medians.
+/// in one run, medians. Skipped under `--profile-time`, whose runs are for a profiler
+/// (`docs/perf/phases.sh`) and would see the summary's other networks too.
 fn summary(_: &mut Criterion) {
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
     println!(
         "\nconfig              threads  samples/s  GFLOP/s  ceiling samples/s  ratio  speedup"
     );
