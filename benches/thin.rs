@@ -145,6 +145,9 @@ fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
     gap / scale
 }
 
+/// One product computed into the buffer it is given.
+type Product<'a> = Box<dyn FnMut(&mut [f32]) + 'a>;
+
 fn thin(c: &mut Criterion) {
     let _threads = BlasThreads::set(1);
     let mut group = c.benchmark_group("thin/1t");
@@ -156,107 +159,50 @@ fn thin(c: &mut Criterion) {
         let w = values(UNITS * k, 2);
         let delta = values(BATCH * UNITS, 3);
         let mut wt = vec![[0.0_f32; LANES]; k];
-        let (mut ours, mut theirs) = (vec![0.0; BATCH * UNITS], vec![0.0; BATCH * UNITS]);
-        let (mut dw_ours, mut dw_theirs) = (vec![0.0; UNITS * k], vec![0.0; UNITS * k]);
-        let (mut dx_ours, mut dx_theirs) = (vec![0.0; BATCH * k], vec![0.0; BATCH * k]);
-
-        // Same products, up to rounding in another order.
-        forward::<UNITS>(&x, &w, k, &mut wt, &mut ours);
-        cblas(false, true, (BATCH, UNITS, k), &x, k, &w, k, &mut theirs);
-
-        weight_gradient::<UNITS>(&delta, &x, k, &mut dw_ours);
-        cblas(
-            true,
-            false,
-            (UNITS, k, BATCH),
-            &delta,
-            UNITS,
-            &x,
-            k,
-            &mut dw_theirs,
-        );
-        input_gradient::<UNITS>(&delta, &w, k, &mut dx_ours);
-        cblas(
-            false,
-            false,
-            (BATCH, k, UNITS),
-            &delta,
-            UNITS,
-            &w,
-            k,
-            &mut dx_theirs,
-        );
-        for (name, a, b) in [
-            ("forward", &ours, &theirs),
-            ("dW", &dw_ours, &dw_theirs),
-            ("dX", &dx_ours, &dx_theirs),
-        ] {
-            let gap = relative_gap(a, b);
-            let same = a
+        // Name, output length, through cblas, hand-written.
+        let products: [(&str, usize, Product<'_>, Product<'_>); 3] = [
+            (
+                "fwd",
+                BATCH * UNITS,
+                Box::new(|out| cblas(false, true, (BATCH, UNITS, k), &x, k, &w, k, out)),
+                Box::new(|out| forward::<UNITS>(&x, &w, k, &mut wt, out)),
+            ),
+            (
+                "dW",
+                UNITS * k,
+                Box::new(|out| cblas(true, false, (UNITS, k, BATCH), &delta, UNITS, &x, k, out)),
+                Box::new(|out| weight_gradient::<UNITS>(&delta, &x, k, out)),
+            ),
+            (
+                "dX",
+                BATCH * k,
+                Box::new(|out| cblas(false, false, (BATCH, k, UNITS), &delta, UNITS, &w, k, out)),
+                Box::new(|out| input_gradient::<UNITS>(&delta, &w, k, out)),
+            ),
+        ];
+        group.throughput(Throughput::Elements(2 * (BATCH * UNITS * k) as u64));
+        for (name, len, mut blas, mut ours) in products {
+            let (mut theirs_out, mut ours_out) = (vec![0.0; len], vec![0.0; len]);
+            blas(&mut theirs_out);
+            ours(&mut ours_out);
+            // The same product, up to rounding in another order.
+            let gap = relative_gap(&ours_out, &theirs_out);
+            assert!(gap < 1e-5, "{name} at k = {k}: relative gap {gap}");
+            let same = ours_out
                 .iter()
-                .zip(b.iter())
+                .zip(&theirs_out)
                 .filter(|(p, q)| p.to_bits() == q.to_bits())
                 .count();
-            eprintln!(
-                "{name} at k = {k}: {same} of {} values bitwise equal to cblas",
-                a.len()
-            );
-            assert!(gap < 1e-5, "{name} at k = {k}: relative gap {gap}");
-        }
+            eprintln!("{name} at k = {k}: {same} of {len} values bitwise equal to cblas");
 
-        group.throughput(Throughput::Elements(2 * (BATCH * UNITS * k) as u64));
-        let id = |what: &str| format!("{what}/{BATCH}x{k}->{UNITS}");
-        group.bench_function(BenchmarkId::new("cblas", id("fwd")), |b| {
-            b.iter(|| {
-                cblas(
-                    false,
-                    true,
-                    (BATCH, UNITS, k),
-                    &x,
-                    k,
-                    &w,
-                    k,
-                    black_box(&mut theirs),
-                )
-            })
-        });
-        group.bench_function(BenchmarkId::new("thin", id("fwd")), |b| {
-            b.iter(|| forward::<UNITS>(&x, &w, k, &mut wt, black_box(&mut ours)))
-        });
-        group.bench_function(BenchmarkId::new("cblas", id("dW")), |b| {
-            b.iter(|| {
-                cblas(
-                    true,
-                    false,
-                    (UNITS, k, BATCH),
-                    &delta,
-                    UNITS,
-                    &x,
-                    k,
-                    black_box(&mut dw_theirs),
-                )
-            })
-        });
-        group.bench_function(BenchmarkId::new("thin", id("dW")), |b| {
-            b.iter(|| weight_gradient::<UNITS>(&delta, &x, k, black_box(&mut dw_ours)))
-        });
-        group.bench_function(BenchmarkId::new("cblas", id("dX")), |b| {
-            b.iter(|| {
-                cblas(
-                    false,
-                    false,
-                    (BATCH, k, UNITS),
-                    &delta,
-                    UNITS,
-                    &w,
-                    k,
-                    black_box(&mut dx_theirs),
-                )
-            })
-        });
-        group.bench_function(BenchmarkId::new("thin", id("dX")), |b| {
-            b.iter(|| input_gradient::<UNITS>(&delta, &w, k, black_box(&mut dx_ours)))
-        });
+            let id = format!("{name}/{BATCH}x{k}->{UNITS}");
+            group.bench_function(BenchmarkId::new("cblas", &id), |b| {
+                b.iter(|| blas(black_box(&mut theirs_out)))
+            });
+            group.bench_function(BenchmarkId::new("thin", &id), |b| {
+                b.iter(|| ours(black_box(&mut ours_out)))
+            });
+        }
     }
     group.finish();
 }
