@@ -1,23 +1,17 @@
-//! A prototype GEMM of our own against `cblas_sgemm` at the MLP shapes, on one thread: a
-//! packed 8 x 32 AVX-512 microkernel (stable `std::arch` intrinsics since Rust 1.89), with
-//! each output one FMA chain in order along `k`, no blocking of `k` (checked bit for bit
-//! against that chain in scalar `mul_add`, so any tiling, thread count or instruction set
-//! that keeps the chain gives the same bits). It measures what a
-//! kernel of our own would give where OpenBLAS is held to AVX2 (`OPENBLAS_CORETYPE=Haswell`),
-//! and prints how many values it shares bit for bit with the BLAS in use. Nothing in the
-//! library uses it. Needs AVX-512F; elsewhere it says so and measures nothing. Throughput
-//! is in FLOP (2mnk), so "Gelem/s" reads as GFLOP/s.
+//! core-math's own packed GEMM (feature `packed-gemm`) against `cblas_sgemm` at the MLP
+//! shapes, on one thread. Each of its outputs is one FMA chain in `k` order; the bench
+//! checks that bit for bit against scalar `mul_add`, and prints how many values the BLAS in
+//! use shares with it. Needs AVX-512F; elsewhere it says so and measures nothing.
+//! Throughput is in FLOP (2mnk), so "Gelem/s" reads as GFLOP/s.
+//!
+//! `cargo bench --bench packed --features packed-gemm`
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use core_math::BlasThreads;
+use core_math::{BlasThreads, Op};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-/// Rows of C per microkernel tile.
-const MR: usize = 8;
-/// Columns of C per microkernel tile: two 16-float registers.
-const NR: usize = 32;
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// Operand `x` of a product, row-major, with `x[i, j]` at `i * cols + j`, or transposed.
 #[derive(Clone, Copy)]
@@ -28,99 +22,32 @@ struct Operand<'a> {
     transposed: bool,
 }
 
-/// Copies `lanes` rows (of A, `rows_of_a`) or columns (of B) of `x` from `first` on into
-/// `panel`, one slot per `k`: a contiguous copy per slot where those run along memory,
-/// else one pass along each row or column.
-fn pack<const L: usize>(
-    x: Operand<'_>,
-    first: usize,
-    lanes: usize,
-    panel: &mut [[f32; L]],
-    rows_of_a: bool,
-) {
-    // A's rows of op(A) and B's columns of op(B) are contiguous along k unless transposed
-    // (for A) or not (for B): then each slot is a slice of memory.
-    if x.transposed == rows_of_a {
-        for (kk, slot) in panel.iter_mut().enumerate() {
-            let start = kk * x.cols + first;
-            slot[..lanes].copy_from_slice(&x.values[start..start + lanes]);
-        }
-    } else {
-        let k = panel.len();
-        for lane in 0..lanes {
-            let start = (first + lane) * x.cols;
-            for (slot, &v) in panel.iter_mut().zip(&x.values[start..start + k]) {
-                slot[lane] = v;
-            }
-        }
+impl Operand<'_> {
+    /// The stored matrix as a view, and what `gemm` must do to it.
+    fn view(&self) -> (ArrayView2<'_, f32>, Op) {
+        let rows = self.values.len() / self.cols;
+        let view = ArrayView2::from_shape((rows, self.cols), self.values).expect("whole rows");
+        (
+            view,
+            if self.transposed {
+                Op::Transpose
+            } else {
+                Op::Identity
+            },
+        )
     }
 }
 
-/// The packed panels of one product, reused from call to call.
-#[derive(Default)]
-struct Panels {
-    a: Vec<[f32; MR]>,
-    b: Vec<[f32; NR]>,
-}
-
-/// `c[m, n] = a[m, k] * b[k, n]`: A packed in panels of 8 rows and B in panels of 32 columns
-/// (zero-padded at the edges), then one tile of C per pair of panels.
-fn packed_gemm(
-    (m, n, k): (usize, usize, usize),
+/// `c[m, n] = op(a) * op(b)` through core-math, beta = 0.
+fn through_core_math(
+    (m, n, _): (usize, usize, usize),
     a: Operand<'_>,
     b: Operand<'_>,
     c: &mut [f32],
-    panels: &mut Panels,
 ) {
-    let (row_panels, col_panels) = (m.div_ceil(MR), n.div_ceil(NR));
-    panels.a.resize(row_panels * k, [0.0; MR]);
-    panels.b.resize(col_panels * k, [0.0; NR]);
-    // Padding lanes are never read into C, so what they hold does not matter.
-    for (p, panel) in panels.a.chunks_exact_mut(k).enumerate() {
-        pack(a, p * MR, MR.min(m - p * MR), panel, true);
-    }
-    for (p, panel) in panels.b.chunks_exact_mut(k).enumerate() {
-        pack(b, p * NR, NR.min(n - p * NR), panel, false);
-    }
-    for (q, b_panel) in panels.b.chunks_exact(k).enumerate() {
-        for (p, a_panel) in panels.a.chunks_exact(k).enumerate() {
-            // SAFETY: the bench runs this only where AVX-512F was detected.
-            let tile = unsafe { tile_avx512(a_panel, b_panel) };
-            for (r, row) in tile.iter().enumerate().take(m - p * MR) {
-                let start = (p * MR + r) * n + q * NR;
-                let width = NR.min(n - q * NR);
-                c[start..start + width].copy_from_slice(&row[..width]);
-            }
-        }
-    }
-}
-
-/// One 8 x 32 tile of C from an A panel and a B panel of the same length.
-#[target_feature(enable = "avx512f")]
-fn tile_avx512(a: &[[f32; MR]], b: &[[f32; NR]]) -> [[f32; NR]; MR] {
-    use std::arch::x86_64::{
-        _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
-    };
-    let mut tile = [[0.0; NR]; MR];
-    // SAFETY: each load reads 16 floats at offset 0 or 16 of a [f32; 32], each store
-    // writes 16 floats at offset 0 or 16 of one.
-    unsafe {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-        for (a, b) in a.iter().zip(b) {
-            let low = _mm512_loadu_ps(b.as_ptr());
-            let high = _mm512_loadu_ps(b.as_ptr().add(16));
-            for (acc, &x) in acc.iter_mut().zip(a) {
-                let x = _mm512_set1_ps(x);
-                acc[0] = _mm512_fmadd_ps(x, low, acc[0]);
-                acc[1] = _mm512_fmadd_ps(x, high, acc[1]);
-            }
-        }
-        for (row, acc) in tile.iter_mut().zip(&acc) {
-            _mm512_storeu_ps(row.as_mut_ptr(), acc[0]);
-            _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[1]);
-        }
-    }
-    tile
+    let ((a, op_a), (b, op_b)) = (a.view(), b.view());
+    let c = ArrayViewMut2::from_shape((m, n), c).expect("m x n");
+    core_math::gemm(1.0, a, op_a, b, op_b, 0.0, c).expect("shapes agree");
 }
 
 /// `c[m, n] = op(a) * op(b)` through raw CBLAS, row-major, beta = 0.
@@ -154,7 +81,7 @@ fn values(len: usize, seed: usize) -> Vec<f32> {
 }
 
 fn packed(c: &mut Criterion) {
-    if !std::arch::is_x86_feature_detected!("avx512f") {
+    if !core_math::packed_gemm_in_use() {
         eprintln!("packed: this CPU has no AVX-512F; nothing measured");
         return;
     }
@@ -186,9 +113,8 @@ fn packed(c: &mut Criterion) {
             transposed: tb,
         };
         let (mut theirs, mut ours) = (vec![0.0; m * n], vec![0.0; m * n]);
-        let mut panels = Panels::default();
         cblas((m, n, k), a, b, &mut theirs);
-        packed_gemm((m, n, k), a, b, &mut ours, &mut panels);
+        through_core_math((m, n, k), a, b, &mut ours);
         // Each value is exactly the scalar FMA chain in k order, whichever tile it sits in.
         let chain = |i: usize, j: usize| {
             (0..k).fold(0.0_f32, |acc, kk| {
@@ -229,7 +155,7 @@ fn packed(c: &mut Criterion) {
             bencher.iter(|| cblas((m, n, k), a, b, black_box(&mut theirs)))
         });
         group.bench_function(BenchmarkId::new("packed", &id), |bencher| {
-            bencher.iter(|| packed_gemm((m, n, k), a, b, black_box(&mut ours), &mut panels))
+            bencher.iter(|| through_core_math((m, n, k), a, b, black_box(&mut ours)))
         });
     }
     group.finish();

@@ -54,7 +54,8 @@ pub struct OutputSet {
 pub struct Machine {
     /// The CPU's model name (`/proc/cpuinfo`), or the architecture elsewhere.
     pub cpu: String,
-    /// The kernel family OpenBLAS runs (`Haswell`, `Cooperlake`, ...).
+    /// What runs the products ([`core_math::gemm_kernel`]): the kernel family OpenBLAS runs
+    /// or, with `packed-gemm`, core-math's own kernel beside it (`Haswell`, `Cooperlake`, ...).
     pub blas_core: String,
     /// OpenBLAS's build configuration (version and options).
     pub blas_config: String,
@@ -76,7 +77,7 @@ impl Machine {
         let blas = core_math::blas_info();
         Self {
             cpu,
-            blas_core: blas.core,
+            blas_core: core_math::gemm_kernel(),
             blas_config: blas.config,
             openblas_coretype: std::env::var("OPENBLAS_CORETYPE").ok(),
         }

@@ -374,6 +374,9 @@ pub struct ThroughputReport {
     pub blas_core: String,
     /// OpenBLAS's build configuration.
     pub blas_config: String,
+    /// Whether the trainer's f32 GEMMs ran core-math's packed AVX-512 kernel (feature
+    /// `packed-gemm`) rather than OpenBLAS; the ceiling is OpenBLAS's either way.
+    pub packed_gemm: bool,
     /// Batch size.
     pub batch: usize,
     /// The measurements.
@@ -446,6 +449,7 @@ pub fn report(
     ThroughputReport {
         blas_core: info.core,
         blas_config: info.config,
+        packed_gemm: core_math::packed_gemm_in_use(),
         batch,
         rows,
         other_load,
@@ -475,9 +479,17 @@ impl ThroughputReport {
 
     /// The report as a Markdown table with its provenance and a noise label.
     pub fn markdown(&self) -> String {
+        let gemm = if self.packed_gemm {
+            format!(
+                "f32 GEMM through core-math's packed AVX-512 kernel (feature packed-gemm), the ceiling through OpenBLAS {} ({})",
+                self.blas_core, self.blas_config
+            )
+        } else {
+            format!("OpenBLAS {} ({})", self.blas_core, self.blas_config)
+        };
         let mut out = format!(
-            "OpenBLAS {} ({}); batch {}, SGD, f32, BLAS single-threaded inside rayon workers pinned one per core\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
-            self.blas_core, self.blas_config, self.batch
+            "{gemm}; batch {}, SGD, f32, BLAS single-threaded inside rayon workers pinned one per core\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            self.batch
         );
         for r in &self.rows {
             out.push_str(&format!(
@@ -504,7 +516,7 @@ impl ThroughputReport {
             )),
             None => out.push_str("\nLoad from other processes unknown (no /proc/stat).\n"),
         }
-        if let Some(note) = kernel_note(&self.blas_core, cpu_has_avx512()) {
+        if let Some(note) = kernel_note(&self.blas_core, cpu_has_avx512() && !self.packed_gemm) {
             out.push_str(&format!("\n{note}\n"));
         }
         out
@@ -532,7 +544,7 @@ fn cpu_has_avx512() -> bool {
 pub fn kernel_note(core: &str, avx512: bool) -> Option<String> {
     (avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
         format!(
-            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on this project's machine (README, Performance); other kernels round differently, so results differ in their last bits.",
+            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on this project's machine, and a build with --features packed-gemm (core-math's own AVX-512 kernel) 1.4x (README, Performance); both round differently, so results differ in their last bits.",
             std::env::var("OPENBLAS_CORETYPE")
                 .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
                 .unwrap_or_default()

@@ -41,6 +41,10 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// handed to BLAS in place; any other strided view is copied first, so the result is
 /// always right. With `beta == 0`, `C` is only written, never read: it may hold NaN.
 ///
+/// With the `packed-gemm` feature, on a CPU with AVX-512F, f32 products run core-math's
+/// own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)): each
+/// output is one FMA chain in `k` order, single-threaded.
+///
 /// # Errors
 /// [`ShapeError::Mismatch`] when the inner dimensions or `C`'s shape disagree, naming both
 /// shapes; [`ShapeError::TooLarge`] when a dimension exceeds BLAS's 32-bit range.
@@ -99,6 +103,9 @@ pub fn gemm<T: Scalar>(
         return Ok(());
     }
 
+    if T::packed_gemm(alpha, &op_view(a, op_a), &op_view(b, op_b), beta, &mut c) {
+        return Ok(());
+    }
     let (a_copy, b_copy) = (blas_copy(&a), blas_copy(&b));
     let a = a_copy.as_ref().map_or(a, |copy| copy.view());
     let b = b_copy.as_ref().map_or(b, |copy| copy.view());
@@ -133,6 +140,14 @@ pub fn gemm<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// `op(x)` as a view.
+fn op_view<'a, T>(x: ArrayView2<'a, T>, op: Op) -> ArrayView2<'a, T> {
+    match op {
+        Op::Identity => x,
+        Op::Transpose => x.reversed_axes(),
+    }
 }
 
 /// A C-order copy of `x` if BLAS cannot read it in place, `None` if it can.

@@ -37,6 +37,17 @@ pub(crate) mod sealed {
             c: *mut Self,
             ldc: i32,
         );
+
+        /// `c <- alpha * a * b + beta * c` through core-math's packed kernel (feature
+        /// `packed-gemm`), with `a` and `b` the views of `op(A)` and `op(B)`, shapes
+        /// checked and `k >= 1`; `false` when it does not run here (then BLAS does).
+        fn packed_gemm(
+            alpha: Self,
+            a: &ndarray::ArrayView2<'_, Self>,
+            b: &ndarray::ArrayView2<'_, Self>,
+            beta: Self,
+            c: &mut ndarray::ArrayViewMut2<'_, Self>,
+        ) -> bool;
     }
 }
 
@@ -75,7 +86,7 @@ fn trans_flag(transposed: bool) -> i32 {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $name:literal, $gemm:ident) => {
+    ($t:ty, $name:literal, $gemm:ident, $packed:path) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
         }
@@ -116,9 +127,19 @@ macro_rules! impl_scalar {
                     )
                 }
             }
+
+            fn packed_gemm(
+                alpha: Self,
+                a: &ndarray::ArrayView2<'_, Self>,
+                b: &ndarray::ArrayView2<'_, Self>,
+                beta: Self,
+                c: &mut ndarray::ArrayViewMut2<'_, Self>,
+            ) -> bool {
+                $packed(alpha, a, b, beta, c)
+            }
         }
     };
 }
 
-impl_scalar!(f32, "f32", cblas_sgemm);
-impl_scalar!(f64, "f64", cblas_dgemm);
+impl_scalar!(f32, "f32", cblas_sgemm, crate::packed::gemm_f32);
+impl_scalar!(f64, "f64", cblas_dgemm, crate::packed::unavailable);

@@ -1,0 +1,121 @@
+//! The `packed-gemm` kernel (run by `scripts/check-features.sh`): where it runs, each f32
+//! output is exactly the FMA chain in `k` order, so a product cut into column blocks gives
+//! the bits of the whole one (OpenBLAS's kernels do not). The exact-integer tests of
+//! `gemm.rs` cover every op and memory layout with the feature on as well.
+#![cfg(feature = "packed-gemm")]
+
+mod common;
+
+use common::uniform;
+use core_math::{Op, gemm, packed_gemm_in_use};
+use ndarray::{Array2, s};
+
+#[test]
+fn the_kernel_runs_exactly_where_the_cpu_has_avx512() {
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx512 = false;
+    assert_eq!(packed_gemm_in_use(), avx512);
+}
+
+/// `alpha * chain + beta * c` for one output, in scalar arithmetic.
+fn chain(
+    a: &Array2<f32>,
+    b: &Array2<f32>,
+    (i, j): (usize, usize),
+    alpha: f32,
+    beta: f32,
+    c: f32,
+) -> f32 {
+    let sum = (0..a.ncols()).fold(0.0_f32, |acc, kk| a[[i, kk]].mul_add(b[[kk, j]], acc));
+    if beta == 0.0 {
+        alpha * sum
+    } else {
+        alpha.mul_add(sum, beta * c)
+    }
+}
+
+#[test]
+fn every_output_is_the_fma_chain_in_k_order() {
+    if !packed_gemm_in_use() {
+        return;
+    }
+    // Edges in every dimension (8-row and 32-column tiles), k past any BLAS blocking.
+    for (seed, (m, k, n)) in [(1, 2000, 1), (13, 7, 45), (72, 784, 259), (128, 256, 256)]
+        .into_iter()
+        .enumerate()
+    {
+        let seed = 10 * seed as u64;
+        let a = uniform::<f32>((m, k), seed);
+        let b = uniform::<f32>((k, n), seed + 1);
+        let c0 = uniform::<f32>((m, n), seed + 2);
+        for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0)] {
+            let mut c = c0.clone();
+            gemm(
+                alpha,
+                a.view(),
+                Op::Identity,
+                b.view(),
+                Op::Identity,
+                beta,
+                c.view_mut(),
+            )
+            .unwrap();
+            for ((i, j), &got) in c.indexed_iter() {
+                let want = chain(&a, &b, (i, j), alpha, beta, c0[[i, j]]);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{m}x{k}x{n} at ({i}, {j}), alpha {alpha}, beta {beta}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn column_blocks_give_the_bits_of_the_whole_product() {
+    if !packed_gemm_in_use() {
+        return;
+    }
+    // A trainer's layer: x w^T + bias (beta = 1), whole or in 128-unit blocks.
+    for (m, k, n) in [(72, 8, 256), (1, 2000, 512), (128, 784, 300)] {
+        let x = uniform::<f32>((m, k), 3);
+        let w = uniform::<f32>((n, k), 4);
+        let bias = uniform::<f32>((1, n), 5)
+            .broadcast((m, n))
+            .unwrap()
+            .to_owned();
+        let mut whole = bias.clone();
+        gemm(
+            1.0,
+            x.view(),
+            Op::Identity,
+            w.view(),
+            Op::Transpose,
+            1.0,
+            whole.view_mut(),
+        )
+        .unwrap();
+        let mut blocked = bias;
+        for start in (0..n).step_by(128) {
+            let end = (start + 128).min(n);
+            gemm(
+                1.0,
+                x.view(),
+                Op::Identity,
+                w.slice(s![start..end, ..]),
+                Op::Transpose,
+                1.0,
+                blocked.slice_mut(s![.., start..end]),
+            )
+            .unwrap();
+        }
+        let same = whole
+            .iter()
+            .zip(&blocked)
+            .all(|(p, q)| p.to_bits() == q.to_bits());
+        assert!(same, "{m}x{k}x{n}: blocks differ from the whole product");
+    }
+}
