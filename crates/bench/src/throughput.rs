@@ -544,7 +544,7 @@ fn cpu_has_avx512() -> bool {
 pub fn kernel_note(core: &str, avx512: bool) -> Option<String> {
     (avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
         format!(
-            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on this project's machine, and a build with --features packed-gemm (core-math's own AVX-512 kernel) 1.4x (README, Performance); both round differently, so results differ in their last bits.",
+            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on this project's machine, and a build with --features packed-gemm (core-math's own AVX-512 kernel) 1.35-1.58x (README, Performance); both round differently, so results differ in their last bits.",
             std::env::var("OPENBLAS_CORETYPE")
                 .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
                 .unwrap_or_default()

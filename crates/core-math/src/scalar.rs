@@ -38,6 +38,9 @@ pub(crate) mod sealed {
             ldc: i32,
         );
 
+        /// Whether [`packed_gemm`](Self::packed_gemm) runs here.
+        fn packed_gemm_runs() -> bool;
+
         /// `c <- alpha * a * b + beta * c` through core-math's packed kernel (feature
         /// `packed-gemm`), with `a` and `b` the views of `op(A)` and `op(B)`, shapes
         /// checked and `k >= 1`; `false` when it does not run here (then BLAS does).
@@ -75,6 +78,14 @@ pub trait Scalar:
 {
     /// The type's name as BLAS users know it, for reports (`"f32"`, `"f64"`).
     const NAME: &'static str;
+
+    /// Whether [`gemm`](crate::gemm) gives every output the same bits however a product's
+    /// columns are cut into separate calls: true where core-math's packed kernel runs this
+    /// type's products (each output one FMA chain in `k` order), false under BLAS, whose
+    /// kernels round a column block differently from the whole product.
+    fn gemm_ignores_blocking() -> bool {
+        Self::packed_gemm_runs()
+    }
 }
 
 fn trans_flag(transposed: bool) -> i32 {
@@ -86,7 +97,7 @@ fn trans_flag(transposed: bool) -> i32 {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $name:literal, $gemm:ident, $packed:path) => {
+    ($t:ty, $name:literal, $gemm:ident, $packed:path, $runs:expr) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
         }
@@ -128,6 +139,10 @@ macro_rules! impl_scalar {
                 }
             }
 
+            fn packed_gemm_runs() -> bool {
+                $runs
+            }
+
             fn packed_gemm(
                 alpha: Self,
                 a: &ndarray::ArrayView2<'_, Self>,
@@ -141,5 +156,11 @@ macro_rules! impl_scalar {
     };
 }
 
-impl_scalar!(f32, "f32", cblas_sgemm, crate::packed::gemm_f32);
-impl_scalar!(f64, "f64", cblas_dgemm, crate::packed::unavailable);
+impl_scalar!(
+    f32,
+    "f32",
+    cblas_sgemm,
+    crate::packed::gemm_f32,
+    crate::packed_gemm_in_use()
+);
+impl_scalar!(f64, "f64", cblas_dgemm, crate::packed::unavailable, false);

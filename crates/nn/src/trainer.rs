@@ -9,11 +9,12 @@
 //! may also run in parallel: a batch of 128 is one shard, and its layers are what two
 //! threads share. Whole-batch GEMMs pack each weight matrix once per step instead of once
 //! per shard: 5-8% faster on one thread than 64-row shards in paired runs, no slower on two.
-//! The blocks stay the same on one thread, although one GEMM per layer there was 2-7% faster
-//! on the 784 -> 20 x 256 -> 10 network in paired runs (it packs each layer's input once,
-//! not once per block): OpenBLAS does not round a product cut into column blocks as it
-//! rounds the whole (its Haswell kernels differ at 72 x 8 x 256, its SkylakeX ones at
-//! 1 x 2000 x 512), so the thread count would change the weights.
+//! Under BLAS the blocks stay the same on one thread, although one GEMM per layer there was
+//! 2-7% faster on the 784 -> 20 x 256 -> 10 network in paired runs (it packs each layer's
+//! input once, not once per block): OpenBLAS does not round a product cut into column
+//! blocks as it rounds the whole (its Haswell kernels differ at 72 x 8 x 256, its SkylakeX
+//! ones at 1 x 2000 x 512), so the thread count would change the weights. core-math's
+//! packed kernel (feature `packed-gemm`) does, so with it one thread runs whole layers.
 //!
 //! Weight gradients are then computed in fixed blocks of [`GRAD_ROWS`] output units: one
 //! task sums `delta_s^T x_s` over the shards in shard order (GEMM with `beta = 1` after the
@@ -737,6 +738,18 @@ fn weight_gradients<T: Real>(shards: &[Shard<T>], blocks: &mut [GradBlock<T>]) -
         .reduce(|| true, |a, b| a && b)
 }
 
+/// Units per block of a layer's forward product and input gradient in this pool: whole
+/// layers on one thread when the GEMM's bits do not depend on the blocks (core-math's packed
+/// kernel), since one call packs each layer's input once; [`UNIT_BLOCK`] otherwise, the
+/// same on any thread count so that the bits are.
+fn unit_block<T: Real>() -> usize {
+    if T::gemm_ignores_blocking() && rayon::current_num_threads() == 1 {
+        usize::MAX
+    } else {
+        UNIT_BLOCK
+    }
+}
+
 /// Copies the samples `rows` of the data set into `x` and their targets into `labels` or
 /// `values`, all of at least `rows.len()` rows; returns the gathered targets.
 pub(crate) fn gather<'b, T: Real>(
@@ -794,12 +807,13 @@ impl<T: Real> Shard<T> {
             rows,
         );
         let x = self.inputs.slice(s![..n, ..]);
-        mlp.forward_layers(x, &mut self.workspace, mlp.layers().len(), UNIT_BLOCK);
+        let block = unit_block::<T>();
+        mlp.forward_layers(x, &mut self.workspace, mlp.layers().len(), block);
         let last = self.workspace.pre.len() - 1;
         let logits = self.workspace.pre[last].slice(s![..n, ..]);
         let grad = self.workspace.grad[last].slice_mut(s![..n, ..]);
         self.loss = loss.forward_backward(logits, shard_targets, scale, grad);
-        mlp.backward(x, &mut self.workspace, None, UNIT_BLOCK);
+        mlp.backward(x, &mut self.workspace, None, block);
         self.rows = n;
     }
 }
