@@ -13,29 +13,19 @@ use core_math::{BlasThreads, Op};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-/// Operand `x` of a product, row-major, with `x[i, j]` at `i * cols + j`, or transposed.
-#[derive(Clone, Copy)]
-struct Operand<'a> {
-    values: &'a [f32],
-    /// Columns of the stored matrix.
-    cols: usize,
-    transposed: bool,
-}
+mod common;
+use common::{Operand, agree, cblas, values};
 
-impl Operand<'_> {
-    /// The stored matrix as a view, and what `gemm` must do to it.
-    fn view(&self) -> (ArrayView2<'_, f32>, Op) {
-        let rows = self.values.len() / self.cols;
-        let view = ArrayView2::from_shape((rows, self.cols), self.values).expect("whole rows");
-        (
-            view,
-            if self.transposed {
-                Op::Transpose
-            } else {
-                Op::Identity
-            },
-        )
-    }
+/// The stored matrix as a view, and what `gemm` must do to it.
+fn view<'a>(x: Operand<'a>) -> (ArrayView2<'a, f32>, Op) {
+    let rows = x.values.len() / x.cols;
+    let view = ArrayView2::from_shape((rows, x.cols), x.values).expect("whole rows");
+    let op = if x.transposed {
+        Op::Transpose
+    } else {
+        Op::Identity
+    };
+    (view, op)
 }
 
 /// `c[m, n] = op(a) * op(b)` through core-math, beta = 0.
@@ -45,39 +35,9 @@ fn through_core_math(
     b: Operand<'_>,
     c: &mut [f32],
 ) {
-    let ((a, op_a), (b, op_b)) = (a.view(), b.view());
+    let ((a, op_a), (b, op_b)) = (view(a), view(b));
     let c = ArrayViewMut2::from_shape((m, n), c).expect("m x n");
     core_math::gemm(1.0, a, op_a, b, op_b, 0.0, c).expect("shapes agree");
-}
-
-/// `c[m, n] = op(a) * op(b)` through raw CBLAS, row-major, beta = 0.
-fn cblas((m, n, k): (usize, usize, usize), a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
-    assert!(a.values.len() == m * k && b.values.len() == k * n && c.len() == m * n);
-    // SAFETY: row-major buffers of exactly the sizes passed, checked above; c aliases
-    // neither input.
-    unsafe {
-        bench::raw_blas::sgemm(
-            a.transposed,
-            b.transposed,
-            m as i32,
-            n as i32,
-            k as i32,
-            1.0,
-            a.values.as_ptr(),
-            a.cols as i32,
-            b.values.as_ptr(),
-            b.cols as i32,
-            0.0,
-            c.as_mut_ptr(),
-            n as i32,
-        );
-    }
-}
-
-fn values(len: usize, seed: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i * 31 + seed * 17) % 23) as f32 / 23.0 - 0.5)
-        .collect()
 }
 
 fn packed(c: &mut Criterion) {
@@ -102,16 +62,8 @@ fn packed(c: &mut Criterion) {
     ];
     for (name, m, n, k, ta, tb) in products {
         let (a_values, b_values) = (values(m * k, 1), values(k * n, 2));
-        let a = Operand {
-            values: &a_values,
-            cols: if ta { m } else { k },
-            transposed: ta,
-        };
-        let b = Operand {
-            values: &b_values,
-            cols: if tb { k } else { n },
-            transposed: tb,
-        };
+        let a = Operand::new(&a_values, if ta { m } else { k }, ta);
+        let b = Operand::new(&b_values, if tb { k } else { n }, tb);
         let (mut theirs, mut ours) = (vec![0.0; m * n], vec![0.0; m * n]);
         cblas((m, n, k), a, b, &mut theirs);
         through_core_math((m, n, k), a, b, &mut ours);
@@ -133,21 +85,7 @@ fn packed(c: &mut Criterion) {
         };
         let exact = (0..m * n).all(|ij| ours[ij].to_bits() == chain(ij / n, ij % n).to_bits());
         assert!(exact, "{name} {m}x{k}x{n}: not the FMA chain in k order");
-        let scale = theirs.iter().fold(0.0_f32, |s, v| s.max(v.abs()));
-        let gap = ours
-            .iter()
-            .zip(&theirs)
-            .fold(0.0_f32, |g, (x, y)| g.max((x - y).abs()));
-        assert!(gap <= 1e-5 * scale, "{name} {m}x{k}x{n}: off by {gap}");
-        let same = ours
-            .iter()
-            .zip(&theirs)
-            .filter(|(x, y)| x.to_bits() == y.to_bits())
-            .count();
-        eprintln!(
-            "{name} {m}x{k}x{n}: {same} of {} values bitwise equal to cblas",
-            m * n
-        );
+        agree(&format!("{name} {m}x{k}x{n}"), &ours, &theirs);
 
         let id = format!("{name}/{m}x{k}x{n}");
         group.throughput(Throughput::Elements(2 * (m * n * k) as u64));

@@ -14,6 +14,9 @@ use std::time::Duration;
 use core_math::BlasThreads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
+mod common;
+use common::{Operand, agree, cblas, values};
+
 /// Output units of the reference networks.
 const UNITS: usize = 10;
 const BATCH: usize = 128;
@@ -95,56 +98,6 @@ fn input_gradient<const N: usize>(delta: &[f32], w: &[f32], k: usize, dx: &mut [
     }
 }
 
-/// `c[m, n] = op(a) * op(b)` through raw CBLAS, row-major, beta = 0.
-#[allow(clippy::too_many_arguments)]
-fn cblas(
-    ta: bool,
-    tb: bool,
-    (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() == m * n);
-    // SAFETY: row-major buffers of exactly the sizes passed, checked above; c aliases
-    // neither input.
-    unsafe {
-        bench::raw_blas::sgemm(
-            ta,
-            tb,
-            m as i32,
-            n as i32,
-            k as i32,
-            1.0,
-            a.as_ptr(),
-            lda as i32,
-            b.as_ptr(),
-            ldb as i32,
-            0.0,
-            c.as_mut_ptr(),
-            n as i32,
-        );
-    }
-}
-
-fn values(len: usize, seed: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i * 31 + seed * 17) % 23) as f32 / 23.0 - 0.5)
-        .collect()
-}
-
-/// The largest difference between two results, relative to the largest magnitude.
-fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
-    let scale = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
-    let gap = a
-        .iter()
-        .zip(b)
-        .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
-    gap / scale
-}
-
 /// One product computed into the buffer it is given.
 type Product<'a> = Box<dyn FnMut(&mut [f32]) + 'a>;
 
@@ -164,19 +117,40 @@ fn thin(c: &mut Criterion) {
             (
                 "fwd",
                 BATCH * UNITS,
-                Box::new(|out| cblas(false, true, (BATCH, UNITS, k), &x, k, &w, k, out)),
+                Box::new(|out| {
+                    cblas(
+                        (BATCH, UNITS, k),
+                        Operand::new(&x, k, false),
+                        Operand::new(&w, k, true),
+                        out,
+                    )
+                }),
                 Box::new(|out| forward::<UNITS>(&x, &w, k, &mut wt, out)),
             ),
             (
                 "dW",
                 UNITS * k,
-                Box::new(|out| cblas(true, false, (UNITS, k, BATCH), &delta, UNITS, &x, k, out)),
+                Box::new(|out| {
+                    cblas(
+                        (UNITS, k, BATCH),
+                        Operand::new(&delta, UNITS, true),
+                        Operand::new(&x, k, false),
+                        out,
+                    )
+                }),
                 Box::new(|out| weight_gradient::<UNITS>(&delta, &x, k, out)),
             ),
             (
                 "dX",
                 BATCH * k,
-                Box::new(|out| cblas(false, false, (BATCH, k, UNITS), &delta, UNITS, &w, k, out)),
+                Box::new(|out| {
+                    cblas(
+                        (BATCH, k, UNITS),
+                        Operand::new(&delta, UNITS, false),
+                        Operand::new(&w, k, false),
+                        out,
+                    )
+                }),
                 Box::new(|out| input_gradient::<UNITS>(&delta, &w, k, out)),
             ),
         ];
@@ -186,14 +160,7 @@ fn thin(c: &mut Criterion) {
             blas(&mut theirs_out);
             ours(&mut ours_out);
             // The same product, up to rounding in another order.
-            let gap = relative_gap(&ours_out, &theirs_out);
-            assert!(gap < 1e-5, "{name} at k = {k}: relative gap {gap}");
-            let same = ours_out
-                .iter()
-                .zip(&theirs_out)
-                .filter(|(p, q)| p.to_bits() == q.to_bits())
-                .count();
-            eprintln!("{name} at k = {k}: {same} of {len} values bitwise equal to cblas");
+            agree(&format!("{name} at k = {k}"), &ours_out, &theirs_out);
 
             let id = format!("{name}/{BATCH}x{k}->{UNITS}");
             group.bench_function(BenchmarkId::new("cblas", &id), |b| {

@@ -38,9 +38,6 @@ pub(crate) mod sealed {
             ldc: i32,
         );
 
-        /// Whether [`packed_gemm`](Self::packed_gemm) runs here.
-        fn packed_gemm_runs() -> bool;
-
         /// `c <- alpha * a * b + beta * c` through core-math's packed kernel (feature
         /// `packed-gemm`), with `a` and `b` the views of `op(A)` and `op(B)`, shapes
         /// checked and `k >= 1`; `false` when it does not run here (then BLAS does).
@@ -83,9 +80,7 @@ pub trait Scalar:
     /// columns are cut into separate calls: true where core-math's packed kernel runs this
     /// type's products (each output one FMA chain in `k` order), false under BLAS, whose
     /// kernels round a column block differently from the whole product.
-    fn gemm_ignores_blocking() -> bool {
-        Self::packed_gemm_runs()
-    }
+    fn gemm_ignores_blocking() -> bool;
 }
 
 fn trans_flag(transposed: bool) -> i32 {
@@ -100,6 +95,10 @@ macro_rules! impl_scalar {
     ($t:ty, $name:literal, $gemm:ident, $packed:path, $runs:expr) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
+
+            fn gemm_ignores_blocking() -> bool {
+                $runs
+            }
         }
 
         impl sealed::Sealed for $t {
@@ -137,10 +136,6 @@ macro_rules! impl_scalar {
                         ldc,
                     )
                 }
-            }
-
-            fn packed_gemm_runs() -> bool {
-                $runs
             }
 
             fn packed_gemm(
