@@ -8,9 +8,11 @@
 # - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
 #   Accelerate, ...). Tested here with the system OpenBLAS linked by hand, as such a user
 #   would, in a target folder of its own (other flags rebuild everything).
-# - core-math with `packed-gemm`: f32 GEMM through its own AVX-512 kernel; its tests, the
-#   exact-integer ones included, and nn's (training bitwise the same on 1, 2 and 4 threads,
-#   steps that do not allocate) run through that kernel on a CPU with AVX-512F.
+# - core-math with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
+#   tests, the exact-integer ones included, and nn's (training bitwise the same on 1, 2 and
+#   4 threads, steps that do not allocate) run through the best kernel the CPU has, and
+#   core-math's once more through the AVX2 one (CORE_MATH_PACKED_ISA=avx2; the unit tests
+#   check both kernels against the FMA chain in any case).
 # - initlab with `gemm-rs` and `packed-gemm`: the pure-Rust `gemm` crate beside OpenBLAS in
 #   the gemm bench, and the packed bench; linted, since nothing else builds that code.
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
@@ -29,8 +31,9 @@ link=(-C link-arg=-lopenblas)
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
     RUSTFLAGS="${link[*]}" RUSTDOCFLAGS="${link[*]}" \
     cargo test --quiet -p core-math -p nn --no-default-features
-echo "check-features: core-math --features packed-gemm (its own AVX-512 f32 kernel)" >&2
+echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
 cargo test --quiet -p core-math --features packed-gemm
+CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm
 cargo test --quiet -p nn --features core-math/packed-gemm
 echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
 cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings

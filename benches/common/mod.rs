@@ -79,3 +79,29 @@ pub(crate) fn agree(label: &str, ours: &[f32], theirs: &[f32]) {
         ours.len()
     );
 }
+
+/// Median seconds per call of `base` and `other`, called in turn 301 times each after a
+/// warm-up, so that both see the same machine.
+#[allow(
+    dead_code,
+    reason = "the packed bench's; thin includes this module too"
+)]
+pub(crate) fn interleaved(mut base: impl FnMut(), mut other: impl FnMut()) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    for _ in 0..20 {
+        base();
+        other();
+    }
+    let (mut base_s, mut other_s): (Vec<f64>, Vec<f64>) = (0..301)
+        .map(|_| (time(&mut base), time(&mut other)))
+        .unzip();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut base_s), median(&mut other_s))
+}

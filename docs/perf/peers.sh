@@ -14,7 +14,8 @@
 # (default ../shared/peers); INITLAB the binary (default target/release/initlab).
 # Prints one CSV row per measurement, then the medians, initlab's ratio to the faster
 # peer per network and thread count, and on one thread its GEMM ceiling's (the same GEMM
-# calls through raw cblas_sgemm, which no step around them can beat).
+# calls alone through the kernel that trains, raw cblas_sgemm or the packed kernel, which
+# no step around them can beat).
 set -euo pipefail
 
 rounds=${1:-3}
@@ -40,7 +41,7 @@ peer() { # tool script arch threads [args]
 echo "round,tool,network,threads,samples_per_s"
 for round in $(seq "$rounds"); do
     "$initlab" throughput --quiet --out "$scratch/initlab" > /dev/null
-    # initlab's step, and its ceiling: the same GEMM calls through raw cblas_sgemm.
+    # initlab's step, and its ceiling: the same GEMM calls alone, through its kernel.
     tail -n +2 "$scratch/initlab/throughput.csv" |
         awk -F, -v round="$round" '{
             printf "%d,initlab,%s,%d,%.0f\n", round, $1, $2, $3

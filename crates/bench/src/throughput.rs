@@ -1,5 +1,6 @@
-//! Training throughput beside its ceiling: the same GEMM calls through raw CBLAS on one
-//! thread, timed in the same run, so the ratio survives a noisy machine.
+//! Training throughput beside its ceiling: the same GEMM calls alone on one thread, through
+//! the kernel that trains (raw CBLAS, or core-math's packed kernel where it runs), timed in
+//! the same run, so the ratio survives a noisy machine.
 
 use std::time::Instant;
 
@@ -81,7 +82,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 pub struct Comparison {
     /// `(threads, rate)` for each thread count asked for, in order.
     pub training: Vec<(usize, Rate)>,
-    /// The same GEMM calls through raw CBLAS on one thread.
+    /// The same GEMM calls alone on one thread, through the kernel that trains.
     pub ceiling: Rate,
 }
 
@@ -255,7 +256,8 @@ type CeilingBuffers = (
 );
 
 /// A closure that runs the GEMM calls of `config.steps` training steps at full batch, back
-/// to back through raw `cblas_sgemm` on one thread, with nothing else.
+/// to back on one thread, with nothing else: through raw `cblas_sgemm` where BLAS trains,
+/// through core-math's packed kernel where that trains instead.
 fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
     let batch = config.batch;
     let shapes = config.arch.dense_shapes();
@@ -273,78 +275,120 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         })
         .collect();
     let steps = config.steps;
+    let layer = if core_math::packed_gemm_in_use() {
+        packed_layer
+    } else {
+        cblas_layer
+    };
     // On the CPU the 1-thread trainer is pinned to: the two cores of a shared machine
     // need not run at the same speed, and the 1-thread ratio should not measure that.
     let pool = pinned_pool(1);
     move || {
-        pool.install(|| ceiling_steps(&shapes, &mut buffers, batch, steps));
+        pool.install(|| {
+            let _one = SingleThreadedBlas::new();
+            for _ in 0..steps {
+                for (l, buffers) in buffers.iter_mut().enumerate() {
+                    layer(l == 0, buffers);
+                }
+            }
+        });
     }
 }
 
-/// The GEMM calls of `steps` training steps through raw CBLAS on the calling thread.
-fn ceiling_steps(
-    shapes: &[(usize, usize)],
-    buffers: &mut [CeilingBuffers],
-    batch: usize,
-    steps: usize,
-) {
-    let _one = SingleThreadedBlas::new();
-    for _ in 0..steps {
-        for (l, ((x, w, y, dw, dx), &(fan_in, fan_out))) in
-            buffers.iter_mut().zip(shapes).enumerate()
-        {
-            let (b, i, o) = (batch as i32, fan_in as i32, fan_out as i32);
-            // SAFETY: every buffer is a C-order array of exactly the sizes passed.
-            unsafe {
-                crate::raw_blas::sgemm(
-                    false,
-                    true,
-                    b,
-                    o,
-                    i,
-                    1.0,
-                    x.as_ptr(),
-                    i,
-                    w.as_ptr(),
-                    i,
-                    0.0,
-                    y.as_mut_ptr(),
-                    o,
-                );
-                crate::raw_blas::sgemm(
-                    true,
-                    false,
-                    o,
-                    i,
-                    b,
-                    1.0,
-                    y.as_ptr(),
-                    o,
-                    x.as_ptr(),
-                    i,
-                    0.0,
-                    dw.as_mut_ptr(),
-                    i,
-                );
-                if l > 0 {
-                    crate::raw_blas::sgemm(
-                        false,
-                        false,
-                        b,
-                        i,
-                        o,
-                        1.0,
-                        y.as_ptr(),
-                        o,
-                        w.as_ptr(),
-                        i,
-                        0.0,
-                        dx.as_mut_ptr(),
-                        i,
-                    );
-                }
-            }
+/// One layer's GEMM calls, forward, `dW` and (unless `first`) `dX`, through raw CBLAS.
+fn cblas_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
+    let (b, i) = x.dim();
+    let o = w.nrows();
+    let (b, i, o) = (b as i32, i as i32, o as i32);
+    // SAFETY: every buffer is a C-order array of exactly the sizes passed.
+    unsafe {
+        crate::raw_blas::sgemm(
+            false,
+            true,
+            b,
+            o,
+            i,
+            1.0,
+            x.as_ptr(),
+            i,
+            w.as_ptr(),
+            i,
+            0.0,
+            y.as_mut_ptr(),
+            o,
+        );
+        crate::raw_blas::sgemm(
+            true,
+            false,
+            o,
+            i,
+            b,
+            1.0,
+            y.as_ptr(),
+            o,
+            x.as_ptr(),
+            i,
+            0.0,
+            dw.as_mut_ptr(),
+            i,
+        );
+        if !first {
+            crate::raw_blas::sgemm(
+                false,
+                false,
+                b,
+                i,
+                o,
+                1.0,
+                y.as_ptr(),
+                o,
+                w.as_ptr(),
+                i,
+                0.0,
+                dx.as_mut_ptr(),
+                i,
+            );
         }
+    }
+}
+
+/// The same calls as [`cblas_layer`] through `core_math::gemm`, which sends them to the
+/// packed kernel; that kernel has no raw entry point, and the checks in front of it cost
+/// well under a microsecond per call.
+fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
+    use core_math::Op::{Identity, Transpose};
+    let fits = "the ceiling's buffers have its products' shapes";
+    core_math::gemm(
+        1.0,
+        x.view(),
+        Identity,
+        w.view(),
+        Transpose,
+        0.0,
+        y.view_mut(),
+    )
+    .expect(fits);
+    core_math::gemm(
+        1.0,
+        y.view(),
+        Transpose,
+        x.view(),
+        Identity,
+        0.0,
+        dw.view_mut(),
+    )
+    .expect(fits);
+    if !first {
+        core_math::gemm(
+            1.0,
+            y.view(),
+            Identity,
+            w.view(),
+            Identity,
+            0.0,
+            dx.view_mut(),
+        )
+        .expect(fits);
     }
 }
 
@@ -359,7 +403,8 @@ pub struct ThroughputRow {
     pub samples_per_second: f64,
     /// Achieved GEMM GFLOP/s.
     pub gflops: f64,
-    /// The raw-CBLAS ceiling of the same GEMM calls on one thread, samples per second.
+    /// The ceiling: the same GEMM calls alone on one thread through the kernel that trains,
+    /// samples per second.
     pub ceiling_samples_per_second: f64,
     /// Training over ceiling.
     pub ratio: f64,
@@ -374,9 +419,11 @@ pub struct ThroughputReport {
     pub blas_core: String,
     /// OpenBLAS's build configuration.
     pub blas_config: String,
-    /// Whether the trainer's f32 GEMMs ran core-math's packed AVX-512 kernel (feature
-    /// `packed-gemm`) rather than OpenBLAS; the ceiling is OpenBLAS's either way.
+    /// Whether the trainer's f32 GEMMs ran core-math's packed kernel (feature
+    /// `packed-gemm`) rather than OpenBLAS; the ceiling then runs it too.
     pub packed_gemm: bool,
+    /// What ran the products, as `core_math::gemm_kernel` names it.
+    pub gemm_kernel: String,
     /// Batch size.
     pub batch: usize,
     /// The measurements.
@@ -450,6 +497,7 @@ pub fn report(
         blas_core: info.core,
         blas_config: info.config,
         packed_gemm: core_math::packed_gemm_in_use(),
+        gemm_kernel: core_math::gemm_kernel(),
         batch,
         rows,
         other_load,
@@ -481,14 +529,14 @@ impl ThroughputReport {
     pub fn markdown(&self) -> String {
         let gemm = if self.packed_gemm {
             format!(
-                "f32 GEMM through core-math's packed AVX-512 kernel (feature packed-gemm), the ceiling through OpenBLAS {} ({})",
-                self.blas_core, self.blas_config
+                "{} (feature packed-gemm; the ceiling's too), OpenBLAS built as {}",
+                self.gemm_kernel, self.blas_config
             )
         } else {
             format!("OpenBLAS {} ({})", self.blas_core, self.blas_config)
         };
         let mut out = format!(
-            "{gemm}; batch {}, SGD, f32, BLAS single-threaded inside rayon workers pinned one per core\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (raw cblas, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            "{gemm}; batch {}, SGD, f32, BLAS single-threaded inside rayon workers pinned one per core\n\n| network | threads | samples/s | GFLOP/s | ceiling samples/s (the GEMM calls alone, 1 thread) | of ceiling | speedup |\n|---|---:|---:|---:|---:|---:|---:|\n",
             self.batch
         );
         for r in &self.rows {

@@ -41,9 +41,10 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// handed to BLAS in place; any other strided view is copied first, so the result is
 /// always right. With `beta == 0`, `C` is only written, never read: it may hold NaN.
 ///
-/// With the `packed-gemm` feature, on a CPU with AVX-512F, f32 products run core-math's
-/// own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)): each
-/// output is one FMA chain in `k` order, single-threaded.
+/// With the `packed-gemm` feature, on a CPU with AVX-512F or AVX2 and FMA, f32 products run
+/// core-math's own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)):
+/// each output is one FMA chain in `k` order, single-threaded, the same bits on either
+/// instruction set.
 ///
 /// # Errors
 /// [`ShapeError::Mismatch`] when the inner dimensions or `C`'s shape disagree, naming both

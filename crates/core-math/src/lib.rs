@@ -49,7 +49,7 @@ pub use error::ShapeError;
 pub use gemm::{Op, gemm};
 /// The ndarray version `core-math`'s views are (0.17), as `core_math::ndarray`.
 pub use ndarray;
-pub use packed::{gemm_kernel, packed_gemm_in_use};
+pub use packed::{PACKED_ISA_VAR, gemm_kernel, packed_gemm_in_use};
 pub use scalar::Scalar;
 pub use threads::{
     BlasInfo, BlasThreads, SingleThreadedBlas, blas_info, blas_threads, set_blas_threads,

@@ -11,12 +11,30 @@ use core_math::{Op, gemm, packed_gemm_in_use};
 use ndarray::{Array2, s};
 
 #[test]
-fn the_kernel_runs_exactly_where_the_cpu_has_avx512() {
+fn the_kernel_runs_exactly_where_the_cpu_has_avx512_or_avx2_with_fma() {
     #[cfg(target_arch = "x86_64")]
-    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    let capable = std::arch::is_x86_feature_detected!("avx512f")
+        || (std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"));
     #[cfg(not(target_arch = "x86_64"))]
-    let avx512 = false;
-    assert_eq!(packed_gemm_in_use(), avx512);
+    let capable = false;
+    assert_eq!(packed_gemm_in_use(), capable);
+    let kernel = core_math::gemm_kernel();
+    assert_eq!(kernel.starts_with("core-math packed"), capable, "{kernel}");
+}
+
+#[test]
+fn the_environment_picks_an_instruction_set_this_cpu_has() {
+    #[cfg(target_arch = "x86_64")]
+    let avx2 =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    // scripts/check-features.sh runs these tests once more with `avx2` asked for.
+    if std::env::var(core_math::PACKED_ISA_VAR).as_deref() == Ok("avx2") && avx2 {
+        let kernel = core_math::gemm_kernel();
+        assert!(kernel.starts_with("core-math packed AVX2 "), "{kernel}");
+    }
 }
 
 /// `alpha * chain + beta * c` for one output, in scalar arithmetic.
@@ -41,7 +59,8 @@ fn every_output_is_the_fma_chain_in_k_order() {
     if !packed_gemm_in_use() {
         return;
     }
-    // Edges in every dimension (8-row and 32-column tiles), k past any BLAS blocking.
+    // Edges in every dimension (4- and 8-row, 24- and 32-column tiles), k past any BLAS
+    // blocking.
     for (seed, (m, k, n)) in [(1, 2000, 1), (13, 7, 45), (72, 784, 259), (128, 256, 256)]
         .into_iter()
         .enumerate()
