@@ -586,13 +586,13 @@ fn cpu_has_avx512() -> bool {
     }
 }
 
-/// A pointer to the faster kernels when OpenBLAS runs `core` on a CPU with AVX-512 that
-/// it does not use: `OPENBLAS_CORETYPE` (which this project's machine sets to Haswell)
-/// overrides OpenBLAS's own choice.
+/// A pointer to the AVX-512 kernels, which may be faster, when OpenBLAS runs `core` on a CPU
+/// with AVX-512 that it does not use: `OPENBLAS_CORETYPE` (which one of this project's
+/// machines set to Haswell) overrides OpenBLAS's own choice.
 pub fn kernel_note(core: &str, avx512: bool) -> Option<String> {
     (avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
         format!(
-            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on this project's machine, and a build with --features packed-gemm (core-math's own AVX-512 kernel) 1.35-1.58x (README, Performance); both round differently, so results differ in their last bits.",
+            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). Other kernels round differently, so results differ in their last bits.",
             std::env::var("OPENBLAS_CORETYPE")
                 .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
                 .unwrap_or_default()
@@ -605,7 +605,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_avx2_kernel_on_an_avx512_cpu_points_to_the_faster_one() {
+    fn an_avx2_kernel_on_an_avx512_cpu_points_to_the_avx512_ones() {
         let note = kernel_note("Haswell", true).expect("a note");
         assert!(note.contains("Haswell kernels") && note.contains("OPENBLAS_CORETYPE=SkylakeX"));
         assert_eq!(kernel_note("Cooperlake", true), None);
