@@ -19,4 +19,4 @@ for round in $(seq "$rounds"); do
     done
 done
 
-awk -F, -f "$(dirname "$0")/medians.awk" "$scratch/rows.csv"
+awk -f "$(dirname "$0")/medians.awk" "$scratch/rows.csv"

@@ -353,8 +353,8 @@ fn cblas_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
 }
 
 /// The same calls as [`cblas_layer`] through `core_math::gemm`, which sends them to the
-/// packed kernel; that kernel has no raw entry point, and the checks in front of it cost
-/// well under a microsecond per call.
+/// packed kernel: that kernel has no raw entry point, and what stands in front of it is a
+/// few shape comparisons per call.
 fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
     use core_math::Op::{Identity, Transpose};
     let fits = "the ceiling's buffers have its products' shapes";

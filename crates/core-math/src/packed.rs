@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// The environment variable that picks the packed kernel's instruction set, as
-/// `OPENBLAS_CORETYPE` picks OpenBLAS's kernels: `avx2` or `avx512`. A value this CPU cannot
-/// run, or any other value, leaves the best one it has.
+/// `OPENBLAS_CORETYPE` picks OpenBLAS's kernels: `avx2` or `avx512`, in any case. A value
+/// this CPU cannot run, or any other value, leaves the best one it has;
+/// [`gemm_kernel`] says which ran.
 pub const PACKED_ISA_VAR: &str = "CORE_MATH_PACKED_ISA";
 
 /// The instruction sets the packed kernel has a microkernel for.
@@ -60,7 +61,8 @@ fn packed_isa() -> Option<Isa> {
         if !cfg!(all(feature = "packed-gemm", target_arch = "x86_64")) {
             return None;
         }
-        let asked = match std::env::var(PACKED_ISA_VAR).as_deref() {
+        let asked = std::env::var(PACKED_ISA_VAR).map(|v| v.to_ascii_lowercase());
+        let asked = match asked.as_deref() {
             Ok("avx512") => Some(Isa::Avx512),
             Ok("avx2") => Some(Isa::Avx2),
             _ => None,
@@ -143,9 +145,11 @@ pub(crate) mod kernel {
         b: Vec<CacheLine>,
     }
 
-    /// 64 bytes on a 64-byte boundary: panels start on a cache line, so that no vector load
-    /// of a B panel's row straddles two (glibc's large allocations are only 16-byte
-    /// aligned).
+    /// 64 bytes on a 64-byte boundary, so that a thread's panel buffer starts on a cache line
+    /// (glibc's large allocations are only 16-byte aligned). With 32-column B panels
+    /// (AVX-512) every vector load of B is then line-aligned; 24-column ones (AVX2) have
+    /// 96-byte rows, whose loads straddle lines every other row either way. Its effect on
+    /// speed was within this machine's noise.
     #[derive(Clone, Copy)]
     #[repr(C, align(64))]
     struct CacheLine([f32; 16]);

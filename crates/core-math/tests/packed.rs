@@ -31,7 +31,8 @@ fn the_environment_picks_an_instruction_set_this_cpu_has() {
     #[cfg(not(target_arch = "x86_64"))]
     let avx2 = false;
     // scripts/check-features.sh runs these tests once more with `avx2` asked for.
-    if std::env::var(core_math::PACKED_ISA_VAR).as_deref() == Ok("avx2") && avx2 {
+    let asked = std::env::var(core_math::PACKED_ISA_VAR).map(|v| v.to_ascii_lowercase());
+    if asked.as_deref() == Ok("avx2") && avx2 {
         let kernel = core_math::gemm_kernel();
         assert!(kernel.starts_with("core-math packed AVX2 "), "{kernel}");
     }
