@@ -6,24 +6,36 @@
 # packing, its zeroing of C, or our own elementwise passes). Needs `perf` (Debian's
 # linux-perf) and the right to use it.
 #
-#   docs/perf/phases.sh [NETWORK] [SECONDS]
+#   docs/perf/phases.sh [NETWORK] [SECONDS] [openblas|packed]
+#
+# packed: the build with `--features packed-gemm`, whose f32 products run core-math's own
+# kernel (its microkernel and its packing are named apart from BLAS's).
 set -euo pipefail
 
 network=${1:-deep}
 seconds=${2:-15}
+build=${3:-openblas}
+case $build in
+    openblas) features=() ;;
+    packed) features=(--features packed-gemm) ;;
+    *)
+        sed -n '2,12p' "$0" >&2
+        exit 2
+        ;;
+esac
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # Debug info for the call stacks; the code is the same optimized build.
 export CARGO_PROFILE_BENCH_DEBUG=true
-bench=$(cargo bench --bench train_step --no-run 2>&1 |
+bench=$(cargo bench --bench train_step "${features[@]}" --no-run 2>&1 |
     sed -n 's/.*Executable benches\/train_step.rs (\(.*\))/\1/p')
 perf record --quiet -F 999 --call-graph dwarf -o "$scratch/perf.data" -- \
     "$bench" --bench --profile-time "$seconds" "^train_step/$network/trainer/1t\$" \
     > /dev/null 2> "$scratch/bench.log"
 perf script -i "$scratch/perf.data" 2> /dev/null > "$scratch/stacks.txt"
 
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $network network, batch 128, SGD, one thread"
+echo "$build build, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $network network, batch 128, SGD, one thread"
 echo
 # A sample is a header line, then its frames innermost first, then a blank line. Only
 # samples inside a training step count (setup and criterion's own work are left out).
@@ -49,6 +61,10 @@ function work_of(    i, leaf, f) {
     leaf = frames[1]
     if (leaf ~ /gemm_kernel/) return "BLAS kernel"
     if (leaf ~ /gemm_(it|in|ot|on)copy/) return "BLAS packing"
+    # The packed kernel's microkernel is inlined into its caller; its packing shows as
+    # inlined frames of its own.
+    for (i = 1; i <= depth; i++) if (frames[i] ~ /packed::kernel::(pack|transpose_8x8)/) return "packed packing"
+    for (i = 1; i <= depth; i++) if (frames[i] ~ /packed::kernel::|packed_gemm/) return "packed kernel"
     for (i = 1; i <= depth; i++) if (frames[i] ~ /^(cblas_|sgemm_|dgemm_)/) {
         if (leaf ~ /gemm_beta|memset/) return "BLAS zeroing C"
         return "BLAS, other"
@@ -75,7 +91,7 @@ function flush(    i, p, w) {
     total++
     by_phase[p]++
     by_pair[p "|" w]++
-    if (w ~ /^BLAS/) blas[p]++
+    if (w ~ /^(BLAS|packed)/) blas[p]++
     depth = 0
 }
 /^[^ \t]/ { flush(); depth = 0; next }
@@ -85,7 +101,7 @@ END {
     flush()
     split("forward|loss|input gradients (dX)|weight gradients (dW, db)|optimizer update|gathering the batch", order, "|")
     printf "%d samples in training steps\n\n", total
-    print "| phase | share of the step | BLAS | not BLAS |"
+    print "| phase | share of the step | GEMM | not GEMM |"
     print "|---|---:|---:|---:|"
     for (i = 1; i <= 6; i++) {
         p = order[i]

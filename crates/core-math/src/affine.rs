@@ -7,7 +7,9 @@ use crate::{Op, Scalar, ShapeError, gemm};
 /// `out <- x * w^T + b`: a dense layer's forward pass, in exactly one GEMM call.
 ///
 /// The bias is broadcast into `out` first and GEMM then adds the product with `beta = 1`,
-/// so the bias costs one write pass instead of a second read-modify-write pass.
+/// so the bias costs one write pass instead of a second read-modify-write pass. Where
+/// core-math's packed kernel runs (feature `packed-gemm`), it adds the bias as it stores
+/// the product instead, with the same bits, and `out` is written once.
 ///
 /// # Shapes
 /// - `x`: `[batch, in]`
@@ -60,6 +62,14 @@ pub fn affine<T: Scalar>(
         out.dim() == (batch, fan_out),
         "out must be [batch, out]",
     )?;
+    if let Some(bias) = b.as_slice()
+        && batch > 0
+        && fan_in > 0
+        && fan_out > 0
+        && T::packed_affine(&x, &w.t(), bias, &mut out)
+    {
+        return Ok(());
+    }
     for mut row in out.rows_mut() {
         row.assign(&b);
     }

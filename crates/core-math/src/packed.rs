@@ -104,8 +104,29 @@ pub(crate) fn unavailable<T>(
     false
 }
 
+/// The f64 affine map, and f32 without the feature: `false`, BLAS runs.
+pub(crate) fn affine_unavailable<T>(
+    _: &ArrayView2<'_, T>,
+    _: &ArrayView2<'_, T>,
+    _: &[T],
+    _: &mut ArrayViewMut2<'_, T>,
+) -> bool {
+    false
+}
+
 #[cfg(not(all(feature = "packed-gemm", target_arch = "x86_64")))]
-pub(crate) use unavailable as gemm_f32;
+pub(crate) use {affine_unavailable as affine_f32, unavailable as gemm_f32};
+
+/// What the product's `alpha * chain` is added to as it is stored.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Addend<'a> {
+    /// `beta * c`, C's old value (with `beta == 0`, nothing: C is never read).
+    ScaledC(f32),
+    /// The row `bias[j]` under every row of C's column `j`: the affine map's bias, added
+    /// as `fma(alpha, chain, bias[j])`, the bits of broadcasting it into C and adding C
+    /// with `beta = 1`.
+    Row(&'a [f32]),
+}
 
 /// `c <- alpha * a * b + beta * c` for `a` m x k, `b` k x n (views of any strides, `k >= 1`,
 /// shapes checked by the caller) through the packed kernel; `false` where it does not run.
@@ -120,7 +141,24 @@ pub(crate) fn gemm_f32(
     let Some(isa) = packed_isa() else {
         return false;
     };
-    kernel::gemm_on(isa, alpha, a, b, beta, c);
+    kernel::gemm_on(isa, alpha, a, b, Addend::ScaledC(beta), c);
+    true
+}
+
+/// `c <- a * b + bias` (`bias[j]` under every row of column `j`) for `a` m x k, `b` k x n,
+/// `bias` n long (`k >= 1`, shapes checked by the caller) through the packed kernel, in one
+/// pass over C; `false` where it does not run.
+#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
+pub(crate) fn affine_f32(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    bias: &[f32],
+    c: &mut ArrayViewMut2<'_, f32>,
+) -> bool {
+    let Some(isa) = packed_isa() else {
+        return false;
+    };
+    kernel::gemm_on(isa, 1.0, a, b, Addend::Row(bias), c);
     true
 }
 
@@ -136,7 +174,7 @@ pub(crate) mod kernel {
 
     use ndarray::{ArrayView2, ArrayViewMut2, s};
 
-    use super::Isa;
+    use super::{Addend, Isa};
 
     /// Packed panels, kept per thread so that steady-state products allocate nothing.
     #[derive(Default)]
@@ -162,10 +200,10 @@ pub(crate) mod kernel {
     /// the B panel) with one B panel, stored into C. Unsafe to call where the CPU lacks its
     /// instruction set.
     type Microkernel<const MR: usize, const NR: usize> =
-        unsafe fn(&[[f32; MR]], &[[f32; NR]], &ColumnPanel);
+        unsafe fn(&[[f32; MR]], &[[f32; NR]], &ColumnPanel<'_>);
 
     /// Where a B panel's tiles go: C's columns `j..j + cols`, all `m` rows of them.
-    struct ColumnPanel {
+    struct ColumnPanel<'a> {
         /// C's element (0, j).
         start: *mut f32,
         row_stride: isize,
@@ -173,11 +211,12 @@ pub(crate) mod kernel {
         m: usize,
         cols: usize,
         alpha: f32,
-        beta: f32,
+        /// What `alpha * tile` is added to; a bias row holds the panel's `cols` columns.
+        addend: Addend<'a>,
     }
 
-    impl ColumnPanel {
-        /// `c <- alpha * tile + beta * c` on the first `rows` rows from `row` and the
+    impl ColumnPanel<'_> {
+        /// `c <- alpha * tile + addend` on the first `rows` rows from `row` and the
         /// panel's columns, one value at a time: the tiles at C's edges, or of a C whose
         /// rows are not contiguous.
         ///
@@ -195,10 +234,10 @@ pub(crate) mod kernel {
                     let at = (row + r) as isize * self.row_stride + jj as isize * self.col_stride;
                     // SAFETY: (row + r, jj) is inside the panel, by the caller's contract.
                     let o = unsafe { &mut *self.start.offset(at) };
-                    *o = if self.beta == 0.0 {
-                        self.alpha * v
-                    } else {
-                        self.alpha.mul_add(v, self.beta * *o)
+                    *o = match self.addend {
+                        Addend::ScaledC(0.0) => self.alpha * v,
+                        Addend::ScaledC(beta) => self.alpha.mul_add(v, beta * *o),
+                        Addend::Row(bias) => self.alpha.mul_add(v, bias[jj]),
                     };
                 }
             }
@@ -214,13 +253,16 @@ pub(crate) mod kernel {
         alpha: f32,
         a: &ArrayView2<'_, f32>,
         b: &ArrayView2<'_, f32>,
-        beta: f32,
+        addend: Addend<'_>,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
         assert!(isa.on_this_cpu(), "this CPU cannot run {isa:?}");
+        if let Addend::Row(bias) = addend {
+            assert_eq!(bias.len(), b.ncols(), "one bias per column of C");
+        }
         match isa {
-            Isa::Avx512 => tiled::<8, 32>(panel_avx512, alpha, a, b, beta, c),
-            Isa::Avx2 => tiled::<4, 24>(panel_avx2, alpha, a, b, beta, c),
+            Isa::Avx512 => tiled::<8, 32>(panel_avx512, alpha, a, b, addend, c),
+            Isa::Avx2 => tiled::<4, 24>(panel_avx2, alpha, a, b, addend, c),
         }
     }
 
@@ -232,7 +274,7 @@ pub(crate) mod kernel {
         alpha: f32,
         a: &ArrayView2<'_, f32>,
         b: &ArrayView2<'_, f32>,
-        beta: f32,
+        addend: Addend<'_>,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
         let ((m, k), n) = (a.dim(), b.ncols());
@@ -250,15 +292,19 @@ pub(crate) mod kernel {
             }
             let (row_stride, col_stride) = (c.strides()[0], c.strides()[1]);
             for (q, b_panel) in b_panels.chunks_exact(k).enumerate() {
+                let columns = q * NR..n.min(q * NR + NR);
                 let out = ColumnPanel {
                     // SAFETY: column q * NR < n of c.
                     start: unsafe { c.as_mut_ptr().offset((q * NR) as isize * col_stride) },
                     row_stride,
                     col_stride,
                     m,
-                    cols: n.min(q * NR + NR) - q * NR,
+                    cols: columns.len(),
                     alpha,
-                    beta,
+                    addend: match addend {
+                        Addend::Row(bias) => Addend::Row(&bias[columns]),
+                        scaled => scaled,
+                    },
                 };
                 // SAFETY: the caller checked that this CPU runs the kernel's instructions;
                 // `out` is columns of c, borrowed uniquely here.
@@ -397,11 +443,15 @@ pub(crate) mod kernel {
                 /// Registers per tile row.
                 const V: usize = $nr / $w;
                 // SAFETY: loads read and stores write `$w` floats at a multiple of `$w`
-                // below `$nr` in a [f32; $nr], or in a C row with `$nr` columns from
-                // `out.start` (full tiles of a C with contiguous rows only); `put` gets
-                // the rows inside C.
+                // below `$nr` in a [f32; $nr], or in a C row or bias row with `$nr`
+                // columns from `out.start` (full tiles of a C with contiguous rows only);
+                // `put` gets the rows inside C.
                 unsafe {
-                    let (alpha, beta) = ($splat(out.alpha), $splat(out.beta));
+                    let alpha = $splat(out.alpha);
+                    let beta = match out.addend {
+                        Addend::ScaledC(beta) => $splat(beta),
+                        Addend::Row(_) => $zero(),
+                    };
                     for (p, a) in a_panels.chunks_exact(b.len()).enumerate() {
                         let mut acc = [[$zero(); V]; $mr];
                         for (a, b) in a.iter().zip(b) {
@@ -420,10 +470,16 @@ pub(crate) mod kernel {
                                 let row = out.start.offset(row);
                                 for (v, &acc) in acc.iter().enumerate() {
                                     let to = row.add(v * $w);
-                                    let value = if out.beta == 0.0 {
-                                        $mul(alpha, acc)
-                                    } else {
-                                        $fmadd(alpha, acc, $mul(beta, $load(to)))
+                                    let value = match out.addend {
+                                        Addend::ScaledC(0.0) => {
+                                            $mul(alpha, acc)
+                                        }
+                                        Addend::ScaledC(_) => {
+                                            $fmadd(alpha, acc, $mul(beta, $load(to)))
+                                        }
+                                        Addend::Row(bias) => {
+                                            $fmadd(alpha, acc, $load(bias.as_ptr().add(v * $w)))
+                                        }
                                     };
                                     $store(to, value);
                                 }
@@ -464,7 +520,7 @@ pub(crate) mod kernel {
 mod tests {
     use ndarray::{Array2, ArrayView2};
 
-    use super::{Isa, kernel};
+    use super::{Addend, Isa, kernel};
 
     /// Values in [-0.5, 0.5) with 23 distinct steps, different per seed.
     fn values((rows, cols): (usize, usize), seed: usize) -> Array2<f32> {
@@ -479,7 +535,7 @@ mod tests {
     }
 
     #[test]
-    fn both_instruction_sets_compute_the_fma_chain_from_any_layout() {
+    fn both_instruction_sets_compute_the_fma_chain_from_any_layout_plus_any_addend() {
         let isas: Vec<Isa> = Isa::ALL.into_iter().filter(|i| i.on_this_cpu()).collect();
         // Edges of 4-, 8-, 24- and 32-wide tiles, k with and without a remainder of 8, and
         // operands stored as given and transposed (the layer's x w^T, whose packing
@@ -504,29 +560,35 @@ mod tests {
                 };
                 let a = if a_t { a_store.t() } else { a_store.view() };
                 let b = if b_t { b_store.t() } else { b_store.view() };
+                let bias: Vec<f32> = values((1, n), 4).into_iter().collect();
                 for &isa in &isas {
                     let c0 = values((m, n), 3);
-                    for (alpha, beta) in [(1.0, 0.0), (0.5, -2.0)] {
+                    for (alpha, addend) in [
+                        (1.0, Addend::ScaledC(0.0)),
+                        (0.5, Addend::ScaledC(-2.0)),
+                        (1.0, Addend::Row(&bias)),
+                        (0.5, Addend::Row(&bias)),
+                    ] {
                         let mut c = c0.clone();
-                        kernel::gemm_on(isa, alpha, &a, &b, beta, &mut c.view_mut());
+                        kernel::gemm_on(isa, alpha, &a, &b, addend, &mut c.view_mut());
                         // And into a C whose columns are contiguous, not its rows.
                         let mut c_t = Array2::zeros((n, m));
                         c_t.assign(&c0.t());
                         let mut c_t = c_t.reversed_axes();
                         assert_eq!(c_t.strides(), [1, m as isize]);
-                        kernel::gemm_on(isa, alpha, &a, &b, beta, &mut c_t.view_mut());
+                        kernel::gemm_on(isa, alpha, &a, &b, addend, &mut c_t.view_mut());
                         assert_eq!(c_t, c, "{isa:?} {m}x{k}x{n} into a transposed C");
                         for ((i, j), &got) in c.indexed_iter() {
                             let sum = chain(&a, &b, (i, j));
-                            let want = if beta == 0.0 {
-                                alpha * sum
-                            } else {
-                                alpha.mul_add(sum, beta * c0[[i, j]])
+                            let want = match addend {
+                                Addend::ScaledC(0.0) => alpha * sum,
+                                Addend::ScaledC(beta) => alpha.mul_add(sum, beta * c0[[i, j]]),
+                                Addend::Row(bias) => alpha.mul_add(sum, bias[j]),
                             };
                             assert_eq!(
                                 got.to_bits(),
                                 want.to_bits(),
-                                "{isa:?} {m}x{k}x{n} (a_t {a_t}, b_t {b_t}) at ({i}, {j})"
+                                "{isa:?} {m}x{k}x{n} (a_t {a_t}, b_t {b_t}, {addend:?}) at ({i}, {j})"
                             );
                         }
                     }

@@ -48,6 +48,17 @@ pub(crate) mod sealed {
             beta: Self,
             c: &mut ndarray::ArrayViewMut2<'_, Self>,
         ) -> bool;
+
+        /// `c <- a * b + bias` (`bias[j]` added under column `j`, in the pass that stores
+        /// the product) through the packed kernel, with `a` and `b` as for
+        /// [`packed_gemm`](Self::packed_gemm) and `bias` `b.ncols()` long; `false` when it
+        /// does not run here.
+        fn packed_affine(
+            a: &ndarray::ArrayView2<'_, Self>,
+            b: &ndarray::ArrayView2<'_, Self>,
+            bias: &[Self],
+            c: &mut ndarray::ArrayViewMut2<'_, Self>,
+        ) -> bool;
     }
 }
 
@@ -92,7 +103,7 @@ fn trans_flag(transposed: bool) -> i32 {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $name:literal, $gemm:ident, $packed:path, $runs:expr) => {
+    ($t:ty, $name:literal, $gemm:ident, $packed:path, $packed_affine:path, $runs:expr) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
 
@@ -147,6 +158,15 @@ macro_rules! impl_scalar {
             ) -> bool {
                 $packed(alpha, a, b, beta, c)
             }
+
+            fn packed_affine(
+                a: &ndarray::ArrayView2<'_, Self>,
+                b: &ndarray::ArrayView2<'_, Self>,
+                bias: &[Self],
+                c: &mut ndarray::ArrayViewMut2<'_, Self>,
+            ) -> bool {
+                $packed_affine(a, b, bias, c)
+            }
         }
     };
 }
@@ -156,6 +176,14 @@ impl_scalar!(
     "f32",
     cblas_sgemm,
     crate::packed::gemm_f32,
+    crate::packed::affine_f32,
     crate::packed_gemm_in_use()
 );
-impl_scalar!(f64, "f64", cblas_dgemm, crate::packed::unavailable, false);
+impl_scalar!(
+    f64,
+    "f64",
+    cblas_dgemm,
+    crate::packed::unavailable,
+    crate::packed::affine_unavailable,
+    false
+);

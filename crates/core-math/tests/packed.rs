@@ -7,7 +7,7 @@
 mod common;
 
 use common::uniform;
-use core_math::{Op, gemm, packed_gemm_in_use};
+use core_math::{Op, affine, gemm, packed_gemm_in_use};
 use ndarray::{Array2, s};
 
 #[test]
@@ -137,5 +137,42 @@ fn column_blocks_give_the_bits_of_the_whole_product() {
             .zip(&blocked)
             .all(|(p, q)| p.to_bits() == q.to_bits());
         assert!(same, "{m}x{k}x{n}: blocks differ from the whole product");
+    }
+}
+
+#[test]
+fn affine_adds_the_bias_with_the_bits_of_broadcasting_it_and_adding_c() {
+    if !packed_gemm_in_use() {
+        return;
+    }
+    // The kernel adds the bias as it stores; BLAS's path (and the packed one before)
+    // broadcasts it into `out` and adds the product with beta = 1. A strided bias takes
+    // that path still.
+    for (m, k, n) in [(1, 1, 1), (13, 7, 45), (72, 784, 259), (128, 256, 256)] {
+        let x = uniform::<f32>((m, k), 6);
+        let w = uniform::<f32>((n, k), 7);
+        let every_other = uniform::<f32>((1, 2 * n), 8);
+        let strided = every_other.slice(s![0, ..;2]);
+        let contiguous = strided.to_owned();
+        let mut broadcast = contiguous.broadcast((m, n)).unwrap().to_owned();
+        gemm(
+            1.0,
+            x.view(),
+            Op::Identity,
+            w.view(),
+            Op::Transpose,
+            1.0,
+            broadcast.view_mut(),
+        )
+        .unwrap();
+        for bias in [contiguous.view(), strided] {
+            let mut out = Array2::from_elem((m, n), f32::NAN);
+            affine(x.view(), w.view(), bias, out.view_mut()).unwrap();
+            let same = out
+                .iter()
+                .zip(&broadcast)
+                .all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(same, "{m}x{k}x{n}, bias strides {:?}", bias.strides());
+        }
     }
 }
