@@ -34,7 +34,8 @@ CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
 echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
 cargo test --quiet -p core-math --features packed-gemm
 CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm
-cargo test --quiet -p nn --features core-math/packed-gemm
+# nn's own tests, not its doctests, which exercise nothing the kernel changes.
+cargo test --quiet -p nn --features core-math/packed-gemm --lib --tests
 echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
 cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings
 scripts/check-init-alone.sh

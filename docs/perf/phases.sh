@@ -61,7 +61,7 @@ function work_of(    i, leaf, f) {
     leaf = frames[1]
     if (leaf ~ /gemm_kernel/) return "BLAS kernel"
     if (leaf ~ /gemm_(it|in|ot|on)copy/) return "BLAS packing"
-    # The packed kernel's microkernel is inlined into its caller; its packing shows as
+    # The packed microkernel is inlined into its caller; its packing shows as
     # inlined frames of its own.
     for (i = 1; i <= depth; i++) if (frames[i] ~ /packed::kernel::(pack|transpose_8x8)/) return "packed packing"
     for (i = 1; i <= depth; i++) if (frames[i] ~ /packed::kernel::|packed_gemm/) return "packed kernel"

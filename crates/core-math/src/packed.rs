@@ -118,6 +118,7 @@ pub(crate) fn affine_unavailable<T>(
 pub(crate) use {affine_unavailable as affine_f32, unavailable as gemm_f32};
 
 /// What the product's `alpha * chain` is added to as it is stored.
+#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Addend<'a> {
     /// `beta * c`, C's old value (with `beta == 0`, nothing: C is never read).
