@@ -1,6 +1,6 @@
 //! core-math's own single-precision GEMM, behind the `packed-gemm` feature: A and B packed
 //! into panels, and a register-tile microkernel in `std::arch` intrinsics, 8 x 32 with
-//! AVX-512F or 4 x 24 with AVX2 and FMA. `k` is never blocked, so each output is one FMA
+//! AVX-512F or 6 x 16 with AVX2 and FMA. `k` is never blocked, so each output is one FMA
 //! chain in `k` order, `fma(a[k-1], b[k-1], ... fma(a[0], b[0], 0))`, then
 //! `alpha * chain + beta * c`, on either instruction set. Its bits therefore depend neither
 //! on how a product is cut into blocks, unlike OpenBLAS's, nor on which of the two ran. It
@@ -21,7 +21,7 @@ pub const PACKED_ISA_VAR: &str = "CORE_MATH_PACKED_ISA";
 pub(crate) enum Isa {
     /// AVX-512F: 8 x 32 tiles.
     Avx512,
-    /// AVX2 and FMA: 4 x 24 tiles.
+    /// AVX2 and FMA: 6 x 16 tiles.
     Avx2,
 }
 
@@ -186,9 +186,8 @@ pub(crate) mod kernel {
 
     /// 64 bytes on a 64-byte boundary, so that a thread's panel buffer starts on a cache line
     /// (glibc's large allocations are only 16-byte aligned). With 32-column B panels
-    /// (AVX-512) every vector load of B is then line-aligned; 24-column ones (AVX2) have
-    /// 96-byte rows, whose loads straddle lines every other row either way. Its effect on
-    /// speed was within this machine's noise.
+    /// (AVX-512) every vector load of B is then line-aligned, and with 16-column ones (AVX2)
+    /// every row of B is one line. Its effect on speed was within this machine's noise.
     #[derive(Clone, Copy)]
     #[repr(C, align(64))]
     struct CacheLine([f32; 16]);
@@ -263,7 +262,7 @@ pub(crate) mod kernel {
         }
         match isa {
             Isa::Avx512 => tiled::<8, 32>(panel_avx512, alpha, a, b, addend, c),
-            Isa::Avx2 => tiled::<4, 24>(panel_avx2, alpha, a, b, addend, c),
+            Isa::Avx2 => tiled::<6, 16>(panel_avx2, alpha, a, b, addend, c),
         }
     }
 
@@ -507,12 +506,14 @@ pub(crate) mod kernel {
     );
 
     microkernel!(
-        /// 4 x 24 tiles with AVX2 and FMA: 12 accumulators, 3 B registers and a broadcast
-        /// fill the 16 registers of an AVX2 CPU. Measured on a Zen 4 with a
-        /// `target-cpu=znver3` build (16 registers, as on a Zen 3), both 4 x 24 and 6 x 16
-        /// ran at 0.93-1.00x of OpenBLAS's Haswell kernels, and 3 x 32 (one register
-        /// short) at 0.5x.
-        panel_avx2, "avx2,fma", 4 x 24, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+        /// 6 x 16 tiles with AVX2 and FMA: 12 accumulators, 2 B registers and a broadcast,
+        /// 15 of the 16 registers of an AVX2 CPU. In `target-cpu=znver3` builds (16
+        /// registers, as on a Zen 3), 4 x 24 and 6 x 16 ran at 0.93-1.00x of OpenBLAS's
+        /// Haswell kernels alone (on a Zen 4), and 3 x 32 (one register short) at 0.5x. In
+        /// training on a Zen 5 they tie on one thread, but on two, 6 x 16 was 1.5-4.4%
+        /// faster: a layer's 128-unit halves are 8 of its panels, where they were 5 1/3 of
+        /// 24-column ones, whose last panel left a third of its lanes idle.
+        panel_avx2, "avx2,fma", 6 x 16, 8, _mm256_setzero_ps, _mm256_loadu_ps,
         _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_storeu_ps
     );
 }
@@ -538,7 +539,7 @@ mod tests {
     #[test]
     fn both_instruction_sets_compute_the_fma_chain_from_any_layout_plus_any_addend() {
         let isas: Vec<Isa> = Isa::ALL.into_iter().filter(|i| i.on_this_cpu()).collect();
-        // Edges of 4-, 8-, 24- and 32-wide tiles, k with and without a remainder of 8, and
+        // Edges of 6-, 8-, 16- and 32-wide tiles, k with and without a remainder of 8, and
         // operands stored as given and transposed (the layer's x w^T, whose packing
         // transposes 8 x 8 blocks).
         for (m, k, n) in [

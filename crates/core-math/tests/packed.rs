@@ -60,7 +60,7 @@ fn every_output_is_the_fma_chain_in_k_order() {
     if !packed_gemm_in_use() {
         return;
     }
-    // Edges in every dimension (4- and 8-row, 24- and 32-column tiles), k past any BLAS
+    // Edges in every dimension (6- and 8-row, 16- and 32-column tiles), k past any BLAS
     // blocking.
     for (seed, (m, k, n)) in [(1, 2000, 1), (13, 7, 45), (72, 784, 259), (128, 256, 256)]
         .into_iter()
