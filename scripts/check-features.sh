@@ -3,8 +3,8 @@
 # --workspace` covers: core-math and nn on the system OpenBLAS, init pure Rust, which is
 # also init without default features).
 #
-# - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK; tested.
-# - init with `half`: f16 and bf16 fills; tested.
+# - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK, and with
+#   `half`: f16 and bf16 fills; tested together.
 # - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
 #   Accelerate, ...). Tested here with the system OpenBLAS linked by hand, as such a user
 #   would, in a target folder of its own (other flags rebuild everything).
@@ -22,20 +22,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "check-features: init --features openblas-system (LAPACK QR)" >&2
-cargo test --quiet -p init --features openblas-system
-echo "check-features: init --features half (f16, bf16)" >&2
-cargo test --quiet -p init --features half
+# One build for both (each of init's test builds takes a minute and a half on 2 cores);
+# neither feature's code reads the other's.
+echo "check-features: init --features openblas-system,half (LAPACK QR; f16, bf16)" >&2
+cargo test --quiet -p init --features openblas-system,half
 echo "check-features: core-math and nn --no-default-features, the BLAS linked by hand" >&2
 link=(-C link-arg=-lopenblas)
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
     RUSTFLAGS="${link[*]}" RUSTDOCFLAGS="${link[*]}" \
     cargo test --quiet -p core-math -p nn --no-default-features
 echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
-cargo test --quiet -p core-math --features packed-gemm
+cargo test --quiet -p core-math -p nn --features core-math/packed-gemm
 CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm
-# nn's own tests, not its doctests, which exercise nothing the kernel changes.
-cargo test --quiet -p nn --features core-math/packed-gemm --lib --tests
 echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
 cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings
 scripts/check-init-alone.sh

@@ -32,7 +32,9 @@ trap 'rm -rf "$scratch"' EXIT
 
 folders=("$@")
 if [[ ${#folders[@]} -eq 0 ]]; then
-    initlab=(cargo run --release --quiet --)
+    # The test profile's binary, which `cargo test --workspace` has built: a release build
+    # would take CI minutes, the runs below take seconds either way.
+    initlab=(cargo run --quiet --)
     out="$scratch/out"
     "${initlab[@]}" run docs/experiments/spirals.toml --quiet --out "$out" >/dev/null
     "${initlab[@]}" signal --depth 6 --width 64 --batch 64 --input gaussian \
