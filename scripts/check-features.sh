@@ -6,8 +6,8 @@
 # - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK, and with
 #   `half`: f16 and bf16 fills; tested together.
 # - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
-#   Accelerate, ...). Tested here with the system OpenBLAS linked by hand, as such a user
-#   would, in a target folder of its own (other flags rebuild everything).
+#   Accelerate, ...). Tested here with the system OpenBLAS linked by name, as such a user
+#   would (CORE_MATH_BLAS_LIB, read by core-math's build script).
 # - core-math with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
 #   tests, the exact-integer ones included, and nn's (training bitwise the same on 1, 2 and
 #   4 threads, steps that do not allocate) run through the best kernel the CPU has, and
@@ -27,10 +27,7 @@ cd "$(dirname "$0")/.."
 echo "check-features: init --features openblas-system,half (LAPACK QR; f16, bf16)" >&2
 cargo test --quiet -p init --features openblas-system,half
 echo "check-features: core-math and nn --no-default-features, the BLAS linked by hand" >&2
-link=(-C link-arg=-lopenblas)
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/no-default-features" \
-    RUSTFLAGS="${link[*]}" RUSTDOCFLAGS="${link[*]}" \
-    cargo test --quiet -p core-math -p nn --no-default-features
+CORE_MATH_BLAS_LIB=openblas cargo test --quiet -p core-math -p nn --no-default-features
 echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
 cargo test --quiet -p core-math -p nn --features core-math/packed-gemm
 CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm

@@ -20,12 +20,33 @@ const LIBRARY_DIRS: &[&str] = &[
     "/usr/local/opt/openblas/lib",
 ];
 
+/// Without a BLAS feature: the library to link by name (`openblas`, `openblas64_`, ...), one
+/// that exports CBLAS and OpenBLAS's thread functions, so that a project linking its own
+/// needs no RUSTFLAGS, which rebuild every crate.
+const BLAS_LIB_VAR: &str = "CORE_MATH_BLAS_LIB";
+/// The folder to search for it, when the linker would not look there.
+const BLAS_DIR_VAR: &str = "CORE_MATH_BLAS_DIR";
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=PKG_CONFIG_PATH");
-    if std::env::var_os("CARGO_FEATURE_OPENBLAS_SYSTEM").is_none()
-        || std::env::var_os("DOCS_RS").is_some()
-    {
+    println!("cargo::rerun-if-env-changed={BLAS_LIB_VAR}");
+    println!("cargo::rerun-if-env-changed={BLAS_DIR_VAR}");
+    let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    let lib = std::env::var(BLAS_LIB_VAR).ok();
+    if !feature("OPENBLAS_SYSTEM") && !feature("OPENBLAS_STATIC") {
+        if let Some(lib) = lib {
+            link_by_name(&lib);
+        }
+        return;
+    }
+    if lib.is_some() {
+        println!(
+            "cargo::warning={BLAS_LIB_VAR} is ignored: a feature of core-math's links OpenBLAS \
+             (build with --no-default-features to link another BLAS)"
+        );
+    }
+    if !feature("OPENBLAS_SYSTEM") || std::env::var_os("DOCS_RS").is_some() {
         return;
     }
     // openblas-src emits the link flags; we only check that they will resolve.
@@ -42,4 +63,23 @@ fn main() {
     if !found_by_pkg_config && !found_on_disk {
         println!("cargo::error={INSTALL_HINT}");
     }
+}
+
+/// Links `lib` (a library name, as in `-l NAME`) from `CORE_MATH_BLAS_DIR` if set.
+fn link_by_name(lib: &str) {
+    let valid = !lib.is_empty()
+        && lib
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
+    if !valid {
+        println!(
+            "cargo::error={BLAS_LIB_VAR}={lib:?}: expected a library name as given to `-l` \
+             (`openblas` for libopenblas.so), without `lib`, a path or spaces"
+        );
+        return;
+    }
+    if let Some(dir) = std::env::var_os(BLAS_DIR_VAR) {
+        println!("cargo::rustc-link-search=native={}", Path::new(&dir).display());
+    }
+    println!("cargo::rustc-link-lib={lib}");
 }
