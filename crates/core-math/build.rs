@@ -79,7 +79,10 @@ fn link_by_name(lib: &str) {
         return;
     }
     if let Some(dir) = std::env::var_os(BLAS_DIR_VAR) {
-        println!("cargo::rustc-link-search=native={}", Path::new(&dir).display());
+        println!(
+            "cargo::rustc-link-search=native={}",
+            Path::new(&dir).display()
+        );
     }
     println!("cargo::rustc-link-lib={lib}");
 }

@@ -564,7 +564,11 @@ impl ThroughputReport {
             )),
             None => out.push_str("\nLoad from other processes unknown (no /proc/stat).\n"),
         }
-        if let Some(note) = kernel_note(&self.blas_core, cpu_has_avx512() && !self.packed_gemm) {
+        // With packed-gemm, OpenBLAS runs none of the f32 products timed here.
+        let note = (!self.packed_gemm)
+            .then(|| kernel_note(&self.blas_core, VectorIsa::of_this_cpu()))
+            .flatten();
+        if let Some(note) = note {
             out.push_str(&format!("\n{note}\n"));
         }
         out
@@ -574,28 +578,86 @@ impl ThroughputReport {
 /// OpenBLAS's kernel families that use AVX-512.
 const AVX512_KERNELS: [&str; 3] = ["SkylakeX", "Cooperlake", "SapphireRapids"];
 
-/// Whether this CPU runs AVX-512 (F).
-fn cpu_has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+/// OpenBLAS's kernel families for CPUs before AVX2 (with SSE or AVX at most), the ones it
+/// falls back to on a CPU it does not know.
+const PRE_AVX2_KERNELS: [&str; 20] = [
+    "Katmai",
+    "Coppermine",
+    "Northwood",
+    "Prescott",
+    "Banias",
+    "Atom",
+    "Core2",
+    "Penryn",
+    "Dunnington",
+    "Nehalem",
+    "Sandybridge",
+    "Athlon",
+    "Opteron",
+    "Opteron_SSE3",
+    "Barcelona",
+    "Nano",
+    "Bobcat",
+    "Bulldozer",
+    "Piledriver",
+    "Steamroller",
+];
+
+/// The widest vector instructions a CPU offers OpenBLAS's kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorIsa {
+    /// AVX-512F.
+    Avx512,
+    /// AVX2 and FMA, without AVX-512F.
+    Avx2,
+    /// Neither, or not an x86-64 CPU.
+    Older,
+}
+
+impl VectorIsa {
+    /// What this CPU has.
+    pub fn of_this_cpu() -> VectorIsa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return VectorIsa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return VectorIsa::Avx2;
+            }
+        }
+        VectorIsa::Older
     }
 }
 
-/// A pointer to the AVX-512 kernels, which may be faster, when OpenBLAS runs `core` on a CPU
-/// with AVX-512 that it does not use: `OPENBLAS_CORETYPE` (which one of this project's
-/// machines set to Haswell) overrides OpenBLAS's own choice.
-pub fn kernel_note(core: &str, avx512: bool) -> Option<String> {
-    (avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
+/// A note when OpenBLAS runs the kernel family `core` below what a CPU with `cpu` could
+/// run: kernels without AVX2, which OpenBLAS falls back to on CPUs newer than it knows
+/// (0.3.21 on a Xeon of CPU family 6, model 207), or AVX2 ones on an AVX-512 CPU, which
+/// `OPENBLAS_CORETYPE` (which one of this project's machines set to Haswell) can ask for.
+pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
+    let set = std::env::var("OPENBLAS_CORETYPE")
+        .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
+        .unwrap_or_default();
+    let rounding = "Other kernels round differently, so results differ in their last bits.";
+    if PRE_AVX2_KERNELS.contains(&core) && cpu != VectorIsa::Older {
+        let (has, better) = match cpu {
+            VectorIsa::Avx512 => ("AVX-512", "SkylakeX or Cooperlake (AVX-512), or Haswell"),
+            _ => ("AVX2 and FMA", "Haswell"),
+        };
+        let why = if set.is_empty() {
+            ": this OpenBLAS does not know the CPU and fell back to them"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained both networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {rounding}"
+        ));
+    }
+    (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
         format!(
-            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). Other kernels round differently, so results differ in their last bits.",
-            std::env::var("OPENBLAS_CORETYPE")
-                .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
-                .unwrap_or_default()
+            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{set}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). {rounding}"
         )
     })
 }
@@ -606,9 +668,26 @@ mod tests {
 
     #[test]
     fn an_avx2_kernel_on_an_avx512_cpu_points_to_the_avx512_ones() {
-        let note = kernel_note("Haswell", true).expect("a note");
+        let note = kernel_note("Haswell", VectorIsa::Avx512).expect("a note");
         assert!(note.contains("Haswell kernels") && note.contains("OPENBLAS_CORETYPE=SkylakeX"));
-        assert_eq!(kernel_note("Cooperlake", true), None);
-        assert_eq!(kernel_note("Haswell", false), None);
+        assert_eq!(kernel_note("Cooperlake", VectorIsa::Avx512), None);
+        assert_eq!(kernel_note("Haswell", VectorIsa::Avx2), None);
+        assert_eq!(kernel_note("Zen", VectorIsa::Avx2), None);
+    }
+
+    #[test]
+    fn a_fallback_kernel_without_avx2_is_named_on_any_avx2_cpu() {
+        for (cpu, better) in [
+            (VectorIsa::Avx512, "OPENBLAS_CORETYPE=SkylakeX"),
+            (VectorIsa::Avx2, "OPENBLAS_CORETYPE=Haswell"),
+        ] {
+            let note = kernel_note("Prescott", cpu).expect("a note");
+            assert!(
+                note.contains("Prescott kernels") && note.contains("use no AVX2"),
+                "{note}"
+            );
+            assert!(note.contains(better), "{note}");
+        }
+        assert_eq!(kernel_note("Prescott", VectorIsa::Older), None);
     }
 }
