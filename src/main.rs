@@ -554,6 +554,12 @@ fn run_and_report(
     let epochs = specs
         .iter()
         .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
+    if !cli.quiet && !core_math::packed_gemm_in_use() {
+        let cpu = bench::throughput::VectorIsa::of_this_cpu();
+        if let Some(note) = bench::throughput::fallback_note(&core_math::blas_info().core, cpu) {
+            eprintln!("initlab: {note}\n");
+        }
+    }
     let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
     let results: Vec<RunResult> = run_all(dataset, specs, &progress)?;

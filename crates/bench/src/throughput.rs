@@ -637,13 +637,33 @@ impl VectorIsa {
 /// (0.3.21 on a Xeon of CPU family 6, model 207), or AVX2 ones on an AVX-512 CPU, which
 /// `OPENBLAS_CORETYPE` (which one of this project's machines set to Haswell) can ask for.
 pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
-    let set = std::env::var("OPENBLAS_CORETYPE")
+    fallback_note(core, cpu).or_else(|| {
+        (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
+            format!(
+                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). {ROUNDING}",
+                coretype_set()
+            )
+        })
+    })
+}
+
+/// Said of any other kernel family.
+const ROUNDING: &str = "Other kernels round differently, so results differ in their last bits.";
+
+/// ` (OPENBLAS_CORETYPE=...)` when the environment chose the kernels.
+fn coretype_set() -> String {
+    std::env::var("OPENBLAS_CORETYPE")
         .map(|v| format!(" (OPENBLAS_CORETYPE={v})"))
-        .unwrap_or_default();
-    let rounding = "Other kernels round differently, so results differ in their last bits.";
+        .unwrap_or_default()
+}
+
+/// The part of [`kernel_note`] every training command prints: OpenBLAS runs `core`, a
+/// family without AVX2, on a CPU with AVX2 or AVX-512, several times slower than it could.
+pub fn fallback_note(core: &str, cpu: VectorIsa) -> Option<String> {
+    let set = coretype_set();
     if PRE_AVX2_KERNELS.contains(&core) && cpu != VectorIsa::Older {
         let (has, better) = match cpu {
-            VectorIsa::Avx512 => ("AVX-512", "SkylakeX or Cooperlake (AVX-512), or Haswell"),
+            VectorIsa::Avx512 => ("AVX-512", "SkylakeX (or Cooperlake, or AVX2's Haswell)"),
             _ => ("AVX2 and FMA", "Haswell"),
         };
         let why = if set.is_empty() {
@@ -652,14 +672,10 @@ pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
             ""
         };
         return Some(format!(
-            "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained both networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {rounding}"
+            "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {ROUNDING}"
         ));
     }
-    (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
-        format!(
-            "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{set}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). {rounding}"
-        )
-    })
+    None
 }
 
 #[cfg(test)]

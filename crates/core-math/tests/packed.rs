@@ -8,7 +8,12 @@ mod common;
 
 use common::uniform;
 use core_math::{Op, affine, gemm, packed_gemm_in_use};
-use ndarray::{Array2, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+
+/// `out += x w^T`: a dense layer's product, added to the bias already in `out`.
+fn add_layer_product(x: ArrayView2<f32>, w: ArrayView2<f32>, out: ArrayViewMut2<f32>) {
+    gemm(1.0, x, Op::Identity, w, Op::Transpose, 1.0, out).unwrap();
+}
 
 #[test]
 fn the_kernel_runs_exactly_where_the_cpu_has_avx512_or_avx2_with_fma() {
@@ -108,29 +113,15 @@ fn column_blocks_give_the_bits_of_the_whole_product() {
             .unwrap()
             .to_owned();
         let mut whole = bias.clone();
-        gemm(
-            1.0,
-            x.view(),
-            Op::Identity,
-            w.view(),
-            Op::Transpose,
-            1.0,
-            whole.view_mut(),
-        )
-        .unwrap();
+        add_layer_product(x.view(), w.view(), whole.view_mut());
         let mut blocked = bias;
         for start in (0..n).step_by(128) {
             let end = (start + 128).min(n);
-            gemm(
-                1.0,
+            add_layer_product(
                 x.view(),
-                Op::Identity,
                 w.slice(s![start..end, ..]),
-                Op::Transpose,
-                1.0,
                 blocked.slice_mut(s![.., start..end]),
-            )
-            .unwrap();
+            );
         }
         let same = whole
             .iter()
@@ -155,16 +146,7 @@ fn affine_adds_the_bias_with_the_bits_of_broadcasting_it_and_adding_c() {
         let strided = every_other.slice(s![0, ..;2]);
         let contiguous = strided.to_owned();
         let mut broadcast = contiguous.broadcast((m, n)).unwrap().to_owned();
-        gemm(
-            1.0,
-            x.view(),
-            Op::Identity,
-            w.view(),
-            Op::Transpose,
-            1.0,
-            broadcast.view_mut(),
-        )
-        .unwrap();
+        add_layer_product(x.view(), w.view(), broadcast.view_mut());
         for bias in [contiguous.view(), strided] {
             let mut out = Array2::from_elem((m, n), f32::NAN);
             affine(x.view(), w.view(), bias, out.view_mut()).unwrap();
