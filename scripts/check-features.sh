@@ -5,8 +5,8 @@
 #
 # - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK, and with
 #   `half`: f16 and bf16 fills; tested together.
-# - core-math and nn without default features: no BLAS chosen, the user links one (MKL,
-#   Accelerate, ...). Tested here with the system OpenBLAS linked by name, as such a user
+# - core-math and nn without default features: no BLAS chosen, the user links one that
+#   exports CBLAS and OpenBLAS's thread functions (an OpenBLAS built by hand). Tested here with the system OpenBLAS linked by name, as such a user
 #   would (CORE_MATH_BLAS_LIB, read by core-math's build script).
 # - core-math with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
 #   tests, the exact-integer ones included, and nn's (training bitwise the same on 1, 2 and

@@ -20,9 +20,9 @@ const LIBRARY_DIRS: &[&str] = &[
     "/usr/local/opt/openblas/lib",
 ];
 
-/// Without a BLAS feature: the library to link by name (`openblas`, `openblas64_`, ...), one
-/// that exports CBLAS and OpenBLAS's thread functions, so that a project linking its own
-/// needs no RUSTFLAGS, which rebuild every crate.
+/// Without a BLAS feature: the library to link by name (`openblas` for an OpenBLAS built by
+/// hand), one that exports CBLAS and OpenBLAS's thread functions with 32-bit integers, so
+/// that a project linking its own needs no RUSTFLAGS, which rebuild every crate.
 const BLAS_LIB_VAR: &str = "CORE_MATH_BLAS_LIB";
 /// The folder to search for it, when the linker would not look there.
 const BLAS_DIR_VAR: &str = "CORE_MATH_BLAS_DIR";
@@ -68,13 +68,14 @@ fn main() {
 /// Links `lib` (a library name, as in `-l NAME`) from `CORE_MATH_BLAS_DIR` if set.
 fn link_by_name(lib: &str) {
     let valid = !lib.is_empty()
+        && !lib.starts_with('-')
         && lib
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
     if !valid {
         println!(
             "cargo::error={BLAS_LIB_VAR}={lib:?}: expected a library name as given to `-l` \
-             (`openblas` for libopenblas.so), without `lib`, a path or spaces"
+             (`openblas` for libopenblas.so), without `-l`, `lib`, a path or spaces"
         );
         return;
     }

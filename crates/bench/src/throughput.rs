@@ -660,22 +660,21 @@ fn coretype_set() -> String {
 /// The part of [`kernel_note`] every training command prints: OpenBLAS runs `core`, a
 /// family without AVX2, on a CPU with AVX2 or AVX-512, several times slower than it could.
 pub fn fallback_note(core: &str, cpu: VectorIsa) -> Option<String> {
+    let (has, better) = match cpu {
+        _ if !PRE_AVX2_KERNELS.contains(&core) => return None,
+        VectorIsa::Older => return None,
+        VectorIsa::Avx512 => ("AVX-512", "SkylakeX (or Cooperlake, or AVX2's Haswell)"),
+        VectorIsa::Avx2 => ("AVX2 and FMA", "Haswell"),
+    };
     let set = coretype_set();
-    if PRE_AVX2_KERNELS.contains(&core) && cpu != VectorIsa::Older {
-        let (has, better) = match cpu {
-            VectorIsa::Avx512 => ("AVX-512", "SkylakeX (or Cooperlake, or AVX2's Haswell)"),
-            _ => ("AVX2 and FMA", "Haswell"),
-        };
-        let why = if set.is_empty() {
-            ": this OpenBLAS does not know the CPU and fell back to them"
-        } else {
-            ""
-        };
-        return Some(format!(
-            "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {ROUNDING}"
-        ));
-    }
-    None
+    let why = if set.is_empty() {
+        ": this OpenBLAS does not know the CPU and fell back to them"
+    } else {
+        ""
+    };
+    Some(format!(
+        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {ROUNDING}"
+    ))
 }
 
 #[cfg(test)]

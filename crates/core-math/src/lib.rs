@@ -15,9 +15,9 @@
 //! The default feature `openblas-system` links the system OpenBLAS found by pkg-config
 //! (`sudo apt-get install libopenblas-dev pkg-config`); `openblas-static` builds it from
 //! source instead. With neither, the final binary must link a library that exports CBLAS
-//! and OpenBLAS's `openblas_*` thread functions: by any means, or by name through the
-//! build-time variable `CORE_MATH_BLAS_LIB` (what `-l` takes, `openblas64_` say), with
-//! `CORE_MATH_BLAS_DIR` as a folder to search.
+//! and OpenBLAS's `openblas_*` thread functions, with 32-bit integers: by any means, or by
+//! name through the build-time variable `CORE_MATH_BLAS_LIB` (what `-l` takes, `openblas`
+//! for an OpenBLAS built by hand), with `CORE_MATH_BLAS_DIR` as a folder to search.
 //!
 //! # Examples
 //! ```
