@@ -13,6 +13,9 @@
 #   4 threads, steps that do not allocate) run through the best kernel the CPU has, and
 #   core-math's once more through the AVX2 one (CORE_MATH_PACKED_ISA=avx2; the unit tests
 #   check both kernels against the FMA chain in any case).
+# - bench's golden test with `packed-gemm`: losses, accuracies, diagnostics and weight
+#   digests recorded at cd40921 with the packed kernel, whose bits are the same on every
+#   AVX2 or AVX-512 CPU, compared exactly (crates/bench/tests/golden.rs).
 # - initlab with `gemm-rs` and `packed-gemm`: the pure-Rust `gemm` crate beside OpenBLAS in
 #   the gemm bench, and the packed bench; linted, since nothing else builds that code.
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
@@ -31,6 +34,8 @@ CORE_MATH_BLAS_LIB=openblas cargo test --quiet -p core-math -p nn --no-default-f
 echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
 cargo test --quiet -p core-math -p nn --features core-math/packed-gemm
 CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm
+echo "check-features: bench's golden numbers (the packed kernel's bits)" >&2
+cargo test --quiet -p bench --features packed-gemm --test golden
 echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
 cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings
 scripts/check-init-alone.sh

@@ -6,7 +6,7 @@
 //!   mean squared error, binary cross-entropy with logits.
 //! - [`Optimizer`] (SGD, momentum, Nesterov, Adam/AdamW) and [`Schedule`].
 //! - [`Trainer`]: data-parallel mini-batches over rayon with single-threaded BLAS per
-//!   shard; bitwise-identical results for any thread count, no allocation per step, and
+//!   row chunk; bitwise-identical results for any thread count, no allocation per step, and
 //!   [`Status::Diverged`] instead of training on NaN.
 //! - [`diagnose`]: per-layer activation and gradient statistics, dead and saturated units,
 //!   duplicate units, and the Jacobian's mean singular value.
@@ -37,6 +37,7 @@
 
 mod activation;
 mod data;
+mod dense;
 mod diagnostics;
 mod error;
 mod finite;
@@ -48,7 +49,7 @@ pub mod net;
 mod optim;
 mod persist;
 mod real;
-mod trainer;
+mod train;
 mod workspace;
 
 pub mod nonfinite;
@@ -67,9 +68,9 @@ pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
 pub use ndarray;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
-pub use trainer::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainer};
 /// The trainer's block sizes, for `nn`'s own tests to build layers that span several
 /// blocks: tuning, not API, and free to change.
 #[doc(hidden)]
-pub use trainer::{GRAD_ROWS, SHARD_ROWS, UNIT_BLOCK};
+pub use train::{CHUNK_ROWS, GRAD_ROWS, UNIT_BLOCK};
+pub use train::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainer};
 pub use workspace::Gradients;

@@ -107,7 +107,7 @@ impl Loss {
 
     /// Writes `scale * dL_sum/dz` into `grad` and returns `scale * L_sum`, where `L_sum` is
     /// the loss summed over these rows (and, for elementwise losses, divided by the number
-    /// of outputs). With `scale = 1 / total_rows` the shards of a batch add up to the
+    /// of outputs). With `scale = 1 / total_rows` the row chunks of a batch add up to the
     /// batch mean.
     ///
     /// # Panics

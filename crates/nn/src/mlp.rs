@@ -1,13 +1,11 @@
 //! The network: a configuration, dense layers, and their parameters by name.
 
-use core_math::Op;
 use init::{Fans, Initializer, RngKey};
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, s};
-use rayon::prelude::*;
+use ndarray::{Array1, Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::workspace::{Gradients, Workspace};
-use crate::{Activation, NnError, Real};
+use crate::{Activation, NnError, Real, dense};
 
 /// The shape of a multilayer perceptron: `input -> hidden[0] -> ... -> output`, each hidden
 /// layer followed by its activation; the output layer gives logits (no activation).
@@ -553,34 +551,16 @@ impl<T: Real> Mlp<T> {
             } else {
                 before[l - 1].slice(s![..rows, ..])
             };
-            let chunk = block.min(layer.bias.len());
-            let mut pre = ws.pre[l].slice_mut(s![..rows, ..]);
-            let blocks = pre
-                .axis_chunks_iter_mut(Axis(1), chunk)
-                .into_par_iter()
-                .zip(layer.weight.axis_chunks_iter(Axis(0), chunk))
-                .zip(layer.bias.axis_chunks_iter(Axis(0), chunk))
-                .with_max_len(1);
-            let affine = |mut pre: ArrayViewMut2<'_, T>, w, b| {
-                core_math::affine(input, w, b, pre.view_mut())
-                    .expect("workspace shapes follow the network");
-            };
-            if l == last {
-                blocks.for_each(|((pre, w), b)| affine(pre, w, b));
-            } else {
-                let mut post = after[0].slice_mut(s![..rows, ..]);
-                blocks
-                    .zip(post.axis_chunks_iter_mut(Axis(1), chunk))
-                    .for_each(|(((mut pre, w), b), mut post)| {
-                        affine(pre.view_mut(), w, b);
-                        for (x, y) in pre.rows().into_iter().zip(post.rows_mut()) {
-                            layer.activation.forward(
-                                x.as_slice().expect("unit stride"),
-                                y.into_slice().expect("unit stride"),
-                            );
-                        }
-                    });
-            }
+            let pre = ws.pre[l].slice_mut(s![..rows, ..]);
+            let post = (l < last).then(|| (layer.activation, after[0].slice_mut(s![..rows, ..])));
+            dense::forward(
+                input,
+                layer.weight.view(),
+                layer.bias.view(),
+                pre,
+                post,
+                block,
+            );
         }
     }
 
@@ -607,47 +587,19 @@ impl<T: Real> Mlp<T> {
                 } else {
                     ws.post[l - 1].slice(s![..rows, ..])
                 };
-                let layer_grads = core_math::AffineGrads {
-                    dw: grads.dw[l].view_mut(),
-                    db: grads.db[l].view_mut(),
-                    dx: None,
-                };
-                core_math::affine_backward(delta, input, layer.weight.view(), layer_grads)
-                    .expect("workspace shapes follow the network");
+                let (dw, db) = (grads.dw[l].view_mut(), grads.db[l].view_mut());
+                dense::parameter_gradients(delta, input, dw, db, false);
             }
             let Some(dx) = below.last_mut() else {
                 continue;
             };
-            let activation = self.layers[l - 1].activation;
-            let chunk = block.min(layer.weight.ncols());
-            let pre = ws.pre[l - 1].slice(s![..rows, ..]);
-            let post = ws.post[l - 1].slice(s![..rows, ..]);
-            let mut dx = dx.slice_mut(s![..rows, ..]);
-            dx.axis_chunks_iter_mut(Axis(1), chunk)
-                .into_par_iter()
-                .zip(layer.weight.axis_chunks_iter(Axis(1), chunk))
-                .zip(pre.axis_chunks_iter(Axis(1), chunk))
-                .zip(post.axis_chunks_iter(Axis(1), chunk))
-                .with_max_len(1)
-                .for_each(|(((mut dx, w), pre), post)| {
-                    core_math::gemm(
-                        T::one(),
-                        delta,
-                        Op::Identity,
-                        w,
-                        Op::Identity,
-                        T::zero(),
-                        dx.view_mut(),
-                    )
-                    .expect("workspace shapes follow the network");
-                    for ((g, x), y) in dx.rows_mut().into_iter().zip(pre.rows()).zip(post.rows()) {
-                        activation.backward(
-                            x.as_slice().expect("unit stride"),
-                            y.as_slice().expect("unit stride"),
-                            g.into_slice().expect("unit stride"),
-                        );
-                    }
-                });
+            let below = dense::Below {
+                activation: self.layers[l - 1].activation,
+                pre: ws.pre[l - 1].slice(s![..rows, ..]),
+                post: ws.post[l - 1].slice(s![..rows, ..]),
+            };
+            let dx = dx.slice_mut(s![..rows, ..]);
+            dense::input_gradient(delta, layer.weight.view(), dx, Some(below), block);
         }
     }
 }

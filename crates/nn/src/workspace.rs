@@ -1,4 +1,4 @@
-//! Buffers a forward and backward pass write into, allocated once per shard.
+//! Buffers a forward and backward pass write into, allocated once per row chunk.
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 

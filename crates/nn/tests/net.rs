@@ -59,7 +59,7 @@ fn a_plain_net_draws_and_trains_as_the_mlp_bit_for_bit() {
     let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
     let net_names: Vec<String> = net.tensors().iter().map(|t| t.name.clone()).collect();
     assert_eq!(names[..2], net_names[..2], "the first layer's names");
-    // One shard per batch (100 <= 128 rows): the same products in the same order.
+    // One row chunk per batch (100 <= 128 rows): the same products in the same order.
     let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
         .with_batch_size(100)
         .with_epochs(2);
@@ -117,7 +117,7 @@ fn trained_on_threads(threads: usize) -> Net<f32> {
         .unwrap();
     pool.install(|| {
         let mut net = everything().build(&he(), 3).unwrap();
-        // Batch 200 (more than one trainer shard of the MLP) and a partial last batch.
+        // Batch 200 (more than one row chunk of the MLP trainer) and a partial last batch.
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
             .with_batch_size(200)
             .with_epochs(3);

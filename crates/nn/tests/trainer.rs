@@ -87,7 +87,7 @@ fn trained_on_threads(threads: usize) -> Mlp<f32> {
         .unwrap();
     pool.install(|| {
         let mut mlp = wide_network(2);
-        // Batch 200 = 2 shards (the second one partial); 500 rows = a partial last batch.
+        // Batch 200 = 2 row chunks (the second one partial); 500 rows = a partial last batch.
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
             .with_batch_size(200)
             .with_epochs(3);
@@ -142,11 +142,11 @@ fn a_trainer_runs_on_the_pool_its_parallelism_names_with_the_same_bits() {
     }
 }
 
-/// One SGD step of the trainer (shards, unit blocks, weight-gradient blocks) moves every
+/// One SGD step of the trainer (row chunks, unit blocks, weight-gradient blocks) moves every
 /// parameter by `-lr` times the gradient of plain whole-batch backprop, in f64.
 #[test]
 fn a_trainer_step_follows_the_whole_batch_gradient() {
-    let rows = nn::SHARD_ROWS + 72;
+    let rows = nn::CHUNK_ROWS + 72;
     let x: Array2<f64> = Initializer::normal(0.0, 1.0)
         .sample((rows, 8), RngKey::new(5))
         .unwrap();

@@ -11,8 +11,8 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::pass::{unit, unit_mut};
 use crate::Real;
+use crate::dense::{unit, unit_mut};
 
 /// Features per task of BatchNorm, rows per task of LayerNorm.
 const BLOCK: usize = 32;

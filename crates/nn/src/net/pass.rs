@@ -5,15 +5,15 @@
 //! fixed block sizes alone: a dense layer's outputs, weight gradients and input gradients
 //! in blocks of units; normalization statistics per feature (BatchNorm, summing rows in
 //! order) or per sample (LayerNorm). So a pass gives the same bits on any number of
-//! threads, and BatchNorm sees the whole mini-batch, not a shard of it.
+//! threads, and BatchNorm sees the whole mini-batch, not a chunk of it.
 
-use core_math::Op;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use super::norm;
-use crate::trainer::{GRAD_ROWS, UNIT_BLOCK};
+use crate::dense::{self, unit, unit_mut};
 use crate::{Activation, Real};
+use crate::{GRAD_ROWS, UNIT_BLOCK};
 
 /// Rows per task of an elementwise pass.
 const ROW_BLOCK: usize = 32;
@@ -195,17 +195,8 @@ fn forward_node<T: Real>(
     match *node {
         Node::Dense { input, output, at } => {
             let (w, b) = dense_parameters(params, at, input, output);
-            let chunk = UNIT_BLOCK.min(output);
-            slot.out
-                .slice_mut(s![..n, ..])
-                .axis_chunks_iter_mut(Axis(1), chunk)
-                .into_par_iter()
-                .zip(w.axis_chunks_iter(Axis(0), chunk))
-                .zip(b.axis_chunks_iter(Axis(0), chunk))
-                .with_max_len(1)
-                .for_each(|((out, w), b)| {
-                    core_math::affine(x, w, b, out).expect("slot shapes follow the network");
-                });
+            let out = slot.out.slice_mut(s![..n, ..]);
+            dense::forward(x, w, b, out, None, UNIT_BLOCK);
         }
         Node::Activation(activation) => {
             rows_mut(&mut slot.out.slice_mut(s![..n, ..]))
@@ -301,7 +292,7 @@ fn backward_node<T: Real>(
                 || dense_parameter_gradients(dy, x, gw, gb),
                 || {
                     if let Some(dx) = dx {
-                        dense_input_gradient(dy, w, dx);
+                        dense::input_gradient(dy, w, dx, None, UNIT_BLOCK);
                     }
                 },
             );
@@ -397,31 +388,7 @@ fn dense_parameter_gradients<T: Real>(
             let start = block * GRAD_ROWS;
             let dy = dy.slice(s![.., start..start + gb.len()]);
             let gw = ArrayViewMut2::from_shape((gb.len(), input), gw).expect("block shape");
-            core_math::gemm(T::one(), dy, Op::Transpose, x, Op::Identity, T::zero(), gw)
-                .expect("slot shapes follow the network");
-            gb.fill(T::zero());
-            for row in dy.rows() {
-                for (b, &d) in gb.iter_mut().zip(unit(row)) {
-                    *b = *b + d;
-                }
-            }
-        });
-}
-
-/// `dX = dY W` in blocks of [`UNIT_BLOCK`] input units.
-fn dense_input_gradient<T: Real>(
-    dy: ArrayView2<'_, T>,
-    w: ArrayView2<'_, T>,
-    mut dx: ArrayViewMut2<'_, T>,
-) {
-    let chunk = UNIT_BLOCK.min(w.ncols());
-    dx.axis_chunks_iter_mut(Axis(1), chunk)
-        .into_par_iter()
-        .zip(w.axis_chunks_iter(Axis(1), chunk))
-        .with_max_len(1)
-        .for_each(|(dx, w)| {
-            core_math::gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
-                .expect("slot shapes follow the network");
+            dense::parameter_gradients(dy, x, gw, gb.into(), false);
         });
 }
 
@@ -516,16 +483,4 @@ fn rows_mut<'a, T: Send + Sync>(
     a.axis_chunks_iter_mut(Axis(0), ROW_BLOCK)
         .into_par_iter()
         .with_max_len(1)
-}
-
-/// A row of a row-major buffer as a slice.
-pub(crate) fn unit<'a, T>(row: ArrayView1<'a, T>) -> &'a [T] {
-    row.to_slice()
-        .expect("rows of row-major buffers are contiguous")
-}
-
-/// A row of a row-major buffer as a mutable slice.
-pub(crate) fn unit_mut<'a, T>(row: ndarray::ArrayViewMut1<'a, T>) -> &'a mut [T] {
-    row.into_slice()
-        .expect("rows of row-major buffers are contiguous")
 }

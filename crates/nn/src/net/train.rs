@@ -5,7 +5,10 @@ use ndarray::{Array2, ArrayView2, s};
 use rayon::prelude::*;
 
 use super::{Net, Workspace};
-use crate::trainer::{Event, History, TrainConfig, epochs, gather, on_worker, update_blocks};
+use crate::train::gather::gather;
+use crate::train::run::{epochs, on_worker};
+use crate::train::update::update_blocks;
+use crate::{Event, History, TrainConfig};
 use crate::{NnError, Real, Targets};
 
 /// Parameters per task of the optimizer update.

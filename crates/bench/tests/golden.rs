@@ -1,0 +1,383 @@
+//! Golden outputs, recorded at `cd40921` (before the network model was unified) with
+//! core-math's packed kernel, compared bit for bit: what a redesign of `nn` and `bench`
+//! must not change.
+//!
+//! The packed kernel computes each output as one FMA chain in k order, so its bits are the
+//! same on every AVX2 or AVX-512 CPU: these files hold on any such machine, which OpenBLAS's
+//! kernels (whose rounding depends on the CPU they pick) would not allow. Only values that
+//! never pass through LAPACK (which runs on OpenBLAS whatever the GEMM kernel) are kept:
+//! losses, accuracies, diagnostics without the Jacobian's singular values, and a digest of
+//! the final weights.
+//!
+//! `INITLAB_WRITE_GOLDEN=1 cargo test -p bench --features packed-gemm --test golden`
+//! rewrites the files; a change to them is a change to the numbers, to be explained.
+#![cfg(feature = "packed-gemm")]
+
+use std::path::{Path, PathBuf};
+
+use bench::config;
+use bench::experiment::{RunResult, run};
+use indicatif::ProgressBar;
+use nn::init::{Initializer, Nonlinearity};
+use nn::mup::Parametrization;
+use nn::ndarray::Array2;
+use nn::net::{NetConfig, NetInit, NetTrainer, Norm, Ordering, ResidualBlock};
+use nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+use serde_json::{Value, json};
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn bundled_mnist() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-10k")
+}
+
+/// Compares `observed` with the golden file `name`, or writes it under
+/// `INITLAB_WRITE_GOLDEN`.
+fn check(name: &str, observed: &Value) {
+    assert!(
+        core_math::packed_gemm_in_use(),
+        "the golden files hold the packed kernel's bits; this CPU lacks AVX2+FMA"
+    );
+    let path = golden_dir().join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(observed).unwrap() + "\n";
+    if std::env::var_os("INITLAB_WRITE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    if golden != *observed {
+        let out = std::env::temp_dir().join(format!("initlab-golden-{name}.json"));
+        std::fs::write(&out, text).unwrap();
+        panic!(
+            "{name}: the numbers differ from {} (this run's are in {})",
+            path.display(),
+            out.display()
+        );
+    }
+}
+
+/// FNV-1a over the bits of every value, tensor after tensor.
+fn digest<'a>(tensors: impl IntoIterator<Item = nn::ndarray::ArrayViewD<'a, f32>>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for tensor in tensors {
+        for value in tensor.iter() {
+            for byte in value.to_bits().to_le_bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// A run's numbers that do not pass through LAPACK; of the diagnostics, those at
+/// initialization and after the last probed epoch.
+fn observed_run(result: &RunResult) -> Value {
+    let mut diagnostics = json!({
+        "at_init": result.at_init,
+        "last_probe": result.during_training.last(),
+    });
+    strip_jacobian(&mut diagnostics);
+    json!({
+        "run": format!("{} / {} / {} / seed {}", result.spec.arch.label(), result.spec.init,
+            result.spec.parametrization_name(), result.spec.seed),
+        "epochs": result.epochs,
+        "loss_curve": result.loss_curve,
+        "outcome": result.outcome,
+        "steps_to_target": result.steps_to_target,
+        "initial_accuracy": result.initial_accuracy,
+        "final_accuracy": result.final_accuracy,
+        "diagnostics": diagnostics,
+        "verdict": result.verdict,
+    })
+}
+
+fn strip_jacobian(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("jacobian_mean_singular_value");
+            map.values_mut().for_each(strip_jacobian);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_jacobian),
+        _ => {}
+    }
+}
+
+/// Every run of an experiment file's text, in the order of its specs.
+fn experiment(text: &str) -> Value {
+    let path = Path::new("golden.toml");
+    let file = config::parse_text(text, path).unwrap();
+    let dataset = file.dataset(&bundled_mnist()).unwrap();
+    let runs: Vec<Value> = file
+        .specs()
+        .unwrap()
+        .iter()
+        .map(|spec| observed_run(&run(&dataset, spec, &ProgressBar::hidden()).unwrap()))
+        .collect();
+    Value::Array(runs)
+}
+
+#[test]
+fn the_circles_experiment_is_unchanged() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/experiments/circles.toml"),
+    )
+    .unwrap();
+    // The shipped file at a tenth of its epochs, every initializer and seed.
+    let text = text.replace("epochs = 300", "epochs = 30");
+    assert!(text.contains("epochs = 30 "));
+    check("circles", &experiment(&text));
+}
+
+#[test]
+fn plain_residual_normalized_and_mup_experiments_are_unchanged() {
+    let plain = r#"
+        [dataset]
+        kind = "mnist"
+        samples = 1024
+        [[arch]]
+        depth = 3
+        width = 300
+        activation = "relu"
+        [train]
+        inits = ["he_normal", "small_normal"]
+        optimizer = "adam"
+        lr = 0.001
+        epochs = 2
+        batch_size = 256
+        seeds = [0]
+    "#;
+    let residual = r#"
+        [dataset]
+        kind = "mnist"
+        samples = 512
+        [[arch]]
+        blocks = 3
+        width = 64
+        activation = "relu"
+        [[arch]]
+        blocks = 3
+        width = 64
+        activation = "relu"
+        norm = "layer"
+        [[arch]]
+        blocks = 2
+        width = 64
+        branch = 3
+        ordering = "post"
+        activation = "relu"
+        norm = "batch"
+        [[arch]]
+        depth = 3
+        width = 64
+        activation = "tanh"
+        norm = "batch"
+        [train]
+        inits = ["he_normal"]
+        optimizer = "momentum"
+        lr = 0.01
+        epochs = 2
+        batch_size = 200
+        seeds = [0]
+    "#;
+    let residual_schemes = r#"
+        [dataset]
+        kind = "blobs"
+        samples = 300
+        dims = 4
+        [[arch]]
+        blocks = 4
+        width = 16
+        activation = "relu"
+        [train]
+        inits = ["fixup", "skipinit", "zero_last", "gpt2"]
+        optimizer = "sgd"
+        lr = 0.05
+        epochs = 3
+        batch_size = 32
+        seeds = [1]
+    "#;
+    let mup = r#"
+        [dataset]
+        kind = "mnist"
+        samples = 512
+        [[arch]]
+        depth = 2
+        width = 256
+        activation = "relu"
+        [train]
+        inits = ["he_normal"]
+        optimizer = "adam"
+        lr = 0.002
+        parametrizations = ["standard", "mup"]
+        base_width = 64
+        epochs = 2
+        batch_size = 128
+        seeds = [0]
+    "#;
+    let observed = json!({
+        "plain": experiment(plain),
+        "residual": experiment(residual),
+        "residual_schemes": experiment(residual_schemes),
+        "mup": experiment(mup),
+    });
+    check("experiments", &observed);
+}
+
+/// The first `n` training images of the bundled digits, standardized, and their labels.
+fn digits(n: usize) -> (Array2<f32>, Vec<usize>, Array2<f32>, Vec<usize>) {
+    let mut data = bench::data::Dataset::idx_dir(&bundled_mnist()).unwrap();
+    data.standardize();
+    let data = data.truncate_train(n);
+    let labels = |l: &bench::data::Labels| match l {
+        bench::data::Labels::Classes(c) => c.clone(),
+        other => panic!("digits have classes, not {other:?}"),
+    };
+    let (train_labels, test_labels) = (labels(&data.train_y), labels(&data.test_y));
+    let test = data.test_x.slice(nn::ndarray::s![..1000, ..]).to_owned();
+    (
+        data.train_x,
+        train_labels,
+        test,
+        test_labels[..1000].to_vec(),
+    )
+}
+
+/// A step's loss, from the trainer's events.
+fn step_loss(event: &Event) -> Option<f64> {
+    match event {
+        Event::Step { loss, .. } => Some(*loss),
+        Event::EpochEnd { .. } => None,
+    }
+}
+
+#[test]
+fn networks_trained_through_nn_are_unchanged() {
+    let (x, y, test_x, test_y) = digits(600);
+    let he = Initializer::he_normal(Nonlinearity::Relu);
+    let mut cases = serde_json::Map::new();
+
+    // A plain ReLU MLP, three row chunks a batch, layers wider than a unit block.
+    let config = MlpConfig::new(784, vec![300, 200], 10);
+    let mut mlp = config.build::<f32>(&he, &Initializer::Zeros, 3).unwrap();
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(1e-3))
+        .with_batch_size(300)
+        .with_epochs(2)
+        .with_seed(5);
+    let mut steps = Vec::new();
+    Trainer::new(&mlp, train)
+        .unwrap()
+        .train(&mut mlp, x.view(), Targets::Classes(&y), |e, _| {
+            steps.extend(step_loss(e))
+        })
+        .unwrap();
+    cases.insert(
+        "mlp".into(),
+        outcome(
+            steps,
+            mlp.accuracy(test_x.view(), &test_y).unwrap(),
+            digest(mlp.named_parameters().into_iter().map(|(_, t)| t)),
+        ),
+    );
+
+    // μP at four times its base width, Adam.
+    let target = MlpConfig::new(784, vec![256, 256], 10);
+    let mup = Parametrization::Mup {
+        base: MlpConfig::new(784, vec![64, 64], 10),
+    };
+    let optimizer = Optimizer::adam(2e-3);
+    let mut mlp = mup
+        .build::<f32>(&target, &optimizer, &he, &Initializer::Zeros, 7)
+        .unwrap();
+    let train = mup
+        .train_config(
+            &target,
+            TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer).with_epochs(2),
+        )
+        .unwrap();
+    let mut steps = Vec::new();
+    Trainer::new(&mlp, train)
+        .unwrap()
+        .train(&mut mlp, x.view(), Targets::Classes(&y), |e, _| {
+            steps.extend(step_loss(e))
+        })
+        .unwrap();
+    cases.insert(
+        "mup".into(),
+        outcome(
+            steps,
+            mlp.accuracy(test_x.view(), &test_y).unwrap(),
+            digest(mlp.named_parameters().into_iter().map(|(_, t)| t)),
+        ),
+    );
+
+    // Residual nets: no norm, LayerNorm and BatchNorm, pre- and post-activation.
+    let nets = [
+        ("residual", None, Ordering::PreActivation),
+        (
+            "residual_layernorm",
+            Some(Norm::Layer),
+            Ordering::PreActivation,
+        ),
+        (
+            "residual_batchnorm",
+            Some(Norm::Batch),
+            Ordering::PostActivation,
+        ),
+    ];
+    for (name, norm, ordering) in nets {
+        let mut block = ResidualBlock::new(96, 2, Activation::Relu, ordering);
+        if let Some(norm) = norm {
+            block = block.with_norm(norm);
+        }
+        let config = NetConfig::new(784)
+            .dense(96)
+            .activation(Activation::Relu)
+            .blocks(block, 3)
+            .dense(10);
+        let mut net = config
+            .build::<f32>(&NetInit::new(he.clone(), Initializer::Zeros), 11)
+            .unwrap();
+        let train = TrainConfig::new(
+            Loss::SoftmaxCrossEntropy,
+            Optimizer::Momentum {
+                lr: 0.02,
+                momentum: 0.9,
+                nesterov: true,
+                weight_decay: 1e-4,
+            },
+        )
+        .with_batch_size(150)
+        .with_epochs(2);
+        let mut steps = Vec::new();
+        NetTrainer::new(&net, train)
+            .unwrap()
+            .train(&mut net, x.view(), Targets::Classes(&y), |e, _| {
+                steps.extend(step_loss(e))
+            })
+            .unwrap();
+        let tensors = net
+            .named_parameters()
+            .into_iter()
+            .chain(net.named_buffers())
+            .map(|(_, t)| t);
+        cases.insert(
+            name.into(),
+            outcome(
+                steps,
+                net.accuracy(test_x.view(), &test_y).unwrap(),
+                digest(tensors),
+            ),
+        );
+    }
+    check("nn", &Value::Object(cases));
+}
+
+fn outcome(steps: Vec<f64>, accuracy: f64, digest: String) -> Value {
+    json!({ "step_losses": steps, "test_accuracy": accuracy, "weights": digest })
+}
