@@ -13,7 +13,7 @@ use bench::throughput::{ThroughputConfig, compare};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
-use nn::net::{NetInit, NetTrainer, Norm, Ordering};
+use nn::net::{NetInit, Norm, Ordering};
 use nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
 fn configs() -> [(&'static str, MlpConfig); 2] {
@@ -108,7 +108,7 @@ fn train_step(c: &mut Criterion) {
             let mut net = config.build::<f32>(&he, 0).unwrap();
             let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.001))
                 .with_batch_size(batch);
-            let mut trainer = NetTrainer::new(&net, train).unwrap();
+            let mut trainer = nn::Trainer::new(&net, train).unwrap();
             group.bench_function(BenchmarkId::new("trainer", format!("{threads}t")), |b| {
                 pool.install(|| {
                     b.iter(|| {

@@ -6,9 +6,7 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 use ndarray::s;
 use nn::mup::Parametrization;
-use nn::net::{
-    Alpha, BranchInit, Net, NetConfig, NetInit, NetTrainer, Norm, Ordering, ResidualBlock,
-};
+use nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
 use nn::{
     Activation, Event, History, LayerDiagnostics, Loss, LsuvConfig, Mlp, MlpConfig, NnError,
     Optimizer, Status, TrainConfig, Trainer,
@@ -782,7 +780,7 @@ impl Model for Net<f32> {
         targets: nn::Targets<'_, f32>,
         on_event: impl FnMut(&Event, &Self) + Send,
     ) -> Result<History, NnError> {
-        NetTrainer::new(self, config)?.train(self, x, targets, on_event)
+        nn::Trainer::new(self, config)?.train(self, x, targets, on_event)
     }
     fn dense_shapes(&self) -> Vec<(usize, usize)> {
         self.config().dense_shapes()

@@ -8,7 +8,7 @@ use crate::experiment::Arch;
 use crate::throughput::network_name;
 
 /// A network's description: a plain MLP (trained by [`nn::Trainer`]) or a [`NetConfig`] with
-/// normalization or residual blocks (trained by [`nn::net::NetTrainer`]).
+/// normalization or residual blocks (trained by [`nn::Trainer`] too).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Network {
     /// Dense layers and activations only.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use core_math::SingleThreadedBlas;
 use init::{Initializer, RngKey};
 use ndarray::Array2;
-use nn::net::{Net, NetInit, NetTrainer};
+use nn::net::{Net, NetInit};
 use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
 use crate::network::Network;
@@ -230,7 +230,7 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()
             let mut net: Net<f32> = arch
                 .build(&NetInit::new(relu, Initializer::Zeros), 0)
                 .expect("valid architecture");
-            let mut trainer = NetTrainer::new(&net, train).expect("valid training configuration");
+            let mut trainer = nn::Trainer::new(&net, train).expect("valid training configuration");
             Box::new(move || {
                 pool.install(|| {
                     for step in 0..steps {

@@ -21,7 +21,7 @@ use indicatif::ProgressBar;
 use nn::init::{Initializer, Nonlinearity};
 use nn::mup::Parametrization;
 use nn::ndarray::Array2;
-use nn::net::{NetConfig, NetInit, NetTrainer, Norm, Ordering, ResidualBlock};
+use nn::net::{NetConfig, NetInit, Norm, Ordering, ResidualBlock};
 use nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use serde_json::{Value, json};
 
@@ -355,7 +355,7 @@ fn networks_trained_through_nn_are_unchanged() {
         .with_batch_size(150)
         .with_epochs(2);
         let mut steps = Vec::new();
-        NetTrainer::new(&net, train)
+        Trainer::new(&net, train)
             .unwrap()
             .train(&mut net, x.view(), Targets::Classes(&y), |e, _| {
                 steps.extend(step_loss(e))

@@ -5,9 +5,11 @@
 //! - [`Loss`]: softmax cross-entropy (fused with its gradient, stable for any logits),
 //!   mean squared error, binary cross-entropy with logits.
 //! - [`Optimizer`] (SGD, momentum, Nesterov, Adam/AdamW) and [`Schedule`].
-//! - [`Trainer`]: data-parallel mini-batches over rayon with single-threaded BLAS per
-//!   row chunk; bitwise-identical results for any thread count, no allocation per step, and
-//!   [`Status::Diverged`] instead of training on NaN.
+//! - [`Trainer`]: one trainer for every network ([`Mlp`] and [`net::Net`]), data-parallel
+//!   over rayon with single-threaded BLAS: a plain stack in row chunks, any other net a
+//!   whole batch at a time, picked when the trainer is built; bitwise-identical results
+//!   for any thread count, no allocation per step, per-layer learning rates ([`LrScale`])
+//!   for any network, and [`Status::Diverged`] instead of training on NaN.
 //! - [`diagnose`]: per-layer activation and gradient statistics, dead and saturated units,
 //!   duplicate units, and the Jacobian's mean singular value.
 //! - [`lsuv`]: layer-sequential unit-variance initialization on real data.
@@ -16,7 +18,7 @@
 //!   per-layer learning rates ([`LrScale`]) the trainer takes.
 //! - [`net`]: beyond the plain MLP — residual blocks (pre- or post-activation, fixed or
 //!   learnable multiplier), LayerNorm and BatchNorm, Fixup, SkipInit, ReZero, GPT-2's
-//!   residual scaling and zero γ, with their own deterministic trainer.
+//!   residual scaling and zero γ.
 //!
 //! # Examples
 //! ```
@@ -49,6 +51,7 @@ pub mod net;
 mod optim;
 mod persist;
 mod real;
+mod stack;
 mod train;
 mod workspace;
 
@@ -72,5 +75,5 @@ pub use real::Real;
 /// blocks: tuning, not API, and free to change.
 #[doc(hidden)]
 pub use train::{CHUNK_ROWS, GRAD_ROWS, UNIT_BLOCK};
-pub use train::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainer};
+pub use train::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainable, Trainer};
 pub use workspace::Gradients;

@@ -80,11 +80,11 @@ pub fn lsuv<T: Real>(
         }
     }
     let rows = inputs.nrows();
-    let mut workspace = Workspace::new(mlp, rows);
+    let mut workspace = Workspace::for_stack(mlp, rows);
     let mut report = Vec::with_capacity(mlp.layers().len());
     for l in 0..mlp.layers().len() {
         let variance_of = |mlp: &Mlp<T>, ws: &mut Workspace<T>| {
-            mlp.forward_layers(inputs, ws, l + 1, usize::MAX);
+            crate::stack::forward(mlp, inputs, ws, l + 1, usize::MAX);
             variance(ws.pre[l].slice(s![..rows, ..]))
         };
         report.push(config.rescale(

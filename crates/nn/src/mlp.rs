@@ -4,8 +4,11 @@ use init::{Fans, Initializer, RngKey};
 use ndarray::{Array1, Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
+use crate::stack::{self, LayerUpdate, Stack, StackLayer, StackMut};
 use crate::workspace::{Gradients, Workspace};
-use crate::{Activation, NnError, Real, dense};
+use crate::{Activation, NnError, Real};
 
 /// The shape of a multilayer perceptron: `input -> hidden[0] -> ... -> output`, each hidden
 /// layer followed by its activation; the output layer gives logits (no activation).
@@ -370,7 +373,7 @@ impl<T: Real> Mlp<T> {
         }
         // ReLU and friends would turn a NaN input into finite logits.
         crate::data::validate_inputs(self.io(), inputs)?;
-        let mut workspace = Workspace::new(self, rows.max(1));
+        let mut workspace = Workspace::for_stack(self, rows.max(1));
         self.forward(inputs, &mut workspace);
         Ok(workspace.logits(rows).to_owned())
     }
@@ -384,7 +387,7 @@ impl<T: Real> Mlp<T> {
     pub fn activations(&self, inputs: ArrayView2<'_, T>) -> Result<Vec<Array2<T>>, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
         let rows = inputs.nrows();
-        let mut workspace = Workspace::new(self, rows);
+        let mut workspace = Workspace::for_stack(self, rows);
         self.forward(inputs, &mut workspace);
         let mut outputs: Vec<Array2<T>> = workspace
             .post
@@ -422,7 +425,7 @@ impl<T: Real> Mlp<T> {
         crate::data::validate_inputs(self.io(), inputs)?;
         crate::data::validate_labels(labels, inputs.nrows(), self.config.output.max(2))?;
         let chunk = 512.min(inputs.nrows());
-        let mut workspace = Workspace::new(self, chunk);
+        let mut workspace = Workspace::for_stack(self, chunk);
         let mut correct = 0;
         for (start, x) in (0..inputs.nrows())
             .step_by(chunk)
@@ -488,7 +491,7 @@ impl<T: Real> Mlp<T> {
     ) -> Result<(f64, Workspace<T>, Gradients<T>), NnError> {
         let (value, mut workspace) = self.forward_loss(inputs, targets, loss)?;
         let mut grads = Gradients::new(self);
-        self.backward(inputs, &mut workspace, Some(&mut grads), usize::MAX);
+        self.backward(inputs, &mut workspace, &mut grads);
         Ok((value, workspace, grads))
     }
 
@@ -503,7 +506,7 @@ impl<T: Real> Mlp<T> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
         let rows = inputs.nrows();
-        let mut workspace = Workspace::new(self, rows);
+        let mut workspace = Workspace::for_stack(self, rows);
         self.forward(inputs, &mut workspace);
         let last = workspace.pre.len() - 1;
         let value = loss.forward_backward(
@@ -529,78 +532,49 @@ impl<T: Real> Mlp<T> {
     /// # Panics
     /// If `x` has more rows than the workspace or the wrong width.
     pub(crate) fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>) {
-        self.forward_layers(x, ws, self.layers.len(), usize::MAX);
+        stack::forward(self, x, ws, self.layers.len(), usize::MAX);
     }
 
-    /// Forward pass through the first `count` layers, each layer's output units computed in
-    /// independent blocks of at most `block` units that rayon may run in parallel. The
-    /// blocks depend on `block` alone, so the result does not depend on the thread count.
-    pub(crate) fn forward_layers(
-        &self,
-        x: ArrayView2<'_, T>,
-        ws: &mut Workspace<T>,
-        count: usize,
-        block: usize,
-    ) {
-        let rows = x.nrows();
-        let last = self.layers.len() - 1;
-        for (l, layer) in self.layers.iter().enumerate().take(count) {
-            let (before, after) = ws.post.split_at_mut(l);
-            let input = if l == 0 {
-                x
-            } else {
-                before[l - 1].slice(s![..rows, ..])
-            };
-            let pre = ws.pre[l].slice_mut(s![..rows, ..]);
-            let post = (l < last).then(|| (layer.activation, after[0].slice_mut(s![..rows, ..])));
-            dense::forward(
-                input,
-                layer.weight.view(),
-                layer.bias.view(),
-                pre,
-                post,
-                block,
-            );
-        }
+    /// Backward pass after [`forward`](Self::forward) and the loss gradient (see
+    /// [`stack::backward`]), each layer in one piece, every parameter's gradient into
+    /// `grads`.
+    fn backward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, grads: &mut Gradients<T>) {
+        let mut views: Vec<_> = grads
+            .dw
+            .iter_mut()
+            .zip(&mut grads.db)
+            .map(|(dw, db)| (dw.view_mut(), db.view_mut()))
+            .collect();
+        stack::backward(self, x, ws, Some(&mut views), usize::MAX);
+    }
+}
+
+impl<T: Real> Stack<T> for Mlp<T> {
+    fn depth(&self) -> usize {
+        self.layers.len()
     }
 
-    /// Backward pass after [`forward_layers`](Self::forward_layers) and the loss gradient,
-    /// which must be in `ws.grad[last]`: leaves every layer's pre-activation gradient in
-    /// `ws.grad` and, when `grads` is given, writes every parameter's gradient into it.
-    /// Input gradients are computed in blocks of at most `block` input units, as in the
-    /// forward pass.
-    pub(crate) fn backward(
-        &self,
-        x: ArrayView2<'_, T>,
-        ws: &mut Workspace<T>,
-        mut grads: Option<&mut Gradients<T>>,
-        block: usize,
-    ) {
-        let rows = x.nrows();
-        for l in (0..self.layers.len()).rev() {
-            let layer = &self.layers[l];
-            let (below, here) = ws.grad.split_at_mut(l);
-            let delta = here[0].slice(s![..rows, ..]);
-            if let Some(grads) = grads.as_deref_mut() {
-                let input = if l == 0 {
-                    x
-                } else {
-                    ws.post[l - 1].slice(s![..rows, ..])
-                };
-                let (dw, db) = (grads.dw[l].view_mut(), grads.db[l].view_mut());
-                dense::parameter_gradients(delta, input, dw, db, false);
-            }
-            let Some(dx) = below.last_mut() else {
-                continue;
-            };
-            let below = dense::Below {
-                activation: self.layers[l - 1].activation,
-                pre: ws.pre[l - 1].slice(s![..rows, ..]),
-                post: ws.post[l - 1].slice(s![..rows, ..]),
-            };
-            let dx = dx.slice_mut(s![..rows, ..]);
-            dense::input_gradient(delta, layer.weight.view(), dx, Some(below), block);
+    fn layer(&self, l: usize) -> StackLayer<'_, T> {
+        let layer = &self.layers[l];
+        StackLayer {
+            weight: layer.weight.view(),
+            bias: layer.bias.view(),
+            activation: layer.activation,
         }
+    }
+}
+
+impl<T: Real> StackMut<T> for Mlp<T> {
+    fn update_layers<S: Send>(&mut self, state: &mut [S], update: &LayerUpdate<'_, T, S>) {
+        self.layers
+            .par_iter_mut()
+            .zip(state.par_chunks_mut(2))
+            .enumerate()
+            .for_each(|(l, (layer, state))| {
+                let weight = layer.weight.as_slice_mut().expect("C-order");
+                let bias = layer.bias.as_slice_mut().expect("C-order");
+                update(l, weight, bias, state);
+            });
     }
 }
 

@@ -16,8 +16,9 @@ pub(crate) struct Workspace<T> {
 }
 
 impl<T: Real> Workspace<T> {
-    pub(crate) fn new(mlp: &Mlp<T>, rows: usize) -> Self {
-        let widths: Vec<usize> = mlp.layers().iter().map(|l| l.bias.len()).collect();
+    /// Buffers for layers of these output widths on up to `rows` samples.
+    pub(crate) fn new(widths: impl Iterator<Item = usize>, rows: usize) -> Self {
+        let widths: Vec<usize> = widths.collect();
         let buffers = |count: usize| {
             widths[..count]
                 .iter()

@@ -76,8 +76,13 @@ fn a_trainer_refuses_a_network_it_was_not_built_for() {
         .train(&mut other, x.view(), Targets::Classes(&classes), |_, _| {})
         .unwrap_err();
     assert!(
-        matches!(error, NnError::Config { field: "mlp", .. })
-            && error.to_string().contains("[3, 5, 2]"),
+        matches!(
+            error,
+            NnError::Config {
+                field: "network",
+                ..
+            }
+        ) && error.to_string().contains("[3, 5, 2]"),
         "{error}"
     );
     assert!(

@@ -216,11 +216,9 @@ fn mismatched_bases_and_multipliers_are_errors() {
             0,
         )
         .unwrap();
-    let err =
-        nn::net::NetTrainer::new(&net, train.with_lr_scales(vec![LrScale::ONE; 3])).unwrap_err();
+    let err = Trainer::new(&net, train.with_lr_scales(vec![LrScale::ONE; 2])).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("per-layer learning rates train an Mlp"),
+        err.to_string().contains("2 multipliers for 3 layers"),
         "{err}"
     );
 }

@@ -5,10 +5,11 @@
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::{Array2, Axis};
 use nn::net::{
-    Alpha, BranchInit, LayerSpec, Net, NetConfig, NetInit, NetTrainer, Norm, Ordering,
-    ResidualBlock,
+    Alpha, BranchInit, LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock,
 };
-use nn::{Activation, Loss, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig, Trainer};
+use nn::{
+    Activation, Loss, LrScale, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig, Trainer,
+};
 
 /// Two Gaussian blobs per class, 3 classes, 8 features (as the trainer's tests).
 fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
@@ -59,16 +60,17 @@ fn a_plain_net_draws_and_trains_as_the_mlp_bit_for_bit() {
     let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
     let net_names: Vec<String> = net.tensors().iter().map(|t| t.name.clone()).collect();
     assert_eq!(names[..2], net_names[..2], "the first layer's names");
-    // One row chunk per batch (100 <= 128 rows): the same products in the same order.
+    // A plain net trains as an MLP does, in row chunks (two a batch of 200, the last batch
+    // partial): the same products in the same order.
     let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
-        .with_batch_size(100)
+        .with_batch_size(200)
         .with_epochs(2);
     let targets = Targets::Classes(&y);
     let a = Trainer::new(&mlp, config.clone())
         .unwrap()
         .train(&mut mlp, x.view(), targets, |_, _| {})
         .unwrap();
-    let b = NetTrainer::new(&net, config)
+    let b = Trainer::new(&net, config)
         .unwrap()
         .train(&mut net, x.view(), targets, |_, _| {})
         .unwrap();
@@ -121,7 +123,7 @@ fn trained_on_threads(threads: usize) -> Net<f32> {
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
             .with_batch_size(200)
             .with_epochs(3);
-        let history = NetTrainer::new(&net, config)
+        let history = Trainer::new(&net, config)
             .unwrap()
             .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
             .unwrap();
@@ -162,13 +164,64 @@ fn a_normalized_residual_net_learns() {
     let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.05))
         .with_batch_size(32)
         .with_epochs(5);
-    let history = NetTrainer::new(&net, config)
+    let history = Trainer::new(&net, config)
         .unwrap()
         .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
         .unwrap();
     let losses = &history.epoch_losses;
     assert!(losses[4] < 0.5 * losses[0], "{losses:?}");
     assert!(net.accuracy(x.view(), &y).unwrap() > 0.95);
+}
+
+/// Per-layer learning rates on a residual net with BatchNorm: one multiplier per dense layer
+/// (branches included, in forward order) for its weight and bias; other tensors at 1.
+#[test]
+fn per_layer_learning_rates_train_a_residual_normalized_net() {
+    let (x, y) = blobs(200);
+    let net: Net<f32> = everything().build(&he(), 4).unwrap();
+    let dense: Vec<String> = net
+        .tensors()
+        .iter()
+        .filter(|t| t.shape.len() == 2)
+        .map(|t| t.name.trim_end_matches(".weight").to_owned())
+        .collect();
+    let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
+        .with_batch_size(50)
+        .with_epochs(2);
+    let train = |scales: Vec<LrScale>| {
+        let mut net = net.clone();
+        Trainer::new(&net, config.clone().with_lr_scales(scales))
+            .unwrap()
+            .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
+            .unwrap();
+        net
+    };
+    let plain = train(Vec::new());
+    let ones = train(vec![LrScale::ONE; dense.len()]);
+    assert!(
+        same_bits(plain.parameters(), ones.parameters()),
+        "1 is the configured rate"
+    );
+    // The second dense layer frozen, the first one's bias too; everything else trains.
+    let mut scales = vec![LrScale::ONE; dense.len()];
+    scales[1] = LrScale {
+        weight: 0.0,
+        bias: 0.0,
+    };
+    scales[0].bias = 0.0;
+    let frozen = train(scales);
+    for ((name, before), (_, after)) in net.named_parameters().iter().zip(frozen.named_parameters())
+    {
+        let moved = before.iter().zip(after.iter()).any(|(a, b)| a != b);
+        let kept = name.starts_with(&dense[1]) || *name == format!("{}.bias", dense[0]);
+        assert_eq!(moved, !kept, "{name}");
+    }
+    let err = Trainer::new(&net, config.with_lr_scales(vec![LrScale::ONE; 2])).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("2 multipliers for {} dense layers", dense.len())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -179,7 +232,7 @@ fn batch_norm_keeps_pytorchs_running_averages_and_evaluates_on_them() {
     let y = [0, 1, 0, 1];
     let train =
         TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(1e-3)).with_batch_size(4);
-    NetTrainer::new(&net, train)
+    Trainer::new(&net, train)
         .unwrap()
         .train_batch(&mut net, x.view(), Targets::Classes(&y))
         .unwrap()
@@ -388,7 +441,7 @@ fn bad_descriptions_are_errors_naming_the_layer() {
         .build(&he(), 0)
         .unwrap();
     let (x, y) = blobs(10);
-    let mut trainer = NetTrainer::new(
+    let mut trainer = Trainer::new(
         &net,
         TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1)),
     )
@@ -398,7 +451,7 @@ fn bad_descriptions_are_errors_naming_the_layer() {
         .train(&mut other, x.view(), Targets::Classes(&y), |_, _| {})
         .unwrap_err();
     assert!(
-        err.to_string().contains("this NetTrainer was built for"),
+        err.to_string().contains("this Trainer was built for"),
         "{err}"
     );
     let err = net.predict(x.slice(ndarray::s![.., ..5])).unwrap_err();

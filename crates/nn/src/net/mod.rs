@@ -4,7 +4,7 @@
 //!
 //! A [`NetConfig`] lists [`LayerSpec`]s; [`NetConfig::build`] lays out and initializes
 //! them with a [`NetInit`] into a [`Net`], whose trainable values live in one flat vector
-//! (named by its [`Tensor`]s), and [`NetTrainer`] trains it. Every layer's backward pass
+//! (named by its [`Tensor`]s), and [`Trainer`](crate::Trainer) trains it. Every layer's backward pass
 //! is checked against finite differences in f64 (`tests/net_gradient_check.rs`), and
 //! training is bitwise identical on any number of threads, BatchNorm included: its
 //! statistics cover the whole mini-batch, each feature summed over samples in order.
@@ -47,8 +47,8 @@ mod diagnose;
 mod lsuv;
 mod norm;
 mod pass;
+mod plain;
 mod spec;
-mod train;
 
 use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 
@@ -56,7 +56,6 @@ pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
 pub use lsuv::lsuv;
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
-pub use train::NetTrainer;
 
 use crate::data::Io;
 use crate::{Loss, NnError, Real, Targets};
@@ -76,6 +75,8 @@ pub struct Net<T> {
     running: Vec<T>,
     tensors: Vec<Tensor>,
     buffers: Vec<Tensor>,
+    /// Its dense layers when it is a plain stack (see [`plain`](Self::plain)).
+    plain: Option<Vec<plain::PlainLayer>>,
 }
 
 impl NetConfig {
@@ -88,6 +89,7 @@ impl NetConfig {
         let output = self.output()?;
         let compiled = build::compile(self, init, seed)?;
         Ok(Net {
+            plain: plain::layout(&compiled.nodes),
             config: self.clone(),
             output,
             nodes: compiled.nodes,
@@ -179,7 +181,7 @@ impl<T: Real> Net<T> {
         named(&self.buffers, &self.running)
     }
 
-    fn io(&self) -> Io {
+    pub(crate) fn io(&self) -> Io {
         Io {
             input: self.config.input,
             output: self.output,
@@ -313,6 +315,15 @@ impl<T: Real> Net<T> {
             &self.running,
             mode,
         );
+    }
+
+    /// Where each dense layer's weight and bias start in [`parameters`](Self::parameters),
+    /// in the order a forward pass meets them.
+    pub(crate) fn dense_parameter_offsets(&self) -> Vec<(usize, usize)> {
+        pass::dense_layers(&self.nodes)
+            .iter()
+            .map(|d| (d.at, d.at + d.input * d.output))
+            .collect()
     }
 
     /// Folds the batch statistics of the last training pass over `rows` samples into the

@@ -1,4 +1,4 @@
-//! Data-parallel mini-batch training with bitwise-reproducible results.
+//! The plain-stack engine: data-parallel row chunks with bitwise-reproducible results.
 //!
 //! # Parallelism, decided here
 //! Each mini-batch is cut into row chunks of at most [`CHUNK_ROWS`] samples, so the chunk
@@ -16,6 +16,9 @@
 //! ones at 1 x 2000 x 512), so the thread count would change the weights. core-math's
 //! packed kernel (feature `packed-gemm`) does, so with it one thread runs whole layers.
 //!
+//! [`Trainer`](crate::Trainer) runs this engine for every network that is a plain stack
+//! (an [`Mlp`](crate::Mlp), or a [`Net`](crate::net::Net) of dense layers and activations).
+//!
 //! Weight gradients are then computed in fixed blocks of [`GRAD_ROWS`] output units: one
 //! task sums `delta_c^T x_c` over the chunks in chunk order (GEMM with `beta = 1` after the
 //! first), checks the block for NaN, and later applies the optimizer to it. No per-chunk
@@ -25,17 +28,17 @@
 //! ("Shard" is kept for a slice of an experiment grid, `initlab run --shard`, and a block
 //! of a tensor, `init::fill_shard`: a batch's rows are cut into chunks.)
 
-use core_math::SingleThreadedBlas;
 use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
 
 use super::gather::gather;
 use super::grad_blocks::{GRAD_ROWS, GradBlock, grad_blocks, weight_gradients};
-use super::run::{epochs, on_worker};
 use super::update::update_blocks;
-use super::{Event, History, LrScale, TrainConfig};
+use super::{LrScale, TrainConfig};
+use crate::data::Io;
+use crate::stack::{self, Stack, StackMut};
 use crate::workspace::Workspace;
-use crate::{Loss, Mlp, NnError, Real, Targets};
+use crate::{Loss, NnError, Real, Targets};
 
 /// Samples per row chunk. 128 rows amortize packing each weight matrix in GEMM; smaller
 /// chunks would add parallel work but pack every weight matrix once more per chunk.
@@ -57,10 +60,9 @@ pub(crate) struct RowChunk<T> {
     loss: f64,
 }
 
-/// Trains one [`Mlp`]; owns every buffer a step needs, so steps allocate nothing.
+/// Everything a plain stack's steps need, allocated once, so that steps allocate nothing.
 #[derive(Debug)]
-pub struct Trainer<T> {
-    config: TrainConfig,
+pub(crate) struct Chunked<T> {
     chunks: Vec<RowChunk<T>>,
     /// Weight-gradient blocks, ordered so that recursive halving splits the work evenly.
     blocks: Vec<GradBlock<T>>,
@@ -68,182 +70,88 @@ pub struct Trainer<T> {
     layer_blocks: Vec<Vec<usize>>,
     /// Optimizer state per parameter tensor (weights and biases layer by layer).
     state: Vec<[Vec<T>; 2]>,
-    order: Vec<usize>,
-    step: u64,
-    /// `(fan_in, fan_out)` of every layer of the network this trainer was built for: its
+    /// `(fan_in, fan_out)` of every layer of the network this engine was built for: its
     /// blocks and optimizer state fit that network only.
     shapes: Vec<(usize, usize)>,
-    /// The owned pool of [`Parallelism::Threads`].
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
-impl<T: Real> Trainer<T> {
-    /// Allocates the workspaces and optimizer state for `mlp`.
+impl<T: Real> Chunked<T> {
+    /// The gradient blocks and optimizer state of `stack`.
     ///
     /// # Errors
-    /// A bad training configuration.
-    pub fn new(mlp: &Mlp<T>, config: TrainConfig) -> Result<Self, NnError> {
-        config.validate()?;
-        if !config.lr_scales.is_empty() && config.lr_scales.len() != mlp.layers().len() {
+    /// `lr_scales` of another length than the stack's layers.
+    pub(crate) fn new(stack: &impl Stack<T>, config: &TrainConfig) -> Result<Self, NnError> {
+        let depth = stack.depth();
+        if !config.lr_scales.is_empty() && config.lr_scales.len() != depth {
             return Err(NnError::Config {
                 field: "lr_scales",
-                value: format!(
-                    "{} multipliers for {} layers",
-                    config.lr_scales.len(),
-                    mlp.layers().len()
-                ),
-                expected: "one per layer, output layer included (or none)",
+                value: format!("{} multipliers for {depth} layers", config.lr_scales.len()),
+                expected: "one per dense layer, output layer included (or none)",
             });
         }
-        let pool = config.pool()?;
-        let state = mlp
-            .layers()
+        let shapes: Vec<(usize, usize)> = (0..depth)
+            .map(|l| {
+                let (fan_out, fan_in) = stack.layer(l).weight.dim();
+                (fan_in, fan_out)
+            })
+            .collect();
+        let state = shapes
             .iter()
-            .flat_map(|l| [l.weight.len(), l.bias.len()])
+            .flat_map(|&(fan_in, fan_out)| [fan_in * fan_out, fan_out])
             .map(|len| config.optimizer_state(len))
             .collect();
-        let (blocks, layer_blocks) = grad_blocks(mlp);
+        let (blocks, layer_blocks) = grad_blocks(&shapes);
         Ok(Self {
-            config,
             chunks: Vec::new(),
             blocks,
             layer_blocks,
             state,
-            order: Vec::new(),
-            step: 0,
-            shapes: mlp.config().layer_shapes(),
-            pool,
+            shapes,
         })
+    }
+
+    /// Whether `stack` has the shapes this engine was built for.
+    pub(crate) fn fits(&self, stack: &impl Stack<T>) -> bool {
+        stack.depth() == self.shapes.len()
+            && self
+                .shapes
+                .iter()
+                .enumerate()
+                .all(|(l, &(fan_in, fan_out))| stack.layer(l).weight.dim() == (fan_out, fan_in))
     }
 
     /// Makes sure there are row chunks for a batch of `rows` samples. They are allocated on
     /// first use, for the batch the data allows: a `batch_size` far past the data set
     /// costs what one equal to it does.
-    fn reserve_chunks(&mut self, mlp: &Mlp<T>, rows: usize) {
-        let chunk_rows = CHUNK_ROWS.min(self.config.batch_size);
-        let (outputs, inputs) = (mlp.config().output, mlp.config().input);
+    pub(crate) fn reserve(
+        &mut self,
+        stack: &impl Stack<T>,
+        io: Io,
+        rows: usize,
+        batch_size: usize,
+    ) {
+        let chunk_rows = CHUNK_ROWS.min(batch_size);
         while self.chunks.len() < rows.div_ceil(CHUNK_ROWS) {
             self.chunks.push(RowChunk {
-                inputs: ndarray::Array2::zeros((chunk_rows, inputs)),
+                inputs: ndarray::Array2::zeros((chunk_rows, io.input)),
                 labels: vec![0; chunk_rows],
-                values: ndarray::Array2::zeros((chunk_rows, outputs)),
-                workspace: Workspace::new(mlp, chunk_rows),
+                values: ndarray::Array2::zeros((chunk_rows, io.output)),
+                workspace: Workspace::for_stack(stack, chunk_rows),
                 rows: 0,
                 loss: 0.0,
             });
         }
     }
 
-    /// Refuses a network other than the one this trainer was built for, and targets the
-    /// loss cannot use.
-    fn check(&self, mlp: &Mlp<T>, targets: Targets<'_, T>) -> Result<(), NnError> {
-        let layers = mlp.layers();
-        let same = layers.len() == self.shapes.len()
-            && layers
-                .iter()
-                .zip(&self.shapes)
-                .all(|(l, &(fan_in, fan_out))| l.weight.dim() == (fan_out, fan_in));
-        if !same {
-            return Err(NnError::Config {
-                field: "mlp",
-                value: format!("a network of layer widths {:?}", mlp.config().widths()),
-                expected: "the network this Trainer was built for (build one Trainer per network)",
-            });
-        }
-        self.config.loss.check_targets(targets)
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &TrainConfig {
-        &self.config
-    }
-
-    /// Trains `mlp` on the data for the configured epochs, calling `on_event` after every
-    /// step and epoch (with the network as it is then, e.g. to evaluate it).
-    ///
-    /// Called from outside a rayon pool, the whole run moves onto a worker of the global
-    /// pool once, so its steps neither hand over to the pool one by one nor allocate (the
-    /// pool's injection queue allocates a block every 63 hand-offs); `on_event` then runs
-    /// on that worker, hence `Send`.
-    ///
-    /// # Errors
-    /// Data the network cannot use (see [`NnError`]); divergence is not an error but a
-    /// [`Status::Diverged`] in the history.
-    pub fn train(
+    /// One optimizer step on the samples `batch`, the `t`-th (1-based) at learning rate `lr`;
+    /// `None` if the loss or a gradient is not finite (then the weights are left untouched).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step(
         &mut self,
-        mlp: &mut Mlp<T>,
-        inputs: ArrayView2<'_, T>,
-        targets: Targets<'_, T>,
-        mut on_event: impl FnMut(&Event, &Mlp<T>) + Send,
-    ) -> Result<History, NnError> {
-        crate::data::validate(mlp.io(), inputs, targets)?;
-        self.check(mlp, targets)?;
-        let _single_threaded_blas = SingleThreadedBlas::new();
-        self.reserve_chunks(mlp, self.config.batch_size.min(inputs.nrows()));
-        self.order = (0..inputs.nrows()).collect();
-        let mut order = std::mem::take(&mut self.order);
-        let config = self.config.clone();
-        let history = on_worker(self.pool.clone(), || {
-            epochs(
-                &config,
-                &mut order,
-                mlp,
-                |mlp, batch| (self.step, self.step(mlp, inputs, targets, batch)),
-                &mut on_event,
-            )
-        });
-        self.order = order;
-        Ok(history)
-    }
-
-    /// One optimizer step on exactly these samples, in order (no shuffling): for
-    /// benchmarks and custom loops. Returns the batch's mean loss, or `None` if the loss or
-    /// a gradient was not finite (then nothing was updated).
-    ///
-    /// Called from a plain thread, each call hands over to the pool once, and the pool's
-    /// injection queue allocates a block every 63 hand-offs; a loop that must not allocate
-    /// runs inside the pool (`pool.install(|| for .. { trainer.train_batch(..) })`), as
-    /// [`train`](Self::train) does by itself (both tested over 500 steps in
-    /// `tests/no_allocation.rs`).
-    ///
-    /// # Errors
-    /// Data the network cannot use, or more rows than the configured batch size.
-    pub fn train_batch(
-        &mut self,
-        mlp: &mut Mlp<T>,
-        inputs: ArrayView2<'_, T>,
-        targets: Targets<'_, T>,
-    ) -> Result<Option<f64>, NnError> {
-        crate::data::validate(mlp.io(), inputs, targets)?;
-        self.check(mlp, targets)?;
-        if inputs.nrows() > self.config.batch_size {
-            return Err(NnError::Config {
-                field: "batch rows",
-                value: inputs.nrows().to_string(),
-                expected: "at most the configured batch_size",
-            });
-        }
-        if self.order.len() != inputs.nrows() || self.order.iter().enumerate().any(|(i, &o)| i != o)
-        {
-            self.order = (0..inputs.nrows()).collect();
-        }
-        self.reserve_chunks(mlp, inputs.nrows());
-        let _single_threaded_blas = SingleThreadedBlas::new();
-        let order = std::mem::take(&mut self.order);
-        let loss = match self.pool.clone() {
-            Some(pool) => pool.install(|| self.step(mlp, inputs, targets, &order)),
-            None => self.step(mlp, inputs, targets, &order),
-        };
-        self.order = order;
-        Ok(loss)
-    }
-
-    /// One optimizer step on the samples `batch`; `None` if the loss or a
-    /// gradient is not finite (then the weights are left untouched and the step is not
-    /// counted).
-    fn step(
-        &mut self,
-        mlp: &mut Mlp<T>,
+        stack: &mut impl StackMut<T>,
+        config: &TrainConfig,
+        t: u64,
+        lr: f64,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
         batch: &[usize],
@@ -254,8 +162,8 @@ impl<T: Real> Trainer<T> {
         rayon::scope(|_| {
             let active = batch.len().div_ceil(CHUNK_ROWS);
             let scale = T::of(1.0 / batch.len() as f64);
-            let loss_fn = self.config.loss;
-            let model: &Mlp<T> = mlp;
+            let loss_fn = config.loss;
+            let model = &*stack;
             self.chunks[..active]
                 .par_iter_mut()
                 .zip(batch.par_chunks(CHUNK_ROWS))
@@ -268,43 +176,35 @@ impl<T: Real> Trainer<T> {
             if !finite {
                 return None;
             }
-            let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step);
-            self.step += 1;
-            let (optimizer, t) = (self.config.optimizer, self.step);
+            let optimizer = config.optimizer;
             let (blocks, layer_blocks) = (&self.blocks, &self.layer_blocks);
-            let scales = &self.config.lr_scales;
-            mlp.layers_mut()
-                .par_iter_mut()
-                .zip(self.state.par_chunks_mut(2))
-                .enumerate()
-                .for_each(|(l, (layer, state))| {
-                    let [weight_state, bias_state] = state else {
-                        unreachable!("two state entries per layer")
-                    };
-                    let fan_in = layer.weight.ncols();
-                    let ids = &layer_blocks[l];
-                    let scale = scales.get(l).copied().unwrap_or(LrScale::ONE);
-                    let weight = layer.weight.as_slice_mut().expect("C-order");
-                    update_blocks(
-                        optimizer,
-                        t,
-                        lr * scale.weight,
-                        weight,
-                        |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
-                        weight_state,
-                        GRAD_ROWS * fan_in,
-                    );
-                    let bias = layer.bias.as_slice_mut().expect("C-order");
-                    update_blocks(
-                        optimizer,
-                        t,
-                        lr * scale.bias,
-                        bias,
-                        |b| blocks[ids[b]].db.as_slice().expect("C-order"),
-                        bias_state,
-                        GRAD_ROWS,
-                    );
-                });
+            let scales = &config.lr_scales;
+            stack.update_layers(&mut self.state, &|l, weight, bias, state| {
+                let [weight_state, bias_state] = state else {
+                    unreachable!("two state entries per layer")
+                };
+                let fan_in = weight.len() / bias.len();
+                let ids = &layer_blocks[l];
+                let scale = scales.get(l).copied().unwrap_or(LrScale::ONE);
+                update_blocks(
+                    optimizer,
+                    t,
+                    lr * scale.weight,
+                    weight,
+                    |b| blocks[ids[b]].dw.as_slice().expect("C-order"),
+                    weight_state.each_mut().map(Vec::as_mut_slice),
+                    GRAD_ROWS * fan_in,
+                );
+                update_blocks(
+                    optimizer,
+                    t,
+                    lr * scale.bias,
+                    bias,
+                    |b| blocks[ids[b]].db.as_slice().expect("C-order"),
+                    bias_state.each_mut().map(Vec::as_mut_slice),
+                    GRAD_ROWS,
+                );
+            });
             Some(loss)
         })
     }
@@ -326,7 +226,7 @@ impl<T: Real> RowChunk<T> {
     /// Gathers this chunk's samples, runs forward, loss and backward into its buffers.
     fn run(
         &mut self,
-        mlp: &Mlp<T>,
+        stack: &impl Stack<T>,
         loss: Loss,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
@@ -344,12 +244,12 @@ impl<T: Real> RowChunk<T> {
         );
         let x = self.inputs.slice(s![..n, ..]);
         let block = unit_block::<T>();
-        mlp.forward_layers(x, &mut self.workspace, mlp.layers().len(), block);
+        stack::forward(stack, x, &mut self.workspace, stack.depth(), block);
         let last = self.workspace.pre.len() - 1;
         let logits = self.workspace.pre[last].slice(s![..n, ..]);
         let grad = self.workspace.grad[last].slice_mut(s![..n, ..]);
         self.loss = loss.forward_backward(logits, chunk_targets, scale, grad);
-        mlp.backward(x, &mut self.workspace, None, block);
+        stack::backward(stack, x, &mut self.workspace, None, block);
         self.rows = n;
     }
 }

@@ -24,9 +24,12 @@ pub struct TrainConfig {
     /// Where the steps run. The results are the same bits either way.
     #[serde(default)]
     pub parallelism: Parallelism,
-    /// Per-layer multipliers of the learning rate: layer `l`'s weights train at
+    /// Per-layer multipliers of the learning rate: dense layer `l`'s weights train at
     /// `lr · lr_scales[l].weight` and its biases at `lr · lr_scales[l].bias` (as parameter
-    /// groups do in PyTorch; [`crate::mup`] derives them). Empty: 1 everywhere.
+    /// groups do in PyTorch; [`crate::mup`] derives them). Dense layers count in the order
+    /// a forward pass meets them, residual branches included; a net's other tensors
+    /// (normalization gains and biases, residual multipliers) train at `lr`. Empty: 1
+    /// everywhere.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lr_scales: Vec<LrScale>,
 }
@@ -75,7 +78,8 @@ impl TrainConfig {
         }
     }
 
-    /// Sets per-layer learning-rate multipliers (one per layer, output layer included).
+    /// Sets per-layer learning-rate multipliers (one per dense layer, output layer
+    /// included).
     #[must_use]
     pub fn with_lr_scales(mut self, lr_scales: Vec<LrScale>) -> Self {
         self.lr_scales = lr_scales;

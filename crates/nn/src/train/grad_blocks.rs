@@ -5,7 +5,7 @@ use ndarray::s;
 use rayon::prelude::*;
 
 use super::chunked::RowChunk;
-use crate::{Mlp, Real};
+use crate::Real;
 
 /// Output units per weight-gradient block: the unit of parallel work after the row chunks.
 /// Large enough for efficient GEMMs, small enough that a 512-unit layer splits in two.
@@ -23,10 +23,11 @@ pub(crate) struct GradBlock<T> {
 /// Every layer's gradient cut into blocks of [`GRAD_ROWS`] units, ordered so that rayon's
 /// recursive halving of the list gives every thread about the same GEMM work (a layer of
 /// 784 inputs costs more per unit than one of 512), and each layer's block indices.
-pub(crate) fn grad_blocks<T: Real>(mlp: &Mlp<T>) -> (Vec<GradBlock<T>>, Vec<Vec<usize>>) {
+pub(crate) fn grad_blocks<T: Real>(
+    shapes: &[(usize, usize)],
+) -> (Vec<GradBlock<T>>, Vec<Vec<usize>>) {
     let mut blocks = Vec::new();
-    for (layer, dense) in mlp.layers().iter().enumerate() {
-        let (units, fan_in) = dense.weight.dim();
+    for (layer, &(fan_in, units)) in shapes.iter().enumerate() {
         for start in (0..units).step_by(GRAD_ROWS) {
             let end = (start + GRAD_ROWS).min(units);
             blocks.push(GradBlock {
@@ -44,7 +45,7 @@ pub(crate) fn grad_blocks<T: Real>(mlp: &Mlp<T>) -> (Vec<GradBlock<T>>, Vec<Vec<
         .iter()
         .map(|&i| slots[i].take().expect("each block once"))
         .collect();
-    let mut layer_blocks = vec![Vec::new(); mlp.layers().len()];
+    let mut layer_blocks = vec![Vec::new(); shapes.len()];
     let mut by_unit: Vec<(usize, usize, usize)> = blocks
         .iter()
         .enumerate()

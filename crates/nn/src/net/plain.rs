@@ -1,0 +1,142 @@
+//! A [`Net`] whose layers are `dense → activation → … → dense`, as a plain
+//! [`Stack`]: it then trains in row chunks and evaluates as an [`Mlp`](crate::Mlp) does.
+
+use ndarray::{ArrayView1, ArrayView2};
+
+use super::Net;
+use super::pass::Node;
+use crate::stack::{LayerUpdate, Stack, StackLayer, StackMut};
+use crate::{Activation, Real};
+
+/// A dense layer of a plain net: where its weight starts in the flat parameters (its bias
+/// follows), its widths and the activation after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PlainLayer {
+    at: usize,
+    input: usize,
+    output: usize,
+    activation: Activation,
+}
+
+/// The dense layers of `nodes` when they form a plain stack: a dense layer first and last,
+/// and between every two dense layers exactly one activation.
+pub(crate) fn layout(nodes: &[Node]) -> Option<Vec<PlainLayer>> {
+    let mut layers = Vec::with_capacity(nodes.len() / 2 + 1);
+    for (i, node) in nodes.iter().enumerate() {
+        match (i % 2, node) {
+            (0, &Node::Dense { input, output, at }) => layers.push(PlainLayer {
+                at,
+                input,
+                output,
+                activation: Activation::Identity,
+            }),
+            (1, &Node::Activation(activation)) if i + 1 < nodes.len() => {
+                layers.last_mut()?.activation = activation;
+            }
+            _ => return None,
+        }
+    }
+    (!layers.is_empty()).then_some(layers)
+}
+
+/// A plain net's parameters seen as a stack.
+#[derive(Debug)]
+pub(crate) struct PlainNet<'a, T> {
+    pub(crate) params: &'a [T],
+    pub(crate) layers: &'a [PlainLayer],
+}
+
+/// A plain net's parameters to update.
+#[derive(Debug)]
+pub(crate) struct PlainNetMut<'a, T> {
+    pub(crate) params: &'a mut [T],
+    pub(crate) layers: &'a [PlainLayer],
+}
+
+fn stack_layer<T>(params: &[T], layer: PlainLayer) -> StackLayer<'_, T> {
+    let (w, rest) = params[layer.at..].split_at(layer.input * layer.output);
+    StackLayer {
+        weight: ArrayView2::from_shape((layer.output, layer.input), w).expect("weight shape"),
+        bias: ArrayView1::from(&rest[..layer.output]),
+        activation: layer.activation,
+    }
+}
+
+impl<T: Real> Stack<T> for PlainNet<'_, T> {
+    fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn layer(&self, l: usize) -> StackLayer<'_, T> {
+        stack_layer(self.params, self.layers[l])
+    }
+}
+
+impl<T: Real> Stack<T> for PlainNetMut<'_, T> {
+    fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn layer(&self, l: usize) -> StackLayer<'_, T> {
+        stack_layer(self.params, self.layers[l])
+    }
+}
+
+impl<T: Real> StackMut<T> for PlainNetMut<'_, T> {
+    fn update_layers<S: Send>(&mut self, state: &mut [S], update: &LayerUpdate<'_, T, S>) {
+        // The layers' tensors lie one after another: halve the list and the flat vector
+        // together, so every layer gets its own slices without a list of them.
+        fn split<T: Real, S: Send>(
+            params: &mut [T],
+            offset: usize,
+            layers: &[PlainLayer],
+            first: usize,
+            state: &mut [S],
+            update: &LayerUpdate<'_, T, S>,
+        ) {
+            if let [layer] = layers {
+                let values = &mut params[layer.at - offset..];
+                let (weight, rest) = values.split_at_mut(layer.input * layer.output);
+                update(first, weight, &mut rest[..layer.output], state);
+                return;
+            }
+            let mid = layers.len() / 2;
+            let cut = layers[mid].at - offset;
+            let (left, right) = params.split_at_mut(cut);
+            let (left_state, right_state) = state.split_at_mut(2 * mid);
+            rayon::join(
+                || split(left, offset, &layers[..mid], first, left_state, update),
+                || {
+                    let offset = offset + cut;
+                    split(
+                        right,
+                        offset,
+                        &layers[mid..],
+                        first + mid,
+                        right_state,
+                        update,
+                    );
+                },
+            );
+        }
+        split(self.params, 0, self.layers, 0, state, update);
+    }
+}
+
+impl<T: Real> Net<T> {
+    /// The network as a plain stack, when it is one.
+    pub(crate) fn plain(&self) -> Option<PlainNet<'_, T>> {
+        self.plain.as_deref().map(|layers| PlainNet {
+            params: &self.params,
+            layers,
+        })
+    }
+
+    /// The network as a plain stack to update, when it is one.
+    pub(crate) fn plain_mut(&mut self) -> Option<PlainNetMut<'_, T>> {
+        self.plain.as_deref().map(|layers| PlainNetMut {
+            params: &mut self.params,
+            layers,
+        })
+    }
+}
