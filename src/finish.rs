@@ -1,0 +1,84 @@
+//! How every command ends: progress while it runs, the provenance of its report, and its
+//! output folder published as one set.
+
+use bench::BenchError;
+use bench::html::{Provenance, Report};
+use bench::output::OutputDir;
+use bench::plot::Figure;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
+/// indicatif when stderr is not a terminal).
+pub(crate) fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
+    let progress = ProgressBar::new(total as u64);
+    if quiet {
+        progress.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let template = format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit}, {{eta}} left");
+    progress.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
+    progress
+}
+
+/// The command line as the user typed it, starting with `initlab`: the program's own path
+/// says nothing about the run and differs between machines.
+pub(crate) fn command_line() -> String {
+    ["initlab".to_owned()]
+        .into_iter()
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// This run's provenance for its HTML report.
+fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>) -> Provenance {
+    Provenance {
+        command: command_line(),
+        revision: env!("INITLAB_REVISION").to_owned(),
+        machine: bench::output::Machine::current(),
+        threads: rayon::current_num_threads(),
+        settings,
+        config,
+    }
+}
+
+/// Publishes the staged files as the `kind` set of the output folder and says where they
+/// went.
+fn publish(out: OutputDir, kind: &str) -> Result<(), BenchError> {
+    let folder = out.path().to_owned();
+    let files = out.commit(kind, &command_line())?;
+    say!("wrote {}: {}", folder.display(), files.join(", "));
+    Ok(())
+}
+
+/// A command's HTML report, written with the run's provenance before its output folder is
+/// published: how every command that writes a set ends.
+pub(crate) struct Ending<'a> {
+    /// The set's kind in the folder's manifest (`results`, `signal`, ...).
+    pub(crate) kind: &'a str,
+    /// The report's file name.
+    pub(crate) report_file: &'a str,
+    /// The report's heading.
+    pub(crate) title: String,
+    /// What the command printed.
+    pub(crate) markdown: String,
+    /// The figures, drawn inline.
+    pub(crate) figures: &'a [Figure],
+    /// The settings the run used, by name.
+    pub(crate) settings: Vec<(String, String)>,
+    /// The experiment file and its text, if any.
+    pub(crate) config: Option<(String, String)>,
+}
+
+impl Ending<'_> {
+    /// Writes the report into the staged files and publishes them as the folder's set.
+    pub(crate) fn publish(self, out: OutputDir) -> Result<(), BenchError> {
+        Report {
+            title: self.title,
+            markdown: self.markdown,
+            figures: self.figures,
+            provenance: provenance(self.settings, self.config),
+        }
+        .write(out.staging(), self.report_file)?;
+        publish(out, self.kind)
+    }
+}

@@ -1,0 +1,158 @@
+//! `initlab throughput`: training speed at every thread count beside its GEMM ceiling.
+
+use bench::experiment::Arch;
+use bench::network::Network;
+use bench::output::OutputDir;
+use bench::{BenchError, report};
+use nn::{Activation, MlpConfig};
+
+use crate::Cli;
+use crate::finish::{Ending, progress_bar};
+use crate::flags::{parse_norm, residual_blocks};
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ThroughputArgs {
+    /// Layer widths of one network, input to output (e.g. 784,512,512,10; with --blocks,
+    /// input,width,output); default: the two reference networks 784-512-512-10 and
+    /// 784 -> 20 x 256 -> 10, ReLU.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) layers: Option<Vec<usize>>,
+    /// Residual blocks on a stream of the --layers width (a dense stem before them).
+    #[arg(long)]
+    pub(crate) blocks: Option<usize>,
+    /// Dense layers per residual branch, 1 to 3.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) branch: usize,
+    /// Residual block ordering: pre or post (activation).
+    #[arg(long, default_value = "pre")]
+    pub(crate) ordering: String,
+    /// Normalization: batch or layer (after every hidden dense layer, or in every branch).
+    #[arg(long)]
+    pub(crate) norm: Option<String>,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 128)]
+    pub(crate) batch: usize,
+    /// Training steps per timed repeat.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) steps: usize,
+    /// Timed repeats; medians are reported.
+    #[arg(long, default_value_t = 15)]
+    pub(crate) repeats: usize,
+}
+
+pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
+    let networks = throughput_networks(args)?;
+    for (flag, value) in [
+        ("--batch", args.batch),
+        ("--steps", args.steps),
+        ("--repeats", args.repeats),
+    ] {
+        if value == 0 {
+            return Err(BenchError::invalid(flag, 0, "at least 1"));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows = args.batch.checked_mul(args.steps).ok_or_else(|| {
+        BenchError::invalid(
+            "--batch x --steps",
+            format!("{} x {}", args.batch, args.steps),
+            "a product that fits in 64 bits",
+        )
+    })?;
+    for network in &networks {
+        let widths: Vec<usize> = network.dense_shapes().iter().map(|&(_, o)| o).collect();
+        bench::memory::check_widths("--layers", &widths)?;
+        // The data of every step, and a trainer per thread count beside the ceiling's.
+        let data = (rows as u64).checked_mul(network.input() as u64 * 4 + 8);
+        let trainers = network
+            .training_bytes(args.batch)
+            .and_then(|b| b.checked_mul(threads as u64 + 1));
+        bench::memory::check(
+            "--layers, --batch and --steps",
+            data.zip(trainers).and_then(|(d, t)| d.checked_add(t)),
+        )?;
+    }
+    let out = OutputDir::claim(cli.out())?;
+    if !cli.quiet {
+        eprintln!(
+            "timing {} network(s) at 1..={threads} threads, {} repeats of {} steps...",
+            networks.len(),
+            args.repeats,
+            args.steps
+        );
+    }
+    let progress = progress_bar(networks.len(), "networks", cli.quiet);
+    let report = bench::throughput::report(
+        &networks,
+        args.batch,
+        args.steps,
+        args.repeats,
+        threads,
+        &progress,
+    );
+    progress.finish_and_clear();
+    say!("{}", report.markdown());
+    report::write_csv_and_json(out.staging(), "throughput", &report.csv(), &report)?;
+    let settings = vec![
+        ("batch".to_owned(), args.batch.to_string()),
+        ("steps per repeat".to_owned(), args.steps.to_string()),
+        ("repeats".to_owned(), args.repeats.to_string()),
+    ];
+    Ending {
+        kind: "throughput",
+        report_file: "throughput_report.html",
+        title: "initlab throughput: training speed beside its GEMM ceiling".to_owned(),
+        markdown: report.markdown(),
+        figures: &[],
+        settings,
+        config: None,
+    }
+    .publish(out)
+}
+
+/// The networks `initlab throughput` times: the two reference MLPs, or the one its flags
+/// describe.
+pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError> {
+    let structured = args.blocks.is_some() || args.norm.is_some();
+    let Some(widths) = &args.layers else {
+        if structured {
+            return Err(BenchError::invalid(
+                "--layers",
+                "(missing)",
+                "the widths of the network --blocks or --norm describe",
+            ));
+        }
+        return Ok(vec![
+            Network::Mlp(MlpConfig::new(784, vec![512, 512], 10)),
+            Network::Mlp(MlpConfig::deep(784, 20, 256, 10, Activation::Relu)),
+        ]);
+    };
+    let bad = |expected: &str| BenchError::invalid("--layers", format!("{widths:?}"), expected);
+    let (input, hidden, output) = match widths.as_slice() {
+        [input, hidden @ .., output] if !hidden.is_empty() => (*input, hidden.to_vec(), *output),
+        _ => return Err(bad("input, at least one hidden width, and output")),
+    };
+    let norm = parse_norm(args.norm.as_deref())?;
+    let residual = match args.blocks {
+        None => None,
+        Some(blocks) => {
+            if hidden.len() != 1 {
+                return Err(bad("input,width,output with --blocks"));
+            }
+            Some(residual_blocks(blocks, args.branch, &args.ordering)?)
+        }
+    };
+    let arch = Arch {
+        hidden,
+        activation: Activation::Relu,
+        output: Default::default(),
+        norm,
+        residual,
+        layer_inits: Vec::new(),
+    };
+    let network = bench::experiment::network_of(&arch, input, output).map_err(|e| match e {
+        BenchError::Invalid { ref field, .. } if field == "blocks" => e.for_field("--blocks"),
+        e => e.for_field("--layers"),
+    })?;
+    Ok(vec![network])
+}

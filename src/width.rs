@@ -1,0 +1,155 @@
+//! `initlab coord-check` and `initlab signal --widths`: networks of growing width, standard
+//! against μP.
+
+use std::path::Path;
+use std::time::Instant;
+
+use bench::output::OutputDir;
+use bench::{BenchError, config, plot, report};
+use nn::Activation;
+
+use crate::finish::{Ending, progress_bar};
+use crate::{BUNDLED_MNIST, Cli};
+
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CoordCheckArgs {
+    /// Hidden widths, increasing; the first is μP's base width.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,128,256,512,1024,2048,4096"
+    )]
+    pub(crate) widths: Vec<usize>,
+    /// Hidden layers.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) depth: usize,
+    /// Hidden activation.
+    #[arg(long, default_value = "relu")]
+    pub(crate) activation: String,
+    /// sgd, momentum, nesterov or adam.
+    #[arg(long, default_value = "adam")]
+    pub(crate) optimizer: String,
+    /// Learning rate, the same at every width.
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) lr: f64,
+    /// Training steps recorded.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) steps: usize,
+    /// Samples per step, from the bundled digits (the first batch is also the probe).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) batch: usize,
+    /// Seeds per width.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) seeds: u64,
+}
+
+/// What a width check shows: the coordinate check, or the signal across width.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum WidthView {
+    CoordCheck,
+    Signal,
+}
+
+pub(crate) fn coord_check(
+    args: &CoordCheckArgs,
+    cli: &Cli,
+    view: WidthView,
+) -> Result<(), BenchError> {
+    let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
+        BenchError::invalid("--activation", &args.activation, e.to_string())
+    })?;
+    let optimizer =
+        config::optimizer(&args.optimizer, args.lr).map_err(|e| e.for_field("--optimizer"))?;
+    optimizer
+        .validate()
+        .map_err(|e| BenchError::invalid("--lr", args.lr, e.to_string()))?;
+    // Checked before the seeds become a list: one network per parametrization, width and
+    // seed.
+    let runs = (args.seeds as usize)
+        .checked_mul(args.widths.len())
+        .and_then(|n| n.checked_mul(2))
+        .filter(|&n| n <= bench::experiment::MAX_RUNS)
+        .ok_or_else(|| {
+            BenchError::invalid(
+                "--seeds x --widths",
+                format!("{} x {}", args.seeds, args.widths.len()),
+                format!("at most {} networks in all", bench::experiment::MAX_RUNS),
+            )
+        })?;
+    let config = bench::coord_check::CoordCheckConfig {
+        widths: args.widths.clone(),
+        depth: args.depth,
+        activation,
+        optimizer,
+        steps: args.steps,
+        batch: args.batch,
+        seeds: (0..args.seeds).collect(),
+    };
+    let data = crate::mnist(Path::new(BUNDLED_MNIST))?;
+    let bench::data::Labels::Classes(labels) = &data.train_y else {
+        unreachable!("MNIST has classes")
+    };
+    // The largest network, its gradients and Adam's two moments, twice over (standard and
+    // μP are built one after the other, but allocation may overlap).
+    let widest = args.widths.iter().copied().max().unwrap_or(0);
+    let widths: Vec<usize> = std::iter::once(data.inputs())
+        .chain(std::iter::repeat_n(widest, args.depth))
+        .chain(std::iter::once(data.outputs))
+        .collect();
+    bench::memory::check_widths("--widths", &widths)?;
+    bench::memory::check(
+        "--widths, --depth and --batch",
+        bench::memory::training_bytes(&widths, args.batch, 4).and_then(|b| b.checked_mul(2)),
+    )?;
+    let out = OutputDir::claim(cli.out())?;
+    let start = Instant::now();
+    let progress = progress_bar(runs, "networks", cli.quiet);
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    let report = bench::coord_check::run(
+        data.train_x.view(),
+        labels,
+        data.outputs,
+        &config,
+        &progress,
+    )?;
+    progress.finish_and_clear();
+    let (stem, markdown, figures, title) = match view {
+        WidthView::CoordCheck => (
+            "coord_check",
+            report.markdown(),
+            plot::coord_check_figures(&report),
+            "initlab coord-check: width against activation size, standard and μP",
+        ),
+        WidthView::Signal => (
+            "signal_width",
+            report.width_signal_markdown(),
+            plot::width_signal_figures(&report),
+            "initlab signal --widths: variance and first update against width, standard and μP",
+        ),
+    };
+    say!("{markdown}");
+    say!("checked in {:.1} s", start.elapsed().as_secs_f64());
+    report::write_csv_and_json(out.staging(), stem, &report.csv(), &report)?;
+    report::write_markdown(out.staging(), stem, &markdown)?;
+    plot::write_pngs(out.staging(), &figures)?;
+    let settings = vec![
+        ("widths".to_owned(), format!("{:?}", args.widths)),
+        (
+            "optimizer".to_owned(),
+            format!("{} lr {}", args.optimizer, args.lr),
+        ),
+        ("steps".to_owned(), args.steps.to_string()),
+        ("batch".to_owned(), args.batch.to_string()),
+        ("seeds".to_owned(), args.seeds.to_string()),
+    ];
+    Ending {
+        kind: stem,
+        report_file: &format!("{stem}_report.html"),
+        title: title.to_owned(),
+        markdown,
+        figures: &figures,
+        settings,
+        config: None,
+    }
+    .publish(out)
+}
