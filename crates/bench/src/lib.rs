@@ -16,14 +16,11 @@ pub mod memory;
 pub mod network;
 pub mod output;
 pub mod plot;
-mod quadrature;
 pub mod raw_blas;
 pub mod registry;
 pub mod report;
 pub mod shard;
 pub mod signal;
-pub mod signal_net;
 pub mod throughput;
-mod verdict;
 
 pub use error::BenchError;

@@ -4,8 +4,7 @@
 use nn::MlpConfig;
 use nn::net::NetConfig;
 
-use crate::experiment::Arch;
-use crate::throughput::network_name;
+use crate::experiment::spec::Arch;
 
 /// A network's description: a plain MLP (trained by [`nn::Trainer`]) or a [`NetConfig`] with
 /// normalization or residual blocks (trained by [`nn::Trainer`] too).
@@ -87,5 +86,28 @@ impl Network {
                     .checked_mul(4)
             }
         }
+    }
+}
+
+/// A network's name from its layer widths.
+pub fn network_name(arch: &MlpConfig) -> String {
+    let mut widths = vec![arch.input];
+    widths.extend(&arch.hidden);
+    widths.push(arch.output);
+    let same = widths.len() > 4 && widths[1..widths.len() - 1].iter().all(|&w| w == widths[1]);
+    if same {
+        format!(
+            "{} -> {} x {} -> {}",
+            arch.input,
+            arch.hidden.len(),
+            widths[1],
+            arch.output
+        )
+    } else {
+        widths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("-")
     }
 }

@@ -8,7 +8,7 @@ use core_math::SingleThreadedBlas;
 use init::{Initializer, RngKey};
 use ndarray::Array2;
 use nn::net::{Net, NetInit};
-use nn::{Loss, Mlp, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+use nn::{Loss, Mlp, Optimizer, Targets, TrainConfig, Trainer};
 
 use crate::network::Network;
 
@@ -430,29 +430,6 @@ pub struct ThroughputReport {
     pub rows: Vec<ThroughputRow>,
     /// Load from other processes during the whole run, where `/proc/stat` exists.
     pub other_load: Option<crate::load::OtherLoad>,
-}
-
-/// A network's name from its layer widths.
-pub fn network_name(arch: &MlpConfig) -> String {
-    let mut widths = vec![arch.input];
-    widths.extend(&arch.hidden);
-    widths.push(arch.output);
-    let same = widths.len() > 4 && widths[1..widths.len() - 1].iter().all(|&w| w == widths[1]);
-    if same {
-        format!(
-            "{} -> {} x {} -> {}",
-            arch.input,
-            arch.hidden.len(),
-            widths[1],
-            arch.output
-        )
-    } else {
-        widths
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("-")
-    }
 }
 
 /// Measures every network at 1..=`max_threads` threads beside its ceiling, advancing

@@ -1,7 +1,7 @@
 //! Where values go on a plot's axes: log axes drawn over `log10` of the values, and values
 //! a log axis cannot show placed on its floor.
 
-use super::figure::Series;
+use super::series::Series;
 
 /// Where a value goes on the axis.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -11,10 +11,8 @@ use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Axis, Placed};
+use super::series::{Mark, Series, Shape};
 use crate::BenchError;
-
-/// `(x, low, high)` points of a shaded band.
-pub(super) type Band = Vec<(f64, f64, f64)>;
 
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1100, 620);
@@ -58,71 +56,6 @@ macro_rules! with_marker {
             }
         }
     }};
-}
-
-/// Okabe & Ito (2008), "Color Universal Design", without yellow, then Paul Tol's wine and
-/// a mid grey.
-const PALETTE: [RGBColor; 9] = [
-    RGBColor(0, 0, 0),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(0, 158, 115),
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(204, 121, 167),
-    RGBColor(136, 34, 85),
-    RGBColor(119, 119, 119),
-];
-
-/// Marker shapes, cycled beside the colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Circle,
-    Triangle,
-    Square,
-    Diamond,
-}
-
-const SHAPES: [Shape; 4] = [
-    Shape::Circle,
-    Shape::Triangle,
-    Shape::Square,
-    Shape::Diamond,
-];
-
-/// How a series is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mark {
-    /// A line with a marker on every point (or on every few, when there are many).
-    LineAndPoints,
-    /// A line only (predictions).
-    Line,
-    /// Markers only (measurements).
-    Points,
-}
-
-/// One series of a figure.
-#[derive(Debug, Clone)]
-pub(crate) struct Series {
-    pub(crate) label: String,
-    /// `(x, y)` in data units; `y` may be anything, including NaN.
-    pub(crate) points: Vec<(f64, f64)>,
-    /// A shaded band, such as the range over seeds.
-    pub(crate) band: Band,
-    pub(crate) mark: Mark,
-    pub(crate) dashed: bool,
-    /// Index into the colour and shape cycles.
-    pub(crate) style: usize,
-}
-
-impl Series {
-    fn colour(&self) -> RGBColor {
-        PALETTE[self.style % PALETTE.len()]
-    }
-
-    fn shape(&self) -> Shape {
-        SHAPES[self.style % SHAPES.len()]
-    }
 }
 
 /// A figure, described independently of where it is drawn.
@@ -591,18 +524,5 @@ mod tests {
         ] {
             assert_eq!(svg.matches(label).count(), times, "{label}: {svg}");
         }
-    }
-
-    #[test]
-    fn styles_stay_distinct_for_many_series() {
-        let styles: std::collections::HashSet<(usize, usize)> = (0..36)
-            .map(|i| (i % PALETTE.len(), i % SHAPES.len()))
-            .collect();
-        assert_eq!(styles.len(), 36);
-        // The first nine, one per initializer of the demo, differ in colour.
-        let colours: std::collections::HashSet<_> = (0..9)
-            .map(|i| format!("{:?}", PALETTE[i % PALETTE.len()]))
-            .collect();
-        assert_eq!(colours.len(), 9);
     }
 }

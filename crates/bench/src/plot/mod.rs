@@ -12,11 +12,12 @@
 
 mod axis;
 mod figure;
+mod series;
 
 use std::path::{Path, PathBuf};
 
 pub use figure::Figure;
-use figure::{Band, Mark, Series};
+use series::{Band, Mark, Series};
 
 use crate::BenchError;
 use crate::experiment::{Outcome, RunResult};

@@ -32,7 +32,7 @@ use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
 
 use super::gather::gather;
-use super::grad_blocks::{GRAD_ROWS, GradBlock, grad_blocks, weight_gradients};
+use super::grad_blocks::{GRAD_ROWS, GradBlock, grad_blocks};
 use super::update::update_blocks;
 use super::{LrScale, TrainConfig};
 use crate::data::Io;
@@ -50,13 +50,13 @@ pub const UNIT_BLOCK: usize = 128;
 
 /// One row chunk's buffers.
 #[derive(Debug)]
-pub(crate) struct RowChunk<T> {
-    pub(super) inputs: ndarray::Array2<T>,
+struct RowChunk<T> {
+    inputs: ndarray::Array2<T>,
     labels: Vec<usize>,
     values: ndarray::Array2<T>,
-    pub(super) workspace: Workspace<T>,
+    workspace: Workspace<T>,
     /// Samples in this step (the last batch of an epoch may leave a chunk short or empty).
-    pub(super) rows: usize,
+    rows: usize,
     loss: f64,
 }
 
@@ -252,4 +252,29 @@ impl<T: Real> RowChunk<T> {
         stack::backward(stack, x, &mut self.workspace, None, block);
         self.rows = n;
     }
+}
+
+/// Every block's weight and bias gradient, `sum over chunks of delta_c^T x_c`, one block
+/// per task; returns whether every value is finite.
+fn weight_gradients<T: Real>(chunks: &[RowChunk<T>], blocks: &mut [GradBlock<T>]) -> bool {
+    blocks
+        .par_iter_mut()
+        .with_max_len(1)
+        .map(|block| {
+            let (l, units) = (block.layer, block.units.clone());
+            for (c, chunk) in chunks.iter().enumerate() {
+                let n = chunk.rows;
+                let delta = chunk.workspace.grad[l].slice(s![..n, units.clone()]);
+                let input = if l == 0 {
+                    chunk.inputs.slice(s![..n, ..])
+                } else {
+                    chunk.workspace.post[l - 1].slice(s![..n, ..])
+                };
+                let (dw, db) = (block.dw.view_mut(), block.db.view_mut());
+                crate::dense::parameter_gradients(delta, input, dw, db, c > 0);
+            }
+            crate::finite::all_finite(block.dw.as_slice().expect("C-order"))
+                && crate::finite::all_finite(block.db.as_slice().expect("C-order"))
+        })
+        .reduce(|| true, |a, b| a && b)
 }

@@ -1,10 +1,6 @@
-//! A plain stack's weight gradients in fixed blocks of output units, each block summed over
-//! a batch's row chunks in chunk order by one task.
+//! A plain stack's weight gradients in fixed blocks of output units, ordered so that the
+//! threads share them evenly.
 
-use ndarray::s;
-use rayon::prelude::*;
-
-use super::chunked::RowChunk;
 use crate::Real;
 
 /// Output units per weight-gradient block: the unit of parallel work after the row chunks.
@@ -14,8 +10,8 @@ pub const GRAD_ROWS: usize = 256;
 /// The weight and bias gradient of [`GRAD_ROWS`] output units of one layer.
 #[derive(Debug)]
 pub(crate) struct GradBlock<T> {
-    layer: usize,
-    units: std::ops::Range<usize>,
+    pub(super) layer: usize,
+    pub(super) units: std::ops::Range<usize>,
     pub(super) dw: ndarray::Array2<T>,
     pub(super) db: ndarray::Array1<T>,
 }
@@ -86,34 +82,6 @@ fn balanced_order(costs: &[f64]) -> Vec<usize> {
         out
     }
     order((0..costs.len()).collect(), costs)
-}
-
-/// Every block's weight and bias gradient, `sum over chunks of delta_c^T x_c`, one block
-/// per task; returns whether every value is finite.
-pub(crate) fn weight_gradients<T: Real>(
-    chunks: &[RowChunk<T>],
-    blocks: &mut [GradBlock<T>],
-) -> bool {
-    blocks
-        .par_iter_mut()
-        .with_max_len(1)
-        .map(|block| {
-            let (l, units) = (block.layer, block.units.clone());
-            for (c, chunk) in chunks.iter().enumerate() {
-                let n = chunk.rows;
-                let delta = chunk.workspace.grad[l].slice(s![..n, units.clone()]);
-                let input = if l == 0 {
-                    chunk.inputs.slice(s![..n, ..])
-                } else {
-                    chunk.workspace.post[l - 1].slice(s![..n, ..])
-                };
-                let (dw, db) = (block.dw.view_mut(), block.db.view_mut());
-                crate::dense::parameter_gradients(delta, input, dw, db, c > 0);
-            }
-            crate::finite::all_finite(block.dw.as_slice().expect("C-order"))
-                && crate::finite::all_finite(block.db.as_slice().expect("C-order"))
-        })
-        .reduce(|| true, |a, b| a && b)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use nn::{Activation, LayerDiagnostics};
 
-use crate::experiment::{Arch, Outcome};
+use super::result::Outcome;
+use super::spec::Arch;
 
 /// Variance ratios beyond which a signal counts as vanished or exploded (the thresholds of
 /// the signal-propagation report).

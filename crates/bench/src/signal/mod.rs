@@ -16,132 +16,19 @@ use nn::{Activation, Loss, Mlp, Targets};
 use serde::Serialize;
 
 use crate::BenchError;
-use crate::quadrature::{gauss_hermite, split_at_zero};
 use crate::registry::{InitChoice, lookup};
+
+mod mean_field;
+mod quadrature;
+mod residual;
+
+pub use mean_field::{
+    critical_weight_scale, expectation, second_moment, slope_moment, unit_fixed_point_scale,
+};
 
 /// A variance ratio past which the signal counts as vanished (1e-2) or exploded (1e2),
 /// relative to layer 1.
 pub const THRESHOLD: f64 = 1e2;
-
-/// Whether `activation` has a kink at 0 (integrated piecewise).
-fn kinked(activation: Activation) -> bool {
-    matches!(
-        activation,
-        Activation::Relu
-            | Activation::LeakyRelu { .. }
-            | Activation::Elu { .. }
-            | Activation::Selu
-            | Activation::Softsign
-    )
-}
-
-/// `E[f(h)]` for `h ~ N(0, q)`, with the quadrature that suits `activation`.
-pub fn expectation(activation: Activation, q: f64, f: impl Fn(f64) -> f64) -> f64 {
-    if kinked(activation) {
-        split_at_zero(q, f)
-    } else {
-        gauss_hermite(q, f)
-    }
-}
-
-/// `E[f(h)^2]`, `h ~ N(0, q)`.
-pub fn second_moment(activation: Activation, q: f64) -> f64 {
-    expectation(activation, q, |h| activation.apply(h).powi(2))
-}
-
-/// `E[f'(h)^2]`, `h ~ N(0, q)`.
-pub fn slope_moment(activation: Activation, q: f64) -> f64 {
-    expectation(activation, q, |h| {
-        activation.derivative(h, activation.apply(h)).powi(2)
-    })
-}
-
-/// The critical weight scale `sigma_w^2 = fan_in * Var(w)` (no bias): the edge of chaos,
-/// where `chi = sigma_w^2 E[f'(h)^2]` at the forward map's stable fixed point `q*` crosses 1
-/// (Poole et al. 2016). Found by bracketing `chi(sigma_w^2) - 1` on a logarithmic grid
-/// over `[1e-3, 1e4]` and bisecting; NaN where it never crosses there.
-///
-/// The fixed point is the one reached from `q = 1`, the unit-variance input the report
-/// feeds. For ReLU, leaky ReLU, tanh, identity, ELU and SELU the edge is where `q* = 0`
-/// stops attracting, `sigma_w^2 = 2 / (f'(0+)^2 + f'(0-)^2)`: 2 for ReLU, `2 / (1 + a^2)`
-/// for leaky ReLU, 1 for tanh, identity and ELU(1), and `2 / (lambda^2 (1 + alpha^2)) =
-/// 0.4768` for SELU, whose `chi` exceeds 1 at every `q* > 0`. GELU is bistable below 4:
-/// an unstable fixed point separates signals that die out from signals that grow, and
-/// from `q = 1` the edge (2.35) is where that point passes 1; `chi` jumps there instead
-/// of crossing 1.
-pub fn critical_weight_scale(activation: Activation) -> f64 {
-    let chi_minus_one =
-        |scale: f64| scale * slope_moment(activation, fixed_point(activation, scale)) - 1.0;
-    let grid: Vec<(f64, f64)> = (0..=140)
-        .map(|i| 10f64.powf(-3.0 + 0.05 * f64::from(i)))
-        .map(|scale| (scale, chi_minus_one(scale)))
-        .collect();
-    let Some(pair) = grid.windows(2).find(|w| w[0].1 < 0.0 && w[1].1 >= 0.0) else {
-        return f64::NAN;
-    };
-    bisect(pair[0].0, pair[1].0, false, |scale| {
-        chi_minus_one(scale) < 0.0
-    })
-}
-
-/// The boundary in `[low, high]` where `below` turns from true to false, by bisection:
-/// on arithmetic midpoints, or on geometric ones for ranges spanning decades.
-fn bisect(mut low: f64, mut high: f64, geometric: bool, below: impl Fn(f64) -> bool) -> f64 {
-    let middle = |low: f64, high: f64| {
-        if geometric {
-            (low * high).sqrt()
-        } else {
-            0.5 * (low + high)
-        }
-    };
-    for _ in 0..200 {
-        let m = middle(low, high);
-        if m <= low || m >= high {
-            break;
-        }
-        if below(m) {
-            low = m;
-        } else {
-            high = m;
-        }
-    }
-    middle(low, high)
-}
-
-/// The forward map's stable fixed point `q* = sigma_w^2 E[f(h)^2]` reached from `q = 1`
-/// for `scale = sigma_w^2`: a tiny positive stand-in for 0 where the variance dies out,
-/// 1e12 where it grows without bound. Bracketed on a logarithmic grid and bisected, since
-/// plain iteration crawls near the edge (its contraction rate tends to 1 there).
-fn fixed_point(activation: Activation, scale: f64) -> f64 {
-    const TINY: f64 = 1e-24;
-    const HUGE: f64 = 1e12;
-    let excess = |q: f64| scale * second_moment(activation, q) - q;
-    let rising = excess(1.0) > 0.0;
-    // Walk from 1 the way the iteration moves until the map's excess changes sign.
-    let factor: f64 = if rising { 1.25 } else { 0.8 };
-    let mut near = 1.0;
-    let far = loop {
-        let next = near * factor;
-        if !(TINY..=HUGE).contains(&next) {
-            return if rising { HUGE } else { TINY };
-        }
-        if (excess(next) > 0.0) != rising {
-            break next;
-        }
-        near = next;
-    };
-    let (low, high) = if rising { (near, far) } else { (far, near) };
-    // Below the fixed point the map rises (excess > 0), above it falls.
-    bisect(low, high, true, |q| excess(q) > 0.0)
-}
-
-/// The weight scale `sigma_w^2 = 1 / E[f(h)^2]`, `h ~ N(0, 1)`, at which `q = 1` is a fixed
-/// point of the forward map (no bias): 2 for ReLU, 1 for SELU and identity, 2.536 for tanh.
-/// Unlike [`critical_weight_scale`] it says where the variance settles, not whether
-/// perturbations and gradients grow.
-pub fn unit_fixed_point_scale(activation: Activation) -> f64 {
-    1.0 / second_moment(activation, 1.0)
-}
 
 /// Where a signal ends up relative to layer 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,7 +47,7 @@ pub enum Verdict {
         /// First (1-based) layer above the threshold.
         layer: usize,
     },
-    /// Outside the mean-field recursion (see [`crate::signal_net`]): measured only.
+    /// Outside the mean-field recursion (see `residual`): measured only.
     NotPredicted,
 }
 
@@ -434,7 +321,7 @@ pub fn analyze(
 
 /// [`analyze`] for a network with normalization or residual blocks: one row per hidden
 /// stage (the stem and each block of a residual network, each hidden dense layer with its
-/// normalization and activation of a plain one), predicted by [`crate::signal_net`] and
+/// normalization and activation of a plain one), predicted by `residual` and
 /// measured by [`nn::net::diagnose`] in training mode (BatchNorm on the batch).
 fn analyze_net(
     inputs: ArrayView2<'_, f64>,
@@ -501,7 +388,7 @@ fn analyze_net(
             };
         let mut dense = Vec::new();
         for layer in init.dense_inits(&net_config)? {
-            dense.push(crate::signal_net::DenseMoments {
+            dense.push(residual::DenseMoments {
                 fan_in: layer.fans.fan_in,
                 fan_out: layer.fans.fan_out,
                 weight: moment(&layer.init.weight, layer.fans)?,
@@ -509,7 +396,7 @@ fn analyze_net(
             });
         }
         let logits = stages.last().expect("an output stage");
-        let predicted = crate::signal_net::predict(
+        let predicted = residual::predict(
             &net_config,
             &dense,
             input_second_moment,

@@ -21,7 +21,7 @@
 use nn::Activation;
 use nn::net::{LayerSpec, NetConfig};
 
-use crate::signal::{second_moment, slope_moment};
+use super::mean_field::{second_moment, slope_moment};
 
 /// The second moments a dense layer draws from.
 #[derive(Debug, Clone, Copy)]

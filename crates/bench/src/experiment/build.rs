@@ -1,0 +1,364 @@
+//! From a run's spec to its network, built and initialized: the architecture's shape,
+//! the initializer it names, and the checks that it applies.
+
+use ndarray::s;
+use nn::mup::Parametrization;
+use nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
+use nn::{Activation, LsuvConfig, Mlp, MlpConfig};
+
+use super::spec::{Arch, Head, RunSpec};
+use crate::BenchError;
+use crate::data::Dataset;
+use crate::network::Network;
+use crate::registry::{InitChoice, Scheme, lookup};
+
+/// The deepest network built: deeper ones are refused before their layer list is made.
+pub const MAX_DEPTH: usize = 100_000;
+
+/// The most runs one grid may hold.
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// Samples used for diagnostics and LSUV.
+pub(super) const PROBE_ROWS: usize = 256;
+
+/// The network of `arch` on `dataset`: its input width, the hidden layers, and one output per
+/// class or target (one in all for a sigmoid head).
+///
+/// # Errors
+/// [`BenchError`] naming `depth` or `width` when one is 0 or too large, or `output` when a
+/// sigmoid head meets data that is not two classes.
+pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchError> {
+    let output = match arch.output {
+        Head::Softmax => dataset.outputs,
+        Head::Sigmoid if dataset.is_classification() && dataset.outputs == 2 => 1,
+        Head::Sigmoid => {
+            let data = if dataset.is_classification() {
+                format!("{} classes", dataset.outputs)
+            } else {
+                "regression".to_owned()
+            };
+            return Err(BenchError::invalid(
+                "output",
+                "sigmoid",
+                format!(
+                    "softmax for {} ({data}): a sigmoid output reads two classes",
+                    dataset.name
+                ),
+            ));
+        }
+    };
+    network_of(arch, dataset.inputs(), output)
+}
+
+/// The network of `arch` from `input` features to `output` logits: an MLP when it has
+/// neither normalization nor residual blocks, else a [`NetConfig`] (see [`Residual`] for
+/// the layout of residual networks).
+///
+/// # Errors
+/// [`BenchError`] naming `depth`, `width` or `blocks` when one is 0 or too large.
+pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, BenchError> {
+    let plain = layers(input, &arch.hidden, output, arch.activation)?;
+    if !arch.is_net() {
+        return Ok(Network::Mlp(plain));
+    }
+    let activation = arch.activation;
+    let Some(residual) = arch.residual else {
+        let config = NetConfig::plain(input, &arch.hidden, activation, arch.norm, output);
+        return Ok(Network::net(config, arch, input, output));
+    };
+    check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
+    let width = arch.hidden[0];
+    let mut block = ResidualBlock::new(width, residual.layers, activation, residual.ordering);
+    block.norm = arch.norm;
+    let stem = NetConfig::new(input).dense(width);
+    let config = match residual.ordering {
+        Ordering::PreActivation => {
+            let blocks = stem.blocks(block, residual.blocks);
+            let normed = match arch.norm {
+                Some(norm) => blocks.norm(norm),
+                None => blocks,
+            };
+            normed.activation(activation).dense(output)
+        }
+        Ordering::PostActivation => {
+            let normed = match arch.norm {
+                Some(norm) => stem.norm(norm),
+                None => stem,
+            };
+            normed
+                .activation(activation)
+                .blocks(block, residual.blocks)
+                .dense(output)
+        }
+    };
+    Ok(Network::net(config, arch, input, output))
+}
+
+/// `input -> depth x width -> output` with `activation` on every hidden layer; the depth is
+/// checked before any layer list is made.
+///
+/// # Errors
+/// As [`layers`].
+pub(crate) fn deep_arch(
+    input: usize,
+    depth: usize,
+    width: usize,
+    output: usize,
+    activation: Activation,
+) -> Result<MlpConfig, BenchError> {
+    check_depth(depth)?;
+    layers(input, &vec![width; depth], output, activation)
+}
+
+/// Refuses no hidden layer, or more than [`MAX_DEPTH`].
+///
+/// # Errors
+/// [`BenchError`] naming `depth`.
+pub(crate) fn check_depth(depth: usize) -> Result<(), BenchError> {
+    if depth == 0 {
+        return Err(BenchError::invalid("depth", 0, "at least 1"));
+    }
+    if depth > MAX_DEPTH {
+        return Err(BenchError::invalid(
+            "depth",
+            depth,
+            format!("at most {MAX_DEPTH} hidden layers"),
+        ));
+    }
+    Ok(())
+}
+
+/// `input -> hidden... -> output` with `activation` on every hidden layer.
+///
+/// # Errors
+/// [`BenchError`] naming `depth` or `width` when one is 0 or too large.
+fn layers(
+    input: usize,
+    hidden: &[usize],
+    output: usize,
+    activation: Activation,
+) -> Result<MlpConfig, BenchError> {
+    check_depth(hidden.len())?;
+    if hidden.contains(&0) {
+        return Err(BenchError::invalid("width", 0, "at least 1"));
+    }
+    let widths: Vec<usize> = std::iter::once(input)
+        .chain(hidden.iter().copied())
+        .chain(std::iter::once(output))
+        .collect();
+    crate::memory::check_widths("width", &widths)?;
+    Ok(MlpConfig::new(input, hidden.to_vec(), output).with_activation(activation))
+}
+
+/// The parametrization of a plain network's run: μP against a base of the same depth whose
+/// hidden layers are all `mup_base` wide, or the standard one.
+pub(super) fn parametrization(spec: &RunSpec, config: &MlpConfig) -> Parametrization {
+    match spec.mup_base {
+        None => Parametrization::Standard,
+        Some(width) => Parametrization::Mup {
+            base: MlpConfig::new(
+                config.input,
+                vec![width; config.hidden.len()],
+                config.output,
+            )
+            .with_activations(config.activations.clone()),
+        },
+    }
+}
+
+/// A network built for a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Built {
+    /// A plain MLP.
+    Mlp(Mlp<f32>),
+    /// A network with normalization or residual blocks.
+    Net(Net<f32>),
+}
+
+/// Builds and initializes the network a spec describes.
+///
+/// # Errors
+/// An unknown initializer name, an invalid architecture, or an initializer that does not
+/// apply to it (LSUV beyond plain MLPs, residual schemes without residual blocks).
+pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
+    let choice = lookup(&spec.init, spec.arch.activation)?;
+    check_applies(&spec.arch, &spec.init, &choice)?;
+    match network(dataset, &spec.arch)? {
+        Network::Mlp(config) => build_mlp(dataset, spec, &config, choice).map(Built::Mlp),
+        Network::Net { config, .. } => build_net(dataset, spec, config, choice).map(Built::Net),
+    }
+}
+
+fn build_mlp(
+    dataset: &Dataset,
+    spec: &RunSpec,
+    config: &MlpConfig,
+    choice: InitChoice,
+) -> Result<Mlp<f32>, BenchError> {
+    Ok(match choice {
+        InitChoice::Strategy(layer) => match parametrization(spec, config) {
+            Parametrization::Standard => config.build(&layer.weight, &layer.bias, spec.seed)?,
+            mup => mup.build(
+                config,
+                &spec.optimizer,
+                &layer.weight,
+                &layer.bias,
+                spec.seed,
+            )?,
+        },
+        InitChoice::Lsuv => {
+            let mut mlp = config.build(
+                &init::Initializer::Zeros,
+                &init::Initializer::Zeros,
+                spec.seed,
+            )?;
+            let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+            let config = LsuvConfig {
+                seed: spec.seed,
+                ..LsuvConfig::default()
+            };
+            nn::lsuv(&mut mlp, dataset.train_x.slice(s![..rows, ..]), config)?;
+            mlp
+        }
+        InitChoice::Residual(_) => unreachable!("checked: a plain MLP has no residual blocks"),
+    })
+}
+
+fn build_net(
+    dataset: &Dataset,
+    spec: &RunSpec,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<Net<f32>, BenchError> {
+    let lsuv = matches!(choice, InitChoice::Lsuv);
+    let (config, init) = net_init(&spec.arch, config, choice)?;
+    let mut net = config.build(&init, spec.seed)?;
+    if lsuv {
+        let rows = PROBE_ROWS.min(dataset.train_x.nrows());
+        let config = LsuvConfig {
+            seed: spec.seed,
+            ..LsuvConfig::default()
+        };
+        nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
+    }
+    Ok(net)
+}
+
+/// The network and initialization a checked initializer choice gives a [`Net`]: its
+/// strategy everywhere, or He (for the activation) changed as a residual scheme says.
+///
+/// # Panics
+/// If the choice does not apply to `arch` (see [`check_applies`]).
+pub(crate) fn net_init(
+    arch: &Arch,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<(NetConfig, NetInit), BenchError> {
+    let (config, mut init) = scheme_init(arch, config, choice)?;
+    let paths: Vec<String> = init
+        .dense_inits(&config)?
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    for (path, name) in &arch.layer_inits {
+        if !paths.contains(path) {
+            return Err(BenchError::invalid(
+                "layer_inits",
+                path,
+                format!(
+                    "the path of a dense layer of {}: {}",
+                    arch.label(),
+                    paths.join(", ")
+                ),
+            ));
+        }
+        let layer = layer_init(&format!("layer_inits.\"{path}\""), name, arch.activation)?;
+        init = init.with_override(path.clone(), layer);
+    }
+    Ok((config, init))
+}
+
+/// The initializer `name` of one dense layer (for `field`): a strategy, not LSUV or a
+/// residual scheme, which set whole networks.
+///
+/// # Errors
+/// [`BenchError::Invalid`] for `field` naming an unknown or whole-network initializer.
+pub(crate) fn layer_init(
+    field: &str,
+    name: &str,
+    activation: Activation,
+) -> Result<nn::LayerInit, BenchError> {
+    match lookup(name, activation).map_err(|e| e.for_field(field))? {
+        InitChoice::Strategy(layer) => Ok(layer),
+        _ => Err(BenchError::invalid(
+            field,
+            name,
+            "a weight initializer (not lsuv or a residual scheme, which set whole networks)",
+        )),
+    }
+}
+
+/// [`net_init`] before the per-layer initializers.
+fn scheme_init(
+    arch: &Arch,
+    config: NetConfig,
+    choice: InitChoice,
+) -> Result<(NetConfig, NetInit), BenchError> {
+    let he = match lookup("he_normal", arch.activation)? {
+        InitChoice::Strategy(layer) => NetInit::new(layer.weight, layer.bias),
+        _ => unreachable!("he_normal is a strategy"),
+    };
+    Ok(match choice {
+        InitChoice::Strategy(layer) => (config, NetInit::new(layer.weight, layer.bias)),
+        // Orthogonal weights, rescaled on data after the build.
+        InitChoice::Lsuv => (
+            config,
+            NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros),
+        ),
+        InitChoice::Residual(scheme) => match scheme {
+            Scheme::Fixup => (
+                config.with_alpha(Alpha::learnable(1.0)),
+                he.with_branch(BranchInit::Fixup),
+            ),
+            Scheme::SkipInit | Scheme::ReZero => (config.with_alpha(Alpha::learnable(0.0)), he),
+            Scheme::ZeroLast => (config, he.with_branch(BranchInit::ZeroLast)),
+            Scheme::ZeroGamma => (config.with_zero_gamma(), he),
+            Scheme::Gpt2 => (
+                config,
+                NetInit::new(
+                    init::Initializer::normal(0.0, 0.02),
+                    init::Initializer::Zeros,
+                )
+                .with_branch(BranchInit::Gpt2 { std: 0.02 }),
+            ),
+        },
+    })
+}
+
+/// Refuses an initializer that does not apply to `arch`: residual schemes without residual
+/// blocks, zero γ without a norm ending a post-activation branch.
+///
+/// # Errors
+/// [`BenchError::Invalid`] naming the initializer and the architecture.
+pub(crate) fn check_applies(
+    arch: &Arch,
+    name: &str,
+    choice: &InitChoice,
+) -> Result<(), BenchError> {
+    let problem = match (choice, arch.residual) {
+        (InitChoice::Strategy(_), _) => return Ok(()),
+        (InitChoice::Lsuv, _) => return Ok(()),
+        (InitChoice::Residual(_), None) => "it has no residual blocks (set blocks = ...)",
+        (InitChoice::Residual(Scheme::ZeroGamma), Some(r))
+            if arch.norm.is_none() || r.ordering != Ordering::PostActivation =>
+        {
+            "zero γ zeroes the norm that ends a post-activation branch (ordering = \"post\" with a norm)"
+        }
+        (InitChoice::Residual(_), Some(_)) => return Ok(()),
+    };
+    Err(BenchError::invalid(
+        "init",
+        name,
+        format!("an initializer for {}: {problem}", arch.label()),
+    ))
+}

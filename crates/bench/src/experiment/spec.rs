@@ -1,0 +1,158 @@
+//! What defines a run: the architecture, how its output is read, and the run's settings.
+
+use nn::net::{Norm, Ordering};
+use nn::{Activation, Optimizer};
+use serde::{Deserialize, Serialize};
+
+/// A network's hidden layers, their activation and how its output is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Arch {
+    /// Units of each hidden layer, input side first; at least one layer.
+    pub hidden: Vec<usize>,
+    /// Nonlinearity after every hidden layer.
+    pub activation: Activation,
+    /// The output layer.
+    #[serde(default)]
+    pub output: Head,
+    /// Normalization: after every hidden dense layer of a plain network, before every
+    /// activation of a residual branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm: Option<Norm>,
+    /// Residual blocks on a stream of `hidden[0]` units; `None` for a plain network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual: Option<Residual>,
+    /// Weight initializers for single dense layers by path (`layers.0`,
+    /// `layers.3.branch.1`), in place of the run's: `[path, initializer name]` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_inits: Vec<(String, String)>,
+}
+
+/// A residual network: a dense stem from the input to the stream's width, `blocks`
+/// residual blocks of `layers` dense layers each, and the output layer (after a final
+/// normalization and activation in pre-activation nets, as He et al. 2016 do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Residual {
+    /// Residual blocks, the `L` of Fixup and GPT-2.
+    pub blocks: usize,
+    /// Dense layers per branch, 1–3.
+    pub layers: usize,
+    /// Pre- or post-activation blocks.
+    pub ordering: Ordering,
+}
+
+/// How a network's output layer is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Head {
+    /// One logit per class, softmax cross-entropy (or one per target, squared error, for
+    /// regression).
+    #[default]
+    Softmax,
+    /// One logit for two classes, binary cross-entropy of its sigmoid: class 1 when the
+    /// logit is positive.
+    Sigmoid,
+}
+
+impl Arch {
+    /// `depth` hidden layers of `width` units.
+    pub fn uniform(depth: usize, width: usize, activation: Activation) -> Self {
+        Self {
+            hidden: vec![width; depth],
+            activation,
+            output: Head::Softmax,
+            norm: None,
+            residual: None,
+            layer_inits: Vec::new(),
+        }
+    }
+
+    /// A short label, safe in a CSV field: `relu 10x256` for equal widths, `relu 10-5`
+    /// otherwise, and ` sigmoid` after a one-logit output.
+    pub fn label(&self) -> String {
+        let widths = match self.hidden.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|w| w == first) => {
+                format!("{}x{first}", self.hidden.len())
+            }
+            widths => widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-"),
+        };
+        let widths = match self.residual {
+            None => widths,
+            Some(r) => format!(
+                "{} blocks of {}x{} {}",
+                r.blocks,
+                r.layers,
+                self.hidden[0],
+                match r.ordering {
+                    Ordering::PreActivation => "pre",
+                    Ordering::PostActivation => "post",
+                }
+            ),
+        };
+        let norm = match self.norm {
+            None => "",
+            Some(Norm::Batch) => " batchnorm",
+            Some(Norm::Layer) => " layernorm",
+        };
+        let head = match self.output {
+            Head::Softmax => "",
+            Head::Sigmoid => " sigmoid",
+        };
+        let layers: String = self
+            .layer_inits
+            .iter()
+            .map(|(path, init)| format!(" {path}={init}"))
+            .collect();
+        format!("{} {widths}{norm}{head}{layers}", self.activation)
+    }
+
+    /// The width of each hidden stage (a dense layer with what follows it, or a block).
+    pub fn stage_widths(&self) -> Vec<usize> {
+        match self.residual {
+            None => self.hidden.clone(),
+            Some(r) => vec![self.hidden[0]; r.blocks + 1],
+        }
+    }
+
+    /// Whether it needs [`nn::net`]: normalization, residual blocks or per-layer
+    /// initializers.
+    pub fn is_net(&self) -> bool {
+        self.norm.is_some() || self.residual.is_some() || !self.layer_inits.is_empty()
+    }
+}
+
+/// Everything that defines one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Hidden layers.
+    pub arch: Arch,
+    /// Initializer name (see [`crate::registry::CATALOG`]).
+    pub init: String,
+    /// Update rule and learning rate.
+    pub optimizer: Optimizer,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per mini-batch.
+    pub batch_size: usize,
+    /// Seed of the initialization and of the shuffles.
+    pub seed: u64,
+    /// Test accuracy counted as converged.
+    pub target_accuracy: f64,
+    /// μP's base hidden width (every hidden layer of the base this wide); `None` for the
+    /// standard parametrization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mup_base: Option<usize>,
+}
+
+impl RunSpec {
+    /// `standard`, or `mup` (base width in the spec).
+    pub fn parametrization_name(&self) -> String {
+        match self.mup_base {
+            None => "standard".into(),
+            Some(base) => format!("mup (base {base})"),
+        }
+    }
+}
