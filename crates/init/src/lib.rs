@@ -58,6 +58,7 @@ mod custom;
 mod element;
 mod error;
 mod fans;
+mod fill;
 mod gain;
 mod initializer;
 mod key;
