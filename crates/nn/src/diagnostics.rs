@@ -5,6 +5,8 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use ndarray_linalg::{EigValsh, UPLO};
 use serde::{Deserialize, Serialize};
 
+use crate::stack::Stack;
+use crate::workspace::Workspace;
 use crate::{Loss, Mlp, NnError, Real, Targets};
 
 /// Statistics of one layer on one batch.
@@ -60,10 +62,28 @@ pub fn diagnose<T: Real>(
 ) -> Result<Vec<LayerDiagnostics>, NnError> {
     let rows = inputs.nrows();
     let (_, ws, grads) = mlp.full_pass(inputs, targets, loss)?;
-    let last = mlp.layers().len() - 1;
+    Ok(report(
+        mlp,
+        &ws,
+        |l| grads.dw[l].view(),
+        rows,
+        jacobian_samples,
+    ))
+}
 
-    let mut report = Vec::with_capacity(mlp.layers().len());
-    for (l, layer) in mlp.layers().iter().enumerate() {
+/// Every layer of a plain stack after a full pass over `rows` samples into `ws`, layer
+/// `l`'s weight gradient being `dw(l)`.
+pub(crate) fn report<'g, T: Real>(
+    stack: &impl Stack<T>,
+    ws: &Workspace<T>,
+    dw: impl Fn(usize) -> ArrayView2<'g, T>,
+    rows: usize,
+    jacobian_samples: usize,
+) -> Vec<LayerDiagnostics> {
+    let last = stack.depth() - 1;
+    let mut report = Vec::with_capacity(stack.depth());
+    for l in 0..stack.depth() {
+        let layer = stack.layer(l);
         let pre = ws.pre[l].slice(s![..rows, ..]);
         let post = if l < last {
             ws.post[l].slice(s![..rows, ..])
@@ -84,7 +104,7 @@ pub fn diagnose<T: Real>(
         } else {
             0
         };
-        let weight_grad_norm = norm(grads.dw[l].iter().map(|v| v.wide()));
+        let weight_grad_norm = norm(dw(l).iter().map(|v| v.wide()));
         let weight_norm = norm(layer.weight.iter().map(|v| v.wide()));
         report.push(LayerDiagnostics {
             pre_mean,
@@ -103,17 +123,17 @@ pub fn diagnose<T: Real>(
             },
             jacobian_mean_singular_value: (jacobian_samples > 0).then(|| {
                 jacobian_mean_singular_value(
-                    layer.weight.view(),
+                    layer.weight,
                     layer.activation,
                     pre,
                     post,
                     jacobian_samples.min(rows),
                 )
             }),
-            duplicate_units: duplicate_units(layer.weight.view(), layer.bias.view()),
+            duplicate_units: duplicate_units(layer.weight, layer.bias),
         });
     }
-    Ok(report)
+    report
 }
 
 pub(crate) fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {

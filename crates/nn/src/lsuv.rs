@@ -5,6 +5,7 @@
 use init::{Initializer, RngKey};
 use ndarray::{ArrayView2, s};
 
+use crate::stack::StackMut;
 use crate::workspace::Workspace;
 use crate::{Mlp, NnError, Real};
 
@@ -67,30 +68,44 @@ pub fn lsuv<T: Real>(
 ) -> Result<Vec<LsuvLayer>, NnError> {
     config.validate()?;
     crate::data::validate_inputs(mlp.io(), inputs)?;
+    plain(mlp, inputs, config, |l| format!("layers.{l}.weight"))
+}
+
+/// LSUV on a plain stack, `name(l)` naming layer `l`'s weight in errors: orthogonal
+/// weights drawn from tensor `2l` of the seed (each weight's tensor in a plain stack) and
+/// zero biases, then each layer rescaled on its whole pre-activations, computed in one
+/// piece.
+pub(crate) fn plain<T: Real>(
+    stack: &mut impl StackMut<T>,
+    inputs: ArrayView2<'_, T>,
+    config: LsuvConfig,
+    name: impl Fn(usize) -> String,
+) -> Result<Vec<LsuvLayer>, NnError> {
     if config.orthogonal_first {
         let key = RngKey::new(config.seed);
-        for (l, layer) in mlp.layers_mut().iter_mut().enumerate() {
+        for l in 0..stack.depth() {
+            let (mut weight, mut bias) = stack.layer_mut(l);
             Initializer::Orthogonal { gain: 1.0 }
-                .fill(&mut layer.weight, key.tensor(2 * l as u64))
+                .fill(&mut weight, key.tensor(2 * l as u64))
                 .map_err(|source| NnError::Init {
-                    tensor: format!("layers.{l}.weight"),
+                    tensor: name(l),
                     source,
                 })?;
-            layer.bias.fill(T::zero());
+            bias.fill(T::zero());
         }
     }
     let rows = inputs.nrows();
-    let mut workspace = Workspace::for_stack(mlp, rows);
-    let mut report = Vec::with_capacity(mlp.layers().len());
-    for l in 0..mlp.layers().len() {
-        let variance_of = |mlp: &Mlp<T>, ws: &mut Workspace<T>| {
-            crate::stack::forward(mlp, inputs, ws, l + 1, usize::MAX);
+    let mut workspace = Workspace::for_stack(stack, rows);
+    let mut report = Vec::with_capacity(stack.depth());
+    for l in 0..stack.depth() {
+        let variance_of = |stack: &_, ws: &mut Workspace<T>| {
+            crate::stack::forward(stack, inputs, ws, l + 1, usize::MAX);
             variance(ws.pre[l].slice(s![..rows, ..]))
         };
         report.push(config.rescale(
-            |mlp| variance_of(mlp, &mut workspace),
-            |mlp, factor| mlp.layers_mut()[l].weight.mapv_inplace(|w| w * factor),
-            mlp,
+            |stack| variance_of(stack, &mut workspace),
+            |stack, factor| stack.layer_mut(l).0.mapv_inplace(|w| w * factor),
+            stack,
         ));
     }
     Ok(report)

@@ -1,7 +1,7 @@
 //! The network: a configuration, dense layers, and their parameters by name.
 
 use init::{Fans, Initializer, RngKey};
-use ndarray::{Array1, Array2, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 use rayon::prelude::*;
@@ -193,6 +193,17 @@ impl MlpConfig {
         Ok(())
     }
 
+    /// The same network as a [`NetConfig`](crate::net::NetConfig): each hidden layer a dense
+    /// layer and its activation, then the output layer. Built with the same strategies
+    /// and seed, the two draw the same values (tensor `2i` is layer `i`'s weight in both).
+    pub fn to_net_config(&self) -> crate::net::NetConfig {
+        let mut config = crate::net::NetConfig::new(self.input);
+        for (&width, &activation) in self.hidden.iter().zip(&self.activations) {
+            config = config.dense(width).activation(activation);
+        }
+        config.dense(self.output)
+    }
+
     /// `(fan_in, fan_out)` of every layer, first to last.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let mut widths = vec![self.input];
@@ -324,12 +335,6 @@ impl<T: Real> Mlp<T> {
         &self.layers
     }
 
-    /// Mutable access to the layers, for the trainer and LSUV; only this crate may change a
-    /// layer's shape, layout or activation.
-    pub(crate) fn layers_mut(&mut self) -> &mut [Dense<T>] {
-        &mut self.layers
-    }
-
     /// Views of layer `layer`'s weights `[out, in]` and bias `[out]` to change their values
     /// in place (custom initialization, perturbation); their shapes cannot change. `None`
     /// past the last layer.
@@ -373,9 +378,7 @@ impl<T: Real> Mlp<T> {
         }
         // ReLU and friends would turn a NaN input into finite logits.
         crate::data::validate_inputs(self.io(), inputs)?;
-        let mut workspace = Workspace::for_stack(self, rows.max(1));
-        self.forward(inputs, &mut workspace);
-        Ok(workspace.logits(rows).to_owned())
+        Ok(stack::logits(self, inputs))
     }
 
     /// Every layer's output for `inputs`, first to last: each hidden layer's activations,
@@ -386,16 +389,7 @@ impl<T: Real> Mlp<T> {
     /// As [`predict`](Self::predict).
     pub fn activations(&self, inputs: ArrayView2<'_, T>) -> Result<Vec<Array2<T>>, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
-        let rows = inputs.nrows();
-        let mut workspace = Workspace::for_stack(self, rows);
-        self.forward(inputs, &mut workspace);
-        let mut outputs: Vec<Array2<T>> = workspace
-            .post
-            .iter()
-            .map(|post| post.slice(s![..rows, ..]).to_owned())
-            .collect();
-        outputs.push(workspace.logits(rows).to_owned());
-        Ok(outputs)
+        Ok(stack::layer_outputs(self, inputs))
     }
 
     /// Fraction of rows classified as labelled, evaluated in chunks: the class is the index
@@ -424,20 +418,7 @@ impl<T: Real> Mlp<T> {
     pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
         crate::data::validate_labels(labels, inputs.nrows(), self.config.output.max(2))?;
-        let chunk = 512.min(inputs.nrows());
-        let mut workspace = Workspace::for_stack(self, chunk);
-        let mut correct = 0;
-        for (start, x) in (0..inputs.nrows())
-            .step_by(chunk)
-            .zip(inputs.axis_chunks_iter(ndarray::Axis(0), chunk))
-        {
-            self.forward(x, &mut workspace);
-            let logits = workspace.logits(x.nrows());
-            for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
-                correct += usize::from(predicted_class(row) == label);
-            }
-        }
-        Ok(correct as f64 / inputs.nrows() as f64)
+        Ok(stack::correct(self, inputs, labels) as f64 / inputs.nrows() as f64)
     }
 
     /// The mean loss over all rows and the gradient of every parameter, by backprop.
@@ -489,9 +470,16 @@ impl<T: Real> Mlp<T> {
         targets: crate::Targets<'_, T>,
         loss: crate::Loss,
     ) -> Result<(f64, Workspace<T>, Gradients<T>), NnError> {
-        let (value, mut workspace) = self.forward_loss(inputs, targets, loss)?;
+        crate::data::validate(self.io(), inputs, targets)?;
+        loss.check_targets(targets)?;
         let mut grads = Gradients::new(self);
-        self.backward(inputs, &mut workspace, &mut grads);
+        let mut views: Vec<_> = grads
+            .dw
+            .iter_mut()
+            .zip(&mut grads.db)
+            .map(|(dw, db)| (dw.view_mut(), db.view_mut()))
+            .collect();
+        let (value, workspace) = stack::full_pass(self, inputs, targets, loss, &mut views);
         Ok((value, workspace, grads))
     }
 
@@ -505,17 +493,7 @@ impl<T: Real> Mlp<T> {
     ) -> Result<(f64, Workspace<T>), NnError> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
-        let rows = inputs.nrows();
-        let mut workspace = Workspace::for_stack(self, rows);
-        self.forward(inputs, &mut workspace);
-        let last = workspace.pre.len() - 1;
-        let value = loss.forward_backward(
-            workspace.pre[last].view(),
-            targets,
-            T::of(1.0 / rows as f64),
-            workspace.grad[last].view_mut(),
-        );
-        Ok((value, workspace))
+        Ok(stack::forward_loss(self, inputs, targets, loss))
     }
 
     /// The widths data is checked against.
@@ -524,28 +502,6 @@ impl<T: Real> Mlp<T> {
             input: self.config.input,
             output: self.config.output,
         }
-    }
-
-    /// Forward pass of `x` (at most the workspace's rows) into the workspace, each layer in
-    /// one piece.
-    ///
-    /// # Panics
-    /// If `x` has more rows than the workspace or the wrong width.
-    pub(crate) fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>) {
-        stack::forward(self, x, ws, self.layers.len(), usize::MAX);
-    }
-
-    /// Backward pass after [`forward`](Self::forward) and the loss gradient (see
-    /// [`stack::backward`]), each layer in one piece, every parameter's gradient into
-    /// `grads`.
-    fn backward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, grads: &mut Gradients<T>) {
-        let mut views: Vec<_> = grads
-            .dw
-            .iter_mut()
-            .zip(&mut grads.db)
-            .map(|(dw, db)| (dw.view_mut(), db.view_mut()))
-            .collect();
-        stack::backward(self, x, ws, Some(&mut views), usize::MAX);
     }
 }
 
@@ -565,6 +521,11 @@ impl<T: Real> Stack<T> for Mlp<T> {
 }
 
 impl<T: Real> StackMut<T> for Mlp<T> {
+    fn layer_mut(&mut self, l: usize) -> (ArrayViewMut2<'_, T>, ArrayViewMut1<'_, T>) {
+        let layer = &mut self.layers[l];
+        (layer.weight.view_mut(), layer.bias.view_mut())
+    }
+
     fn update_layers<S: Send>(&mut self, state: &mut [S], update: &LayerUpdate<'_, T, S>) {
         self.layers
             .par_iter_mut()
@@ -575,17 +536,5 @@ impl<T: Real> StackMut<T> for Mlp<T> {
                 let bias = layer.bias.as_slice_mut().expect("C-order");
                 update(l, weight, bias, state);
             });
-    }
-}
-
-/// The class a row of logits stands for: the index of the largest logit (the first of
-/// equals) or, for one logit (a sigmoid's), 1 when it is positive and 0 otherwise.
-pub(crate) fn predicted_class<T: Real>(row: ndarray::ArrayView1<'_, T>) -> usize {
-    if row.len() == 1 {
-        usize::from(row[0] > T::zero())
-    } else {
-        row.iter()
-            .enumerate()
-            .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
     }
 }

@@ -16,6 +16,16 @@ const CONFIG_KEY: &str = "initlab.mlp_config";
 /// Metadata key holding a [`NetConfig`]'s JSON.
 const NET_CONFIG_KEY: &str = "initlab.net_config";
 
+/// The name an MLP's file gives the tensor a plain net names `name`: `layers.{2i}.weight`
+/// is `layers.{i}.weight`.
+fn mlp_name(name: &str) -> String {
+    let mut parts: Vec<String> = name.split('.').map(str::to_owned).collect();
+    if let Some(index) = parts.get(1).and_then(|i| i.parse::<usize>().ok()) {
+        parts[1] = (index / 2).to_string();
+    }
+    parts.join(".")
+}
+
 fn dtype<T: Real>() -> Dtype {
     if std::mem::size_of::<T>() == 4 {
         Dtype::F32
@@ -42,7 +52,7 @@ impl<T: Real> Mlp<T> {
     /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
     /// missing or wrong.
     pub fn load(path: &Path) -> Result<Self, NnError> {
-        let file = Stored::open(path, CONFIG_KEY)?;
+        let file = Stored::open(path, &[CONFIG_KEY])?;
         let config: MlpConfig = file.config()?;
         config.validate()?;
         let tensors = file.tensors()?;
@@ -86,15 +96,24 @@ impl<T: Real> Net<T> {
         write(path, tensors, NET_CONFIG_KEY, config)
     }
 
-    /// Reads a network written by [`save`](Self::save), checking every tensor's name,
+    /// Reads a network written by [`save`](Self::save), or by [`Mlp::save`] (as the plain
+    /// net of the same layers, predicting the same bits), checking every tensor's name,
     /// shape and dtype against the configuration.
     ///
     /// # Errors
     /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
     /// missing or wrong, [`NnError::Layer`] for a configuration that cannot be built.
     pub fn load(path: &Path) -> Result<Self, NnError> {
-        let file = Stored::open(path, NET_CONFIG_KEY)?;
-        let config: NetConfig = file.config()?;
+        let file = Stored::open(path, &[NET_CONFIG_KEY, CONFIG_KEY])?;
+        // An MLP's file (the only kind before nets and MLPs were one model) names its
+        // layers `layers.{i}`: the same net names them `layers.{2i}`, the activation between.
+        let (config, renamed): (NetConfig, fn(&str) -> String) = if file.key == CONFIG_KEY {
+            let mlp: MlpConfig = file.config()?;
+            mlp.validate()?;
+            (mlp.to_net_config(), mlp_name)
+        } else {
+            (file.config()?, str::to_owned)
+        };
         let zeros = NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros);
         let mut net = config.build::<T>(&zeros, 0)?;
         let tensors = file.tensors()?;
@@ -102,7 +121,7 @@ impl<T: Real> Net<T> {
         let buffers = net.buffer_tensors().to_vec();
         for (list, values) in [(params, true), (buffers, false)] {
             for tensor in list {
-                let read = file.read::<T>(&tensors, &tensor.name, &tensor.shape)?;
+                let read = file.read::<T>(&tensors, &renamed(&tensor.name), &tensor.shape)?;
                 let target = if values {
                     net.parameters_mut()
                 } else {
@@ -160,7 +179,8 @@ struct Stored<'p> {
 }
 
 impl<'p> Stored<'p> {
-    fn open(path: &'p Path, key: &'static str) -> Result<Self, NnError> {
+    /// Opens `path` and reads the configuration under the first of `keys` its metadata has.
+    fn open(path: &'p Path, keys: &[&'static str]) -> Result<Self, NnError> {
         let bytes = std::fs::read(path).map_err(|source| NnError::Io {
             path: path.to_owned(),
             source,
@@ -168,21 +188,23 @@ impl<'p> Stored<'p> {
         let mut file = Self {
             path,
             bytes,
-            key,
+            key: keys[0],
             config: String::new(),
         };
         let (_, metadata) = SafeTensors::read_metadata(&file.bytes)
             .map_err(|e| file.error(format!("not a safetensors file: {e}")))?;
-        file.config = metadata
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(key))
-            .cloned()
-            .ok_or_else(|| {
-                file.error(format!(
-                    "metadata has no `{key}` entry; was it written by initlab?"
-                ))
-            })?;
+        let found = keys.iter().find_map(|&key| {
+            let config = metadata.metadata().as_ref()?.get(key)?;
+            Some((key, config.clone()))
+        });
+        let Some((key, config)) = found else {
+            let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+            return Err(file.error(format!(
+                "metadata has no {} entry; was it written by initlab?",
+                names.join(" or ")
+            )));
+        };
+        (file.key, file.config) = (key, config);
         Ok(file)
     }
 

@@ -3,11 +3,14 @@
 //! after it. An [`Mlp`](crate::Mlp) is always such a stack, and a [`Net`](crate::net::Net)
 //! is one when its layers are; both run these same passes, and the trainer's row chunks.
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
 
 use crate::dense;
 use crate::workspace::Workspace;
-use crate::{Activation, Real};
+use crate::{Activation, Loss, Real, Targets};
+
+/// Rows per chunk of an evaluation pass.
+pub(crate) const EVAL_ROWS: usize = 512;
 
 /// One dense layer of a stack and the activation after it (identity for the last).
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +45,9 @@ pub(crate) type LayerUpdate<'f, T, S> = dyn Fn(usize, &mut [T], &mut [T], &mut [
 
 /// A stack whose parameters an optimizer updates, one task per layer.
 pub(crate) trait StackMut<T: Real>: Stack<T> + Send {
+    /// Layer `l`'s weight and bias, to change in place.
+    fn layer_mut(&mut self, l: usize) -> (ArrayViewMut2<'_, T>, ArrayViewMut1<'_, T>);
+
     /// Calls `update(l, weight, bias, state)` for every layer `l`, in parallel, with the
     /// layer's weight and bias as row-major slices and `state[2l..2l + 2]`, its two
     /// tensors' optimizer state.
@@ -117,5 +123,100 @@ pub(crate) fn backward<T: Real>(
         };
         let dx = dx.slice_mut(s![..rows, ..]);
         dense::input_gradient(delta, stack.layer(l).weight, dx, Some(below), block);
+    }
+}
+
+/// The logits of `x`, in one piece.
+pub(crate) fn logits<T: Real>(stack: &impl Stack<T>, x: ArrayView2<'_, T>) -> Array2<T> {
+    let rows = x.nrows();
+    let mut ws = Workspace::for_stack(stack, rows.max(1));
+    forward(stack, x, &mut ws, stack.depth(), usize::MAX);
+    ws.logits(rows).to_owned()
+}
+
+/// Every layer's output for `x`: each hidden layer's activations, then the logits.
+pub(crate) fn layer_outputs<T: Real>(
+    stack: &impl Stack<T>,
+    x: ArrayView2<'_, T>,
+) -> Vec<Array2<T>> {
+    let rows = x.nrows();
+    let mut ws = Workspace::for_stack(stack, rows);
+    forward(stack, x, &mut ws, stack.depth(), usize::MAX);
+    let mut outputs: Vec<Array2<T>> = ws
+        .post
+        .iter()
+        .map(|post| post.slice(s![..rows, ..]).to_owned())
+        .collect();
+    outputs.push(ws.logits(rows).to_owned());
+    outputs
+}
+
+/// Rows of `x` classified as labelled (see [`predicted_class`]), in chunks of
+/// [`EVAL_ROWS`].
+pub(crate) fn correct<T: Real>(
+    stack: &impl Stack<T>,
+    x: ArrayView2<'_, T>,
+    labels: &[usize],
+) -> usize {
+    let chunk = EVAL_ROWS.min(x.nrows());
+    let mut ws = Workspace::for_stack(stack, chunk);
+    let mut correct = 0;
+    for (start, x) in (0..x.nrows())
+        .step_by(chunk)
+        .zip(x.axis_chunks_iter(Axis(0), chunk))
+    {
+        forward(stack, x, &mut ws, stack.depth(), usize::MAX);
+        let logits = ws.logits(x.nrows());
+        for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
+            correct += usize::from(predicted_class(row) == label);
+        }
+    }
+    correct
+}
+
+/// The mean loss over all of `x` in one piece, and the workspace with the loss's gradient
+/// in its last buffer.
+pub(crate) fn forward_loss<T: Real>(
+    stack: &impl Stack<T>,
+    x: ArrayView2<'_, T>,
+    targets: Targets<'_, T>,
+    loss: Loss,
+) -> (f64, Workspace<T>) {
+    let rows = x.nrows();
+    let mut ws = Workspace::for_stack(stack, rows);
+    forward(stack, x, &mut ws, stack.depth(), usize::MAX);
+    let last = ws.pre.len() - 1;
+    let value = loss.forward_backward(
+        ws.pre[last].view(),
+        targets,
+        T::of(1.0 / rows as f64),
+        ws.grad[last].view_mut(),
+    );
+    (value, ws)
+}
+
+/// [`forward_loss`], then the backward pass with every layer's parameter gradients into
+/// `grads`, each layer in one piece.
+pub(crate) fn full_pass<T: Real>(
+    stack: &impl Stack<T>,
+    x: ArrayView2<'_, T>,
+    targets: Targets<'_, T>,
+    loss: Loss,
+    grads: &mut [LayerGrads<'_, T>],
+) -> (f64, Workspace<T>) {
+    let (value, mut ws) = forward_loss(stack, x, targets, loss);
+    backward(stack, x, &mut ws, Some(grads), usize::MAX);
+    (value, ws)
+}
+
+/// The class a row of logits stands for: the index of the largest logit (the first of
+/// equals) or, for one logit (a sigmoid's), 1 when it is positive and 0 otherwise.
+pub(crate) fn predicted_class<T: Real>(row: ArrayView1<'_, T>) -> usize {
+    if row.len() == 1 {
+        usize::from(row[0] > T::zero())
+    } else {
+        row.iter()
+            .enumerate()
+            .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
     }
 }

@@ -37,12 +37,28 @@ pub fn diagnose<T: Real>(
 ) -> Result<Vec<LayerDiagnostics>, NnError> {
     crate::data::validate(net.io(), inputs, targets)?;
     loss.check_targets(targets)?;
+    // The passes split layers across rayon's threads: BLAS stays on one each.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    if let Some(plain) = net.plain() {
+        // A plain stack's stages are its layers: the MLP's report, from the MLP's passes.
+        let mut grads = vec![T::zero(); net.parameter_count()];
+        let mut views = plain.gradient_views(&mut grads);
+        let (_, ws) = crate::stack::full_pass(&plain, inputs, targets, loss, &mut views);
+        drop(views);
+        let dw = |l| plain.weight_in(&grads, l);
+        let rows = inputs.nrows();
+        return Ok(crate::diagnostics::report(
+            &plain,
+            &ws,
+            dw,
+            rows,
+            jacobian_samples,
+        ));
+    }
     let x = inputs.as_standard_layout();
     let rows = x.nrows();
     let mut ws = Workspace::new(net, rows);
     let mut grads = vec![T::zero(); net.parameter_count()];
-    // The passes split layers across rayon's threads: BLAS stays on one each.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     net.train_pass(x.view(), targets, loss, &mut ws, &mut grads);
     let starts: Vec<usize> = net
         .nodes

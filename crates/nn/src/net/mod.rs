@@ -58,11 +58,11 @@ pub use lsuv::lsuv;
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
 
 use crate::data::Io;
+use crate::stack;
 use crate::{Loss, NnError, Real, Targets};
 use pass::{Mode, Node, Slot};
 
-/// Rows per chunk of an evaluation pass.
-const EVAL_ROWS: usize = 512;
+use crate::stack::EVAL_ROWS;
 
 /// A network built from a [`NetConfig`]: its layers, trainable parameters in one flat
 /// vector, and BatchNorm's running averages.
@@ -189,12 +189,16 @@ impl<T: Real> Net<T> {
     }
 
     /// Logits for `inputs` in evaluation mode (BatchNorm on its running averages), in
-    /// chunks of 512 rows.
+    /// chunks of 512 rows; a plain stack in one piece, as an [`Mlp`](crate::Mlp) does.
     ///
     /// # Errors
     /// [`NnError::InputWidth`], [`NnError::NonFiniteInput`] or [`NnError::EmptyDataset`].
     pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
+        if let Some(plain) = self.plain() {
+            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+            return Ok(stack::logits(&plain, inputs));
+        }
         let mut logits = Array2::zeros((inputs.nrows(), self.output));
         self.evaluate(inputs, |start, chunk| {
             logits
@@ -212,10 +216,14 @@ impl<T: Real> Net<T> {
     pub fn accuracy(&self, inputs: ArrayView2<'_, T>, labels: &[usize]) -> Result<f64, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
         crate::data::validate_labels(labels, inputs.nrows(), self.output.max(2))?;
+        if let Some(plain) = self.plain() {
+            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+            return Ok(stack::correct(&plain, inputs, labels) as f64 / inputs.nrows() as f64);
+        }
         let mut correct = 0;
         self.evaluate(inputs, |start, logits| {
             for (row, &label) in logits.rows().into_iter().zip(&labels[start..]) {
-                correct += usize::from(crate::mlp::predicted_class(row) == label);
+                correct += usize::from(stack::predicted_class(row) == label);
             }
         });
         Ok(correct as f64 / inputs.nrows() as f64)
@@ -233,6 +241,10 @@ impl<T: Real> Net<T> {
     ) -> Result<f64, NnError> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
+        if let Some(plain) = self.plain() {
+            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+            return Ok(stack::forward_loss(&plain, inputs, targets, loss).0);
+        }
         let scale = T::of(1.0 / inputs.nrows() as f64);
         let mut total = 0.0;
         // The loss is fused with its gradient: one scratch buffer for every chunk's.
@@ -274,11 +286,16 @@ impl<T: Real> Net<T> {
     ) -> Result<(f64, Vec<T>), NnError> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
+        let mut grads = vec![T::zero(); self.params.len()];
+        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        if let Some(plain) = self.plain() {
+            let mut views = plain.gradient_views(&mut grads);
+            let (value, _) = stack::full_pass(&plain, inputs, targets, loss, &mut views);
+            return Ok((value, grads));
+        }
         let x = inputs.as_standard_layout();
         let rows = x.nrows();
         let mut workspace = Workspace::new(self, rows);
-        let mut grads = vec![T::zero(); self.params.len()];
-        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         let value = self.train_pass(x.view(), targets, loss, &mut workspace, &mut grads);
         Ok((value, grads))
     }

@@ -1,11 +1,11 @@
 //! A [`Net`] whose layers are `dense → activation → … → dense`, as a plain
 //! [`Stack`]: it then trains in row chunks and evaluates as an [`Mlp`](crate::Mlp) does.
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use super::Net;
 use super::pass::Node;
-use crate::stack::{LayerUpdate, Stack, StackLayer, StackMut};
+use crate::stack::{LayerGrads, LayerUpdate, Stack, StackLayer, StackMut};
 use crate::{Activation, Real};
 
 /// A dense layer of a plain net: where its weight starts in the flat parameters (its bias
@@ -62,6 +62,33 @@ fn stack_layer<T>(params: &[T], layer: PlainLayer) -> StackLayer<'_, T> {
     }
 }
 
+impl<T: Real> PlainNet<'_, T> {
+    /// Layer `l`'s weight in `values`, a vector aligned with the net's parameters (such as
+    /// their gradient).
+    pub(crate) fn weight_in<'v>(&self, values: &'v [T], l: usize) -> ArrayView2<'v, T> {
+        stack_layer(values, self.layers[l]).weight
+    }
+
+    /// Each layer's weight and bias gradient as views into `grads`, a gradient aligned with
+    /// the net's parameters.
+    pub(crate) fn gradient_views<'g>(&self, grads: &'g mut [T]) -> Vec<LayerGrads<'g, T>> {
+        let mut rest = grads;
+        let mut offset = 0;
+        let mut views = Vec::with_capacity(self.layers.len());
+        for layer in self.layers {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(layer.at - offset);
+            let (weight, tail) = tail.split_at_mut(layer.input * layer.output);
+            let (bias, tail) = tail.split_at_mut(layer.output);
+            offset = layer.at + layer.input * layer.output + layer.output;
+            rest = tail;
+            let weight = ArrayViewMut2::from_shape((layer.output, layer.input), weight)
+                .expect("weight shape");
+            views.push((weight, ArrayViewMut1::from(bias)));
+        }
+        views
+    }
+}
+
 impl<T: Real> Stack<T> for PlainNet<'_, T> {
     fn depth(&self) -> usize {
         self.layers.len()
@@ -83,6 +110,14 @@ impl<T: Real> Stack<T> for PlainNetMut<'_, T> {
 }
 
 impl<T: Real> StackMut<T> for PlainNetMut<'_, T> {
+    fn layer_mut(&mut self, l: usize) -> (ArrayViewMut2<'_, T>, ArrayViewMut1<'_, T>) {
+        let layer = self.layers[l];
+        let (w, rest) = self.params[layer.at..].split_at_mut(layer.input * layer.output);
+        let weight =
+            ArrayViewMut2::from_shape((layer.output, layer.input), w).expect("weight shape");
+        (weight, ArrayViewMut1::from(&mut rest[..layer.output]))
+    }
+
     fn update_layers<S: Send>(&mut self, state: &mut [S], update: &LayerUpdate<'_, T, S>) {
         // The layers' tensors lie one after another: halve the list and the flat vector
         // together, so every layer gets its own slices without a list of them.
