@@ -206,11 +206,9 @@ fn experiment_files_are_checked_key_by_key() {
     assert_eq!(specs[0].arch.hidden, [10, 5]);
     assert_eq!(specs[0].arch.label(), "leaky_relu(0.1) 10-5 sigmoid");
     let data = file.dataset(std::path::Path::new("unused")).unwrap();
-    let bench::experiment::Built::Mlp(mlp) = bench::experiment::build(&data, &specs[0]).unwrap()
-    else {
-        panic!("a plain network is an Mlp");
-    };
-    assert_eq!(mlp.config().widths(), [2, 10, 5, 1]);
+    let net = bench::experiment::build(&data, &specs[0]).unwrap().net;
+    let widths: Vec<usize> = net.config().dense_shapes().iter().map(|s| s.1).collect();
+    assert_eq!((net.config().input, widths), (2, vec![10, 5, 1]));
     // A sigmoid reads two classes, not three.
     let three = blog.replace(
         "kind = \"circles\"",
@@ -357,12 +355,8 @@ fn the_loss_curve_starts_at_initialization_and_is_dense() {
         if batch_size == rows {
             // One batch of every row: step 0's loss is the training set's at init (summed in
             // the shuffled order, hence the tolerance of f32 rounding).
-            let bench::experiment::Built::Mlp(mlp) =
-                bench::experiment::build(&data, &run_spec).unwrap()
-            else {
-                panic!("a plain network is an Mlp");
-            };
-            let at_init = mlp
+            let net = bench::experiment::build(&data, &run_spec).unwrap().net;
+            let at_init = net
                 .loss(
                     data.train_x.view(),
                     data.train_y.targets(),

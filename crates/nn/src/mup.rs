@@ -140,7 +140,25 @@ impl Parametrization {
         bias: &Initializer,
         seed: u64,
     ) -> Result<Mlp<T>, NnError> {
-        let inits: Vec<LayerInit> = self
+        let inits = self.layer_inits(target, optimizer, weight, bias)?;
+        target.build_per_layer(&inits, seed)
+    }
+
+    /// Each layer's weight and bias strategy for `target` under this parametrization, first
+    /// to last: `weight` scaled as [`scalings`](Self::scalings) says, `bias` as it is. What
+    /// [`build`](Self::build) draws from, and what a [`Net`](crate::net::Net) of the same
+    /// layers takes as per-layer overrides.
+    ///
+    /// # Errors
+    /// As [`scalings`](Self::scalings).
+    pub fn layer_inits(
+        &self,
+        target: &MlpConfig,
+        optimizer: &Optimizer,
+        weight: &Initializer,
+        bias: &Initializer,
+    ) -> Result<Vec<LayerInit>, NnError> {
+        Ok(self
             .scalings(target, optimizer)?
             .iter()
             .map(|s| LayerInit {
@@ -151,8 +169,7 @@ impl Parametrization {
                 },
                 bias: bias.clone(),
             })
-            .collect();
-        target.build_per_layer(&inits, seed)
+            .collect())
     }
 
     /// `config` with the learning-rate multipliers of `target` under this parametrization

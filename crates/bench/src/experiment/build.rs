@@ -4,7 +4,7 @@
 use ndarray::s;
 use nn::mup::Parametrization;
 use nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
-use nn::{Activation, LsuvConfig, Mlp, MlpConfig};
+use nn::{Activation, Loss, LrScale, LsuvConfig, MlpConfig, TrainConfig};
 
 use super::spec::{Arch, Head, RunSpec};
 use crate::BenchError;
@@ -166,62 +166,79 @@ pub(super) fn parametrization(spec: &RunSpec, config: &MlpConfig) -> Parametriza
     }
 }
 
-/// A network built for a run.
+/// A run's network, built and initialized, and the learning-rate multipliers its
+/// parametrization trains it with (none under the standard one).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Built {
-    /// A plain MLP.
-    Mlp(Mlp<f32>),
-    /// A network with normalization or residual blocks.
-    Net(Net<f32>),
+pub struct Built {
+    /// The network.
+    pub net: Net<f32>,
+    /// Per dense layer, for [`nn::TrainConfig::lr_scales`].
+    pub lr_scales: Vec<LrScale>,
 }
 
-/// Builds and initializes the network a spec describes.
+/// Builds and initializes the network a spec describes: its shape is resolved here, once.
 ///
 /// # Errors
 /// An unknown initializer name, an invalid architecture, or an initializer that does not
-/// apply to it (LSUV beyond plain MLPs, residual schemes without residual blocks).
+/// apply to it (residual schemes without residual blocks).
 pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
     let choice = lookup(&spec.init, spec.arch.activation)?;
     check_applies(&spec.arch, &spec.init, &choice)?;
     match network(dataset, &spec.arch)? {
-        Network::Mlp(config) => build_mlp(dataset, spec, &config, choice).map(Built::Mlp),
-        Network::Net { config, .. } => build_net(dataset, spec, config, choice).map(Built::Net),
+        Network::Mlp(config) => build_plain(dataset, spec, &config, choice),
+        Network::Net { config, .. } => Ok(Built {
+            net: build_net(dataset, spec, config, choice)?,
+            lr_scales: Vec::new(),
+        }),
     }
 }
 
-fn build_mlp(
+/// A plain stack: its strategy (per layer under μP, with μP's learning rates) or LSUV.
+fn build_plain(
     dataset: &Dataset,
     spec: &RunSpec,
     config: &MlpConfig,
     choice: InitChoice,
-) -> Result<Mlp<f32>, BenchError> {
-    Ok(match choice {
-        InitChoice::Strategy(layer) => match parametrization(spec, config) {
-            Parametrization::Standard => config.build(&layer.weight, &layer.bias, spec.seed)?,
-            mup => mup.build(
-                config,
-                &spec.optimizer,
-                &layer.weight,
-                &layer.bias,
-                spec.seed,
-            )?,
-        },
+) -> Result<Built, BenchError> {
+    let parametrization = parametrization(spec, config);
+    let lr_scales = parametrization
+        .train_config(
+            config,
+            TrainConfig::new(Loss::SoftmaxCrossEntropy, spec.optimizer),
+        )?
+        .lr_scales;
+    let net_config = config.to_net_config();
+    let net = match choice {
+        InitChoice::Strategy(layer) => {
+            let mut init = NetInit::new(layer.weight.clone(), layer.bias.clone());
+            if let Parametrization::Mup { .. } = parametrization {
+                let inits = parametrization.layer_inits(
+                    config,
+                    &spec.optimizer,
+                    &layer.weight,
+                    &layer.bias,
+                )?;
+                // Layer i of the stack is the net's layer 2i, an activation between.
+                for (i, layer) in inits.into_iter().enumerate() {
+                    init = init.with_override(format!("layers.{}", 2 * i), layer);
+                }
+            }
+            net_config.build(&init, spec.seed)?
+        }
         InitChoice::Lsuv => {
-            let mut mlp = config.build(
-                &init::Initializer::Zeros,
-                &init::Initializer::Zeros,
-                spec.seed,
-            )?;
+            let zeros = NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros);
+            let mut net = net_config.build(&zeros, spec.seed)?;
             let rows = PROBE_ROWS.min(dataset.train_x.nrows());
             let config = LsuvConfig {
                 seed: spec.seed,
                 ..LsuvConfig::default()
             };
-            nn::lsuv(&mut mlp, dataset.train_x.slice(s![..rows, ..]), config)?;
-            mlp
+            nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
+            net
         }
-        InitChoice::Residual(_) => unreachable!("checked: a plain MLP has no residual blocks"),
-    })
+        InitChoice::Residual(_) => unreachable!("checked: a plain network has no residual blocks"),
+    };
+    Ok(Built { net, lr_scales })
 }
 
 fn build_net(

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use ndarray::s;
-use nn::{Event, LayerDiagnostics, Loss, Status, TrainConfig};
+use nn::net::Net;
+use nn::{Event, LayerDiagnostics, Loss, Status, TrainConfig, Trainer};
 use rayon::prelude::*;
 
 use crate::BenchError;
@@ -13,13 +14,11 @@ use crate::data::{Dataset, Labels};
 use crate::network::Network;
 use crate::registry::lookup;
 use crate::throughput::gemm_flops_per_sample;
-use build::{PROBE_ROWS, parametrization};
-use model::Model;
+use build::PROBE_ROWS;
 use result::Window;
 use verdict::verdict;
 
 mod build;
-mod model;
 mod result;
 pub(crate) mod spec;
 mod verdict;
@@ -73,20 +72,26 @@ impl Objective {
     /// Per-layer diagnostics on the first training rows.
     fn probe(
         &self,
-        model: &impl Model,
+        model: &Net<f32>,
         dataset: &Dataset,
     ) -> Result<Vec<LayerDiagnostics>, BenchError> {
         let rows = PROBE_ROWS.min(dataset.train_x.nrows());
         let x = dataset.train_x.slice(s![..rows, ..]);
-        Ok(model.diagnose(x, self.targets(dataset, rows), self.loss)?)
+        Ok(nn::net::diagnose(
+            model,
+            x,
+            self.targets(dataset, rows),
+            self.loss,
+            0,
+        )?)
     }
 
     /// Test accuracy, or the negated mean test loss for regression.
-    fn score(&self, model: &impl Model, dataset: &Dataset) -> Result<f64, BenchError> {
+    fn score(&self, model: &Net<f32>, dataset: &Dataset) -> Result<f64, BenchError> {
         Ok(match &dataset.test_y {
             Labels::Classes(c) => model.accuracy(dataset.test_x.view(), c)?,
             Labels::Values(_) => {
-                -model.mean_loss(dataset.test_x.view(), dataset.test_y.targets(), self.loss)?
+                -model.loss(dataset.test_x.view(), dataset.test_y.targets(), self.loss)?
             }
         })
     }
@@ -101,31 +106,10 @@ pub fn run(
     spec: &RunSpec,
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
-    match build(dataset, spec)? {
-        Built::Mlp(mut mlp) => {
-            let lr_scales = parametrization(spec, mlp.config())
-                .train_config(
-                    mlp.config(),
-                    TrainConfig::new(Loss::SoftmaxCrossEntropy, spec.optimizer),
-                )?
-                .lr_scales;
-            run_model(&mut mlp, dataset, spec, lr_scales, progress)
-        }
-        Built::Net(mut net) => run_model(&mut net, dataset, spec, Vec::new(), progress),
-    }
-}
-
-/// [`run`] on a built network.
-fn run_model(
-    mlp: &mut impl Model,
-    dataset: &Dataset,
-    spec: &RunSpec,
-    lr_scales: Vec<nn::LrScale>,
-    progress: &ProgressBar,
-) -> Result<RunResult, BenchError> {
+    let Built { mut net, lr_scales } = build(dataset, spec)?;
     let objective = Objective::new(dataset, &spec.arch);
-    let at_init = objective.probe(mlp, dataset)?;
-    let initial_accuracy = objective.score(mlp, dataset)?;
+    let at_init = objective.probe(&net, dataset)?;
+    let initial_accuracy = objective.score(&net, dataset)?;
     let rows = dataset.train_x.nrows();
     let steps_per_epoch = rows.div_ceil(spec.batch_size.clamp(1, rows.max(1))) as u64;
     let total_steps = steps_per_epoch.saturating_mul(spec.epochs as u64);
@@ -148,11 +132,11 @@ fn run_model(
     let mut evaluation_error = None;
     let mut during_training = Vec::new();
     let start = Instant::now();
-    let history = mlp.train(
-        config,
+    let history = Trainer::new(&net, config)?.train(
+        &mut net,
         dataset.train_x.view(),
         objective.targets(dataset, rows),
-        |event, mlp| match *event {
+        |event, net| match *event {
             Event::Step { step, loss, .. } => {
                 steps += 1;
                 window.add(&mut loss_curve, step, loss);
@@ -160,14 +144,14 @@ fn run_model(
             Event::EpochEnd { epoch, mean_loss } => {
                 let probe_every = spec.epochs.div_ceil(PROBED_EPOCHS).max(1);
                 if (epoch + 1).is_multiple_of(probe_every) || epoch + 1 == spec.epochs {
-                    match objective.probe(mlp, dataset) {
+                    match objective.probe(net, dataset) {
                         Ok(layers) => during_training.push(EpochDiagnostics { epoch, layers }),
                         Err(e) => {
                             evaluation_error.get_or_insert(e);
                         }
                     }
                 }
-                let accuracy = match objective.score(mlp, dataset) {
+                let accuracy = match objective.score(net, dataset) {
                     Ok(a) => a,
                     Err(e) => {
                         evaluation_error.get_or_insert(e);
@@ -192,7 +176,7 @@ fn run_model(
         return Err(error);
     }
     progress.inc((spec.epochs - epochs.len()) as u64);
-    let final_accuracy = objective.score(mlp, dataset)?;
+    let final_accuracy = objective.score(&net, dataset)?;
     let outcome = match history.status {
         Status::Diverged { epoch, step } => Outcome::Diverged { epoch, step },
         Status::Completed if final_accuracy >= spec.target_accuracy => Outcome::Converged,
@@ -207,7 +191,7 @@ fn run_model(
         .min(dataset.train_x.nrows().saturating_mul(spec.epochs))
         as f64
         / wall_seconds;
-    let gflops = samples_per_second * gemm_flops_per_sample(&mlp.dense_shapes()) / 1e9;
+    let gflops = samples_per_second * gemm_flops_per_sample(&net.config().dense_shapes()) / 1e9;
     let verdict = verdict(
         &spec.arch,
         &at_init,
