@@ -27,6 +27,7 @@
 
 use ndarray::{ArrayView2, s};
 use nn::mup::Parametrization;
+use nn::net::{Net, NetInit};
 use nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use serde::Serialize;
 
@@ -202,42 +203,49 @@ pub fn run(
                     layer,
                     value,
                 };
-                let mut mlp = parametrization.build::<f32>(
-                    &target,
-                    &config.optimizer,
-                    &he,
-                    &init::Initializer::Zeros,
-                    seed,
-                )?;
+                let zeros = init::Initializer::Zeros;
+                let inits = parametrization.layer_inits(&target, &config.optimizer, &he, &zeros)?;
+                // Layer i of the stack is the net's layer 2i, an activation between.
+                let init = inits.into_iter().enumerate().fold(
+                    NetInit::new(he.clone(), zeros.clone()),
+                    |init, (i, layer)| init.with_override(format!("layers.{}", 2 * i), layer),
+                );
+                let mut net: Net<f32> = target.to_net_config().build(&init, seed)?;
                 let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, config.optimizer)
                     .with_batch_size(config.batch);
                 let train = parametrization.train_config(&target, train)?;
-                let mut trainer = Trainer::new(&mlp, train)?;
-                let at_init = mlp.activations(probe)?;
+                let mut trainer = Trainer::new(&net, train)?;
+                let at_init = net.activations(probe)?;
                 let layer_inputs: Vec<ArrayView2<'_, f32>> = std::iter::once(probe)
                     .chain(at_init.iter().map(|a| a.view()))
-                    .take(mlp.layers().len())
+                    .take(net.dense_parameters().len())
                     .collect();
                 let mut initial = Vec::new();
-                for (l, (layer, x)) in mlp.layers().iter().zip(&layer_inputs).enumerate() {
-                    let wx = x.dot(&layer.weight().t());
-                    let h = &wx + layer.bias();
+                for (l, ((weight, bias), x)) in net
+                    .dense_parameters()
+                    .into_iter()
+                    .zip(&layer_inputs)
+                    .enumerate()
+                {
+                    let wx = x.dot(&weight.t());
+                    let h = &wx + &bias;
                     second_moments.push(point(0, l + 1, mean_square(h.view())));
-                    initial.push((layer.weight().clone(), norm(wx.view())));
+                    initial.push((weight.to_owned(), norm(wx.view())));
                 }
                 for step in 1..=config.steps {
                     let batch = (step - 1) * config.batch..step * config.batch;
                     let x = inputs.slice(s![batch.clone(), ..]);
-                    trainer.train_batch(&mut mlp, x, Targets::Classes(&labels[batch]))?;
-                    let outputs = mlp.activations(probe)?;
+                    trainer.train_batch(&mut net, x, Targets::Classes(&labels[batch]))?;
+                    let outputs = net.activations(probe)?;
                     if step == 1 {
                         for (l, (after, before)) in outputs.iter().zip(&at_init).enumerate() {
                             let change = norm((after - before).view()) / norm(before.view());
                             updates.push(point(1, l + 1, change));
                         }
-                        let layers = mlp.layers().iter().zip(&initial).zip(&layer_inputs);
-                        for (l, ((layer, (w0, wx_norm)), x)) in layers.enumerate() {
-                            let delta_wx = x.dot(&(layer.weight() - w0).t());
+                        let dense = net.dense_parameters();
+                        let layers = dense.iter().zip(&initial).zip(&layer_inputs);
+                        for (l, (((weight, _), (w0, wx_norm)), x)) in layers.enumerate() {
+                            let delta_wx = x.dot(&(weight - w0).t());
                             weight_updates.push(point(1, l + 1, norm(delta_wx.view()) / wx_norm));
                         }
                     }

@@ -55,6 +55,15 @@ impl Network {
         }
     }
 
+    /// The layers, as the one configuration every network has (an MLP's: each hidden layer
+    /// a dense layer and its activation).
+    pub fn net_config(&self) -> NetConfig {
+        match self {
+            Self::Mlp(config) => config.to_net_config(),
+            Self::Net { config, .. } => config.clone(),
+        }
+    }
+
     /// `(fan_in, fan_out)` of every dense layer, in order (branches included).
     pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
         match self {

@@ -8,7 +8,7 @@ use core_math::SingleThreadedBlas;
 use init::{Initializer, RngKey};
 use ndarray::Array2;
 use nn::net::{Net, NetInit};
-use nn::{Loss, Mlp, Optimizer, Targets, TrainConfig, Trainer};
+use nn::{Loss, Optimizer, Targets, TrainConfig, Trainer};
 
 use crate::network::Network;
 
@@ -208,42 +208,23 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()
     let (batch, steps) = (config.batch, config.steps);
     let rows = move |step: usize| step * batch..(step + 1) * batch;
     // The steps run back to back on a worker, as in `Trainer::train` called from one.
-    match &config.arch {
-        Network::Mlp(arch) => {
-            let mut mlp: Mlp<f32> = arch
-                .build(&relu, &Initializer::Zeros, 0)
-                .expect("valid architecture");
-            let mut trainer = Trainer::new(&mlp, train).expect("valid training configuration");
-            Box::new(move || {
-                pool.install(|| {
-                    for step in 0..steps {
-                        let rows = rows(step);
-                        let inputs = x.slice(ndarray::s![rows.clone(), ..]);
-                        trainer
-                            .train_batch(&mut mlp, inputs, Targets::Classes(&y[rows]))
-                            .expect("valid batch");
-                    }
-                });
-            })
-        }
-        Network::Net { config: arch, .. } => {
-            let mut net: Net<f32> = arch
-                .build(&NetInit::new(relu, Initializer::Zeros), 0)
-                .expect("valid architecture");
-            let mut trainer = nn::Trainer::new(&net, train).expect("valid training configuration");
-            Box::new(move || {
-                pool.install(|| {
-                    for step in 0..steps {
-                        let rows = rows(step);
-                        let inputs = x.slice(ndarray::s![rows.clone(), ..]);
-                        trainer
-                            .train_batch(&mut net, inputs, Targets::Classes(&y[rows]))
-                            .expect("valid batch");
-                    }
-                });
-            })
-        }
-    }
+    let mut net: Net<f32> = config
+        .arch
+        .net_config()
+        .build(&NetInit::new(relu, Initializer::Zeros), 0)
+        .expect("valid architecture");
+    let mut trainer = Trainer::new(&net, train).expect("valid training configuration");
+    Box::new(move || {
+        pool.install(|| {
+            for step in 0..steps {
+                let rows = rows(step);
+                let inputs = x.slice(ndarray::s![rows.clone(), ..]);
+                trainer
+                    .train_batch(&mut net, inputs, Targets::Classes(&y[rows]))
+                    .expect("valid batch");
+            }
+        });
+    })
 }
 
 /// One layer's `x`, `W`, `y` (also the output gradient), `dW` and `dX`.

@@ -47,9 +47,6 @@ fn batch(rows: usize) -> (Array2<f32>, Vec<usize>) {
 
 #[test]
 fn a_plain_net_evaluates_differentiates_and_diagnoses_as_the_mlp_bit_for_bit() {
-    // A net's passes hold BLAS to one thread (rayon shares the work); an MLP's run on
-    // whatever BLAS has, whose threads cut products differently: compare on one.
-    let _one_thread = nn::core_math::SingleThreadedBlas::new();
     let (mlp, net) = pair();
     assert!(same_bits(
         mlp_values(&mlp),
@@ -88,7 +85,6 @@ fn a_plain_net_evaluates_differentiates_and_diagnoses_as_the_mlp_bit_for_bit() {
 
 #[test]
 fn lsuv_on_a_plain_net_is_the_mlps_bit_for_bit() {
-    let _one_thread = nn::core_math::SingleThreadedBlas::new();
     let (mut mlp, mut net) = pair();
     let (x, _) = batch(256);
     let config = LsuvConfig {

@@ -12,7 +12,8 @@
 //! real batch, in f64 so that neither vanishing nor exploding signals under/overflow.
 
 use ndarray::ArrayView2;
-use nn::{Activation, Loss, Mlp, Targets};
+use nn::net::{Net, NetInit};
+use nn::{Activation, Loss, Targets};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -223,9 +224,10 @@ pub fn analyze(
                 ));
             }
         };
-        let mlp: Mlp<f64> = arch.build(&layer_init.weight, &layer_init.bias, config.seed)?;
-        let diagnostics = nn::diagnose(
-            &mlp,
+        let init = NetInit::new(layer_init.weight.clone(), layer_init.bias.clone());
+        let net: Net<f64> = arch.to_net_config().build(&init, config.seed)?;
+        let diagnostics = nn::net::diagnose(
+            &net,
             inputs,
             Targets::Classes(labels),
             Loss::SoftmaxCrossEntropy,

@@ -37,8 +37,6 @@ pub fn diagnose<T: Real>(
 ) -> Result<Vec<LayerDiagnostics>, NnError> {
     crate::data::validate(net.io(), inputs, targets)?;
     loss.check_targets(targets)?;
-    // The passes split layers across rayon's threads: BLAS stays on one each.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     if let Some(plain) = net.plain() {
         // A plain stack's stages are its layers: the MLP's report, from the MLP's passes.
         let mut grads = vec![T::zero(); net.parameter_count()];
@@ -55,6 +53,8 @@ pub fn diagnose<T: Real>(
             jacobian_samples,
         ));
     }
+    // The passes split layers across rayon's threads: BLAS stays on one each.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let x = inputs.as_standard_layout();
     let rows = x.nrows();
     let mut ws = Workspace::new(net, rows);

@@ -52,8 +52,6 @@ pub fn lsuv<T: Real>(
 ) -> Result<Vec<LsuvLayer>, NnError> {
     config.validate()?;
     crate::data::validate_inputs(net.io(), inputs)?;
-    // The passes split layers across rayon's threads: BLAS stays on one each.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     if net.plain.is_some() {
         let names: Vec<String> = net.tensors.iter().map(|t| t.name.clone()).collect();
         let mut plain = net.plain_mut().expect("a plain net");
@@ -84,6 +82,8 @@ pub fn lsuv<T: Real>(
     }
     let rows = x.nrows();
     let mut workspace = Workspace::new(net, rows);
+    // The passes split layers across rayon's threads: BLAS stays on one each.
+    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let mut report = Vec::with_capacity(layers.len());
     for layer in &layers {
         let variance_of = |net: &Net<T>| {

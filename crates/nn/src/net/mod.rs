@@ -195,8 +195,8 @@ impl<T: Real> Net<T> {
     /// [`NnError::InputWidth`], [`NnError::NonFiniteInput`] or [`NnError::EmptyDataset`].
     pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
         crate::data::validate_inputs(self.io(), inputs)?;
+        // A plain stack runs as an MLP does, BLAS threads as they are set: the same bits.
         if let Some(plain) = self.plain() {
-            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
             return Ok(stack::logits(&plain, inputs));
         }
         let mut logits = Array2::zeros((inputs.nrows(), self.output));
@@ -217,7 +217,6 @@ impl<T: Real> Net<T> {
         crate::data::validate_inputs(self.io(), inputs)?;
         crate::data::validate_labels(labels, inputs.nrows(), self.output.max(2))?;
         if let Some(plain) = self.plain() {
-            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
             return Ok(stack::correct(&plain, inputs, labels) as f64 / inputs.nrows() as f64);
         }
         let mut correct = 0;
@@ -242,7 +241,6 @@ impl<T: Real> Net<T> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
         if let Some(plain) = self.plain() {
-            let _single_threaded_blas = core_math::SingleThreadedBlas::new();
             return Ok(stack::forward_loss(&plain, inputs, targets, loss).0);
         }
         let scale = T::of(1.0 / inputs.nrows() as f64);
@@ -287,12 +285,12 @@ impl<T: Real> Net<T> {
         crate::data::validate(self.io(), inputs, targets)?;
         loss.check_targets(targets)?;
         let mut grads = vec![T::zero(); self.params.len()];
-        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         if let Some(plain) = self.plain() {
             let mut views = plain.gradient_views(&mut grads);
             let (value, _) = stack::full_pass(&plain, inputs, targets, loss, &mut views);
             return Ok((value, grads));
         }
+        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         let x = inputs.as_standard_layout();
         let rows = x.nrows();
         let mut workspace = Workspace::new(self, rows);
@@ -332,6 +330,40 @@ impl<T: Real> Net<T> {
             &self.running,
             mode,
         );
+    }
+
+    /// Every dense layer's weight `[out, in]` and bias `[out]`, in the order a forward pass
+    /// meets them (residual branches included).
+    pub fn dense_parameters(&self) -> Vec<(ArrayView2<'_, T>, ndarray::ArrayView1<'_, T>)> {
+        pass::dense_layers(&self.nodes)
+            .iter()
+            .map(|d| pass::dense_parameters(&self.params, d.at, d.input, d.output))
+            .collect()
+    }
+
+    /// Every layer's output for `inputs` in training mode (BatchNorm on the batch), for
+    /// looking inside the network: each hidden stage's output (a dense layer or residual
+    /// block with the normalization and activation after it, as [`diagnose`] reports
+    /// them), then the logits, `[rows, width]` each. A plain stack's stages are its dense
+    /// layers' activations, computed as an [`Mlp`](crate::Mlp)'s.
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn activations(&self, inputs: ArrayView2<'_, T>) -> Result<Vec<Array2<T>>, NnError> {
+        crate::data::validate_inputs(self.io(), inputs)?;
+        if let Some(plain) = self.plain() {
+            return Ok(stack::layer_outputs(&plain, inputs));
+        }
+        let x = inputs.as_standard_layout();
+        let rows = x.nrows();
+        let mut workspace = Workspace::new(self, rows);
+        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        self.forward(x.view(), &mut workspace, Mode::Train);
+        let ends = pass::stage_ends(&self.nodes);
+        Ok(ends
+            .into_iter()
+            .map(|end| workspace.slots[end].out.slice(s![..rows, ..]).to_owned())
+            .collect())
     }
 
     /// Where each dense layer's weight and bias start in [`parameters`](Self::parameters),

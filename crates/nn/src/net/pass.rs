@@ -427,6 +427,22 @@ pub(crate) fn dense_layers(nodes: &[Node]) -> Vec<DenseAt> {
     out
 }
 
+/// The index of the last node of every stage of `nodes`: a stage is a dense layer or a
+/// residual block and the layers up to the next one.
+pub(crate) fn stage_ends(nodes: &[Node]) -> Vec<usize> {
+    let starts: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n, Node::Dense { .. } | Node::Residual { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, _)| starts.get(k + 1).map_or(nodes.len(), |&next| next) - 1)
+        .collect()
+}
+
 /// Folds each BatchNorm's batch statistics from the last training forward pass over `n`
 /// samples into its running averages.
 pub(crate) fn update_running<T: Real>(
