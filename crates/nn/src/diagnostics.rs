@@ -5,9 +5,9 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use ndarray_linalg::{EigValsh, UPLO};
 use serde::{Deserialize, Serialize};
 
+use crate::Real;
 use crate::stack::Stack;
 use crate::workspace::Workspace;
-use crate::{Loss, Mlp, NnError, Real, Targets};
 
 /// Statistics of one layer on one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -46,29 +46,6 @@ pub struct LayerDiagnostics {
     /// Units whose incoming weights and bias duplicate another unit's (to 1e-6 relative):
     /// what zero and constant initialization cause.
     pub duplicate_units: usize,
-}
-
-/// Runs one forward and backward pass of `inputs` and reports every layer, first to last.
-/// `jacobian_samples` samples (0 to skip; a few suffice) enter the Jacobian estimate.
-///
-/// # Errors
-/// Data the network cannot use.
-pub fn diagnose<T: Real>(
-    mlp: &Mlp<T>,
-    inputs: ArrayView2<'_, T>,
-    targets: Targets<'_, T>,
-    loss: Loss,
-    jacobian_samples: usize,
-) -> Result<Vec<LayerDiagnostics>, NnError> {
-    let rows = inputs.nrows();
-    let (_, ws, grads) = mlp.full_pass(inputs, targets, loss)?;
-    Ok(report(
-        mlp,
-        &ws,
-        |l| grads.dw[l].view(),
-        rows,
-        jacobian_samples,
-    ))
 }
 
 /// Every layer of a plain stack after a full pass over `rows` samples into `ws`, layer

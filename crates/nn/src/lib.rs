@@ -1,22 +1,24 @@
-//! Multilayer perceptrons on [`core_math`], built to make weight initialization visible.
+//! Neural networks on [`core_math`], built to make weight initialization visible: one
+//! network model, [`Net`], for every network initlab trains.
 //!
-//! - [`MlpConfig`] and [`Mlp`]: dense layers with [`Activation`]s, initialized by any
-//!   [`init::Initializer`], parameters named like PyTorch's (`layers.0.weight`).
+//! - [`NetConfig`] and [`Net`]: a list of layers (dense, activation, LayerNorm, BatchNorm,
+//!   residual blocks), initialized by [`NetInit`] from any [`init::Initializer`], with
+//!   parameters named like PyTorch's (`layers.0.weight`). [`MlpConfig`] is the shorthand
+//!   for a plain stack, `input -> hidden... -> output`, which builds the same [`Net`].
 //! - [`Loss`]: softmax cross-entropy (fused with its gradient, stable for any logits),
 //!   mean squared error, binary cross-entropy with logits.
 //! - [`Optimizer`] (SGD, momentum, Nesterov, Adam/AdamW) and [`Schedule`].
-//! - [`Trainer`]: one trainer for every network ([`Mlp`] and [`net::Net`]), data-parallel
-//!   over rayon with single-threaded BLAS: a plain stack in row chunks, any other net a
-//!   whole batch at a time, picked when the trainer is built; bitwise-identical results
-//!   for any thread count, no allocation per step, per-layer learning rates ([`LrScale`])
-//!   for any network, and [`Status::Diverged`] instead of training on NaN.
-//! - [`diagnose`]: per-layer activation and gradient statistics, dead and saturated units,
+//! - [`Trainer`]: the one trainer, data-parallel over rayon with single-threaded BLAS: a
+//!   plain stack in row chunks, any other net a whole batch at a time, picked when the
+//!   trainer is built; bitwise-identical results for any thread count, no allocation per
+//!   step, per-layer learning rates ([`LrScale`]) for any network, and
+//!   [`Status::Diverged`] instead of training on NaN.
+//! - [`diagnose`]: per-stage activation and gradient statistics, dead and saturated units,
 //!   duplicate units, and the Jacobian's mean singular value.
 //! - [`lsuv`]: layer-sequential unit-variance initialization on real data.
-//! - [`Mlp::save`] / [`Mlp::load`]: `.safetensors` weights with the configuration inside.
-//! - [`mup`]: μP, per-layer initialization and learning rates from a base width, and the
-//!   per-layer learning rates ([`LrScale`]) the trainer takes.
-//! - [`net`]: beyond the plain MLP — residual blocks (pre- or post-activation, fixed or
+//! - [`Net::save`] / [`Net::load`]: `.safetensors` weights with the configuration inside.
+//! - [`mup`]: μP, per-layer initialization and learning rates from a base width.
+//! - [`net`]: the model's module: residual blocks (pre- or post-activation, fixed or
 //!   learnable multiplier), LayerNorm and BatchNorm, Fixup, SkipInit, ReZero, GPT-2's
 //!   residual scaling and zero γ.
 //!
@@ -30,10 +32,10 @@
 //! let x = Array2::from_shape_vec((4, 2), vec![0.0_f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]).unwrap();
 //! let y = [0, 1, 1, 0];
 //! let config = MlpConfig::new(2, vec![16], 2);
-//! let mut mlp = config.build::<f32>(&Initializer::he_normal(Nonlinearity::Relu), &Initializer::Zeros, 1)?;
+//! let mut net = config.build::<f32>(&Initializer::he_normal(Nonlinearity::Relu), &Initializer::Zeros, 1)?;
 //! let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.05)).with_batch_size(4).with_epochs(300);
-//! Trainer::new(&mlp, train)?.train(&mut mlp, x.view(), Targets::Classes(&y), |_, _| {})?;
-//! assert_eq!(mlp.accuracy(x.view(), &y)?, 1.0);
+//! Trainer::new(&net, train)?.train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})?;
+//! assert_eq!(net.accuracy(x.view(), &y)?, 1.0);
 //! # Ok::<(), nn::NnError>(())
 //! ```
 
@@ -59,21 +61,21 @@ pub mod nonfinite;
 pub use activation::Activation;
 /// The `core-math` crate `nn` runs on, as `nn::core_math`.
 pub use core_math;
-pub use diagnostics::{LayerDiagnostics, diagnose};
+pub use diagnostics::LayerDiagnostics;
 pub use error::NnError;
 /// The `init` crate whose [`Initializer`](init::Initializer)s `nn` takes, as `nn::init`:
 /// a project that depends on `nn` alone needs no other name for it.
 pub use init;
 pub use loss::{Loss, Targets};
-pub use lsuv::{LsuvConfig, LsuvLayer, lsuv};
-pub use mlp::{Dense, LayerInit, Mlp, MlpConfig};
+pub use lsuv::{LsuvConfig, LsuvLayer};
+pub use mlp::{LayerInit, MlpConfig};
 /// The ndarray version `nn`'s API takes and returns (0.17), as `nn::ndarray`.
 pub use ndarray;
+pub use net::{Net, NetConfig, NetInit, diagnose, lsuv};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 /// The trainer's block sizes, for `nn`'s own tests to build layers that span several
 /// blocks: tuning, not API, and free to change.
 #[doc(hidden)]
 pub use train::{CHUNK_ROWS, GRAD_ROWS, UNIT_BLOCK};
-pub use train::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainable, Trainer};
-pub use workspace::Gradients;
+pub use train::{Event, History, LrScale, Parallelism, Status, TrainConfig, Trainer};

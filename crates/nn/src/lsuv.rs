@@ -7,7 +7,7 @@ use ndarray::{ArrayView2, s};
 
 use crate::stack::StackMut;
 use crate::workspace::Workspace;
-use crate::{Mlp, NnError, Real};
+use crate::{NnError, Real};
 
 /// LSUV's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,32 +43,6 @@ pub struct LsuvLayer {
     pub initial_variance: f64,
     /// Variance of the layer's output after the last rescaling.
     pub final_variance: f64,
-}
-
-/// Runs LSUV on `mlp` with the batch `inputs`, first layer to last, and reports per layer.
-///
-/// # Errors
-/// Bad settings, inputs of the wrong width or non-finite, or an empty batch.
-///
-/// # Examples
-/// ```
-/// use nn::init::{Initializer, RngKey};
-/// use nn::{lsuv, Activation, LsuvConfig, MlpConfig};
-///
-/// let mut mlp = MlpConfig::deep(20, 8, 64, 5, Activation::Tanh).build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)?;
-/// let batch = Initializer::normal(0.0, 1.0).sample::<f64, _>((256, 20), RngKey::new(1)).unwrap();
-/// let report = lsuv(&mut mlp, batch.view(), LsuvConfig::default())?;
-/// assert!(report.iter().all(|layer| (layer.final_variance - 1.0).abs() < 0.1));
-/// # Ok::<(), nn::NnError>(())
-/// ```
-pub fn lsuv<T: Real>(
-    mlp: &mut Mlp<T>,
-    inputs: ArrayView2<'_, T>,
-    config: LsuvConfig,
-) -> Result<Vec<LsuvLayer>, NnError> {
-    config.validate()?;
-    crate::data::validate_inputs(mlp.io(), inputs)?;
-    plain(mlp, inputs, config, |l| format!("layers.{l}.weight"))
 }
 
 /// LSUV on a plain stack, `name(l)` naming layer `l`'s weight in errors: orthogonal

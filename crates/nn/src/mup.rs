@@ -34,7 +34,8 @@
 
 use init::Initializer;
 
-use crate::{LayerInit, LrScale, Mlp, MlpConfig, NnError, Optimizer, Real, TrainConfig};
+use crate::net::Net;
+use crate::{LayerInit, LrScale, MlpConfig, NnError, Optimizer, Real, TrainConfig};
 
 /// How a network's initialization and learning rates depend on its width.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,14 +140,14 @@ impl Parametrization {
         weight: &Initializer,
         bias: &Initializer,
         seed: u64,
-    ) -> Result<Mlp<T>, NnError> {
+    ) -> Result<Net<T>, NnError> {
         let inits = self.layer_inits(target, optimizer, weight, bias)?;
         target.build_per_layer(&inits, seed)
     }
 
     /// Each layer's weight and bias strategy for `target` under this parametrization, first
     /// to last: `weight` scaled as [`scalings`](Self::scalings) says, `bias` as it is. What
-    /// [`build`](Self::build) draws from, and what a [`Net`](crate::net::Net) of the same
+    /// [`build`](Self::build) draws from, and what a [`Net`] of the same
     /// layers takes as per-layer overrides.
     ///
     /// # Errors

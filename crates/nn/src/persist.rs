@@ -1,14 +1,13 @@
-//! Saving and loading [`Mlp`] and [`Net`] weights as `.safetensors` (readable by PyTorch
+//! Saving and loading [`Net`] weights as `.safetensors` (readable by PyTorch
 //! and candle), with the network's configuration as JSON in the file's metadata.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::net::{Net, NetConfig, NetInit};
-use crate::{Dense, Mlp, MlpConfig, NnError, Real};
+use crate::{MlpConfig, NnError, Real};
 
 /// Metadata key holding an [`MlpConfig`]'s JSON.
 const CONFIG_KEY: &str = "initlab.mlp_config";
@@ -34,53 +33,6 @@ fn dtype<T: Real>() -> Dtype {
     }
 }
 
-impl<T: Real> Mlp<T> {
-    /// Writes every parameter under its name (`layers.0.weight`, ...) in `T`'s precision,
-    /// with the configuration as JSON in the metadata.
-    ///
-    /// # Errors
-    /// [`NnError::Io`] if the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), NnError> {
-        let config = serde_json::to_string(self.config()).expect("a config serializes");
-        write(path, self.named_parameters(), CONFIG_KEY, config)
-    }
-
-    /// Reads a network written by [`save`](Self::save). Every tensor's name, shape and
-    /// dtype is checked against the configuration, and a mismatch names the tensor.
-    ///
-    /// # Errors
-    /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
-    /// missing or wrong.
-    pub fn load(path: &Path) -> Result<Self, NnError> {
-        let file = Stored::open(path, &[CONFIG_KEY])?;
-        let config: MlpConfig = file.config()?;
-        config.validate()?;
-        let tensors = file.tensors()?;
-        let mut layers = Vec::new();
-        for (l, (fan_in, fan_out)) in config.layer_shapes().into_iter().enumerate() {
-            let weight = Array2::from_shape_vec(
-                (fan_out, fan_in),
-                file.read(&tensors, &format!("layers.{l}.weight"), &[fan_out, fan_in])?,
-            )
-            .expect("checked shape");
-            let bias =
-                Array1::from(file.read(&tensors, &format!("layers.{l}.bias"), &[fan_out])?);
-            let activation = config
-                .activations
-                .get(l)
-                .copied()
-                .unwrap_or(crate::Activation::Identity);
-            layers.push(Dense {
-                weight,
-                bias,
-                activation,
-            });
-        }
-        file.expect_count(&tensors, 2 * layers.len())?;
-        Mlp::from_layers(config, layers)
-    }
-}
-
 impl<T: Real> Net<T> {
     /// Writes every parameter and running average under its name (`layers.0.weight`,
     /// `layers.2.branch.1.bias`, `layers.3.alpha` as a 0-dimensional tensor,
@@ -96,8 +48,9 @@ impl<T: Real> Net<T> {
         write(path, tensors, NET_CONFIG_KEY, config)
     }
 
-    /// Reads a network written by [`save`](Self::save), or by [`Mlp::save`] (as the plain
-    /// net of the same layers, predicting the same bits), checking every tensor's name,
+    /// Reads a network written by [`save`](Self::save), or an MLP's file written
+    /// before nets and MLPs were one model (as the plain net of the same layers, predicting
+    /// the same bits), checking every tensor's name,
     /// shape and dtype against the configuration.
     ///
     /// # Errors

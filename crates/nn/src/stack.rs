@@ -1,7 +1,7 @@
 //! The plain-stack strategy: a network that is `dense → activation → … → dense` runs its
 //! passes layer by layer into one [`Workspace`], each dense layer fused with the activation
-//! after it. An [`Mlp`](crate::Mlp) is always such a stack, and a [`Net`](crate::net::Net)
-//! is one when its layers are; both run these same passes, and the trainer's row chunks.
+//! after it and each product in one piece (or in fixed blocks of units, in the trainer's
+//! row chunks). A [`Net`](crate::net::Net) whose layers are such a stack runs these passes.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
 

@@ -1,8 +1,8 @@
 //! Buffers a forward and backward pass write into, allocated once per row chunk.
 
-use ndarray::{Array1, Array2, ArrayView2, s};
+use ndarray::{Array2, ArrayView2, s};
 
-use crate::{Mlp, Real};
+use crate::Real;
 
 /// Per-layer activations and gradients for up to `rows` samples.
 #[derive(Debug)]
@@ -38,31 +38,5 @@ impl<T: Real> Workspace<T> {
             .last()
             .expect("a network has an output layer")
             .slice(s![..rows, ..])
-    }
-}
-
-/// Gradients of every parameter, in the network's shapes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gradients<T> {
-    /// `dL/dW` of each layer, `[out, in]`.
-    pub dw: Vec<Array2<T>>,
-    /// `dL/db` of each layer, `[out]`.
-    pub db: Vec<Array1<T>>,
-}
-
-impl<T: Real> Gradients<T> {
-    pub(crate) fn new(mlp: &Mlp<T>) -> Self {
-        Self {
-            dw: mlp
-                .layers()
-                .iter()
-                .map(|l| Array2::zeros(l.weight.dim()))
-                .collect(),
-            db: mlp
-                .layers()
-                .iter()
-                .map(|l| Array1::zeros(l.bias.len()))
-                .collect(),
-        }
     }
 }

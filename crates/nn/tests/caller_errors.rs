@@ -2,13 +2,12 @@
 //! never as panics or silently wrong numbers.
 
 use init::{Initializer, Nonlinearity};
-use ndarray::{Array1, Array2, ShapeBuilder};
+use ndarray::Array2;
 use nn::{
-    Activation, Dense, Loss, Mlp, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig,
-    Trainer,
+    Activation, Loss, MlpConfig, Net, NnError, Optimizer, Status, Targets, TrainConfig, Trainer,
 };
 
-fn network(hidden: usize) -> Mlp<f64> {
+fn network(hidden: usize) -> Net<f64> {
     MlpConfig::new(3, vec![hidden], 2)
         .build(
             &Initializer::he_normal(Nonlinearity::Relu),
@@ -94,53 +93,6 @@ fn a_trainer_refuses_a_network_it_was_not_built_for() {
 }
 
 #[test]
-fn layers_are_checked_when_built_and_assembled() {
-    let error =
-        Dense::<f64>::new(Array2::zeros((2, 3)), Array1::zeros(3), Activation::Relu).unwrap_err();
-    assert!(
-        matches!(error, NnError::Config { field: "bias", .. }),
-        "{error}"
-    );
-    let config = MlpConfig::new(3, vec![4], 2);
-    let reference = network(4);
-    // Column-major weights are copied to row-major: the network computes the same.
-    let layers: Vec<Dense<f64>> = reference
-        .layers()
-        .iter()
-        .map(|l| {
-            let mut f_order = Array2::zeros(l.weight().dim().f());
-            f_order.assign(l.weight());
-            Dense::new(f_order, l.bias().clone(), l.activation()).unwrap()
-        })
-        .collect();
-    let assembled = Mlp::from_layers(config.clone(), layers).unwrap();
-    assert!(
-        assembled
-            .layers()
-            .iter()
-            .all(|l| l.weight().is_standard_layout())
-    );
-    let (x, _, _) = data();
-    assert_eq!(
-        assembled.predict(x.view()).unwrap(),
-        reference.predict(x.view()).unwrap()
-    );
-    // An activation other than the configuration's would be used but not saved.
-    let mut tanh: Vec<Dense<f64>> = reference.layers().to_vec();
-    tanh[0] = Dense::new(
-        tanh[0].weight().clone(),
-        tanh[0].bias().clone(),
-        Activation::Tanh,
-    )
-    .unwrap();
-    let error = Mlp::from_layers(config, tanh).unwrap_err();
-    assert!(
-        error.to_string().contains("layer 0 with activation tanh"),
-        "{error}"
-    );
-}
-
-#[test]
 fn predict_refuses_non_finite_inputs() {
     let mlp = network(4);
     let (mut x, _, _) = data();
@@ -181,20 +133,13 @@ fn a_diverged_step_is_not_counted() {
 /// label 1.
 #[test]
 fn a_one_logit_network_classifies_by_the_sign_of_its_logit() {
-    let hidden = Dense::new(
-        ndarray::array![[1.0, 0.0], [0.0, 1.0]],
-        Array1::zeros(2),
-        Activation::Identity,
-    )
-    .unwrap();
-    let output = Dense::new(
-        ndarray::array![[1.0, -1.0]],
-        Array1::zeros(1),
-        Activation::Identity,
-    )
-    .unwrap();
     let config = MlpConfig::new(2, vec![2], 1).with_activation(Activation::Identity);
-    let mlp: Mlp<f64> = Mlp::from_layers(config, vec![hidden, output]).unwrap();
+    let mut mlp: Net<f64> = config
+        .build(&Initializer::Zeros, &Initializer::Zeros, 0)
+        .unwrap();
+    // The identity, then x0 - x1; biases zero.
+    let weights = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, -1.0, 0.0];
+    mlp.parameters_mut().copy_from_slice(&weights);
     // Logits 1, -1, 0.5, -0.5 and 0 (sigmoid exactly 1/2 reads as class 0).
     let x = ndarray::array![[2.0, 1.0], [1.0, 2.0], [0.5, 0.0], [0.0, 0.5], [1.0, 1.0]];
     assert_eq!(mlp.accuracy(x.view(), &[1, 0, 1, 0, 0]).unwrap(), 1.0);

@@ -3,7 +3,7 @@
 
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
-use nn::{Activation, Loss, LsuvConfig, Mlp, MlpConfig, Targets, diagnose, lsuv};
+use nn::{Activation, Loss, LsuvConfig, MlpConfig, Net, Targets, diagnose, lsuv};
 
 fn batch(rows: usize, width: usize) -> (Array2<f64>, Vec<usize>) {
     let x = Initializer::normal(0.0, 1.0)
@@ -14,7 +14,7 @@ fn batch(rows: usize, width: usize) -> (Array2<f64>, Vec<usize>) {
 
 /// Diagnostics of one cross-entropy pass over the batch.
 fn layer_report(
-    mlp: &Mlp<f64>,
+    mlp: &Net<f64>,
     x: &Array2<f64>,
     y: &[usize],
     jacobian_samples: usize,
@@ -37,7 +37,7 @@ fn all_zeros_gives_identical_units_and_no_hidden_gradient() {
         .unwrap();
     let report = layer_report(&mlp, &x, &y, 0);
     for (l, layer) in report.iter().enumerate() {
-        let units = mlp.layers()[l].bias().len();
+        let units = mlp.dense_parameters()[l].1.len();
         assert_eq!(
             layer.duplicate_units,
             units - 1,
@@ -159,7 +159,7 @@ fn tanh_saturates_with_large_weights() {
 #[test]
 fn lsuv_brings_every_layer_to_unit_variance() {
     let (x, _) = batch(512, 32);
-    let mut mlp: Mlp<f64> = MlpConfig::deep(32, 10, 64, 4, Activation::Relu)
+    let mut mlp: Net<f64> = MlpConfig::deep(32, 10, 64, 4, Activation::Relu)
         .build(&Initializer::normal(0.0, 1.0), &Initializer::Zeros, 3)
         .unwrap();
     let report = lsuv(
@@ -195,7 +195,7 @@ fn save_and_load_round_trip_bit_for_bit() {
     let path = dir.join("model.safetensors");
     let config = MlpConfig::new(12, vec![9, 7], 3)
         .with_activations(vec![Activation::Tanh, Activation::LeakyRelu { slope: 0.2 }]);
-    let mlp: Mlp<f32> = config
+    let mlp: Net<f32> = config
         .build(
             &Initializer::GlorotUniform { gain: 1.0 },
             &Initializer::uniform(-0.1, 0.1),
@@ -203,37 +203,30 @@ fn save_and_load_round_trip_bit_for_bit() {
         )
         .unwrap();
     mlp.save(&path).unwrap();
-    let loaded = Mlp::<f32>::load(&path).unwrap();
+    let loaded = Net::<f32>::load(&path).unwrap();
     assert_eq!(loaded.config(), mlp.config());
-    for (a, b) in mlp.layers().iter().zip(loaded.layers()) {
-        assert!(
-            a.weight()
-                .iter()
-                .zip(b.weight())
-                .all(|(p, q)| p.to_bits() == q.to_bits())
-        );
-        assert!(
-            a.bias()
-                .iter()
-                .zip(b.bias())
-                .all(|(p, q)| p.to_bits() == q.to_bits())
-        );
-    }
+    assert!(
+        loaded
+            .parameters()
+            .iter()
+            .zip(mlp.parameters())
+            .all(|(p, q)| p.to_bits() == q.to_bits())
+    );
     assert_eq!(loaded, mlp);
 
     // A model of another precision or shape is rejected, naming the tensor.
-    let err = Mlp::<f64>::load(&path).unwrap_err().to_string();
+    let err = Net::<f64>::load(&path).unwrap_err().to_string();
     assert!(
         err.contains("layers.0.weight") && err.contains("F32"),
         "{err}"
     );
     std::fs::write(&path, b"not safetensors").unwrap();
-    let err = Mlp::<f32>::load(&path).unwrap_err().to_string();
+    let err = Net::<f32>::load(&path).unwrap_err().to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("not a safetensors file"),
         "{err}"
     );
-    let err = Mlp::<f32>::load(&dir.join("missing.safetensors"))
+    let err = Net::<f32>::load(&dir.join("missing.safetensors"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("missing.safetensors"), "{err}");

@@ -3,7 +3,7 @@
 
 use init::{Initializer, RngKey};
 use ndarray::{Array1, Array2, Axis};
-use nn::{Activation, Loss, Mlp, MlpConfig, Targets};
+use nn::{Activation, Loss, MlpConfig, Net, Targets};
 
 const RELATIVE_TOLERANCE: f64 = 1e-6;
 
@@ -14,47 +14,33 @@ fn inputs(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 }
 
 /// Compares every parameter's backprop gradient with `(L(p + h) - L(p - h)) / 2h`.
-fn check(mut mlp: Mlp<f64>, x: &Array2<f64>, targets: Targets<'_, f64>, loss: Loss, label: &str) {
+fn check(mut mlp: Net<f64>, x: &Array2<f64>, targets: Targets<'_, f64>, loss: Loss, label: &str) {
     let (_, grads) = mlp.loss_and_gradients(x.view(), targets, loss).unwrap();
     let h = 1e-5;
     let mut worst: f64 = 0.0;
-    for l in 0..mlp.layers().len() {
-        let (rows, cols) = mlp.layers()[l].weight().dim();
-        for i in 0..rows {
-            for j in 0..cols + 1 {
-                let at = |delta: f64, mlp: &mut Mlp<f64>| {
-                    let (mut weight, mut bias) = mlp.parameters_mut(l).unwrap();
-                    let p = if j < cols {
-                        &mut weight[[i, j]]
-                    } else {
-                        &mut bias[i]
-                    };
-                    *p += delta;
-                };
-                at(h, &mut mlp);
-                let plus = mlp.loss_and_gradients(x.view(), targets, loss).unwrap().0;
-                at(-2.0 * h, &mut mlp);
-                let minus = mlp.loss_and_gradients(x.view(), targets, loss).unwrap().0;
-                at(h, &mut mlp);
-                let numeric = (plus - minus) / (2.0 * h);
-                let analytic = if j < cols {
-                    grads.dw[l][[i, j]]
-                } else {
-                    grads.db[l][i]
-                };
-                let error = (numeric - analytic).abs() / (numeric.abs() + analytic.abs()).max(1e-8);
-                worst = worst.max(error);
-                assert!(
-                    error < RELATIVE_TOLERANCE || (numeric - analytic).abs() < 1e-10,
-                    "{label}: layer {l} [{i}, {j}]: backprop {analytic:e} vs numeric {numeric:e} (relative error {error:e})"
-                );
-            }
+    for tensor in mlp.tensors().to_vec() {
+        let range = tensor.offset..tensor.offset + tensor.len();
+        for (k, &analytic) in range.clone().zip(&grads[range]) {
+            mlp.parameters_mut()[k] += h;
+            let plus = mlp.loss_and_gradients(x.view(), targets, loss).unwrap().0;
+            mlp.parameters_mut()[k] -= 2.0 * h;
+            let minus = mlp.loss_and_gradients(x.view(), targets, loss).unwrap().0;
+            mlp.parameters_mut()[k] += h;
+            let numeric = (plus - minus) / (2.0 * h);
+            let error = (numeric - analytic).abs() / (numeric.abs() + analytic.abs()).max(1e-8);
+            worst = worst.max(error);
+            let name = &tensor.name;
+            assert!(
+                error < RELATIVE_TOLERANCE || (numeric - analytic).abs() < 1e-10,
+                "{label}: {name}[{}]: backprop {analytic:e} vs numeric {numeric:e} (relative error {error:e})",
+                k - tensor.offset
+            );
         }
     }
     assert!(worst.is_finite());
 }
 
-fn small_net(activation: Activation, outputs: usize, seed: u64) -> Mlp<f64> {
+fn small_net(activation: Activation, outputs: usize, seed: u64) -> Net<f64> {
     // Biases non-zero so that ReLU-family kinks are not hit at exactly zero.
     MlpConfig::new(4, vec![5], outputs)
         .with_activation(activation)

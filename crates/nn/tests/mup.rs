@@ -64,7 +64,7 @@ fn the_output_layers_variance_is_one_over_fan_in_squared() {
             3,
         )
         .unwrap();
-    let w = mlp.layers()[2].weight();
+    let w = mlp.dense_parameters()[2].0;
     let variance = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
     // LeCun's 1/fan_in times base_fan_in / fan_in: 64 / 1024².
     let expected = 64.0 / (1024.0 * 1024.0);
@@ -149,26 +149,19 @@ fn each_layer_steps_at_its_own_learning_rate() {
         .train_batch(&mut mlp, x.view(), Targets::Classes(&y))
         .unwrap()
         .unwrap();
-    for (l, scale) in scales.iter().enumerate() {
-        let expected_w = before.layers()[l].weight() - &(&grads.dw[l] * (0.1 * scale.weight));
-        let expected_b = before.layers()[l].bias() - &(&grads.db[l] * (0.1 * scale.bias));
-        let close = |a: &ndarray::ArrayViewD<'_, f64>, b: &ndarray::ArrayViewD<'_, f64>| {
-            a.iter().zip(b.iter()).all(|(p, q)| (p - q).abs() < 1e-12)
-        };
-        assert!(
-            close(
-                &mlp.layers()[l].weight().view().into_dyn(),
-                &expected_w.view().into_dyn()
-            ),
-            "layer {l} weights"
-        );
-        assert!(
-            close(
-                &mlp.layers()[l].bias().view().into_dyn(),
-                &expected_b.view().into_dyn()
-            ),
-            "layer {l} biases"
-        );
+    // Tensor by tensor: layer l's weight is tensor 2l, its bias 2l + 1.
+    for (k, tensor) in mlp.tensors().iter().enumerate() {
+        let scale = scales[k / 2];
+        let multiplier = if k % 2 == 0 { scale.weight } else { scale.bias };
+        let range = tensor.offset..tensor.offset + tensor.len();
+        let expected = before.parameters()[range.clone()]
+            .iter()
+            .zip(&grads[range.clone()])
+            .map(|(w, g)| w - g * (0.1 * multiplier));
+        let close = expected
+            .zip(&mlp.parameters()[range])
+            .all(|(p, q)| (p - q).abs() < 1e-12);
+        assert!(close, "{}", tensor.name);
     }
 }
 

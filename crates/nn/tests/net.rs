@@ -35,40 +35,37 @@ fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
 }
 
+/// The same function as `config`, run by the general passes: a trailing identity keeps it
+/// from being a plain stack, which runs the plain-stack passes (whole layers, row chunks).
+fn general(config: NetConfig) -> NetConfig {
+    config.activation(Activation::Identity)
+}
+
 #[test]
-fn a_plain_net_draws_and_trains_as_the_mlp_bit_for_bit() {
+fn a_plain_stack_and_the_general_passes_draw_and_train_alike() {
     // Widths past the block sizes, so blocked products are compared too.
     let hidden = [nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
     let (x, y) = blobs(300);
-    let mut mlp = MlpConfig::new(8, hidden.to_vec(), 3)
-        .build::<f32>(
-            &Initializer::he_normal(Nonlinearity::Relu),
-            &Initializer::Zeros,
-            2,
-        )
-        .unwrap();
-    let mut net: Net<f32> = NetConfig::plain(8, &hidden, Activation::Relu, None, 3)
-        .build(&he(), 2)
-        .unwrap();
-    let flat = |mlp: &nn::Mlp<f32>| -> Vec<f32> {
-        mlp.named_parameters()
-            .into_iter()
-            .flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>())
-            .collect()
-    };
-    assert!(same_bits(&flat(&mlp), net.parameters()), "the same draws");
-    let names: Vec<String> = mlp.named_parameters().into_iter().map(|(n, _)| n).collect();
-    let net_names: Vec<String> = net.tensors().iter().map(|t| t.name.clone()).collect();
-    assert_eq!(names[..2], net_names[..2], "the first layer's names");
-    // A plain net trains as an MLP does, in row chunks (two a batch of 200, the last batch
-    // partial): the same products in the same order.
+    let plain_config = NetConfig::plain(8, &hidden, Activation::Relu, None, 3);
+    assert_eq!(
+        MlpConfig::new(8, hidden.to_vec(), 3).to_net_config(),
+        plain_config,
+        "the MLP shorthand"
+    );
+    let mut plain: Net<f32> = plain_config.clone().build(&he(), 2).unwrap();
+    let mut net: Net<f32> = general(plain_config).build(&he(), 2).unwrap();
+    assert!(
+        same_bits(plain.parameters(), net.parameters()),
+        "the same draws"
+    );
+    // One row chunk a batch (100 <= 128 rows): the same products in the same order.
     let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
-        .with_batch_size(200)
+        .with_batch_size(100)
         .with_epochs(2);
     let targets = Targets::Classes(&y);
-    let a = Trainer::new(&mlp, config.clone())
+    let a = Trainer::new(&plain, config.clone())
         .unwrap()
-        .train(&mut mlp, x.view(), targets, |_, _| {})
+        .train(&mut plain, x.view(), targets, |_, _| {})
         .unwrap();
     let b = Trainer::new(&net, config)
         .unwrap()
@@ -76,12 +73,13 @@ fn a_plain_net_draws_and_trains_as_the_mlp_bit_for_bit() {
         .unwrap();
     assert_eq!(a, b);
     assert!(
-        same_bits(&flat(&mlp), net.parameters()),
+        same_bits(plain.parameters(), net.parameters()),
         "the same training"
     );
-    // Prediction blocks its products differently (the MLP in one piece): f32 rounding.
+    // Prediction blocks its products differently (the plain stack in one piece): f32
+    // rounding.
     let (p, q) = (
-        mlp.predict(x.view()).unwrap(),
+        plain.predict(x.view()).unwrap(),
         net.predict(x.view()).unwrap(),
     );
     assert!(
@@ -485,32 +483,22 @@ fn a_net_saves_and_loads_with_its_running_averages_and_multipliers() {
     assert!(text.contains("initlab.net_config"));
     let err = Net::<f64>::load(&path).unwrap_err().to_string();
     assert!(err.contains("dtype F32; expected F64"), "{err}");
-    let err = nn::Mlp::<f32>::load(&path).unwrap_err().to_string();
-    assert!(err.contains("no `initlab.mlp_config` entry"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn a_plain_nets_stages_are_diagnosed_as_the_mlps_layers() {
+fn a_plain_stacks_layers_are_diagnosed_as_the_general_passes_stages() {
     let x = probe(64, 12);
     let y: Vec<usize> = (0..64).map(|i| i % 3).collect();
     let targets = Targets::Classes(&y);
-    let mlp = MlpConfig::new(12, vec![20, 16], 3)
-        .with_activation(Activation::Tanh)
-        .build::<f64>(
-            &Initializer::normal(0.0, 0.4),
-            &Initializer::uniform(-0.1, 0.1),
-            3,
-        )
-        .unwrap();
     let init = NetInit::new(
         Initializer::normal(0.0, 0.4),
         Initializer::uniform(-0.1, 0.1),
     );
-    let net: Net<f64> = NetConfig::plain(12, &[20, 16], Activation::Tanh, None, 3)
-        .build(&init, 3)
-        .unwrap();
-    let a = nn::diagnose(&mlp, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
+    let config = NetConfig::plain(12, &[20, 16], Activation::Tanh, None, 3);
+    let plain: Net<f64> = config.clone().build(&init, 3).unwrap();
+    let net: Net<f64> = general(config).build(&init, 3).unwrap();
+    let a = nn::net::diagnose(&plain, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
     let b = nn::net::diagnose(&net, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
     assert_eq!(a.len(), b.len());
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-12 * p.abs().max(1.0);
@@ -640,29 +628,22 @@ fn a_blocks_jacobian_singular_values_match_finite_differences() {
 }
 
 #[test]
-fn lsuv_on_a_plain_net_is_the_mlps_and_on_a_residual_net_sets_every_branch_layer() {
+fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_branch_layer() {
     let x = probe(256, 24);
     let config = nn::LsuvConfig::default();
-    let mut mlp = MlpConfig::new(24, vec![40, 30], 5)
-        .build::<f64>(&Initializer::Zeros, &Initializer::Zeros, 0)
-        .unwrap();
     let zeros = NetInit::new(Initializer::Zeros, Initializer::Zeros);
-    let mut net: Net<f64> = NetConfig::plain(24, &[40, 30], Activation::Relu, None, 5)
-        .build(&zeros, 0)
-        .unwrap();
-    let a = nn::lsuv(&mut mlp, x.view(), config).unwrap();
+    let stack = NetConfig::plain(24, &[40, 30], Activation::Relu, None, 5);
+    let mut plain: Net<f64> = stack.clone().build(&zeros, 0).unwrap();
+    let mut net: Net<f64> = general(stack).build(&zeros, 0).unwrap();
+    let a = nn::lsuv(&mut plain, x.view(), config).unwrap();
     let b = nn::net::lsuv(&mut net, x.view(), config).unwrap();
     assert_eq!(a.len(), b.len());
     for (a, b) in a.iter().zip(&b) {
         assert_eq!(a.iterations, b.iterations);
         assert!((a.final_variance - b.final_variance).abs() < 1e-12);
     }
-    let flat: Vec<f64> = mlp
-        .named_parameters()
-        .into_iter()
-        .flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>())
-        .collect();
-    let close = flat
+    let close = plain
+        .parameters()
         .iter()
         .zip(net.parameters())
         .all(|(p, q)| (p - q).abs() <= 1e-12 * p.abs().max(1.0));

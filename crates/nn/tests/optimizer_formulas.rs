@@ -5,20 +5,15 @@
 //! The network is one weight and one bias, `z = w x + b`, with `x = 1`, target 0 and the
 //! squared error, so both gradients are `2 (w + b)`.
 
-use ndarray::{Array1, Array2, array};
-use nn::{
-    Activation, Dense, Loss, Mlp, MlpConfig, Optimizer, Schedule, Targets, TrainConfig, Trainer,
-};
+use ndarray::array;
+use nn::init::Initializer;
+use nn::{Loss, MlpConfig, Optimizer, Schedule, Targets, TrainConfig, Trainer};
 
 /// `(w, b)` after each of `steps` steps from `w = 1, b = 0`.
 fn trajectory(optimizer: Optimizer, schedule: Schedule, steps: usize) -> Vec<(f64, f64)> {
-    let layer = Dense::new(
-        Array2::from_elem((1, 1), 1.0),
-        Array1::zeros(1),
-        Activation::Identity,
-    )
-    .unwrap();
-    let mut mlp = Mlp::from_layers(MlpConfig::new(1, vec![], 1), vec![layer]).unwrap();
+    let mut mlp = MlpConfig::new(1, vec![], 1)
+        .build::<f64>(&Initializer::Ones, &Initializer::Zeros, 0)
+        .unwrap();
     let config = TrainConfig::new(Loss::MeanSquaredError, optimizer)
         .with_batch_size(1)
         .with_schedule(schedule);
@@ -30,8 +25,8 @@ fn trajectory(optimizer: Optimizer, schedule: Schedule, steps: usize) -> Vec<(f6
                 .train_batch(&mut mlp, x.view(), Targets::Values(t.view()))
                 .unwrap()
                 .unwrap();
-            let layer = &mlp.layers()[0];
-            (layer.weight()[[0, 0]], layer.bias()[0])
+            let (weight, bias) = &mlp.dense_parameters()[0];
+            (weight[[0, 0]], bias[0])
         })
         .collect()
 }

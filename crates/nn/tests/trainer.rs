@@ -2,9 +2,9 @@
 //! divergence, and rejects bad input with a clear error.
 
 use init::{Initializer, Nonlinearity, RngKey};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use nn::{
-    Activation, History, Loss, Mlp, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig,
+    Activation, History, Loss, MlpConfig, Net, NnError, Optimizer, Status, Targets, TrainConfig,
     Trainer,
 };
 
@@ -22,7 +22,7 @@ fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
     (x, labels)
 }
 
-fn network(seed: u64) -> Mlp<f32> {
+fn network(seed: u64) -> Net<f32> {
     MlpConfig::new(8, vec![32, 32], 3)
         .build(
             &Initializer::he_normal(Nonlinearity::Relu),
@@ -32,7 +32,7 @@ fn network(seed: u64) -> Mlp<f32> {
         .unwrap()
 }
 
-fn train(mlp: &mut Mlp<f32>, x: ArrayView2<'_, f32>, y: &[usize], config: TrainConfig) -> History {
+fn train(mlp: &mut Net<f32>, x: ArrayView2<'_, f32>, y: &[usize], config: TrainConfig) -> History {
     Trainer::new(mlp, config)
         .unwrap()
         .train(mlp, x, Targets::Classes(y), |_, _| {})
@@ -68,7 +68,7 @@ fn learns_separable_blobs() {
 
 /// Hidden layers wider than `UNIT_BLOCK` and `GRAD_ROWS`, so that every layer's forward
 /// product, input gradient and weight gradient is cut into several blocks (one partial).
-fn wide_network(seed: u64) -> Mlp<f32> {
+fn wide_network(seed: u64) -> Net<f32> {
     let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
     MlpConfig::new(8, hidden, 3)
         .build(
@@ -79,7 +79,7 @@ fn wide_network(seed: u64) -> Mlp<f32> {
         .unwrap()
 }
 
-fn trained_on_threads(threads: usize) -> Mlp<f32> {
+fn trained_on_threads(threads: usize) -> Net<f32> {
     let (x, y) = blobs(500);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -101,18 +101,12 @@ fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
     let one = trained_on_threads(1);
     for threads in [2, 4] {
         let many = trained_on_threads(threads);
-        for (a, b) in one.layers().iter().zip(many.layers()) {
-            let same = a
-                .weight()
-                .iter()
-                .zip(b.weight())
-                .all(|(p, q)| p.to_bits() == q.to_bits())
-                && a.bias()
-                    .iter()
-                    .zip(b.bias())
-                    .all(|(p, q)| p.to_bits() == q.to_bits());
-            assert!(same, "weights differ between 1 and {threads} threads");
-        }
+        let same = one
+            .parameters()
+            .iter()
+            .zip(many.parameters())
+            .all(|(p, q)| p.to_bits() == q.to_bits());
+        assert!(same, "weights differ between 1 and {threads} threads");
     }
     assert_ne!(one, wide_network(2), "training changed the weights");
 }
@@ -152,7 +146,7 @@ fn a_trainer_step_follows_the_whole_batch_gradient() {
         .unwrap();
     let y: Vec<usize> = (0..rows).map(|i| (i * 7) % 3).collect();
     let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
-    let before: Mlp<f64> = MlpConfig::new(8, hidden, 3)
+    let before: Net<f64> = MlpConfig::new(8, hidden, 3)
         .with_activation(Activation::Tanh)
         .build(
             &Initializer::GlorotNormal { gain: 1.0 },
@@ -172,15 +166,16 @@ fn a_trainer_step_follows_the_whole_batch_gradient() {
         .train_batch(&mut after, x.view(), Targets::Classes(&y))
         .unwrap()
         .expect("a finite step");
-    for (l, (b, a)) in before.layers().iter().zip(after.layers()).enumerate() {
-        let pairs = [
-            (b.weight() - a.weight(), &grads.dw[l] * lr),
-            (
-                (b.bias() - a.bias()).insert_axis(ndarray::Axis(0)),
-                (&grads.db[l] * lr).insert_axis(ndarray::Axis(0)),
-            ),
-        ];
-        for (step, expected) in pairs {
+    // Tensor by tensor: each layer's weight, then its bias.
+    for (l, tensor) in before.tensors().iter().enumerate() {
+        let range = tensor.offset..tensor.offset + tensor.len();
+        let step: Array1<f64> = before.parameters()[range.clone()]
+            .iter()
+            .zip(&after.parameters()[range.clone()])
+            .map(|(b, a)| b - a)
+            .collect();
+        let expected: Array1<f64> = grads[range].iter().map(|g| g * lr).collect();
+        {
             let scale = expected.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
             let worst = (&step - &expected)
                 .iter()
@@ -211,9 +206,7 @@ fn divergence_stops_training_with_the_step() {
     assert_eq!(history.epoch_losses.len(), epoch);
     assert!(step < 50, "diverged at step {step}");
     assert!(
-        mlp.layers()
-            .iter()
-            .all(|l| l.weight().iter().all(|w| w.is_finite())),
+        mlp.parameters().iter().all(|w| w.is_finite()),
         "no NaN update was applied"
     );
 }

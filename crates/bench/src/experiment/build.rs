@@ -51,7 +51,7 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
 }
 
 /// The network of `arch` from `input` features to `output` logits: an MLP when it has
-/// neither normalization nor residual blocks, else a [`NetConfig`] (see [`Residual`] for
+/// neither normalization nor residual blocks, else a [`NetConfig`] (see [`Residual`](super::Residual) for
 /// the layout of residual networks).
 ///
 /// # Errors

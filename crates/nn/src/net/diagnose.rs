@@ -11,7 +11,7 @@ use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
 /// One training-mode forward and backward pass of `inputs` (BatchNorm on the batch's
 /// statistics, as in a training step), reported per *stage*: each top-level dense layer
 /// or residual block together with the normalization and activation layers after it, in
-/// order. So a plain network's stages are an [`Mlp`](crate::Mlp)'s layers, and
+/// order. So a plain network's stages are its dense layers, each with its activation, and
 /// [`diagnose`](crate::diagnose)'s fields read the same way:
 ///
 /// - `pre_*`: the stage's first layer's output (a dense layer's `x W^T + b`, a block's

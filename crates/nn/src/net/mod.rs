@@ -189,11 +189,16 @@ impl<T: Real> Net<T> {
     }
 
     /// Logits for `inputs` in evaluation mode (BatchNorm on its running averages), in
-    /// chunks of 512 rows; a plain stack in one piece, as an [`Mlp`](crate::Mlp) does.
+    /// chunks of 512 rows; a plain stack in one piece.
     ///
     /// # Errors
-    /// [`NnError::InputWidth`], [`NnError::NonFiniteInput`] or [`NnError::EmptyDataset`].
+    /// [`NnError::InputWidth`] or [`NnError::NonFiniteInput`]; no rows give no logits.
     pub fn predict(&self, inputs: ArrayView2<'_, T>) -> Result<Array2<T>, NnError> {
+        crate::data::check_width(self.io(), inputs.ncols())?;
+        if inputs.nrows() == 0 {
+            return Ok(Array2::zeros((0, self.output)));
+        }
+        // ReLU and friends would turn a NaN input into finite logits.
         crate::data::validate_inputs(self.io(), inputs)?;
         // A plain stack runs as an MLP does, BLAS threads as they are set: the same bits.
         if let Some(plain) = self.plain() {
@@ -208,8 +213,10 @@ impl<T: Real> Net<T> {
         Ok(logits)
     }
 
-    /// Fraction of rows classified as labelled, in evaluation mode, by the rule of
-    /// [`Mlp::accuracy`](crate::Mlp::accuracy).
+    /// Fraction of rows classified as labelled, in evaluation mode, in chunks of 512 rows:
+    /// the class is the index of the largest logit (the first of equals) or, for one logit
+    /// (a sigmoid's, trained with [`Loss::BinaryCrossEntropyWithLogits`]), 1 when it is
+    /// positive and 0 otherwise.
     ///
     /// # Errors
     /// Wrong input width, mismatched or out-of-range labels, or no rows.
@@ -345,7 +352,7 @@ impl<T: Real> Net<T> {
     /// looking inside the network: each hidden stage's output (a dense layer or residual
     /// block with the normalization and activation after it, as [`diagnose`] reports
     /// them), then the logits, `[rows, width]` each. A plain stack's stages are its dense
-    /// layers' activations, computed as an [`Mlp`](crate::Mlp)'s.
+    /// layers' activations, each layer computed in one piece.
     ///
     /// # Errors
     /// As [`predict`](Self::predict).

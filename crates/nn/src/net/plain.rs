@@ -1,5 +1,5 @@
 //! A [`Net`] whose layers are `dense → activation → … → dense`, as a plain
-//! [`Stack`]: it then trains in row chunks and evaluates as an [`Mlp`](crate::Mlp) does.
+//! [`Stack`]: it then trains in row chunks and runs each layer's products in one piece.
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 

@@ -17,7 +17,8 @@
 //! packed kernel (feature `packed-gemm`) does, so with it one thread runs whole layers.
 //!
 //! [`Trainer`](crate::Trainer) runs this engine for every network that is a plain stack
-//! (an [`Mlp`](crate::Mlp), or a [`Net`](crate::net::Net) of dense layers and activations).
+//! (a [`Net`](crate::net::Net) of dense layers and activations, as an
+//! [`MlpConfig`](crate::MlpConfig) builds).
 //!
 //! Weight gradients are then computed in fixed blocks of [`GRAD_ROWS`] output units: one
 //! task sums `delta_c^T x_c` over the chunks in chunk order (GEMM with `beta = 1` after the

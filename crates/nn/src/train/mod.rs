@@ -5,7 +5,7 @@
 //! - `run`: the epoch loop, its [`Event`]s and the [`History`] it returns;
 //! - `gather` and `update`: a mini-batch's samples copied in, and the optimizer applied in
 //!   blocks, shared by every trainer;
-//! - [`Trainer`]: one trainer for every network, which picks the engine once, when built:
+//! - [`Trainer`]: the one trainer, which picks the engine once, when built:
 //!   `chunked` for a plain stack, its steps in row chunks (and `grad_blocks`, its weight
 //!   gradients in blocks of units), or `whole_batch` for any other net.
 
@@ -22,4 +22,4 @@ pub use chunked::{CHUNK_ROWS, UNIT_BLOCK};
 pub use config::{LrScale, Parallelism, TrainConfig};
 pub use grad_blocks::GRAD_ROWS;
 pub use run::{Event, History, Status};
-pub use trainer::{Trainable, Trainer};
+pub use trainer::Trainer;

@@ -7,60 +7,8 @@ use super::chunked::Chunked;
 use super::run::{epochs, on_worker};
 use super::whole_batch::WholeBatch;
 use super::{Event, History, TrainConfig};
-use crate::data::Io;
 use crate::net::Net;
-use crate::{Mlp, NnError, Real, Targets};
-
-/// A network a [`Trainer`] trains: an [`Mlp`] or a [`Net`]. Sealed: `nn`'s networks are
-/// the ones it knows how to train.
-pub trait Trainable<T: Real>: sealed::Network<T> + Send + Sync {}
-
-impl<T: Real> Trainable<T> for Mlp<T> {}
-impl<T: Real> Trainable<T> for Net<T> {}
-
-pub(crate) mod sealed {
-    use super::{Mlp, Net, Real};
-
-    /// A network by kind, to change.
-    #[derive(Debug)]
-    pub enum Kind<'a, T> {
-        Mlp(&'a mut Mlp<T>),
-        Net(&'a mut Net<T>),
-    }
-
-    /// A network by kind, to read.
-    #[derive(Debug, Clone, Copy)]
-    pub enum KindRef<'a, T> {
-        Mlp(&'a Mlp<T>),
-        Net(&'a Net<T>),
-    }
-
-    /// What the trainer needs of a network: which kind it is.
-    pub trait Network<T: Real> {
-        fn kind(&mut self) -> Kind<'_, T>;
-        fn kind_ref(&self) -> KindRef<'_, T>;
-    }
-
-    impl<T: Real> Network<T> for Mlp<T> {
-        fn kind(&mut self) -> Kind<'_, T> {
-            Kind::Mlp(self)
-        }
-        fn kind_ref(&self) -> KindRef<'_, T> {
-            KindRef::Mlp(self)
-        }
-    }
-
-    impl<T: Real> Network<T> for Net<T> {
-        fn kind(&mut self) -> Kind<'_, T> {
-            Kind::Net(self)
-        }
-        fn kind_ref(&self) -> KindRef<'_, T> {
-            KindRef::Net(self)
-        }
-    }
-}
-
-use sealed::{Kind, KindRef};
+use crate::{NnError, Real, Targets};
 
 /// How a trainer runs its steps, chosen once, when it is built, from the network.
 #[derive(Debug)]
@@ -75,8 +23,8 @@ enum Engine<T> {
 /// needs allocated once, bitwise-identical weights on any number of threads, and
 /// [`Status::Diverged`](crate::Status) instead of training on NaN.
 ///
-/// A plain stack of dense layers and activations (every [`Mlp`], and a [`Net`] of only
-/// those) trains in row chunks of [`CHUNK_ROWS`](crate::CHUNK_ROWS) samples, in parallel
+/// A plain stack of dense layers and activations (a [`Net`] of only those, such as every
+/// [`MlpConfig`](crate::MlpConfig) builds) trains in row chunks of [`CHUNK_ROWS`](crate::CHUNK_ROWS) samples, in parallel
 /// (see the `train` module's notes on parallelism); any other net trains each mini-batch
 /// as a whole, which BatchNorm's statistics need. The trainer picks the engine when it is
 /// built; the caller never does.
@@ -92,19 +40,15 @@ pub struct Trainer<T> {
 
 impl<T: Real> Trainer<T> {
     /// Allocates the optimizer state (and, for a plain stack, the gradient blocks) for
-    /// `network`; the step buffers follow on first use.
+    /// `net`; the step buffers follow on first use.
     ///
     /// # Errors
     /// A bad training configuration, or `lr_scales` that are not one per dense layer.
-    pub fn new<N: Trainable<T>>(network: &N, config: TrainConfig) -> Result<Self, NnError> {
+    pub fn new(net: &Net<T>, config: TrainConfig) -> Result<Self, NnError> {
         config.validate()?;
-        // `kind` takes `&mut`: look through a shared reference without changing anything.
-        let engine = match network.kind_ref() {
-            KindRef::Mlp(mlp) => Engine::Chunked(Chunked::new(mlp, &config)?),
-            KindRef::Net(net) => match net.plain() {
-                Some(plain) => Engine::Chunked(Chunked::new(&plain, &config)?),
-                None => Engine::WholeBatch(WholeBatch::new(net, &config)?),
-            },
+        let engine = match net.plain() {
+            Some(plain) => Engine::Chunked(Chunked::new(&plain, &config)?),
+            None => Engine::WholeBatch(WholeBatch::new(net, &config)?),
         };
         Ok(Self {
             pool: config.pool()?,
@@ -122,39 +66,39 @@ impl<T: Real> Trainer<T> {
 
     /// Checks the data and the network against this trainer, and sizes the step buffers
     /// for batches of `rows` samples.
-    fn prepare<N: Trainable<T>>(
+    fn prepare(
         &mut self,
-        network: &mut N,
+        net: &Net<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
         rows: usize,
     ) -> Result<(), NnError> {
-        let io = network.kind_ref().io();
+        let io = net.io();
         crate::data::validate(io, inputs, targets)?;
-        let fits = match (&mut self.engine, network.kind_ref()) {
-            (Engine::Chunked(engine), KindRef::Mlp(mlp)) => engine.fits(mlp).then(|| {
-                engine.reserve(mlp, io, rows, self.config.batch_size);
-            }),
-            (Engine::Chunked(engine), KindRef::Net(net)) => net
+        let fits = match &mut self.engine {
+            Engine::Chunked(engine) => net
                 .plain()
                 .filter(|plain| engine.fits(plain))
                 .map(|plain| engine.reserve(&plain, io, rows, self.config.batch_size)),
-            (Engine::WholeBatch(engine), KindRef::Net(net)) => {
-                engine.fits(net).then(|| engine.reserve(net, rows))
-            }
-            (Engine::WholeBatch(_), KindRef::Mlp(_)) => None,
+            Engine::WholeBatch(engine) => engine.fits(net).then(|| engine.reserve(net, rows)),
         };
         if fits.is_none() {
             return Err(NnError::Config {
                 field: "network",
-                value: network.kind_ref().describe(),
+                value: format!(
+                    "a net of dense layer widths {:?} and {} parameters",
+                    std::iter::once(net.config().input)
+                        .chain(net.config().dense_shapes().iter().map(|s| s.1))
+                        .collect::<Vec<_>>(),
+                    net.parameter_count()
+                ),
                 expected: "the network this Trainer was built for (build one Trainer per network)",
             });
         }
         self.config.loss.check_targets(targets)
     }
 
-    /// Trains `network` on the data for the configured epochs, calling `on_event` after
+    /// Trains `net` on the data for the configured epochs, calling `on_event` after
     /// every step and epoch (with the network as it is then, e.g. to evaluate it).
     ///
     /// Called from outside a rayon pool, the whole run moves onto a worker of the global
@@ -166,15 +110,15 @@ impl<T: Real> Trainer<T> {
     /// Data the network cannot use (see [`NnError`]), or a network other than the one
     /// the trainer was built for; divergence is not an error but a
     /// [`Status::Diverged`](crate::Status) in the history.
-    pub fn train<N: Trainable<T>>(
+    pub fn train(
         &mut self,
-        network: &mut N,
+        net: &mut Net<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
-        mut on_event: impl FnMut(&Event, &N) + Send,
+        mut on_event: impl FnMut(&Event, &Net<T>) + Send,
     ) -> Result<History, NnError> {
         let rows = self.config.batch_size.min(inputs.nrows());
-        self.prepare(network, inputs, targets, rows)?;
+        self.prepare(net, inputs, targets, rows)?;
         let _single_threaded_blas = SingleThreadedBlas::new();
         self.order = (0..inputs.nrows()).collect();
         let mut order = std::mem::take(&mut self.order);
@@ -183,8 +127,8 @@ impl<T: Real> Trainer<T> {
             epochs(
                 &config,
                 &mut order,
-                network,
-                |network, batch| (self.step, self.step(network, inputs, targets, batch)),
+                net,
+                |net, batch| (self.step, self.step(net, inputs, targets, batch)),
                 &mut on_event,
             )
         });
@@ -205,9 +149,9 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     /// Data the network cannot use, another network than the trainer's, or more rows than
     /// the configured batch size.
-    pub fn train_batch<N: Trainable<T>>(
+    pub fn train_batch(
         &mut self,
-        network: &mut N,
+        net: &mut Net<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
     ) -> Result<Option<f64>, NnError> {
@@ -218,7 +162,7 @@ impl<T: Real> Trainer<T> {
                 expected: "at most the configured batch_size",
             });
         }
-        self.prepare(network, inputs, targets, inputs.nrows())?;
+        self.prepare(net, inputs, targets, inputs.nrows())?;
         if self.order.len() != inputs.nrows() || self.order.iter().enumerate().any(|(i, &o)| i != o)
         {
             self.order = (0..inputs.nrows()).collect();
@@ -226,11 +170,11 @@ impl<T: Real> Trainer<T> {
         let _single_threaded_blas = SingleThreadedBlas::new();
         let order = std::mem::take(&mut self.order);
         let loss = match (&self.engine, self.pool.clone()) {
-            (_, Some(pool)) => pool.install(|| self.step(network, inputs, targets, &order)),
+            (_, Some(pool)) => pool.install(|| self.step(net, inputs, targets, &order)),
             // Each step of a plain stack opens its own scope on the current pool.
-            (Engine::Chunked(_), None) => self.step(network, inputs, targets, &order),
+            (Engine::Chunked(_), None) => self.step(net, inputs, targets, &order),
             (Engine::WholeBatch(_), None) => {
-                on_worker(None, || self.step(network, inputs, targets, &order))
+                on_worker(None, || self.step(net, inputs, targets, &order))
             }
         };
         self.order = order;
@@ -239,9 +183,9 @@ impl<T: Real> Trainer<T> {
 
     /// One optimizer step on the samples `batch`; `None` if the loss or a gradient is not
     /// finite (then the weights are left untouched and the step is not counted).
-    fn step<N: Trainable<T>>(
+    fn step(
         &mut self,
-        network: &mut N,
+        net: &mut Net<T>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
         batch: &[usize],
@@ -249,41 +193,14 @@ impl<T: Real> Trainer<T> {
         let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step);
         let t = self.step + 1;
         let config = &self.config;
-        let loss = match (&mut self.engine, network.kind()) {
-            (Engine::Chunked(engine), Kind::Mlp(mlp)) => {
-                engine.step(mlp, config, t, lr, inputs, targets, batch)
-            }
-            (Engine::Chunked(engine), Kind::Net(net)) => {
+        let loss = match &mut self.engine {
+            Engine::Chunked(engine) => {
                 let mut plain = net.plain_mut().expect("checked before the steps");
                 engine.step(&mut plain, config, t, lr, inputs, targets, batch)
             }
-            (Engine::WholeBatch(engine), Kind::Net(net)) => {
-                engine.step(net, config, t, lr, inputs, targets, batch)
-            }
-            (Engine::WholeBatch(_), Kind::Mlp(_)) => unreachable!("checked before the steps"),
+            Engine::WholeBatch(engine) => engine.step(net, config, t, lr, inputs, targets, batch),
         }?;
         self.step = t;
         Some(loss)
-    }
-}
-
-impl<T: Real> KindRef<'_, T> {
-    fn io(self) -> Io {
-        match self {
-            Self::Mlp(mlp) => mlp.io(),
-            Self::Net(net) => net.io(),
-        }
-    }
-
-    /// Its kind and shape, for errors.
-    fn describe(self) -> String {
-        match self {
-            Self::Mlp(mlp) => format!("an MLP of layer widths {:?}", mlp.config().widths()),
-            Self::Net(net) => format!(
-                "a net of {} layers and {} parameters",
-                net.config().layers.len(),
-                net.parameter_count()
-            ),
-        }
     }
 }
