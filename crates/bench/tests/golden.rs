@@ -21,7 +21,7 @@ use indicatif::ProgressBar;
 use nn::init::{Initializer, Nonlinearity};
 use nn::mup::Parametrization;
 use nn::ndarray::Array2;
-use nn::net::{NetConfig, NetInit, Norm, Ordering, ResidualBlock};
+use nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
 use nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use serde_json::{Value, json};
 
@@ -229,8 +229,11 @@ fn plain_residual_normalized_and_mup_experiments_are_unchanged() {
     check("experiments", &observed);
 }
 
+/// Training inputs and labels, test inputs and labels.
+type Digits = (Array2<f32>, Vec<usize>, Array2<f32>, Vec<usize>);
+
 /// The first `n` training images of the bundled digits, standardized, and their labels.
-fn digits(n: usize) -> (Array2<f32>, Vec<usize>, Array2<f32>, Vec<usize>) {
+fn digits(n: usize) -> Digits {
     let mut data = bench::data::Dataset::idx_dir(&bundled_mnist()).unwrap();
     data.standardize();
     let data = data.truncate_train(n);
@@ -256,34 +259,44 @@ fn step_loss(event: &Event) -> Option<f64> {
     }
 }
 
+/// Trains `net` on the digits and observes it: every step's loss, the test accuracy and a
+/// digest of its parameters and running averages.
+fn trained(mut net: Net<f32>, train: TrainConfig, digits: &Digits) -> Value {
+    let (x, y, test_x, test_y) = digits;
+    let mut steps = Vec::new();
+    Trainer::new(&net, train)
+        .unwrap()
+        .train(&mut net, x.view(), Targets::Classes(y), |e, _| {
+            steps.extend(step_loss(e))
+        })
+        .unwrap();
+    let tensors = net
+        .named_parameters()
+        .into_iter()
+        .chain(net.named_buffers())
+        .map(|(_, t)| t);
+    json!({
+        "step_losses": steps,
+        "test_accuracy": net.accuracy(test_x.view(), test_y).unwrap(),
+        "weights": digest(tensors),
+    })
+}
+
 #[test]
 fn networks_trained_through_nn_are_unchanged() {
-    let (x, y, test_x, test_y) = digits(600);
+    let digits = digits(600);
     let he = Initializer::he_normal(Nonlinearity::Relu);
     let mut cases = serde_json::Map::new();
 
     // A plain ReLU MLP, three row chunks a batch, layers wider than a unit block.
-    let config = MlpConfig::new(784, vec![300, 200], 10);
-    let mut mlp = config.build::<f32>(&he, &Initializer::Zeros, 3).unwrap();
+    let net = MlpConfig::new(784, vec![300, 200], 10)
+        .build::<f32>(&he, &Initializer::Zeros, 3)
+        .unwrap();
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(1e-3))
         .with_batch_size(300)
         .with_epochs(2)
         .with_seed(5);
-    let mut steps = Vec::new();
-    Trainer::new(&mlp, train)
-        .unwrap()
-        .train(&mut mlp, x.view(), Targets::Classes(&y), |e, _| {
-            steps.extend(step_loss(e))
-        })
-        .unwrap();
-    cases.insert(
-        "mlp".into(),
-        outcome(
-            steps,
-            mlp.accuracy(test_x.view(), &test_y).unwrap(),
-            digest(mlp.named_parameters().into_iter().map(|(_, t)| t)),
-        ),
-    );
+    cases.insert("mlp".into(), trained(net, train, &digits));
 
     // μP at four times its base width, Adam.
     let target = MlpConfig::new(784, vec![256, 256], 10);
@@ -291,30 +304,12 @@ fn networks_trained_through_nn_are_unchanged() {
         base: MlpConfig::new(784, vec![64, 64], 10),
     };
     let optimizer = Optimizer::adam(2e-3);
-    let mut mlp = mup
+    let net = mup
         .build::<f32>(&target, &optimizer, &he, &Initializer::Zeros, 7)
         .unwrap();
-    let train = mup
-        .train_config(
-            &target,
-            TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer).with_epochs(2),
-        )
-        .unwrap();
-    let mut steps = Vec::new();
-    Trainer::new(&mlp, train)
-        .unwrap()
-        .train(&mut mlp, x.view(), Targets::Classes(&y), |e, _| {
-            steps.extend(step_loss(e))
-        })
-        .unwrap();
-    cases.insert(
-        "mup".into(),
-        outcome(
-            steps,
-            mlp.accuracy(test_x.view(), &test_y).unwrap(),
-            digest(mlp.named_parameters().into_iter().map(|(_, t)| t)),
-        ),
-    );
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer).with_epochs(2);
+    let train = mup.train_config(&target, train).unwrap();
+    cases.insert("mup".into(), trained(net, train, &digits));
 
     // Residual nets: no norm, LayerNorm and BatchNorm, pre- and post-activation.
     let nets = [
@@ -335,49 +330,23 @@ fn networks_trained_through_nn_are_unchanged() {
         if let Some(norm) = norm {
             block = block.with_norm(norm);
         }
-        let config = NetConfig::new(784)
+        let net = NetConfig::new(784)
             .dense(96)
             .activation(Activation::Relu)
             .blocks(block, 3)
-            .dense(10);
-        let mut net = config
+            .dense(10)
             .build::<f32>(&NetInit::new(he.clone(), Initializer::Zeros), 11)
             .unwrap();
-        let train = TrainConfig::new(
-            Loss::SoftmaxCrossEntropy,
-            Optimizer::Momentum {
-                lr: 0.02,
-                momentum: 0.9,
-                nesterov: true,
-                weight_decay: 1e-4,
-            },
-        )
-        .with_batch_size(150)
-        .with_epochs(2);
-        let mut steps = Vec::new();
-        Trainer::new(&net, train)
-            .unwrap()
-            .train(&mut net, x.view(), Targets::Classes(&y), |e, _| {
-                steps.extend(step_loss(e))
-            })
-            .unwrap();
-        let tensors = net
-            .named_parameters()
-            .into_iter()
-            .chain(net.named_buffers())
-            .map(|(_, t)| t);
-        cases.insert(
-            name.into(),
-            outcome(
-                steps,
-                net.accuracy(test_x.view(), &test_y).unwrap(),
-                digest(tensors),
-            ),
-        );
+        let momentum = Optimizer::Momentum {
+            lr: 0.02,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 1e-4,
+        };
+        let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, momentum)
+            .with_batch_size(150)
+            .with_epochs(2);
+        cases.insert(name.into(), trained(net, train, &digits));
     }
     check("nn", &Value::Object(cases));
-}
-
-fn outcome(steps: Vec<f64>, accuracy: f64, digest: String) -> Value {
-    json!({ "step_losses": steps, "test_accuracy": accuracy, "weights": digest })
 }
