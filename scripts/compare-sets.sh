@@ -82,7 +82,8 @@ TIMING = {"wall_seconds", "samples_per_second", "gflops", "finished_unix", "seco
 
 def strip(value):
     if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items() if k not in TIMING}
+        # The build that made a set (shard.json) is provenance, not a result.
+        return {k: strip(v) for k, v in value.items() if k not in TIMING and k != "build"}
     if isinstance(value, list):
         return [strip(v) for v in value]
     return value
@@ -97,9 +98,11 @@ def normalized(path, out, folder):
         keep = [i for i, name in enumerate(rows[0]) if name not in TIMING] if rows else []
         return "\n".join(",".join(r[i] for i in keep if i < len(r)) for r in rows).encode()
     if path.endswith(".html"):
-        # The report prints the timing columns as table cells and inside its embedded JSON.
+        # The report prints the timing columns as table cells and inside its embedded JSON,
+        # and names the build that made it.
         text = data.decode()
         text = re.sub(r'"(%s)":\s*[-0-9.eE+a-zA-Z"]+' % "|".join(TIMING), r'"\1":-', text)
+        text = re.sub(r"initlab revision</dt><dd>[^<]*", "initlab revision</dt><dd>-", text)
         return text.encode()
     return data
 
@@ -115,7 +118,9 @@ for folder in folders:
         pa, pb = os.path.join(a, n), os.path.join(b, n)
         return os.path.exists(pa) and os.path.exists(pb) and normalized(pa, a, folder) == normalized(pb, b, folder)
     differ = [n for n in names if not same(old, new, n)]
-    moved = [n for n in names if not same(committed, old, n)]
+    # The committed sets predate run records (shard.json): compare what they hold.
+    kept = [n for n in names if os.path.exists(os.path.join(committed, n)) and n != "manifest.json"]
+    moved = [n for n in kept if not same(committed, old, n)]
     worst = max(worst, len(differ))
     verdict = "identical" if not differ else "DIFFER: " + " ".join(differ)
     info = "identical" if not moved else "differ: " + " ".join(moved)

@@ -1,11 +1,15 @@
-//! Networks beyond the plain MLP: residual blocks, LayerNorm and BatchNorm, and the
+//! The network model: every network `nn` trains is a [`Net`], from plain stacks of dense
+//! layers and activations to residual blocks, LayerNorm and BatchNorm, with the
 //! initializations made for them (Fixup, SkipInit, ReZero, GPT-2's residual scaling,
 //! zero γ).
 //!
 //! A [`NetConfig`] lists [`LayerSpec`]s; [`NetConfig::build`] lays out and initializes
 //! them with a [`NetInit`] into a [`Net`], whose trainable values live in one flat vector
-//! (named by its [`Tensor`]s), and [`Trainer`](crate::Trainer) trains it. Every layer's backward pass
-//! is checked against finite differences in f64 (`tests/net_gradient_check.rs`), and
+//! (named by its [`Tensor`]s), and [`Trainer`](crate::Trainer) trains it. A net whose
+//! layers are a plain stack runs the plain-stack passes (each layer's products in one
+//! piece, row chunks in training); any other runs the general ones, layer by layer in
+//! fixed blocks of units. Every layer's backward pass is checked against finite
+//! differences in f64 (`tests/net_gradient_check.rs`), and
 //! training is bitwise identical on any number of threads, BatchNorm included: its
 //! statistics cover the whole mini-batch, each feature summed over samples in order.
 //! [`diagnose`] reports them per stage (a dense layer or a block, with the normalization
