@@ -670,16 +670,6 @@ impl ExperimentFile {
             mup_bases.push(None);
         }
         if mup_bases.iter().any(Option::is_some) {
-            if let Some(arch) = archs.iter().find(|a| a.is_net()) {
-                return Err(BenchError::invalid(
-                    "train.parametrizations",
-                    "mup",
-                    format!(
-                        "plain networks only ({} has normalization, residual blocks or layer_inits)",
-                        arch.label()
-                    ),
-                ));
-            }
             if let Some(init) = t.inits.iter().find(|i| {
                 !matches!(
                     lookup(i, Activation::Relu),

@@ -82,10 +82,6 @@ fn a_sweep_expands_over_parametrizations_learning_rates_archs_and_seeds() {
             "that μP can scale",
         ),
         (
-            SWEEP.replace("width = 64", "width = 64\n    norm = \"batch\""),
-            "plain networks only",
-        ),
-        (
             SWEEP.replace("[\"standard\", \"mup\"]", "[\"standard\"]"),
             "train.base_width",
         ),
@@ -157,4 +153,47 @@ fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), stems.len(), "each figure once: {stems:?}");
+}
+
+/// μP in an experiment file for residual nets with LayerNorm: one learning-rate multiplier
+/// per dense layer (stem, branches, output), and at the base width the standard runs.
+#[test]
+fn mup_sweeps_residual_nets_with_layernorm() {
+    let data = generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        300,
+        1,
+    )
+    .unwrap();
+    let text = SWEEP
+        .replace("depth = 2\n", "blocks = 2\n    norm = \"layer\"\n")
+        .replace("lrs = [0.001, 0.01, 0.1]", "lrs = [0.01]");
+    let specs = check(&text).unwrap();
+    assert!(specs.iter().all(|s| s.arch.residual.is_some()));
+    let wide = specs
+        .iter()
+        .find(|s| s.mup_base == Some(16) && s.arch.hidden == [64])
+        .unwrap();
+    let built = bench::experiment::build(&data, wide).unwrap();
+    // Adam: the stem from the input at 1, the four branch layers and the output at 1/4.
+    let lr: Vec<f64> = built.lr_scales.iter().map(|s| s.weight).collect();
+    assert_eq!(lr, [1.0, 0.25, 0.25, 0.25, 0.25, 0.25]);
+    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let losses = |mup: Option<usize>, width: usize| -> Vec<f64> {
+        results
+            .iter()
+            .filter(|r| r.spec.mup_base == mup && r.spec.arch.hidden == [width])
+            .map(|r| r.epochs.last().unwrap().train_loss)
+            .collect()
+    };
+    assert_eq!(
+        losses(None, 16),
+        losses(Some(16), 16),
+        "μP at its base is standard"
+    );
+    assert_ne!(losses(None, 64), losses(Some(16), 64), "wider, it is not");
+    assert!(results.iter().all(|r| r.final_accuracy.is_finite()));
 }

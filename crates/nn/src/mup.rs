@@ -1,5 +1,7 @@
 //! μP, the Maximal Update Parametrization (Yang & Hu 2021; Yang et al. 2022, "Tensor
-//! Programs V"), for MLPs: per-layer initialization and learning rates, derived from a
+//! Programs V"), for plain stacks ([`Parametrization`]) and for any network, residual and
+//! normalized ones included ([`net_scalings`], [`net_parametrization`]): per-layer
+//! initialization and learning rates, derived from a
 //! base network and the width multipliers against it, so that a network's behaviour stops
 //! depending on its width and a learning rate tuned on the base transfers.
 //!
@@ -34,7 +36,7 @@
 
 use init::Initializer;
 
-use crate::net::Net;
+use crate::net::{Net, NetConfig, NetInit};
 use crate::{LayerInit, LrScale, MlpConfig, NnError, Optimizer, Real, TrainConfig};
 
 /// How a network's initialization and learning rates depend on its width.
@@ -103,28 +105,7 @@ impl Parametrization {
             });
         }
         let adam = matches!(optimizer, Optimizer::Adam { .. });
-        let last = shapes.len() - 1;
-        Ok(shapes
-            .iter()
-            .zip(base.layer_shapes())
-            .enumerate()
-            .map(|(l, (&(fan_in, fan_out), (base_in, base_out)))| {
-                let m_in = fan_in as f64 / base_in as f64;
-                let m_out = fan_out as f64 / base_out as f64;
-                // The table's columns in one formula each: m_in = 1 for the input layer,
-                // m_out = 1 for the output layer.
-                let (weight, bias) = if adam {
-                    (1.0 / m_in, 1.0)
-                } else {
-                    (m_out / m_in, m_out)
-                };
-                let init_std = if l == last { 1.0 / m_in.sqrt() } else { 1.0 };
-                LayerScaling {
-                    init_std,
-                    lr: LrScale { weight, bias },
-                }
-            })
-            .collect())
+        Ok(relative_scalings(&shapes, &base.layer_shapes(), adam))
     }
 
     /// Builds `target` with `weight` and `bias` (a fan_in-scaled weight initializer gives
@@ -193,4 +174,118 @@ impl Parametrization {
         };
         Ok(config.with_lr_scales(scales))
     }
+}
+
+/// The table's factors for layers of `shapes` against the same layers at `base` shapes:
+/// the first layer is the input layer (`m_in = 1` when the input widths agree), the last
+/// the output layer (`m_out = 1`), every other a hidden one.
+fn relative_scalings(
+    shapes: &[(usize, usize)],
+    base: &[(usize, usize)],
+    adam: bool,
+) -> Vec<LayerScaling> {
+    let last = shapes.len() - 1;
+    shapes
+        .iter()
+        .zip(base)
+        .enumerate()
+        .map(|(l, (&(fan_in, fan_out), &(base_in, base_out)))| {
+            let m_in = fan_in as f64 / base_in as f64;
+            let m_out = fan_out as f64 / base_out as f64;
+            // The table's columns in one formula each: m_in = 1 for the input layer,
+            // m_out = 1 for the output layer.
+            let (weight, bias) = if adam {
+                (1.0 / m_in, 1.0)
+            } else {
+                (m_out / m_in, m_out)
+            };
+            let init_std = if l == last { 1.0 / m_in.sqrt() } else { 1.0 };
+            LayerScaling {
+                init_std,
+                lr: LrScale { weight, bias },
+            }
+        })
+        .collect()
+}
+
+/// μP for any network, residual and normalized ones included: each dense layer's factors,
+/// in the order a forward pass meets them (branches included), for training `target` with
+/// `optimizer` relative to `base`, the same layers at the base widths. The first dense
+/// layer is the input layer, the last the output layer, every other (a residual branch's
+/// too) a hidden one, as for an MLP. Normalization gains and biases and residual
+/// multipliers keep their initialization and the configured learning rate: μP's for
+/// vector-like parameters under Adam (under SGD μP would scale their rate by the width
+/// multiplier, which this does not).
+///
+/// # Errors
+/// [`NnError::Config`] if `base` has another number of layers or dense layers, or another
+/// input or output, than `target`; a bad layer of either.
+///
+/// # Examples
+/// ```
+/// use nn::mup::net_scalings;
+/// use nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
+/// use nn::{Activation, Optimizer};
+///
+/// let net = |width| {
+///     let block = ResidualBlock::new(width, 2, Activation::Relu, Ordering::PreActivation).with_norm(Norm::Layer);
+///     NetConfig::new(784).dense(width).blocks(block, 3).norm(Norm::Layer).dense(10)
+/// };
+/// let layers = net_scalings(&net(256), &net(64), &Optimizer::adam(1e-3))?;
+/// assert_eq!(layers.len(), 1 + 3 * 2 + 1);
+/// assert_eq!(layers[0].lr.weight, 1.0); // the stem, from the input: 1
+/// assert_eq!(layers[3].lr.weight, 0.25); // a branch layer: 1 / m_in
+/// assert_eq!(layers[7].init_std, 0.5); // the output layer: 1 / sqrt(m_in)
+/// # Ok::<(), nn::NnError>(())
+/// ```
+pub fn net_scalings(
+    target: &NetConfig,
+    base: &NetConfig,
+    optimizer: &Optimizer,
+) -> Result<Vec<LayerScaling>, NnError> {
+    let (output, base_output) = (target.output()?, base.output()?);
+    let (shapes, base_shapes) = (target.dense_shapes(), base.dense_shapes());
+    if shapes.len() != base_shapes.len()
+        || target.layers.len() != base.layers.len()
+        || target.input != base.input
+        || output != base_output
+    {
+        return Err(NnError::Config {
+            field: "base",
+            value: format!(
+                "{} layers, {} dense, from {} to {base_output} features",
+                base.layers.len(),
+                base_shapes.len(),
+                base.input
+            ),
+            expected: "the target's layers, input and output, at base widths",
+        });
+    }
+    let adam = matches!(optimizer, Optimizer::Adam { .. });
+    Ok(relative_scalings(&shapes, &base_shapes, adam))
+}
+
+/// `init` under μP for `target` relative to `base` ([`net_scalings`]): every dense
+/// layer's strategy (after `init`'s own rules, a residual scheme's included) with its
+/// weight scaled by its `init_std`, as per-layer overrides, and the learning-rate
+/// multipliers to train it with ([`TrainConfig::lr_scales`]).
+///
+/// # Errors
+/// As [`net_scalings`], or a scheme that rejects the network.
+pub fn net_parametrization(
+    target: &NetConfig,
+    base: &NetConfig,
+    optimizer: &Optimizer,
+    init: &NetInit,
+) -> Result<(NetInit, Vec<LrScale>), NnError> {
+    let scalings = net_scalings(target, base, optimizer)?;
+    let mut scaled = init.clone();
+    for (dense, scaling) in init.dense_inits(target)?.into_iter().zip(&scalings) {
+        let mut layer = dense.init;
+        if scaling.init_std != 1.0 {
+            layer.weight = layer.weight.scaled(scaling.init_std);
+        }
+        scaled = scaled.with_override(dense.path, layer);
+    }
+    Ok((scaled, scalings.into_iter().map(|s| s.lr).collect()))
 }

@@ -215,3 +215,87 @@ fn mismatched_bases_and_multipliers_are_errors() {
         "{err}"
     );
 }
+
+/// A pre-activation residual net with LayerNorm, `width` wide.
+fn residual(width: usize) -> nn::NetConfig {
+    use nn::net::{Norm, Ordering, ResidualBlock};
+    let block = ResidualBlock::new(width, 2, nn::Activation::Relu, Ordering::PreActivation)
+        .with_norm(Norm::Layer);
+    nn::NetConfig::new(20)
+        .dense(width)
+        .blocks(block, 2)
+        .norm(Norm::Layer)
+        .dense(10)
+}
+
+#[test]
+fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_its_base() {
+    use nn::mup::{net_parametrization, net_scalings};
+    let he = nn::NetInit::new(
+        Initializer::he_normal(Nonlinearity::Relu),
+        Initializer::Zeros,
+    );
+    // At the base widths every factor is 1: the same network, drawn alike.
+    let (init, lr) =
+        net_parametrization(&residual(64), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
+    assert!(lr.iter().all(|&s| s == LrScale::ONE));
+    let standard = residual(64).build::<f32>(&he, 5).unwrap();
+    assert_eq!(residual(64).build::<f32>(&init, 5).unwrap(), standard);
+    // Four times as wide, under SGD: the stem (input layer) m_out = 4, the branch layers
+    // m_in = m_out = 4, the output layer m_in = 4.
+    let sgd = net_scalings(&residual(256), &residual(64), &Optimizer::sgd(0.1)).unwrap();
+    let lr: Vec<(f64, f64)> = sgd.iter().map(|s| (s.lr.weight, s.lr.bias)).collect();
+    assert_eq!(
+        lr,
+        [
+            (4.0, 4.0),
+            (1.0, 4.0),
+            (1.0, 4.0),
+            (1.0, 4.0),
+            (1.0, 4.0),
+            (0.25, 1.0)
+        ]
+    );
+    let stds: Vec<f64> = sgd.iter().map(|s| s.init_std).collect();
+    assert_eq!(stds, [1.0, 1.0, 1.0, 1.0, 1.0, 0.5]);
+    // The output layer's weights at 1 / sqrt(m_in) of He's, the others He's.
+    let (init, lr) =
+        net_parametrization(&residual(256), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
+    let net = residual(256).build::<f64>(&init, 5).unwrap();
+    let dense = net.dense_parameters();
+    let second_moment =
+        |w: &ndarray::ArrayView2<'_, f64>| w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+    let (output, hidden) = (second_moment(&dense[5].0), second_moment(&dense[3].0));
+    // He: 2 / 256 for both fans of 256; the output layer a quarter of it. Standard error of a
+    // second moment of n normal draws: sqrt(2 / n) of it.
+    let expected = 2.0 / 256.0 / 4.0;
+    let se = expected * (2.0 / dense[5].0.len() as f64).sqrt();
+    assert!(
+        (output - expected).abs() < 4.0 * se,
+        "{output} vs {expected} ± {se}"
+    );
+    let se = 2.0 / 256.0 * (2.0 / dense[3].0.len() as f64).sqrt();
+    assert!((hidden - 2.0 / 256.0).abs() < 4.0 * se, "{hidden}");
+    // And it trains, with one multiplier per dense layer.
+    let x: Array2<f64> = Initializer::normal(0.0, 1.0)
+        .sample((64, 20), RngKey::new(3))
+        .unwrap();
+    let y: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(1e-3))
+        .with_batch_size(32)
+        .with_lr_scales(lr);
+    let mut net = net;
+    let history = Trainer::new(&net, train)
+        .unwrap()
+        .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
+        .unwrap();
+    assert_eq!(history.status, nn::Status::Completed);
+    // A base of another structure is refused.
+    let err = net_scalings(
+        &residual(256),
+        &residual(64).dense(10),
+        &Optimizer::sgd(0.1),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("`base`"), "{err}");
+}

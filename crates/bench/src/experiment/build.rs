@@ -186,10 +186,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
     check_applies(&spec.arch, &spec.init, &choice)?;
     match network(dataset, &spec.arch)? {
         Network::Mlp(config) => build_plain(dataset, spec, &config, choice),
-        Network::Net { config, .. } => Ok(Built {
-            net: build_net(dataset, spec, config, choice)?,
-            lr_scales: Vec::new(),
-        }),
+        Network::Net { config, .. } => build_net(dataset, spec, config, choice),
     }
 }
 
@@ -246,9 +243,24 @@ fn build_net(
     spec: &RunSpec,
     config: NetConfig,
     choice: InitChoice,
-) -> Result<Net<f32>, BenchError> {
+) -> Result<Built, BenchError> {
     let lsuv = matches!(choice, InitChoice::Lsuv);
     let (config, init) = net_init(&spec.arch, config, choice)?;
+    // μP against the same architecture with every hidden width the base's.
+    let (init, lr_scales) = match spec.mup_base {
+        None => (init, Vec::new()),
+        Some(width) => {
+            let base_arch = Arch {
+                hidden: vec![width; spec.arch.hidden.len()],
+                ..spec.arch.clone()
+            };
+            let Network::Net { config: base, .. } = network(dataset, &base_arch)? else {
+                unreachable!("the base has the target's normalization and blocks")
+            };
+            let base = net_init(&base_arch, base, lookup(&spec.init, spec.arch.activation)?)?.0;
+            nn::mup::net_parametrization(&config, &base, &spec.optimizer, &init)?
+        }
+    };
     let mut net = config.build(&init, spec.seed)?;
     if lsuv {
         let rows = PROBE_ROWS.min(dataset.train_x.nrows());
@@ -258,7 +270,7 @@ fn build_net(
         };
         nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
     }
-    Ok(net)
+    Ok(Built { net, lr_scales })
 }
 
 /// The network and initialization a checked initializer choice gives a [`Net`]: its
