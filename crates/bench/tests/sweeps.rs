@@ -30,6 +30,19 @@ const SWEEP: &str = r#"
     seeds = [0, 1]
 "#;
 
+/// The sweep's data: 300 samples of three blobs in 4 dimensions.
+fn blobs() -> bench::data::Dataset {
+    generate(
+        Synthetic::Blobs {
+            classes: 3,
+            dims: 4,
+        },
+        300,
+        1,
+    )
+    .unwrap()
+}
+
 fn check(text: &str) -> Result<Vec<bench::experiment::RunSpec>, bench::BenchError> {
     // One folder per test thread: the tests run in parallel.
     let dir = std::env::temp_dir().join(format!(
@@ -94,15 +107,7 @@ fn a_sweep_expands_over_parametrizations_learning_rates_archs_and_seeds() {
 
 #[test]
 fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
-    let data = generate(
-        Synthetic::Blobs {
-            classes: 3,
-            dims: 4,
-        },
-        300,
-        1,
-    )
-    .unwrap();
+    let data = blobs();
     let specs = check(SWEEP).unwrap();
     let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
     let table = bench::report::markdown(&results);
@@ -159,15 +164,7 @@ fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
 /// per dense layer (stem, branches, output), and at the base width the standard runs.
 #[test]
 fn mup_sweeps_residual_nets_with_layernorm() {
-    let data = generate(
-        Synthetic::Blobs {
-            classes: 3,
-            dims: 4,
-        },
-        300,
-        1,
-    )
-    .unwrap();
+    let data = blobs();
     let text = SWEEP
         .replace("depth = 2\n", "blocks = 2\n    norm = \"layer\"\n")
         .replace("lrs = [0.001, 0.01, 0.1]", "lrs = [0.01]");
