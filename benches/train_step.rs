@@ -87,9 +87,7 @@ fn train_step(c: &mut Criterion) {
         group.finish();
     }
     for (name, network) in residuals() {
-        let Network::Net { config, .. } = network else {
-            unreachable!("a residual network is a Net")
-        };
+        let config = network.config;
         let mut group = c.benchmark_group(format!("train_step/{name}"));
         group
             .sample_size(30)
@@ -137,7 +135,7 @@ fn summary(_: &mut Criterion) {
     );
     let networks = configs()
         .into_iter()
-        .map(|(name, arch)| (name, Network::Mlp(arch)))
+        .map(|(name, arch)| (name, Network::mlp(&arch)))
         .chain(residuals());
     for (name, arch) in networks {
         let config = ThroughputConfig {

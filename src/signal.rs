@@ -21,13 +21,14 @@ pub(crate) struct SignalArgs {
     /// μP's base), He-initialized, under the standard parametrization and μP, each layer's
     /// pre-activation second moment at init and its own update ‖ΔW x‖ / ‖W x‖ after one
     /// step of --optimizer on --batch digits, with slopes in width against the predicted
-    /// ones (seeds 0, 1 and 2).
+    /// ones (seeds 0, 1 and 2). With --residual, --depth pre-activation blocks of two
+    /// layers after a dense stem, as `initlab coord-check --blocks` builds them.
     #[arg(
         long,
         value_delimiter = ',',
         conflicts_with_all = [
             "width", "inits", "input", "input_scale", "skip_input_layer", "input_width",
-            "jacobian_samples", "norm", "residual", "branch", "ordering", "seed",
+            "jacobian_samples", "branch", "ordering", "seed",
         ]
     )]
     pub(crate) widths: Option<Vec<usize>>,
@@ -93,7 +94,9 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         let seeds = 3;
         let width_check = CoordCheckArgs {
             widths: widths.clone(),
-            depth: args.depth.unwrap_or(3),
+            depth: (!args.residual).then(|| args.depth.unwrap_or(3)),
+            blocks: args.residual.then(|| args.depth.unwrap_or(3)),
+            norm: args.norm.clone(),
             activation: args.activation.clone(),
             optimizer: args.optimizer.clone(),
             lr: args.lr,

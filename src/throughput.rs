@@ -123,8 +123,8 @@ pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>,
             ));
         }
         return Ok(vec![
-            Network::Mlp(MlpConfig::new(784, vec![512, 512], 10)),
-            Network::Mlp(MlpConfig::deep(784, 20, 256, 10, Activation::Relu)),
+            Network::mlp(&MlpConfig::new(784, vec![512, 512], 10)),
+            Network::mlp(&MlpConfig::deep(784, 20, 256, 10, Activation::Relu)),
         ]);
     };
     let bad = |expected: &str| BenchError::invalid("--layers", format!("{widths:?}"), expected);

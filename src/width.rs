@@ -4,9 +4,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use bench::coord_check::Shape;
 use bench::output::OutputDir;
 use bench::{BenchError, config, plot, report};
 use nn::Activation;
+use nn::net::Norm;
 
 use crate::finish::{Ending, progress_bar};
 use crate::{BUNDLED_MNIST, Cli};
@@ -20,9 +22,17 @@ pub(crate) struct CoordCheckArgs {
         default_value = "64,128,256,512,1024,2048,4096"
     )]
     pub(crate) widths: Vec<usize>,
-    /// Hidden layers.
-    #[arg(long, default_value_t = 3)]
-    pub(crate) depth: usize,
+    /// Hidden layers of a plain net [default: 3].
+    #[arg(long, conflicts_with = "blocks")]
+    pub(crate) depth: Option<usize>,
+    /// Residual blocks of two layers (pre-activation, after a dense stem), instead of a
+    /// plain net.
+    #[arg(long)]
+    pub(crate) blocks: Option<usize>,
+    /// Normalization: layer or batch (in every branch and after the last block, or after
+    /// every hidden layer of a plain net).
+    #[arg(long)]
+    pub(crate) norm: Option<String>,
     /// Hidden activation.
     #[arg(long, default_value = "relu")]
     pub(crate) activation: String,
@@ -76,9 +86,17 @@ pub(crate) fn coord_check(
                 format!("at most {} networks in all", bench::experiment::MAX_RUNS),
             )
         })?;
+    let norm = args.norm.as_deref().map(parse_norm).transpose()?;
+    let shape = match args.blocks {
+        Some(blocks) => Shape::Residual { blocks, norm },
+        None => Shape::Plain {
+            depth: args.depth.unwrap_or(3),
+            norm,
+        },
+    };
     let config = bench::coord_check::CoordCheckConfig {
         widths: args.widths.clone(),
-        depth: args.depth,
+        shape,
         activation,
         optimizer,
         steps: args.steps,
@@ -93,7 +111,7 @@ pub(crate) fn coord_check(
     // μP are built one after the other, but allocation may overlap).
     let widest = args.widths.iter().copied().max().unwrap_or(0);
     let widths: Vec<usize> = std::iter::once(data.inputs())
-        .chain(std::iter::repeat_n(widest, args.depth))
+        .chain(std::iter::repeat_n(widest, shape.dense_layers() - 1))
         .chain(std::iter::once(data.outputs))
         .collect();
     bench::memory::check_widths("--widths", &widths)?;
@@ -132,8 +150,14 @@ pub(crate) fn coord_check(
     report::write_csv_and_json(out.staging(), stem, &report.csv(), &report)?;
     report::write_markdown(out.staging(), stem, &markdown)?;
     plot::write_pngs(out.staging(), &figures)?;
-    let settings = vec![
-        ("widths".to_owned(), format!("{:?}", args.widths)),
+    let mut settings = vec![("widths".to_owned(), format!("{:?}", args.widths))];
+    if let Some(blocks) = shape.blocks() {
+        settings.push(("blocks".to_owned(), blocks.to_string()));
+    }
+    if let Some(norm) = &args.norm {
+        settings.push(("norm".to_owned(), norm.clone()));
+    }
+    settings.extend([
         (
             "optimizer".to_owned(),
             format!("{} lr {}", args.optimizer, args.lr),
@@ -141,7 +165,7 @@ pub(crate) fn coord_check(
         ("steps".to_owned(), args.steps.to_string()),
         ("batch".to_owned(), args.batch.to_string()),
         ("seeds".to_owned(), args.seeds.to_string()),
-    ];
+    ]);
     Ending {
         kind: stem,
         report_file: &format!("{stem}_report.html"),
@@ -152,4 +176,12 @@ pub(crate) fn coord_check(
         config: None,
     }
     .publish(out)
+}
+
+fn parse_norm(name: &str) -> Result<Norm, BenchError> {
+    match name {
+        "layer" => Ok(Norm::Layer),
+        "batch" => Ok(Norm::Batch),
+        _ => Err(BenchError::invalid("--norm", name, "layer or batch")),
+    }
 }

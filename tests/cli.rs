@@ -316,7 +316,41 @@ fn coord_check_writes_its_table_files_and_figures() {
         assert!(dir.join(file).exists(), "{file} missing");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+    // A residual net with LayerNorm: its stages and its blocks' branch layers.
+    let stdout = stdout_of_success(initlab(&[
+        "coord-check",
+        "--widths",
+        "16,32",
+        "--blocks",
+        "1",
+        "--norm",
+        "layer",
+        "--steps",
+        "1",
+        "--seeds",
+        "2",
+        "--batch",
+        "16",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]));
+    assert!(
+        stdout.contains("1 pre-activation residual block of two layers with LayerNorm")
+            && stdout.contains("| block 1, normalized |")
+            && stdout.contains("| block 1.2 |"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = initlab(&["coord-check", "--depth", "2", "--blocks", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--depth with --blocks is a usage error"
+    );
     for (args, expected) in [
+        (&["--norm", "group"][..], "`--norm`"),
+        (&["--blocks", "0"][..], "`blocks`"),
         (&["--widths", "64,32"][..], "two or more increasing widths"),
         (&["--optimizer", "rmsprop"][..], "`--optimizer`"),
         (&["--lr=-1"][..], "`--lr`"),
@@ -369,11 +403,36 @@ fn signal_across_width_writes_its_tables_and_refuses_depth_only_flags() {
         assert!(dir.join(file).exists(), "{file} missing");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+    // Residual blocks with LayerNorm, as `coord-check --blocks --norm` builds them.
+    let stdout = stdout_of_success(initlab(&[
+        "signal",
+        "--widths",
+        "8,16",
+        "--residual",
+        "--depth",
+        "1",
+        "--norm",
+        "layer",
+        "--batch",
+        "8",
+        "--quiet",
+        "--out",
+        &dir.display().to_string(),
+    ]));
+    assert!(
+        stdout.contains("1 pre-activation residual block of two layers with LayerNorm")
+            && stdout.contains("| block 1.2 |"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
     let err = stderr_of_failure(initlab(&["signal", "--widths", "8,16", "--lr=-1"]));
     assert!(err.contains("`--lr`"), "{err}");
     // Flags of the depth view, and the width view's flags without it, are usage errors.
     for (args, expected) in [
-        (&["--widths", "8,16", "--residual"][..], "'--residual'"),
+        (
+            &["--widths", "8,16", "--branch", "3"][..],
+            "'--branch <BRANCH>'",
+        ),
         (
             &["--widths", "8,16", "--input", "gaussian"][..],
             "'--input <INPUT>'",

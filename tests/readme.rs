@@ -269,6 +269,10 @@ fn the_width_tables_are_the_committed_reports() {
             "cargo run --release -- coord-check --out docs/coord_check",
         ),
         (
+            "docs/coord_check_residual/coord_check.md",
+            "cargo run --release -- coord-check --blocks 3 --norm layer --out docs/coord_check_residual",
+        ),
+        (
             "docs/signal_width/signal_width.md",
             "cargo run --release -- signal --widths 64,128,256,512,1024,2048,4096 --out docs/signal_width",
         ),
@@ -277,9 +281,11 @@ fn the_width_tables_are_the_committed_reports() {
     let readme = read("README.md");
     let tables: Vec<&str> = readme
         .split("```\n")
-        .filter(|block| block.starts_with("| layer | standard |"))
+        .filter(|block| {
+            block.starts_with("| layer | standard |") || block.starts_with("| stage | standard |")
+        })
         .collect();
-    assert_eq!(tables.len(), 4, "the μP section's four width tables");
+    assert_eq!(tables.len(), 5, "the μP section's five width tables");
     for table in tables {
         assert!(
             committed.iter().any(|report| report.contains(table)),

@@ -210,7 +210,7 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()
     // The steps run back to back on a worker, as in `Trainer::train` called from one.
     let mut net: Net<f32> = config
         .arch
-        .net_config()
+        .config
         .build(&NetInit::new(relu, Initializer::Zeros), 0)
         .expect("valid architecture");
     let mut trainer = Trainer::new(&net, train).expect("valid training configuration");
@@ -438,7 +438,7 @@ pub fn report(
         progress.inc(1);
         for &(t, rate) in &result.training {
             rows.push(ThroughputRow {
-                network: arch.name(),
+                network: arch.name.clone(),
                 threads: t,
                 samples_per_second: rate.samples_per_second,
                 gflops: rate.gflops,

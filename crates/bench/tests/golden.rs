@@ -19,7 +19,6 @@ use bench::config;
 use bench::experiment::{RunResult, run};
 use indicatif::ProgressBar;
 use nn::init::{Initializer, Nonlinearity};
-use nn::mup::Parametrization;
 use nn::ndarray::Array2;
 use nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
 use nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
@@ -299,16 +298,15 @@ fn networks_trained_through_nn_are_unchanged() {
     cases.insert("mlp".into(), trained(net, train, &digits));
 
     // μP at four times its base width, Adam.
-    let target = MlpConfig::new(784, vec![256, 256], 10);
-    let mup = Parametrization::Mup {
-        base: MlpConfig::new(784, vec![64, 64], 10),
-    };
+    let target = MlpConfig::new(784, vec![256, 256], 10).to_net_config();
+    let base = MlpConfig::new(784, vec![64, 64], 10).to_net_config();
     let optimizer = Optimizer::adam(2e-3);
-    let net = mup
-        .build::<f32>(&target, &optimizer, &he, &Initializer::Zeros, 7)
-        .unwrap();
-    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer).with_epochs(2);
-    let train = mup.train_config(&target, train).unwrap();
+    let he_net = NetInit::new(he.clone(), Initializer::Zeros);
+    let (init, lr_scales) = nn::mup::parametrize(&target, &base, &optimizer, &he_net).unwrap();
+    let net = target.build::<f32>(&init, 7).unwrap();
+    let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
+        .with_epochs(2)
+        .with_lr_scales(lr_scales);
     cases.insert("mup".into(), trained(net, train, &digits));
 
     // Residual nets: no norm, LayerNorm and BatchNorm, pre- and post-activation.

@@ -58,18 +58,68 @@ pub(crate) fn report<'g, T: Real>(
     jacobian_samples: usize,
 ) -> Vec<LayerDiagnostics> {
     let last = stack.depth() - 1;
-    let mut report = Vec::with_capacity(stack.depth());
-    for l in 0..stack.depth() {
-        let layer = stack.layer(l);
-        let pre = ws.pre[l].slice(s![..rows, ..]);
-        let post = if l < last {
-            ws.post[l].slice(s![..rows, ..])
-        } else {
-            pre
-        };
+    (0..stack.depth())
+        .map(|l| {
+            let layer = stack.layer(l);
+            let pre = ws.pre(l).slice(s![..rows, ..]);
+            let post = if l < last {
+                ws.post(l).slice(s![..rows, ..])
+            } else {
+                pre
+            };
+            let buffers = StageBuffers {
+                pre,
+                post,
+                grad: ws.grad(l).slice(s![..rows, ..]),
+                activation: layer.activation,
+            };
+            let jacobian = (jacobian_samples > 0).then(|| {
+                jacobian_mean_singular_value(
+                    layer.weight,
+                    layer.activation,
+                    pre,
+                    post,
+                    jacobian_samples.min(rows),
+                )
+            });
+            LayerDiagnostics::measure(
+                &buffers,
+                norm(layer.weight.iter().map(|v| v.wide())),
+                norm(dw(l).iter().map(|v| v.wide())),
+                jacobian,
+                duplicate_units(layer.weight, layer.bias),
+            )
+        })
+        .collect()
+}
+
+/// A stage's buffers after a full pass: its first layer's output, its own output, the
+/// gradient with respect to the first, and the activation that made the second.
+pub(crate) struct StageBuffers<'a, T> {
+    pub(crate) pre: ArrayView2<'a, T>,
+    pub(crate) post: ArrayView2<'a, T>,
+    pub(crate) grad: ArrayView2<'a, T>,
+    pub(crate) activation: crate::Activation,
+}
+
+impl LayerDiagnostics {
+    /// The statistics of a stage's `buffers`, with the norms of its weights and of their
+    /// gradient, and what was found of its Jacobian and its units.
+    pub(crate) fn measure<T: Real>(
+        buffers: &StageBuffers<'_, T>,
+        weight_norm: f64,
+        weight_grad_norm: f64,
+        jacobian_mean_singular_value: Option<f64>,
+        duplicate_units: usize,
+    ) -> Self {
+        let StageBuffers {
+            pre,
+            post,
+            grad,
+            activation,
+        } = buffers;
         let (pre_mean, pre_std) = mean_std(pre.iter().map(|v| v.wide()));
         let (post_mean, post_std) = mean_std(post.iter().map(|v| v.wide()));
-        let activation = layer.activation;
         let saturated = post
             .iter()
             .filter(|v| activation.is_saturated(v.wide()))
@@ -81,9 +131,7 @@ pub(crate) fn report<'g, T: Real>(
         } else {
             0
         };
-        let weight_grad_norm = norm(dw(l).iter().map(|v| v.wide()));
-        let weight_norm = norm(layer.weight.iter().map(|v| v.wide()));
-        report.push(LayerDiagnostics {
+        Self {
             pre_mean,
             pre_std,
             post_mean,
@@ -91,26 +139,16 @@ pub(crate) fn report<'g, T: Real>(
             saturated_fraction: saturated as f64 / post.len().max(1) as f64,
             dead_fraction: dead as f64 / post.ncols().max(1) as f64,
             weight_grad_norm,
-            backprop_grad_std: mean_std(ws.grad[l].slice(s![..rows, ..]).iter().map(|v| v.wide()))
-                .1,
+            backprop_grad_std: mean_std(grad.iter().map(|v| v.wide())).1,
             update_ratio: if weight_norm > 0.0 {
                 weight_grad_norm / weight_norm
             } else {
                 f64::INFINITY
             },
-            jacobian_mean_singular_value: (jacobian_samples > 0).then(|| {
-                jacobian_mean_singular_value(
-                    layer.weight,
-                    layer.activation,
-                    pre,
-                    post,
-                    jacobian_samples.min(rows),
-                )
-            }),
-            duplicate_units: duplicate_units(layer.weight, layer.bias),
-        });
+            jacobian_mean_singular_value,
+            duplicate_units,
+        }
     }
-    report
 }
 
 pub(crate) fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {

@@ -74,7 +74,7 @@ pub(crate) fn plain<T: Real>(
     for l in 0..stack.depth() {
         let variance_of = |stack: &_, ws: &mut Workspace<T>| {
             crate::stack::forward(stack, inputs, ws, l + 1, usize::MAX);
-            variance(ws.pre[l].slice(s![..rows, ..]))
+            variance(ws.pre(l).slice(s![..rows, ..]))
         };
         report.push(config.rescale(
             |stack| variance_of(stack, &mut workspace),

@@ -1,7 +1,7 @@
 //! μP, the Maximal Update Parametrization (Yang & Hu 2021; Yang et al. 2022, "Tensor
-//! Programs V"), for plain stacks ([`Parametrization`]) and for any network, residual and
-//! normalized ones included ([`net_scalings`], [`net_parametrization`]): per-layer
-//! initialization and learning rates, derived from a
+//! Programs V"), for any network, plain stacks, residual and normalized ones alike
+//! ([`scalings`], [`parametrize`]): per-layer initialization and learning rates, derived
+//! from a
 //! base network and the width multipliers against it, so that a network's behaviour stops
 //! depending on its width and a learning rate tuned on the base transfers.
 //!
@@ -34,22 +34,8 @@
 //! and `c` on Adam's) allows; a zero-initialized readout is `Initializer::Zeros` for the
 //! last layer.
 
-use init::Initializer;
-
-use crate::net::{Net, NetConfig, NetInit};
-use crate::{LayerInit, LrScale, MlpConfig, NnError, Optimizer, Real, TrainConfig};
-
-/// How a network's initialization and learning rates depend on its width.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parametrization {
-    /// The initializer's formula at the network's own fans, one learning rate for all.
-    Standard,
-    /// μP relative to a base network of the same depth, input and output.
-    Mup {
-        /// The base shapes.
-        base: MlpConfig,
-    },
-}
+use crate::net::{NetConfig, NetInit};
+use crate::{LrScale, NnError, Optimizer};
 
 /// One layer's factors relative to the standard parametrization at the same widths.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,122 +44,6 @@ pub struct LayerScaling {
     pub init_std: f64,
     /// Multiply the learning rate of the weights and of the biases.
     pub lr: LrScale,
-}
-
-impl Parametrization {
-    /// Each layer's factors for training `target` with `optimizer`, first layer to last.
-    ///
-    /// # Errors
-    /// [`NnError::Config`] if the base network has another depth, input or output than
-    /// `target`, or a bad width.
-    ///
-    /// # Examples
-    /// ```
-    /// use nn::mup::Parametrization;
-    /// use nn::{MlpConfig, Optimizer};
-    ///
-    /// // Four times the base width, trained with Adam.
-    /// let mup = Parametrization::Mup { base: MlpConfig::new(784, vec![128, 128], 10) };
-    /// let layers = mup.scalings(&MlpConfig::new(784, vec![512, 512], 10), &Optimizer::adam(1e-3))?;
-    /// assert_eq!(layers[1].lr.weight, 0.25); // hidden weights: 1 / m_in
-    /// assert_eq!(layers[2].init_std, 0.5); // output weights: 1 / sqrt(m_in)
-    /// # Ok::<(), nn::NnError>(())
-    /// ```
-    pub fn scalings(
-        &self,
-        target: &MlpConfig,
-        optimizer: &Optimizer,
-    ) -> Result<Vec<LayerScaling>, NnError> {
-        target.validate()?;
-        let shapes = target.layer_shapes();
-        let Self::Mup { base } = self else {
-            let one = LayerScaling {
-                init_std: 1.0,
-                lr: LrScale::ONE,
-            };
-            return Ok(vec![one; shapes.len()]);
-        };
-        base.validate()?;
-        if base.hidden.len() != target.hidden.len()
-            || base.input != target.input
-            || base.output != target.output
-        {
-            return Err(NnError::Config {
-                field: "base",
-                value: format!("layer widths {:?}", base.widths()),
-                expected: "the target's depth, input and output, with base hidden widths",
-            });
-        }
-        let adam = matches!(optimizer, Optimizer::Adam { .. });
-        Ok(relative_scalings(&shapes, &base.layer_shapes(), adam))
-    }
-
-    /// Builds `target` with `weight` and `bias` (a fan_in-scaled weight initializer gives
-    /// the table's variances) scaled as [`scalings`](Self::scalings) says; layer `i` draws
-    /// from tensors `2i` and `2i + 1` of `seed`, as [`MlpConfig::build`] does.
-    ///
-    /// # Errors
-    /// As [`scalings`](Self::scalings), or a bad initializer.
-    pub fn build<T: Real>(
-        &self,
-        target: &MlpConfig,
-        optimizer: &Optimizer,
-        weight: &Initializer,
-        bias: &Initializer,
-        seed: u64,
-    ) -> Result<Net<T>, NnError> {
-        let inits = self.layer_inits(target, optimizer, weight, bias)?;
-        target.build_per_layer(&inits, seed)
-    }
-
-    /// Each layer's weight and bias strategy for `target` under this parametrization, first
-    /// to last: `weight` scaled as [`scalings`](Self::scalings) says, `bias` as it is. What
-    /// [`build`](Self::build) draws from, and what a [`Net`] of the same
-    /// layers takes as per-layer overrides.
-    ///
-    /// # Errors
-    /// As [`scalings`](Self::scalings).
-    pub fn layer_inits(
-        &self,
-        target: &MlpConfig,
-        optimizer: &Optimizer,
-        weight: &Initializer,
-        bias: &Initializer,
-    ) -> Result<Vec<LayerInit>, NnError> {
-        Ok(self
-            .scalings(target, optimizer)?
-            .iter()
-            .map(|s| LayerInit {
-                weight: if s.init_std == 1.0 {
-                    weight.clone()
-                } else {
-                    weight.clone().scaled(s.init_std)
-                },
-                bias: bias.clone(),
-            })
-            .collect())
-    }
-
-    /// `config` with the learning-rate multipliers of `target` under this parametrization
-    /// (none for the standard one).
-    ///
-    /// # Errors
-    /// As [`scalings`](Self::scalings).
-    pub fn train_config(
-        &self,
-        target: &MlpConfig,
-        config: TrainConfig,
-    ) -> Result<TrainConfig, NnError> {
-        let scales = match self {
-            Self::Standard => Vec::new(),
-            Self::Mup { .. } => self
-                .scalings(target, &config.optimizer)?
-                .into_iter()
-                .map(|s| s.lr)
-                .collect(),
-        };
-        Ok(config.with_lr_scales(scales))
-    }
 }
 
 /// The table's factors for layers of `shapes` against the same layers at `base` shapes:
@@ -208,11 +78,10 @@ fn relative_scalings(
         .collect()
 }
 
-/// μP for any network, residual and normalized ones included: each dense layer's factors,
-/// in the order a forward pass meets them (branches included), for training `target` with
-/// `optimizer` relative to `base`, the same layers at the base widths. The first dense
-/// layer is the input layer, the last the output layer, every other (a residual branch's
-/// too) a hidden one, as for an MLP. Normalization gains and biases and residual
+/// μP's factors for every dense layer of `target`, in the order a forward pass meets them
+/// (branches included), for training it with `optimizer` relative to `base`, the same
+/// layers at the base widths. The first dense layer is the input layer, the last the
+/// output layer, every other (a residual branch's too) a hidden one. Normalization gains and biases and residual
 /// multipliers keep their initialization and the configured learning rate: μP's for
 /// vector-like parameters under Adam (under SGD μP would scale their rate by the width
 /// multiplier, which this does not).
@@ -223,7 +92,7 @@ fn relative_scalings(
 ///
 /// # Examples
 /// ```
-/// use nn::mup::net_scalings;
+/// use nn::mup::scalings;
 /// use nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
 /// use nn::{Activation, Optimizer};
 ///
@@ -231,14 +100,14 @@ fn relative_scalings(
 ///     let block = ResidualBlock::new(width, 2, Activation::Relu, Ordering::PreActivation).with_norm(Norm::Layer);
 ///     NetConfig::new(784).dense(width).blocks(block, 3).norm(Norm::Layer).dense(10)
 /// };
-/// let layers = net_scalings(&net(256), &net(64), &Optimizer::adam(1e-3))?;
+/// let layers = scalings(&net(256), &net(64), &Optimizer::adam(1e-3))?;
 /// assert_eq!(layers.len(), 1 + 3 * 2 + 1);
 /// assert_eq!(layers[0].lr.weight, 1.0); // the stem, from the input: 1
 /// assert_eq!(layers[3].lr.weight, 0.25); // a branch layer: 1 / m_in
 /// assert_eq!(layers[7].init_std, 0.5); // the output layer: 1 / sqrt(m_in)
 /// # Ok::<(), nn::NnError>(())
 /// ```
-pub fn net_scalings(
+pub fn scalings(
     target: &NetConfig,
     base: &NetConfig,
     optimizer: &Optimizer,
@@ -265,20 +134,36 @@ pub fn net_scalings(
     Ok(relative_scalings(&shapes, &base_shapes, adam))
 }
 
-/// `init` under μP for `target` relative to `base` ([`net_scalings`]): every dense
+/// `init` under μP for `target` relative to `base` ([`scalings`]): every dense
 /// layer's strategy (after `init`'s own rules, a residual scheme's included) with its
 /// weight scaled by its `init_std`, as per-layer overrides, and the learning-rate
-/// multipliers to train it with ([`TrainConfig::lr_scales`]).
+/// multipliers to train it with ([`TrainConfig::lr_scales`](crate::TrainConfig::lr_scales)).
 ///
 /// # Errors
-/// As [`net_scalings`], or a scheme that rejects the network.
-pub fn net_parametrization(
+/// As [`scalings`], or a scheme that rejects the network.
+///
+/// # Examples
+/// ```
+/// use nn::init::{Initializer, Nonlinearity};
+/// use nn::{Loss, MlpConfig, NetInit, Optimizer, TrainConfig, Trainer};
+///
+/// // A plain ReLU MLP four times as wide as the base it was tuned on.
+/// let net = |width| MlpConfig::new(784, vec![width, width], 10).to_net_config();
+/// let he = NetInit::new(Initializer::he_normal(Nonlinearity::Relu), Initializer::Zeros);
+/// let adam = Optimizer::adam(1e-3);
+/// let (init, lr_scales) = nn::mup::parametrize(&net(1024), &net(256), &adam, &he)?;
+/// let wide = net(1024).build::<f32>(&init, 0)?;
+/// let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, adam).with_lr_scales(lr_scales);
+/// let trainer = Trainer::new(&wide, train)?;
+/// # Ok::<(), nn::NnError>(())
+/// ```
+pub fn parametrize(
     target: &NetConfig,
     base: &NetConfig,
     optimizer: &Optimizer,
     init: &NetInit,
 ) -> Result<(NetInit, Vec<LrScale>), NnError> {
-    let scalings = net_scalings(target, base, optimizer)?;
+    let scalings = scalings(target, base, optimizer)?;
     let mut scaled = init.clone();
     for (dense, scaling) in init.dense_inits(target)?.into_iter().zip(&scalings) {
         let mut layer = dense.init;

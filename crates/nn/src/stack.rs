@@ -1,5 +1,5 @@
 //! The plain-stack strategy: a network that is `dense → activation → … → dense` runs its
-//! passes layer by layer into one [`Workspace`], each dense layer fused with the activation
+//! passes layer by layer into one [`Workspace`] (laid out as [`Workspace::for_widths`] says), each dense layer fused with the activation
 //! after it and each product in one piece (or in fixed blocks of units, in the trainer's
 //! row chunks). A [`Net`](crate::net::Net) whose layers are such a stack runs these passes.
 
@@ -57,7 +57,7 @@ pub(crate) trait StackMut<T: Real>: Stack<T> + Send {
 impl<T: Real> Workspace<T> {
     /// Buffers for `stack` on up to `rows` samples.
     pub(crate) fn for_stack(stack: &impl Stack<T>, rows: usize) -> Self {
-        Self::new(stack.widths(), rows)
+        Self::for_widths(stack.widths(), rows)
     }
 }
 
@@ -74,17 +74,12 @@ pub(crate) fn forward<T: Real>(
     block: usize,
 ) {
     let rows = x.nrows();
-    let last = stack.depth() - 1;
     for l in 0..count.min(stack.depth()) {
         let layer = stack.layer(l);
-        let (before, after) = ws.post.split_at_mut(l);
-        let input = if l == 0 {
-            x
-        } else {
-            before[l - 1].slice(s![..rows, ..])
-        };
-        let pre = ws.pre[l].slice_mut(s![..rows, ..]);
-        let post = (l < last).then(|| (layer.activation, after[0].slice_mut(s![..rows, ..])));
+        let (input, pre, post) = ws.forward_parts(l);
+        let input = input.map_or(x, |input| input.slice(s![..rows, ..]));
+        let pre = pre.slice_mut(s![..rows, ..]);
+        let post = post.map(|post| (layer.activation, post.slice_mut(s![..rows, ..])));
         dense::forward(input, layer.weight, layer.bias, pre, post, block);
     }
 }
@@ -102,26 +97,24 @@ pub(crate) fn backward<T: Real>(
 ) {
     let rows = x.nrows();
     for l in (0..stack.depth()).rev() {
-        let (below, here) = ws.grad.split_at_mut(l);
-        let delta = here[0].slice(s![..rows, ..]);
+        let (delta, below) = ws.backward_parts(l);
+        let delta = delta.slice(s![..rows, ..]);
         if let Some(grads) = grads.as_deref_mut() {
-            let input = if l == 0 {
-                x
-            } else {
-                ws.post[l - 1].slice(s![..rows, ..])
-            };
+            let input = below
+                .as_ref()
+                .map_or(x, |below| below.post.slice(s![..rows, ..]));
             let (dw, db) = &mut grads[l];
             dense::parameter_gradients(delta, input, dw.view_mut(), db.view_mut(), false);
         }
-        let Some(dx) = below.last_mut() else {
+        let Some(below) = below else {
             continue;
         };
+        let dx = below.grad.slice_mut(s![..rows, ..]);
         let below = dense::Below {
             activation: stack.layer(l - 1).activation,
-            pre: ws.pre[l - 1].slice(s![..rows, ..]),
-            post: ws.post[l - 1].slice(s![..rows, ..]),
+            pre: below.pre.slice(s![..rows, ..]),
+            post: below.post.slice(s![..rows, ..]),
         };
-        let dx = dx.slice_mut(s![..rows, ..]);
         dense::input_gradient(delta, stack.layer(l).weight, dx, Some(below), block);
     }
 }
@@ -143,8 +136,7 @@ pub(crate) fn layer_outputs<T: Real>(
     let mut ws = Workspace::for_stack(stack, rows);
     forward(stack, x, &mut ws, stack.depth(), usize::MAX);
     let mut outputs: Vec<Array2<T>> = ws
-        .post
-        .iter()
+        .posts()
         .map(|post| post.slice(s![..rows, ..]).to_owned())
         .collect();
     outputs.push(ws.logits(rows).to_owned());
@@ -185,13 +177,8 @@ pub(crate) fn forward_loss<T: Real>(
     let rows = x.nrows();
     let mut ws = Workspace::for_stack(stack, rows);
     forward(stack, x, &mut ws, stack.depth(), usize::MAX);
-    let last = ws.pre.len() - 1;
-    let value = loss.forward_backward(
-        ws.pre[last].view(),
-        targets,
-        T::of(1.0 / rows as f64),
-        ws.grad[last].view_mut(),
-    );
+    let (logits, grad) = ws.logits_and_grad(rows);
+    let value = loss.forward_backward(logits, targets, T::of(1.0 / rows as f64), grad);
     (value, ws)
 }
 

@@ -3,21 +3,20 @@
 
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
-use nn::mup::Parametrization;
-use nn::{Loss, LrScale, MlpConfig, NnError, Optimizer, Targets, TrainConfig, Trainer};
+use nn::mup::{parametrize, scalings};
+use nn::net::NetConfig;
+use nn::{Loss, LrScale, MlpConfig, NetInit, NnError, Optimizer, Targets, TrainConfig, Trainer};
 
-fn mup(base: &[usize]) -> Parametrization {
-    Parametrization::Mup {
-        base: MlpConfig::new(20, base.to_vec(), 10),
-    }
+/// A plain ReLU stack from 20 features to 10 classes.
+fn plain(hidden: &[usize]) -> NetConfig {
+    MlpConfig::new(20, hidden.to_vec(), 10).to_net_config()
 }
 
 #[test]
 fn multipliers_follow_the_table_for_sgd_momentum_and_adam() {
     // Hidden widths 4x and 2x the base: m = 4 into layer 1, 4 -> 2 through layer 2.
-    let target = MlpConfig::new(20, vec![512, 128], 10);
-    let p = mup(&[128, 64]);
-    let sgd = p.scalings(&target, &Optimizer::sgd(0.1)).unwrap();
+    let (target, base) = (plain(&[512, 128]), plain(&[128, 64]));
+    let sgd = scalings(&target, &base, &Optimizer::sgd(0.1)).unwrap();
     // Input weights: fan_out; hidden: fan_out / fan_in; output: 1 / fan_in. Biases: fan_out.
     let expected_sgd = [(4.0, 4.0), (2.0 / 4.0, 2.0), (1.0 / 2.0, 1.0)];
     for (layer, &(weight, bias)) in sgd.iter().zip(&expected_sgd) {
@@ -30,11 +29,11 @@ fn multipliers_follow_the_table_for_sgd_momentum_and_adam() {
         weight_decay: 0.0,
     };
     assert_eq!(
-        p.scalings(&target, &momentum).unwrap(),
+        scalings(&target, &base, &momentum).unwrap(),
         sgd,
         "momentum is SGD's column"
     );
-    let adam = p.scalings(&target, &Optimizer::adam(1e-3)).unwrap();
+    let adam = scalings(&target, &base, &Optimizer::adam(1e-3)).unwrap();
     // Input weights and biases: 1; hidden and output weights: 1 / fan_in.
     let expected_adam = [(1.0, 1.0), (1.0 / 4.0, 1.0), (1.0 / 2.0, 1.0)];
     for (layer, &(weight, bias)) in adam.iter().zip(&expected_adam) {
@@ -49,21 +48,10 @@ fn multipliers_follow_the_table_for_sgd_momentum_and_adam() {
 
 #[test]
 fn the_output_layers_variance_is_one_over_fan_in_squared() {
-    let (target, base) = (
-        MlpConfig::new(20, vec![1024, 1024], 10),
-        MlpConfig::new(20, vec![64, 64], 10),
-    );
-    let p = Parametrization::Mup { base: base.clone() };
-    let lecun = Initializer::LeCunNormal;
-    let mlp = p
-        .build::<f64>(
-            &target,
-            &Optimizer::adam(1e-3),
-            &lecun,
-            &Initializer::Zeros,
-            3,
-        )
-        .unwrap();
+    let (target, base) = (plain(&[1024, 1024]), plain(&[64, 64]));
+    let lecun = NetInit::new(Initializer::LeCunNormal, Initializer::Zeros);
+    let (init, _) = parametrize(&target, &base, &Optimizer::adam(1e-3), &lecun).unwrap();
+    let mlp = target.build::<f64>(&init, 3).unwrap();
     let w = mlp.dense_parameters()[2].0;
     let variance = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
     // LeCun's 1/fan_in times base_fan_in / fan_in: 64 / 1024².
@@ -84,23 +72,22 @@ fn data() -> (Array2<f32>, Vec<usize>) {
 
 #[test]
 fn at_the_base_width_mup_is_the_standard_network_bit_for_bit() {
-    let target = MlpConfig::new(20, vec![64, 48], 10);
-    let he = Initializer::he_normal(Nonlinearity::Relu);
+    let target = plain(&[64, 48]);
+    let he = NetInit::new(
+        Initializer::he_normal(Nonlinearity::Relu),
+        Initializer::Zeros,
+    );
     let (x, y) = data();
     for optimizer in [Optimizer::sgd(0.05), Optimizer::adam(1e-3)] {
-        let p = Parametrization::Mup {
-            base: target.clone(),
-        };
-        let mut a = p
-            .build::<f32>(&target, &optimizer, &he, &Initializer::Zeros, 7)
-            .unwrap();
-        let mut b = target.build::<f32>(&he, &Initializer::Zeros, 7).unwrap();
+        let (init, lr_scales) = parametrize(&target, &target, &optimizer, &he).unwrap();
+        let mut a = target.build::<f32>(&init, 7).unwrap();
+        let mut b = target.build::<f32>(&he, 7).unwrap();
         assert_eq!(a, b, "the same draws");
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
             .with_batch_size(32)
             .with_epochs(2);
-        let mup_config = p.train_config(&target, config.clone()).unwrap();
-        assert!(mup_config.lr_scales.iter().all(|s| *s == LrScale::ONE));
+        assert!(lr_scales.iter().all(|s| *s == LrScale::ONE));
+        let mup_config = config.clone().with_lr_scales(lr_scales);
         Trainer::new(&a, mup_config)
             .unwrap()
             .train(&mut a, x.view(), Targets::Classes(&y), |_, _| {})
@@ -167,26 +154,18 @@ fn each_layer_steps_at_its_own_learning_rate() {
 
 #[test]
 fn mismatched_bases_and_multipliers_are_errors() {
-    let target = MlpConfig::new(20, vec![64, 64], 10);
-    for base in [vec![16], vec![16, 16, 16]] {
-        let err = mup(&base)
-            .scalings(&target, &Optimizer::sgd(0.1))
-            .unwrap_err();
+    let target = plain(&[64, 64]);
+    for base in [plain(&[16]), plain(&[16, 16, 16])] {
+        let err = scalings(&target, &base, &Optimizer::sgd(0.1)).unwrap_err();
         assert!(
             matches!(err, NnError::Config { field: "base", .. }),
             "{err}"
         );
     }
-    let other_output = Parametrization::Mup {
-        base: MlpConfig::new(20, vec![16, 16], 3),
-    };
-    assert!(
-        other_output
-            .scalings(&target, &Optimizer::sgd(0.1))
-            .is_err()
-    );
+    let other_output = MlpConfig::new(20, vec![16, 16], 3).to_net_config();
+    assert!(scalings(&target, &other_output, &Optimizer::sgd(0.1)).is_err());
     let mlp = target
-        .build::<f32>(&Initializer::Zeros, &Initializer::Zeros, 0)
+        .build::<f32>(&NetInit::new(Initializer::Zeros, Initializer::Zeros), 0)
         .unwrap();
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.1));
     let err = Trainer::new(&mlp, train.clone().with_lr_scales(vec![LrScale::ONE; 2])).unwrap_err();
@@ -230,20 +209,19 @@ fn residual(width: usize) -> nn::NetConfig {
 
 #[test]
 fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_its_base() {
-    use nn::mup::{net_parametrization, net_scalings};
     let he = nn::NetInit::new(
         Initializer::he_normal(Nonlinearity::Relu),
         Initializer::Zeros,
     );
     // At the base widths every factor is 1: the same network, drawn alike.
     let (init, lr) =
-        net_parametrization(&residual(64), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
+        parametrize(&residual(64), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
     assert!(lr.iter().all(|&s| s == LrScale::ONE));
     let standard = residual(64).build::<f32>(&he, 5).unwrap();
     assert_eq!(residual(64).build::<f32>(&init, 5).unwrap(), standard);
     // Four times as wide, under SGD: the stem (input layer) m_out = 4, the branch layers
     // m_in = m_out = 4, the output layer m_in = 4.
-    let sgd = net_scalings(&residual(256), &residual(64), &Optimizer::sgd(0.1)).unwrap();
+    let sgd = scalings(&residual(256), &residual(64), &Optimizer::sgd(0.1)).unwrap();
     let lr: Vec<(f64, f64)> = sgd.iter().map(|s| (s.lr.weight, s.lr.bias)).collect();
     assert_eq!(
         lr,
@@ -260,7 +238,7 @@ fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_it
     assert_eq!(stds, [1.0, 1.0, 1.0, 1.0, 1.0, 0.5]);
     // The output layer's weights at 1 / sqrt(m_in) of He's, the others He's.
     let (init, lr) =
-        net_parametrization(&residual(256), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
+        parametrize(&residual(256), &residual(64), &Optimizer::adam(1e-3), &he).unwrap();
     let net = residual(256).build::<f64>(&init, 5).unwrap();
     let dense = net.dense_parameters();
     let second_moment =
@@ -291,7 +269,7 @@ fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_it
         .unwrap();
     assert_eq!(history.status, nn::Status::Completed);
     // A base of another structure is refused.
-    let err = net_scalings(
+    let err = scalings(
         &residual(256),
         &residual(64).dense(10),
         &Optimizer::sgd(0.1),

@@ -686,3 +686,62 @@ fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_
     let sd = (increments.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     assert!((mean - 1.0).abs() < 4.0 * sd / n.sqrt(), "{increments:?}");
 }
+
+/// `x Wᵀ + b` per row.
+fn affine(
+    x: &Array2<f64>,
+    (w, b): (ndarray::ArrayView2<'_, f64>, ndarray::ArrayView1<'_, f64>),
+) -> Array2<f64> {
+    x.dot(&w.t()) + b
+}
+
+/// LayerNorm at its initial gain 1 and bias 0 (biased variance, eps 1e-5), then ReLU.
+fn layer_norm_relu(h: &Array2<f64>) -> Array2<f64> {
+    let mut out = h.clone();
+    for mut row in out.rows_mut() {
+        let mean = row.mean().unwrap();
+        let var = row.mapv(|v| (v - mean).powi(2)).mean().unwrap();
+        row.mapv_inplace(|v| ((v - mean) / (var + 1e-5).sqrt()).max(0.0));
+    }
+    out
+}
+
+#[test]
+fn each_dense_layers_input_is_what_the_layers_before_it_compute() {
+    let block =
+        ResidualBlock::new(5, 2, Activation::Relu, Ordering::PreActivation).with_norm(Norm::Layer);
+    let config = NetConfig::new(6)
+        .dense(5)
+        .blocks(block, 1)
+        .norm(Norm::Layer)
+        .activation(Activation::Relu)
+        .dense(3);
+    let net: Net<f64> = config.build(&he(), 4).unwrap();
+    let x = probe(7, 6);
+    let inputs = net.dense_inputs(x.view()).unwrap();
+    let dense = net.dense_parameters();
+    assert_eq!(inputs.len(), 4);
+    assert_eq!(inputs[0], x);
+    let stem = affine(&x, dense[0]);
+    let close = |a: &Array2<f64>, b: &Array2<f64>| {
+        assert_eq!(a.dim(), b.dim());
+        let worst = (a - b).iter().fold(0.0_f64, |m, d| m.max(d.abs()));
+        assert!(worst < 1e-12, "off by {worst}");
+    };
+    // The branch: LayerNorm, ReLU, dense, twice; the stream adds it to the stem's output.
+    close(&inputs[1], &layer_norm_relu(&stem));
+    close(&inputs[2], &layer_norm_relu(&affine(&inputs[1], dense[1])));
+    let stream = &stem + &affine(&inputs[2], dense[2]);
+    close(&inputs[3], &layer_norm_relu(&stream));
+    let logits = net.activations(x.view()).unwrap().pop().unwrap();
+    close(&affine(&inputs[3], dense[3]), &logits);
+    // A plain stack's are its inputs and each hidden layer's activations.
+    let plain: Net<f64> = NetConfig::plain(6, &[5, 4], Activation::Tanh, None, 3)
+        .build(&he(), 4)
+        .unwrap();
+    let inputs = plain.dense_inputs(x.view()).unwrap();
+    let outputs = plain.activations(x.view()).unwrap();
+    assert_eq!(inputs.len(), 3);
+    assert_eq!(inputs[0], x);
+    assert_eq!(inputs[1..], outputs[..2]);
+}

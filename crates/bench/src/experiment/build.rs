@@ -2,9 +2,8 @@
 //! the initializer it names, and the checks that it applies.
 
 use ndarray::s;
-use nn::mup::Parametrization;
 use nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
-use nn::{Activation, Loss, LrScale, LsuvConfig, MlpConfig, TrainConfig};
+use nn::{Activation, LrScale, LsuvConfig, MlpConfig};
 
 use super::spec::{Arch, Head, RunSpec};
 use crate::BenchError;
@@ -59,7 +58,7 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
 pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, BenchError> {
     let plain = layers(input, &arch.hidden, output, arch.activation)?;
     if !arch.is_net() {
-        return Ok(Network::Mlp(plain));
+        return Ok(Network::mlp(&plain));
     }
     let activation = arch.activation;
     let Some(residual) = arch.residual else {
@@ -92,22 +91,6 @@ pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, B
         }
     };
     Ok(Network::net(config, arch, input, output))
-}
-
-/// `input -> depth x width -> output` with `activation` on every hidden layer; the depth is
-/// checked before any layer list is made.
-///
-/// # Errors
-/// As [`layers`].
-pub(crate) fn deep_arch(
-    input: usize,
-    depth: usize,
-    width: usize,
-    output: usize,
-    activation: Activation,
-) -> Result<MlpConfig, BenchError> {
-    check_depth(depth)?;
-    layers(input, &vec![width; depth], output, activation)
 }
 
 /// Refuses no hidden layer, or more than [`MAX_DEPTH`].
@@ -150,22 +133,6 @@ fn layers(
     Ok(MlpConfig::new(input, hidden.to_vec(), output).with_activation(activation))
 }
 
-/// The parametrization of a plain network's run: μP against a base of the same depth whose
-/// hidden layers are all `mup_base` wide, or the standard one.
-pub(super) fn parametrization(spec: &RunSpec, config: &MlpConfig) -> Parametrization {
-    match spec.mup_base {
-        None => Parametrization::Standard,
-        Some(width) => Parametrization::Mup {
-            base: MlpConfig::new(
-                config.input,
-                vec![width; config.hidden.len()],
-                config.output,
-            )
-            .with_activations(config.activations.clone()),
-        },
-    }
-}
-
 /// A run's network, built and initialized, and the learning-rate multipliers its
 /// parametrization trains it with (none under the standard one).
 #[derive(Debug, Clone, PartialEq)]
@@ -184,66 +151,7 @@ pub struct Built {
 pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
     let choice = lookup(&spec.init, spec.arch.activation)?;
     check_applies(&spec.arch, &spec.init, &choice)?;
-    match network(dataset, &spec.arch)? {
-        Network::Mlp(config) => build_plain(dataset, spec, &config, choice),
-        Network::Net { config, .. } => build_net(dataset, spec, config, choice),
-    }
-}
-
-/// A plain stack: its strategy (per layer under μP, with μP's learning rates) or LSUV.
-fn build_plain(
-    dataset: &Dataset,
-    spec: &RunSpec,
-    config: &MlpConfig,
-    choice: InitChoice,
-) -> Result<Built, BenchError> {
-    let parametrization = parametrization(spec, config);
-    let lr_scales = parametrization
-        .train_config(
-            config,
-            TrainConfig::new(Loss::SoftmaxCrossEntropy, spec.optimizer),
-        )?
-        .lr_scales;
-    let net_config = config.to_net_config();
-    let net = match choice {
-        InitChoice::Strategy(layer) => {
-            let mut init = NetInit::new(layer.weight.clone(), layer.bias.clone());
-            if let Parametrization::Mup { .. } = parametrization {
-                let inits = parametrization.layer_inits(
-                    config,
-                    &spec.optimizer,
-                    &layer.weight,
-                    &layer.bias,
-                )?;
-                // Layer i of the stack is the net's layer 2i, an activation between.
-                for (i, layer) in inits.into_iter().enumerate() {
-                    init = init.with_override(format!("layers.{}", 2 * i), layer);
-                }
-            }
-            net_config.build(&init, spec.seed)?
-        }
-        InitChoice::Lsuv => {
-            let zeros = NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros);
-            let mut net = net_config.build(&zeros, spec.seed)?;
-            let rows = PROBE_ROWS.min(dataset.train_x.nrows());
-            let config = LsuvConfig {
-                seed: spec.seed,
-                ..LsuvConfig::default()
-            };
-            nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
-            net
-        }
-        InitChoice::Residual(_) => unreachable!("checked: a plain network has no residual blocks"),
-    };
-    Ok(Built { net, lr_scales })
-}
-
-fn build_net(
-    dataset: &Dataset,
-    spec: &RunSpec,
-    config: NetConfig,
-    choice: InitChoice,
-) -> Result<Built, BenchError> {
+    let config = network(dataset, &spec.arch)?.config;
     let lsuv = matches!(choice, InitChoice::Lsuv);
     let (config, init) = net_init(&spec.arch, config, choice)?;
     // μP against the same architecture with every hidden width the base's.
@@ -254,11 +162,9 @@ fn build_net(
                 hidden: vec![width; spec.arch.hidden.len()],
                 ..spec.arch.clone()
             };
-            let Network::Net { config: base, .. } = network(dataset, &base_arch)? else {
-                unreachable!("the base has the target's normalization and blocks")
-            };
+            let base = network(dataset, &base_arch)?.config;
             let base = net_init(&base_arch, base, lookup(&spec.init, spec.arch.activation)?)?.0;
-            nn::mup::net_parametrization(&config, &base, &spec.optimizer, &init)?
+            nn::mup::parametrize(&config, &base, &spec.optimizer, &init)?
         }
     };
     let mut net = config.build(&init, spec.seed)?;

@@ -11,7 +11,6 @@ use rayon::prelude::*;
 
 use crate::BenchError;
 use crate::data::{Dataset, Labels};
-use crate::network::Network;
 use crate::registry::lookup;
 use crate::throughput::gemm_flops_per_sample;
 use build::PROBE_ROWS;
@@ -24,7 +23,7 @@ pub(crate) mod spec;
 mod verdict;
 
 pub use build::{Built, MAX_DEPTH, MAX_RUNS, build, network_of};
-pub(crate) use build::{check_applies, check_depth, deep_arch, layer_init, net_init, network};
+pub(crate) use build::{check_applies, check_depth, layer_init, net_init, network};
 pub use result::{
     CURVE_POINTS, CurvePoint, EpochDiagnostics, EpochMetrics, LossCurve, Outcome, PROBED_EPOCHS,
     RunResult,
@@ -300,10 +299,9 @@ pub fn estimated_cost(dataset: &Dataset, spec: &RunSpec) -> Result<f64, BenchErr
 /// [`BenchError::Invalid`] naming the path and listing the network's.
 fn check_layer_paths(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchError> {
     for spec in specs.iter().filter(|s| !s.arch.layer_inits.is_empty()) {
-        if let Network::Net { config, .. } = network(dataset, &spec.arch)? {
-            let he = lookup("he_normal", spec.arch.activation)?;
-            net_init(&spec.arch, config, he)?;
-        }
+        let config = network(dataset, &spec.arch)?.config;
+        let he = lookup("he_normal", spec.arch.activation)?;
+        net_init(&spec.arch, config, he)?;
     }
     Ok(())
 }

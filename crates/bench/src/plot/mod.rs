@@ -413,7 +413,7 @@ pub fn coord_check_figures(report: &crate::coord_check::CoordCheckReport) -> Vec
                 y_label: "mean |x| (log)".into(),
                 y_unit: "",
                 log_y: true,
-                series: layers_against_width(report, &report.coords, |c| {
+                series: layers_against_width(report, &report.stage_names(), &report.coords, |c| {
                     c.parametrization == parametrization && c.step == step
                 }),
                 legend_notes: vec!["mean over seeds.".into()],
@@ -436,7 +436,12 @@ pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Ve
             y_label: "mean (W x + b)² (log)".into(),
             y_unit: "",
             log_y: true,
-            series: layers_against_width(report, &report.second_moments, ours),
+            series: layers_against_width(
+                report,
+                &report.dense_names(),
+                &report.second_moments,
+                ours,
+            ),
             legend_notes: vec!["mean over seeds.".into()],
         });
         figures.push(Figure {
@@ -446,7 +451,12 @@ pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Ve
             y_label: "‖ΔW x‖ / ‖W x‖ (log)".into(),
             y_unit: "",
             log_y: true,
-            series: layers_against_width(report, &report.weight_updates, ours),
+            series: layers_against_width(
+                report,
+                &report.dense_names(),
+                &report.weight_updates,
+                ours,
+            ),
             legend_notes: vec!["mean over seeds.".into()],
         });
     }
@@ -457,11 +467,13 @@ pub fn width_signal_figures(report: &crate::coord_check::CoordCheckReport) -> Ve
 /// selects.
 fn layers_against_width(
     report: &crate::coord_check::CoordCheckReport,
+    names: &[String],
     coords: &[crate::coord_check::Coord],
     keep: impl Fn(&crate::coord_check::Coord) -> bool,
 ) -> Vec<Series> {
-    (1..=report.depth + 1)
-        .map(|layer| {
+    (1..)
+        .zip(names)
+        .map(|(layer, name)| {
             let line: Vec<(f64, f64)> = report
                 .widths
                 .iter()
@@ -475,10 +487,9 @@ fn layers_against_width(
                     ((width as f64).log2(), mean)
                 })
                 .collect();
-            let label = if layer == report.depth + 1 {
-                "logits".to_owned()
-            } else {
-                format!("layer {layer}")
+            let label = match name.parse::<usize>() {
+                Ok(layer) => format!("layer {layer}"),
+                Err(_) => name.clone(),
             };
             Series {
                 label,

@@ -12,7 +12,6 @@
 //! real batch, in f64 so that neither vanishing nor exploding signals under/overflow.
 
 use ndarray::ArrayView2;
-use nn::net::{Net, NetInit};
 use nn::{Activation, Loss, Targets};
 use serde::Serialize;
 
@@ -175,10 +174,15 @@ pub struct SignalConfig {
 }
 
 /// Predicts and measures every initializer on the batch `inputs` (labels for the loss at
-/// the top, `classes` outputs), advancing `progress` by one per initializer.
+/// the top, `classes` outputs), advancing `progress` by one per initializer: one row per
+/// hidden stage (each hidden dense layer with its normalization and activation, or the
+/// stem and each block of a residual network), predicted by the mean-field recursion
+/// (this module's `residual`) and measured by [`nn::net::diagnose`] in training mode
+/// (BatchNorm on the batch).
 ///
 /// # Errors
-/// An unknown or data-dependent initializer, a zero size, or inputs the network rejects.
+/// An unknown, data-dependent or inapplicable initializer, a zero or too large size, or
+/// inputs the network rejects.
 pub fn analyze(
     inputs: ArrayView2<'_, f64>,
     labels: &[usize],
@@ -186,153 +190,9 @@ pub fn analyze(
     config: &SignalConfig,
     progress: &indicatif::ProgressBar,
 ) -> Result<SignalReport, BenchError> {
-    if config.norm.is_some() || config.residual.is_some() {
-        return analyze_net(inputs, labels, classes, config, progress);
-    }
-    let arch = crate::experiment::deep_arch(
-        inputs.ncols(),
-        config.depth,
-        config.width,
-        classes,
-        config.activation,
-    )?;
-    let widths = arch.widths();
-    // The network in f64 with every layer's activations over the batch, and as much again
-    // for the measurements.
-    crate::memory::check(
-        "depth, width and batch",
-        crate::memory::training_bytes(&widths, inputs.nrows(), 8).and_then(|b| b.checked_mul(2)),
-    )?;
-    let input_second_moment =
-        inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
-    let mut inits = Vec::new();
-    for name in &config.inits {
-        let layer_init = match lookup(name, config.activation)? {
-            InitChoice::Strategy(layer_init) => layer_init,
-            InitChoice::Lsuv => {
-                return Err(BenchError::invalid(
-                    "init",
-                    name,
-                    "an initializer with a stated variance (LSUV depends on data)",
-                ));
-            }
-            InitChoice::Residual(_) => {
-                return Err(BenchError::invalid(
-                    "init",
-                    name,
-                    "an initializer for this network, which has no residual blocks (add --residual)",
-                ));
-            }
-        };
-        let init = NetInit::new(layer_init.weight.clone(), layer_init.bias.clone());
-        let net: Net<f64> = arch.to_net_config().build(&init, config.seed)?;
-        let diagnostics = nn::net::diagnose(
-            &net,
-            inputs,
-            Targets::Classes(labels),
-            Loss::SoftmaxCrossEntropy,
-            config.jacobian_samples,
-        )?;
-        let moments = |initializer: &init::Initializer,
-                       fan_in: usize,
-                       fan_out: usize|
-         -> Result<f64, BenchError> {
-            let fans = init::Fans::new(fan_in, fan_out);
-            let m = initializer
-                .moments(fans)
-                .map_err(|e| BenchError::invalid("init", name, e.to_string()))?;
-            m.map(|m| m.second_moment()).ok_or_else(|| {
-                BenchError::invalid("init", name, "an initializer with a stated variance")
-            })
-        };
-        let shapes = arch.layer_shapes();
-        let mut weight = Vec::new();
-        let mut bias = Vec::new();
-        for &(fan_in, fan_out) in &shapes {
-            weight.push(moments(&layer_init.weight, fan_in, fan_out)?);
-            bias.push(moments(&layer_init.bias, fan_in, fan_out)?);
-        }
-        // Forward: hidden layers 1..=depth.
-        let mut q = Vec::with_capacity(config.depth);
-        for l in 0..config.depth {
-            let (fan_in, _) = shapes[l];
-            let incoming = if l == 0 {
-                input_second_moment
-            } else {
-                second_moment(config.activation, q[l - 1])
-            };
-            q.push(fan_in as f64 * weight[l] * incoming + bias[l]);
-        }
-        // Backward: from the measured gradient at the logits down.
-        let mut g = vec![0.0; config.depth];
-        let mut above = diagnostics[config.depth].backprop_grad_std.powi(2);
-        for l in (0..config.depth).rev() {
-            let (_, fan_out_above) = shapes[l + 1];
-            above *= slope_moment(config.activation, q[l]) * fan_out_above as f64 * weight[l + 1];
-            g[l] = above;
-        }
-        let layers: Vec<LayerSignal> = (0..config.depth)
-            .map(|l| {
-                let d = &diagnostics[l];
-                LayerSignal {
-                    measured_mean: d.pre_mean,
-                    predicted_variance: q[l],
-                    measured_variance: d.pre_std * d.pre_std,
-                    predicted_gradient: g[l],
-                    measured_gradient: d.backprop_grad_std * d.backprop_grad_std,
-                    dead_fraction: d.dead_fraction,
-                    saturated_fraction: d.saturated_fraction,
-                    jacobian_mean_singular_value: d.jacobian_mean_singular_value,
-                }
-            })
-            .collect();
-        let predicted = Verdict::of(&q);
-        let measured = Verdict::of(
-            &layers
-                .iter()
-                .map(|l| l.measured_variance)
-                .collect::<Vec<_>>(),
-        );
-        let weight_scale = shapes
-            .get(1)
-            .map_or(shapes[0].0 as f64 * weight[0], |&(fan_in, _)| {
-                fan_in as f64 * weight[1]
-            });
-        progress.inc(1);
-        inits.push(InitSignal {
-            init: name.clone(),
-            weight_scale,
-            gradient_growth_per_layer: growth_per_layer(&layers),
-            layers,
-            predicted,
-            measured,
-        });
-    }
-    Ok(SignalReport {
-        network: None,
-        activation: config.activation.to_string(),
-        depth: config.depth,
-        width: config.width,
-        critical_weight_scale: critical_weight_scale(config.activation),
-        unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
-        inits,
-        batch_norm_relu_plain: false,
-        jacobian_skips_input_layer: false,
-    })
-}
-
-/// [`analyze`] for a network with normalization or residual blocks: one row per hidden
-/// stage (the stem and each block of a residual network, each hidden dense layer with its
-/// normalization and activation of a plain one), predicted by `residual` and
-/// measured by [`nn::net::diagnose`] in training mode (BatchNorm on the batch).
-fn analyze_net(
-    inputs: ArrayView2<'_, f64>,
-    labels: &[usize],
-    classes: usize,
-    config: &SignalConfig,
-    progress: &indicatif::ProgressBar,
-) -> Result<SignalReport, BenchError> {
-    use crate::experiment::{Arch, check_applies, net_init, network_of};
+    use crate::experiment::{Arch, check_applies, check_depth, net_init, network_of};
+    // Before a layer list of that length is made.
+    check_depth(config.depth)?;
     let arch = Arch {
         hidden: match config.residual {
             Some(_) => vec![config.width],
@@ -345,32 +205,33 @@ fn analyze_net(
         layer_inits: Vec::new(),
     };
     let network = network_of(&arch, inputs.ncols(), classes)?;
+    // The network in f64 with every layer's buffers over the batch, and as much again for
+    // the measurements.
     crate::memory::check(
         "depth, width and batch",
         network
             .training_bytes(inputs.nrows())
             .and_then(|b| b.checked_mul(4)),
     )?;
-    let crate::network::Network::Net {
-        config: net_config, ..
-    } = network
-    else {
-        unreachable!("normalization or residual blocks make a Net")
-    };
     let input_second_moment =
         inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
     let mut inits = Vec::new();
     for name in &config.inits {
         let choice = lookup(name, config.activation)?;
-        check_applies(&arch, name, &choice)?;
-        if matches!(choice, InitChoice::Lsuv) {
-            return Err(BenchError::invalid(
-                "init",
-                name,
-                "an initializer with a stated variance (LSUV depends on data)",
-            ));
+        let refused = match choice {
+            InitChoice::Lsuv => {
+                Some("an initializer with a stated variance (LSUV depends on data)")
+            }
+            InitChoice::Residual(_) if config.residual.is_none() => Some(
+                "an initializer for this network, which has no residual blocks (add --residual)",
+            ),
+            _ => None,
+        };
+        if let Some(expected) = refused {
+            return Err(BenchError::invalid("init", name, expected));
         }
-        let (net_config, init) = net_init(&arch, net_config.clone(), choice)?;
+        check_applies(&arch, name, &choice)?;
+        let (net_config, init) = net_init(&arch, network.config.clone(), choice)?;
         let net: nn::net::Net<f64> = net_config.build(&init, config.seed)?;
         let stages = nn::net::diagnose(
             &net,
@@ -431,6 +292,8 @@ fn analyze_net(
                 .map(|l| l.measured_variance)
                 .collect::<Vec<_>>(),
         );
+        // The typical layer's fan_in · E[w²]: the second dense layer's (the first reads the
+        // data's width).
         let weight_scale = dense
             .get(1)
             .map_or(f64::NAN, |m| m.fan_in as f64 * m.weight);
@@ -445,9 +308,9 @@ fn analyze_net(
         });
     }
     Ok(SignalReport {
-        network: Some(arch.label()),
+        network: arch.is_net().then(|| arch.label()),
         activation: config.activation.to_string(),
-        depth: inits.first().map_or(0, |i| i.layers.len()),
+        depth: inits.first().map_or(config.depth, |i| i.layers.len()),
         width: config.width,
         critical_weight_scale: critical_weight_scale(config.activation),
         unit_fixed_point_scale: unit_fixed_point_scale(config.activation),

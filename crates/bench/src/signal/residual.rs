@@ -124,21 +124,26 @@ fn walk(
     signal
 }
 
-/// The factor by which gradient variance grows from a step's output to its input, `None`
-/// where the recursion does not reach.
-fn backward_factor(step: &Step) -> Option<f64> {
+/// `p` times the factor by which gradient variance grows from a step's output to its
+/// input, `None` where the recursion does not reach. A dense layer multiplies by its
+/// fan_out, then by `E[w²]`.
+fn times_backward_factor(p: f64, step: &Step) -> Option<f64> {
     match (&step.kind, step.input) {
-        (Kind::Dense(m), _) => Some(m.fan_out as f64 * m.weight),
-        (Kind::Activation(activation), Signal::Gaussian(q)) => Some(slope_moment(*activation, q)),
+        (Kind::Dense(m), _) => Some(p * m.fan_out as f64 * m.weight),
+        (Kind::Activation(activation), Signal::Gaussian(q)) => {
+            Some(p * slope_moment(*activation, q))
+        }
         (Kind::Residual { alpha, branch }, Signal::Gaussian(_)) => {
-            let through = branch
-                .iter()
-                .map(backward_factor)
-                .try_fold(1.0, |p, f| f.map(|f| p * f))?;
-            Some(1.0 + alpha * alpha * through)
+            let through = product(branch)?;
+            Some(p * (1.0 + alpha * alpha * through))
         }
         _ => None,
     }
+}
+
+/// The product of `steps`' backward factors, taken in forward order from 1.
+fn product<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Option<f64> {
+    steps.into_iter().try_fold(1.0, times_backward_factor)
 }
 
 /// Per stage, the predicted variance of its first layer's output and of the gradient
@@ -165,17 +170,24 @@ pub(crate) fn predict(
         .map(|s| s.input)
         .chain(std::iter::once(Signal::Unknown))
         .collect();
+    // From one stage's output down to the one below: the gradient times the product of
+    // the layers between, multiplied in forward order (for a plain stack, the activation's
+    // slope, then the dense layer above's fan_out and E[w²], as the textbook recursion
+    // writes it).
+    let is_stage = |s: &Step| matches!(s.kind, Kind::Dense(_) | Kind::Residual { .. });
     let mut gradients = vec![None; steps.len()];
     let mut g = Some(logits_gradient);
-    for (i, step) in steps.iter().enumerate().rev() {
+    let mut above = steps.len();
+    for (i, _) in steps.iter().enumerate().rev().filter(|(_, s)| is_stage(s)) {
+        g = g.and_then(|g| product(&steps[i + 1..above]).map(|p| g * p));
         gradients[i] = g;
-        g = g.and_then(|g| backward_factor(step).map(|f| g * f));
+        above = i + 1;
     }
     let last = steps.len() - 1;
     steps
         .iter()
         .enumerate()
-        .filter(|(_, s)| matches!(s.kind, Kind::Dense(_) | Kind::Residual { .. }))
+        .filter(|(_, s)| is_stage(s))
         .map(|(i, _)| {
             let variance = match outputs[i] {
                 Signal::Gaussian(q) => Some(q),

@@ -1,11 +1,12 @@
 //! Per-stage statistics of a [`Net`]: what an initialization did to the signal and the
 //! gradients of a residual or normalized network.
 
-use ndarray::{ArrayView2, Axis, s};
+use ndarray::{ArrayView2, s};
 
+use super::Net;
 use super::pass::{Node, dense_layers, dense_parameters};
-use super::{Net, Workspace};
-use crate::diagnostics::{duplicate_units, jacobian_mean_singular_value, mean_std, norm};
+use crate::diagnostics::{StageBuffers, duplicate_units, jacobian_mean_singular_value, norm};
+use crate::workspace::Workspace;
 use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
 
 /// One training-mode forward and backward pass of `inputs` (BatchNorm on the batch's
@@ -57,7 +58,7 @@ pub fn diagnose<T: Real>(
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let x = inputs.as_standard_layout();
     let rows = x.nrows();
-    let mut ws = Workspace::new(net, rows);
+    let mut ws = Workspace::for_net(net, rows);
     let mut grads = vec![T::zero(); net.parameter_count()];
     net.train_pass(x.view(), targets, loss, &mut ws, &mut grads);
     let starts: Vec<usize> = net
@@ -93,21 +94,6 @@ pub fn diagnose<T: Real>(
                 })
                 .collect()
         };
-        let weight_grad_norm = norm(values(&grads).into_iter());
-        let weight_norm = norm(values(&net.params).into_iter());
-        let (pre_mean, pre_std) = mean_std(pre.iter().map(|v| v.wide()));
-        let (post_mean, post_std) = mean_std(post.iter().map(|v| v.wide()));
-        let saturated = post
-            .iter()
-            .filter(|v| activation.is_saturated(v.wide()))
-            .count();
-        let dead = if activation.can_die() {
-            post.axis_iter(Axis(1))
-                .filter(|unit| unit.iter().all(|v| *v <= T::zero()))
-                .count()
-        } else {
-            0
-        };
         let plain = stage[1..].iter().all(|n| matches!(n, Node::Activation(_)));
         let jacobian = match (&stage[0], plain) {
             _ if jacobian_samples == 0 => None,
@@ -141,33 +127,23 @@ pub fn diagnose<T: Real>(
             }
             _ => None,
         };
-        report.push(LayerDiagnostics {
-            pre_mean,
-            pre_std,
-            post_mean,
-            post_std,
-            saturated_fraction: saturated as f64 / post.len().max(1) as f64,
-            dead_fraction: dead as f64 / post.ncols().max(1) as f64,
-            weight_grad_norm,
-            backprop_grad_std: mean_std(
-                ws.slots[first]
-                    .grad
-                    .slice(s![..rows, ..])
-                    .iter()
-                    .map(|v| v.wide()),
-            )
-            .1,
-            update_ratio: if weight_norm > 0.0 {
-                weight_grad_norm / weight_norm
-            } else {
-                f64::INFINITY
-            },
-            jacobian_mean_singular_value: jacobian,
-            duplicate_units: dense.first().map_or(0, |d| {
-                let (w, b) = dense_parameters(&net.params, d.at, d.input, d.output);
-                duplicate_units(w, b)
-            }),
+        let buffers = StageBuffers {
+            pre,
+            post,
+            grad: ws.slots[first].grad.slice(s![..rows, ..]),
+            activation,
+        };
+        let duplicates = dense.first().map_or(0, |d| {
+            let (w, b) = dense_parameters(&net.params, d.at, d.input, d.output);
+            duplicate_units(w, b)
         });
+        report.push(LayerDiagnostics::measure(
+            &buffers,
+            norm(values(&net.params).into_iter()),
+            norm(values(&grads).into_iter()),
+            jacobian,
+            duplicates,
+        ));
     }
     Ok(report)
 }

@@ -5,8 +5,9 @@
 use init::{Initializer, RngKey};
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
+use super::Net;
 use super::pass::{self, Slot, dense_layers};
-use super::{Net, Workspace};
+use crate::workspace::Workspace;
 use crate::{LsuvConfig, LsuvLayer, NnError, Real};
 
 fn slot_at<'a, T>(slots: &'a [Slot<T>], path: &[usize]) -> &'a Slot<T> {
@@ -81,7 +82,7 @@ pub fn lsuv<T: Real>(
         }
     }
     let rows = x.nrows();
-    let mut workspace = Workspace::new(net, rows);
+    let mut workspace = Workspace::for_net(net, rows);
     // The passes split layers across rayon's threads: BLAS stays on one each.
     let _single_threaded_blas = core_math::SingleThreadedBlas::new();
     let mut report = Vec::with_capacity(layers.len());

@@ -50,7 +50,7 @@ mod build;
 mod diagnose;
 mod lsuv;
 mod norm;
-mod pass;
+pub(crate) mod pass;
 mod plain;
 mod spec;
 
@@ -63,6 +63,7 @@ pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
 
 use crate::data::Io;
 use crate::stack;
+use crate::workspace::Workspace;
 use crate::{Loss, NnError, Real, Targets};
 use pass::{Mode, Node, Slot};
 
@@ -105,26 +106,12 @@ impl NetConfig {
     }
 }
 
-/// A forward pass's buffers for up to `rows` samples.
-#[derive(Debug)]
-pub(crate) struct Workspace<T> {
-    slots: Vec<Slot<T>>,
-}
-
 impl<T: Real> Workspace<T> {
-    pub(crate) fn new(net: &Net<T>, rows: usize) -> Self {
+    /// Buffers for every layer of `net`.
+    pub(crate) fn for_net(net: &Net<T>, rows: usize) -> Self {
         Self {
             slots: Slot::sequence(&net.nodes, net.config.input, rows).0,
         }
-    }
-
-    /// The last layer's output for the first `rows` samples.
-    fn logits(&self, rows: usize) -> ArrayView2<'_, T> {
-        self.slots
-            .last()
-            .expect("a network has layers")
-            .out
-            .slice(s![..rows, ..])
     }
 }
 
@@ -272,7 +259,7 @@ impl<T: Real> Net<T> {
         // The passes split layers across rayon's threads: BLAS stays on one each.
         let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         let chunk = EVAL_ROWS.min(inputs.nrows());
-        let mut workspace = Workspace::new(self, chunk);
+        let mut workspace = Workspace::for_net(self, chunk);
         for start in (0..inputs.nrows()).step_by(chunk) {
             let x = inputs.slice(s![start..(start + chunk).min(inputs.nrows()), ..]);
             let x = x.as_standard_layout();
@@ -304,7 +291,7 @@ impl<T: Real> Net<T> {
         let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         let x = inputs.as_standard_layout();
         let rows = x.nrows();
-        let mut workspace = Workspace::new(self, rows);
+        let mut workspace = Workspace::for_net(self, rows);
         let value = self.train_pass(x.view(), targets, loss, &mut workspace, &mut grads);
         Ok((value, grads))
     }
@@ -321,13 +308,8 @@ impl<T: Real> Net<T> {
     ) -> f64 {
         let rows = x.nrows();
         self.forward(x, ws, Mode::Train);
-        let last = ws.slots.last_mut().expect("a network has layers");
-        let value = loss.forward_backward(
-            last.out.slice(s![..rows, ..]),
-            targets,
-            T::of(1.0 / rows as f64),
-            last.grad.slice_mut(s![..rows, ..]),
-        );
+        let (logits, grad) = ws.logits_and_grad(rows);
+        let value = loss.forward_backward(logits, targets, T::of(1.0 / rows as f64), grad);
         pass::backward(&self.nodes, &mut ws.slots, x, None, &self.params, grads);
         value
     }
@@ -365,16 +347,48 @@ impl<T: Real> Net<T> {
         if let Some(plain) = self.plain() {
             return Ok(stack::layer_outputs(&plain, inputs));
         }
+        Ok(self.training_pass(inputs, |slots, x| {
+            pass::stage_ends(&self.nodes)
+                .into_iter()
+                .map(|end| slots[end].out.slice(s![..x.nrows(), ..]).to_owned())
+                .collect()
+        }))
+    }
+
+    /// Each dense layer's input for `inputs` in training mode, `[rows, fan_in]`, in the
+    /// order [`dense_parameters`](Self::dense_parameters) lists the layers: with `(W, b)`
+    /// from there, `x Wᵀ + b` is the layer's pre-activation, and `x ΔWᵀ` what a change of
+    /// its weights alone does to it.
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn dense_inputs(&self, inputs: ArrayView2<'_, T>) -> Result<Vec<Array2<T>>, NnError> {
+        crate::data::validate_inputs(self.io(), inputs)?;
+        if let Some(plain) = self.plain() {
+            // The same bits as `activations`: each hidden layer's activations feed the next.
+            let mut outputs = stack::layer_outputs(&plain, inputs);
+            outputs.pop();
+            return Ok(std::iter::once(inputs.to_owned()).chain(outputs).collect());
+        }
+        Ok(self.training_pass(inputs, |slots, x| {
+            pass::dense_layers(&self.nodes)
+                .iter()
+                .map(|dense| pass::input_at(slots, x, &dense.path).to_owned())
+                .collect()
+        }))
+    }
+
+    /// Runs a training-mode forward pass over `inputs` and reads the layers' buffers.
+    fn training_pass<R>(
+        &self,
+        inputs: ArrayView2<'_, T>,
+        read: impl FnOnce(&[Slot<T>], ArrayView2<'_, T>) -> R,
+    ) -> R {
         let x = inputs.as_standard_layout();
-        let rows = x.nrows();
-        let mut workspace = Workspace::new(self, rows);
+        let mut workspace = Workspace::for_net(self, x.nrows());
         let _single_threaded_blas = core_math::SingleThreadedBlas::new();
         self.forward(x.view(), &mut workspace, Mode::Train);
-        let ends = pass::stage_ends(&self.nodes);
-        Ok(ends
-            .into_iter()
-            .map(|end| workspace.slots[end].out.slice(s![..rows, ..]).to_owned())
-            .collect())
+        read(&workspace.slots, x.view())
     }
 
     /// Where each dense layer's weight and bias start in [`parameters`](Self::parameters),

@@ -89,6 +89,23 @@ pub(crate) struct Slot<T> {
 }
 
 impl<T: Real> Slot<T> {
+    /// A slot for `width` features of a plain stack's layer: its output, and its gradient
+    /// when `grad` (else an empty one).
+    pub(crate) fn buffers(rows: usize, width: usize, grad: bool) -> Self {
+        let empty = || Array2::zeros((0, 0));
+        Self {
+            out: Array2::zeros((rows, width)),
+            grad: if grad {
+                Array2::zeros((rows, width))
+            } else {
+                empty()
+            },
+            norm: None,
+            branch: Vec::new(),
+            skip: empty(),
+        }
+    }
+
     /// Buffers for `nodes` run on `width` features; returns them and the width after.
     pub(crate) fn sequence(nodes: &[Node], mut width: usize, rows: usize) -> (Vec<Self>, usize) {
         let slots = nodes
@@ -425,6 +442,24 @@ pub(crate) fn dense_layers(nodes: &[Node]) -> Vec<DenseAt> {
     let mut out = Vec::new();
     walk(nodes, &mut Vec::new(), &mut out);
     out
+}
+
+/// The input of the layer at `path` (as [`DenseAt::path`]) in `slots` after a forward
+/// pass over `x`: the output of the node before it, or the input of its sequence.
+pub(crate) fn input_at<'a, T>(
+    slots: &'a [Slot<T>],
+    x: ArrayView2<'a, T>,
+    path: &[usize],
+) -> ArrayView2<'a, T> {
+    let (&first, inner) = path.split_first().expect("a path names a layer");
+    let input = match first.checked_sub(1) {
+        Some(previous) => slots[previous].out.slice(s![..x.nrows(), ..]),
+        None => x,
+    };
+    match inner {
+        [] => input,
+        _ => input_at(&slots[first].branch, input, inner),
+    }
 }
 
 /// The index of the last node of every stage of `nodes`: a stage is a dense layer or a

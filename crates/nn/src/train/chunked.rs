@@ -32,6 +32,7 @@
 use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
 
+use super::Step;
 use super::gather::gather;
 use super::grad_blocks::{GRAD_ROWS, GradBlock, grad_blocks};
 use super::update::update_blocks;
@@ -146,17 +147,19 @@ impl<T: Real> Chunked<T> {
 
     /// One optimizer step on the samples `batch`, the `t`-th (1-based) at learning rate `lr`;
     /// `None` if the loss or a gradient is not finite (then the weights are left untouched).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn step(
         &mut self,
         stack: &mut impl StackMut<T>,
-        config: &TrainConfig,
-        t: u64,
-        lr: f64,
+        step: Step<'_>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
-        batch: &[usize],
     ) -> Option<f64> {
+        let Step {
+            config,
+            t,
+            lr,
+            batch,
+        } = step;
         // On a worker of the current pool: its parallel phases then start there instead
         // of each being sent from outside and waited for, one hand-off per step instead of
         // one per layer.
@@ -246,9 +249,7 @@ impl<T: Real> RowChunk<T> {
         let x = self.inputs.slice(s![..n, ..]);
         let block = unit_block::<T>();
         stack::forward(stack, x, &mut self.workspace, stack.depth(), block);
-        let last = self.workspace.pre.len() - 1;
-        let logits = self.workspace.pre[last].slice(s![..n, ..]);
-        let grad = self.workspace.grad[last].slice_mut(s![..n, ..]);
+        let (logits, grad) = self.workspace.logits_and_grad(n);
         self.loss = loss.forward_backward(logits, chunk_targets, scale, grad);
         stack::backward(stack, x, &mut self.workspace, None, block);
         self.rows = n;
@@ -265,11 +266,11 @@ fn weight_gradients<T: Real>(chunks: &[RowChunk<T>], blocks: &mut [GradBlock<T>]
             let (l, units) = (block.layer, block.units.clone());
             for (c, chunk) in chunks.iter().enumerate() {
                 let n = chunk.rows;
-                let delta = chunk.workspace.grad[l].slice(s![..n, units.clone()]);
+                let delta = chunk.workspace.grad(l).slice(s![..n, units.clone()]);
                 let input = if l == 0 {
                     chunk.inputs.slice(s![..n, ..])
                 } else {
-                    chunk.workspace.post[l - 1].slice(s![..n, ..])
+                    chunk.workspace.post(l - 1).slice(s![..n, ..])
                 };
                 let (dw, db) = (block.dw.view_mut(), block.db.view_mut());
                 crate::dense::parameter_gradients(delta, input, dw, db, c > 0);

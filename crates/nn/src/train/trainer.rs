@@ -6,7 +6,7 @@ use ndarray::ArrayView2;
 use super::chunked::Chunked;
 use super::run::{epochs, on_worker};
 use super::whole_batch::WholeBatch;
-use super::{Event, History, TrainConfig};
+use super::{Event, History, Step, TrainConfig};
 use crate::net::Net;
 use crate::{NnError, Real, Targets};
 
@@ -192,13 +192,18 @@ impl<T: Real> Trainer<T> {
     ) -> Option<f64> {
         let lr = self.config.optimizer.lr() * self.config.schedule.factor(self.step);
         let t = self.step + 1;
-        let config = &self.config;
+        let step = Step {
+            config: &self.config,
+            t,
+            lr,
+            batch,
+        };
         let loss = match &mut self.engine {
             Engine::Chunked(engine) => {
                 let mut plain = net.plain_mut().expect("checked before the steps");
-                engine.step(&mut plain, config, t, lr, inputs, targets, batch)
+                engine.step(&mut plain, step, inputs, targets)
             }
-            Engine::WholeBatch(engine) => engine.step(net, config, t, lr, inputs, targets, batch),
+            Engine::WholeBatch(engine) => engine.step(net, step, inputs, targets),
         }?;
         self.step = t;
         Some(loss)

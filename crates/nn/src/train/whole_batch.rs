@@ -5,10 +5,12 @@
 use ndarray::{Array2, ArrayView2, s};
 use rayon::prelude::*;
 
+use super::Step;
 use super::gather::gather;
 use super::update::update_blocks;
 use super::{LrScale, TrainConfig};
-use crate::net::{Net, NetConfig, Workspace};
+use crate::net::{Net, NetConfig};
+use crate::workspace::Workspace;
 use crate::{NnError, Real, Targets};
 
 /// Parameters per task of the optimizer update.
@@ -66,23 +68,25 @@ impl<T: Real> WholeBatch<T> {
             self.inputs = Array2::zeros((rows, net.config().input));
             self.labels = vec![0; rows];
             self.values = Array2::zeros((rows, net.output()));
-            self.workspace = Some(Workspace::new(net, rows));
+            self.workspace = Some(Workspace::for_net(net, rows));
         }
     }
 
     /// One optimizer step on the samples `batch`, the `t`-th (1-based) at learning rate `lr`;
     /// `None` if the loss or a gradient is not finite (then nothing was updated).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn step(
         &mut self,
         net: &mut Net<T>,
-        config: &TrainConfig,
-        t: u64,
-        lr: f64,
+        step: Step<'_>,
         inputs: ArrayView2<'_, T>,
         targets: Targets<'_, T>,
-        batch: &[usize],
     ) -> Option<f64> {
+        let Step {
+            config,
+            t,
+            lr,
+            batch,
+        } = step;
         let n = batch.len();
         let targets = gather(
             &mut self.inputs,

@@ -24,23 +24,33 @@
 //! output's relative update only μP's slopes are predicted: under the standard
 //! parametrization they compound layer by layer, and leave the regime of any simple
 //! power once ReLUs die.
+//!
+//! The network is a plain stack or a residual net of pre-activation blocks ([`Shape`]);
+//! μP for both comes from [`nn::mup::parametrize`]. Stage quantities (mean `|x|`,
+//! the output's update) are measured at each hidden stage's output, a dense layer or a
+//! residual block with what follows it (as [`Net::activations`] gives them); per-layer
+//! quantities (the second moment, the own update) at every dense layer, a block's branch
+//! layers included.
+
+mod markdown;
 
 use ndarray::{ArrayView2, s};
-use nn::mup::Parametrization;
-use nn::net::{Net, NetInit};
-use nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+use nn::mup::parametrize;
+use nn::net::{Net, NetConfig, NetInit, Norm, Ordering};
+use nn::{Activation, Loss, Optimizer, Targets, TrainConfig, Trainer};
 use serde::Serialize;
 
 use crate::BenchError;
+use crate::experiment::{Arch, Head, Residual};
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoordCheckConfig {
     /// Hidden widths, increasing; the first is μP's base width.
     pub widths: Vec<usize>,
-    /// Hidden layers.
-    pub depth: usize,
-    /// Their activation.
+    /// The network at each width.
+    pub shape: Shape,
+    /// Its hidden activation.
     pub activation: Activation,
     /// Update rule and learning rate, the same for every width.
     pub optimizer: Optimizer,
@@ -50,6 +60,105 @@ pub struct CoordCheckConfig {
     pub batch: usize,
     /// Seeds of the weights.
     pub seeds: Vec<u64>,
+}
+
+/// The network whose width grows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// `depth` hidden dense layers, each followed by `norm` (if any) and the activation.
+    Plain {
+        /// Hidden layers.
+        depth: usize,
+        /// Normalization after each hidden dense layer.
+        norm: Option<Norm>,
+    },
+    /// A dense stem, `blocks` pre-activation residual blocks of two dense layers (`norm`
+    /// and the activation before each), then `norm`, the activation and the output
+    /// layer: the stem is μP's input layer, every branch layer a hidden one.
+    Residual {
+        /// Residual blocks.
+        blocks: usize,
+        /// Normalization in the branches and after the last block.
+        norm: Option<Norm>,
+    },
+}
+
+impl Shape {
+    /// The network from `input` features to `classes` at hidden width `width`, as an
+    /// experiment file's architecture of these layers builds it.
+    ///
+    /// # Errors
+    /// A depth or width that is 0 or too large.
+    pub fn net_config(
+        self,
+        input: usize,
+        width: usize,
+        activation: Activation,
+        classes: usize,
+    ) -> Result<NetConfig, BenchError> {
+        let (hidden, residual) = match self {
+            Self::Plain { depth, .. } => {
+                crate::experiment::check_depth(depth)?;
+                (vec![width; depth], None)
+            }
+            Self::Residual { blocks, .. } => (
+                vec![width],
+                Some(Residual {
+                    blocks,
+                    layers: 2,
+                    ordering: Ordering::PreActivation,
+                }),
+            ),
+        };
+        let arch = Arch {
+            hidden,
+            activation,
+            output: Head::Softmax,
+            norm: self.norm(),
+            residual,
+            layer_inits: Vec::new(),
+        };
+        Ok(crate::experiment::network_of(&arch, input, classes)?.config)
+    }
+
+    /// Hidden stages: a plain net's dense layers, a residual net's stem and blocks.
+    pub fn stages(self) -> usize {
+        match self {
+            Self::Plain { depth, .. } => depth,
+            Self::Residual { blocks, .. } => blocks + 1,
+        }
+    }
+
+    /// Dense layers, the output layer included.
+    pub fn dense_layers(self) -> usize {
+        match self {
+            Self::Plain { depth, .. } => depth + 1,
+            Self::Residual { blocks, .. } => 2 * blocks + 2,
+        }
+    }
+
+    /// Residual blocks, if any.
+    pub fn blocks(self) -> Option<usize> {
+        match self {
+            Self::Plain { .. } => None,
+            Self::Residual { blocks, .. } => Some(blocks),
+        }
+    }
+
+    /// The normalization layers' kind, if any.
+    pub fn norm(self) -> Option<Norm> {
+        match self {
+            Self::Plain { norm, .. } | Self::Residual { norm, .. } => norm,
+        }
+    }
+
+    /// The depth the shape counts in: hidden layers or blocks.
+    fn depth(self) -> usize {
+        match self {
+            Self::Plain { depth, .. } => depth,
+            Self::Residual { blocks, .. } => blocks,
+        }
+    }
 }
 
 /// One measurement of one layer: its mean `|x|` after some steps, the first step's
@@ -65,7 +174,7 @@ pub struct Coord {
     pub seed: u64,
     /// Steps taken before the measurement (0 at initialization).
     pub step: usize,
-    /// 1-based layer; `depth + 1` is the logits.
+    /// 1-based stage or dense layer, as the report's field says; the last is the logits.
     pub layer: usize,
     /// The quantity measured.
     pub value: f64,
@@ -78,7 +187,7 @@ pub struct Slope {
     pub parametrization: &'static str,
     /// Steps taken.
     pub step: usize,
-    /// 1-based layer; `depth + 1` is the logits.
+    /// 1-based stage or dense layer, as the report's field says; the last is the logits.
     pub layer: usize,
     /// Mean over seeds of the least-squares slope of the quantity's log against
     /// `ln(width)`.
@@ -110,28 +219,34 @@ pub const FLAT: f64 = 0.1;
 pub struct CoordCheckReport {
     /// Hidden widths.
     pub widths: Vec<usize>,
-    /// Hidden layers.
+    /// Hidden stages: a plain net's hidden layers, a residual net's stem and blocks.
     pub depth: usize,
+    /// A residual net's blocks (none for a plain net).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<usize>,
+    /// The normalization layers' kind, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm: Option<Norm>,
     /// Steps recorded.
     pub steps: usize,
     /// The optimizer, as configured.
     pub optimizer: String,
-    /// Each layer's mean `|x|` on the probe batch after steps 1, 2, ...
+    /// Each stage's mean `|x|` on the probe batch after steps 1, 2, ...
     pub coords: Vec<Coord>,
     /// Their slopes in width, per step.
     pub slopes: Vec<Slope>,
-    /// How far the first step moved each layer's output, `‖x₁ - x₀‖ / ‖x₀‖` over the
+    /// How far the first step moved each stage's output, `‖x₁ - x₀‖ / ‖x₀‖` over the
     /// probe batch (Frobenius norms): the change it inherits from the layers below
     /// included.
     pub updates: Vec<Coord>,
     /// Their slopes in width.
     pub update_slopes: Vec<Slope>,
-    /// Each layer's mean square pre-activation `q = mean (W x + b)²` at initialization
+    /// Each dense layer's mean square pre-activation `q = mean (W x + b)²` at initialization
     /// on the probe batch: the variance the signal report follows through depth.
     pub second_moments: Vec<Coord>,
     /// Their slopes in width.
     pub second_moment_slopes: Vec<Slope>,
-    /// Each layer's own first update, `‖ΔW x‖ / ‖W x‖` with `x` the layer's input at
+    /// Each dense layer's own first update, `‖ΔW x‖ / ‖W x‖` with `x` the layer's input at
     /// initialization: the quantity μP holds Θ(1), free of what the layers below did.
     pub weight_updates: Vec<Coord>,
     /// Their slopes in width.
@@ -159,7 +274,14 @@ pub fn run(
         ));
     }
     for (field, value) in [
-        ("depth", config.depth),
+        (
+            if config.shape.blocks().is_some() {
+                "blocks"
+            } else {
+                "depth"
+            },
+            config.shape.depth(),
+        ),
         ("steps", config.steps),
         ("batch", config.batch),
         ("seeds", config.seeds.len()),
@@ -177,49 +299,43 @@ pub fn run(
             format!("at most the {} samples of the data", inputs.nrows()),
         ));
     }
-    let input = inputs.ncols();
     let shape = |width| {
-        MlpConfig::new(input, vec![width; config.depth], classes).with_activation(config.activation)
+        config
+            .shape
+            .net_config(inputs.ncols(), width, config.activation, classes)
     };
-    let base = shape(config.widths[0]);
-    let he = init::Initializer::he_normal(config.activation.nonlinearity());
+    let base = shape(config.widths[0])?;
+    let he = NetInit::new(
+        init::Initializer::he_normal(config.activation.nonlinearity()),
+        init::Initializer::Zeros,
+    );
     let probe = inputs.slice(s![..config.batch, ..]);
     let mut coords = Vec::new();
     let (mut updates, mut second_moments, mut weight_updates) =
         (Vec::new(), Vec::new(), Vec::new());
-    let parametrizations = [
-        ("standard", Parametrization::Standard),
-        ("mup", Parametrization::Mup { base }),
-    ];
-    for (name, parametrization) in &parametrizations {
+    for parametrization in PARAMETRIZATIONS {
         for &width in &config.widths {
-            let target = shape(width);
+            let target = shape(width)?;
+            let (init, lr_scales) = match parametrization {
+                "mup" => parametrize(&target, &base, &config.optimizer, &he)?,
+                _ => (he.clone(), Vec::new()),
+            };
             for &seed in &config.seeds {
                 let point = |step: usize, layer: usize, value: f64| Coord {
-                    parametrization: name,
+                    parametrization,
                     width,
                     seed,
                     step,
                     layer,
                     value,
                 };
-                let zeros = init::Initializer::Zeros;
-                let inits = parametrization.layer_inits(&target, &config.optimizer, &he, &zeros)?;
-                // Layer i of the stack is the net's layer 2i, an activation between.
-                let init = inits.into_iter().enumerate().fold(
-                    NetInit::new(he.clone(), zeros.clone()),
-                    |init, (i, layer)| init.with_override(format!("layers.{}", 2 * i), layer),
-                );
-                let mut net: Net<f32> = target.to_net_config().build(&init, seed)?;
+                let mut net: Net<f32> = target.build(&init, seed)?;
                 let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, config.optimizer)
-                    .with_batch_size(config.batch);
-                let train = parametrization.train_config(&target, train)?;
+                    .with_batch_size(config.batch)
+                    .with_lr_scales(lr_scales.clone());
                 let mut trainer = Trainer::new(&net, train)?;
                 let at_init = net.activations(probe)?;
-                let layer_inputs: Vec<ArrayView2<'_, f32>> = std::iter::once(probe)
-                    .chain(at_init.iter().map(|a| a.view()))
-                    .take(net.dense_parameters().len())
-                    .collect();
+                let layer_inputs = net.dense_inputs(probe)?;
                 let mut initial = Vec::new();
                 for (l, ((weight, bias), x)) in net
                     .dense_parameters()
@@ -259,23 +375,28 @@ pub fn run(
             }
         }
     }
-    let predictions = Predictions::for_optimizer(&config.optimizer, config.depth);
-    let fit = |points: &[Coord], steps, predict: &dyn Fn(&str, usize) -> Option<f64>| {
-        slopes(points, config, steps, predict)
+    let predictions = Predictions::for_run(&config.optimizer, config.shape);
+    let (stages, dense) = (config.shape.stages() + 1, config.shape.dense_layers());
+    let fit = |points: &[Coord], steps, layers, predict: &dyn Fn(&str, usize) -> Option<f64>| {
+        slopes(points, config, steps, layers, predict)
     };
-    let slopes = fit(&coords, 1..=config.steps, &|parametrization, _| {
-        (parametrization == "mup").then_some(0.0)
+    let slopes = fit(&coords, 1..=config.steps, stages, &|p, _| {
+        predictions.mean_abs(p)
     });
-    let update_slopes = fit(&updates, 1..=1, &|p, l| predictions.output_update(p, l));
-    let second_moment_slopes = fit(&second_moments, 0..=0, &|p, l| {
+    let update_slopes = fit(&updates, 1..=1, stages, &|p, l| {
+        predictions.output_update(p, l)
+    });
+    let second_moment_slopes = fit(&second_moments, 0..=0, dense, &|p, l| {
         predictions.second_moment(p, l)
     });
-    let weight_update_slopes = fit(&weight_updates, 1..=1, &|p, l| {
+    let weight_update_slopes = fit(&weight_updates, 1..=1, dense, &|p, l| {
         predictions.weight_update(p, l)
     });
     Ok(CoordCheckReport {
         widths: config.widths.clone(),
-        depth: config.depth,
+        depth: config.shape.stages(),
+        blocks: config.shape.blocks(),
+        norm: config.shape.norm(),
         steps: config.steps,
         optimizer: format!("{:?}", config.optimizer),
         coords,
@@ -288,6 +409,9 @@ pub fn run(
         weight_update_slopes,
     })
 }
+
+/// The two parametrizations compared, as the report names them.
+const PARAMETRIZATIONS: [&str; 2] = ["standard", "mup"];
 
 /// Frobenius norm, accumulated in f64.
 fn norm(a: ArrayView2<'_, f32>) -> f64 {
@@ -321,22 +445,42 @@ fn mean_square(a: ArrayView2<'_, f32>) -> f64 {
 /// standard layer past the first multiplies it by `n` under Adam (slopes 0, 1, 2, ...),
 /// but at widths where `n·lr` is not large against 1 the measured slope falls short of
 /// that limit, so only μP's (0, and 0.5 for its logits) are predicted.
+///
+/// A residual net of pre-activation blocks follows the same argument under Adam, whose
+/// first step moves every weight by ±lr whatever its gradient: the stem is the input
+/// layer, every branch layer a hidden one fed Θ(1) coordinates. Under SGD the backward
+/// signal through normalization layers and skips is not the plain stack's, and μP leaves
+/// the normalization gains at the configured rate (see [`nn::mup::scalings`]), so
+/// only the second moments at initialization are predicted there (or with norms).
 #[derive(Debug, Clone, Copy)]
 struct Predictions {
     adam: bool,
-    logits: usize,
+    /// Whether the scaling argument covers training: Adam, or SGD-like rules on a plain
+    /// stack without normalization.
+    training: bool,
+    /// The logits' index among the stages and among the dense layers.
+    logit_stage: usize,
+    logit_layer: usize,
 }
 
 impl Predictions {
-    fn for_optimizer(optimizer: &Optimizer, depth: usize) -> Self {
+    fn for_run(optimizer: &Optimizer, shape: Shape) -> Self {
+        let adam = matches!(optimizer, Optimizer::Adam { .. });
+        let plain = matches!(shape, Shape::Plain { norm: None, .. });
         Self {
-            adam: matches!(optimizer, Optimizer::Adam { .. }),
-            logits: depth + 1,
+            adam,
+            training: adam || plain,
+            logit_stage: shape.stages() + 1,
+            logit_layer: shape.dense_layers(),
         }
     }
 
+    fn mean_abs(self, parametrization: &str) -> Option<f64> {
+        (self.training && parametrization == "mup").then_some(0.0)
+    }
+
     fn second_moment(self, parametrization: &str, layer: usize) -> Option<f64> {
-        Some(if parametrization == "mup" && layer == self.logits {
+        Some(if parametrization == "mup" && layer == self.logit_layer {
             -1.0
         } else {
             0.0
@@ -344,10 +488,13 @@ impl Predictions {
     }
 
     fn weight_update(self, parametrization: &str, layer: usize) -> Option<f64> {
+        if !self.training {
+            return None;
+        }
         Some(match (parametrization, layer) {
-            ("mup", l) if l == self.logits => 0.5,
+            ("mup", l) if l == self.logit_layer => 0.5,
             ("mup", _) => 0.0,
-            (_, l) if l == self.logits => 1.0,
+            (_, l) if l == self.logit_layer => 1.0,
             (_, 1) if self.adam => 0.0,
             (_, 1) => -0.5,
             _ if self.adam => 1.0,
@@ -355,8 +502,12 @@ impl Predictions {
         })
     }
 
-    fn output_update(self, parametrization: &str, layer: usize) -> Option<f64> {
-        (parametrization == "mup").then_some(if layer == self.logits { 0.5 } else { 0.0 })
+    fn output_update(self, parametrization: &str, stage: usize) -> Option<f64> {
+        (self.training && parametrization == "mup").then_some(if stage == self.logit_stage {
+            0.5
+        } else {
+            0.0
+        })
     }
 }
 
@@ -366,19 +517,21 @@ pub fn fitted_widths(widths: &[usize]) -> &[usize] {
     &widths[widths.len() - count..]
 }
 
-/// The slope in width of `coords` per parametrization, step in `steps` and layer.
+/// The slope in width of `coords` per parametrization, step in `steps` and layer of
+/// `1..=layers`.
 fn slopes(
     coords: &[Coord],
     config: &CoordCheckConfig,
     steps: std::ops::RangeInclusive<usize>,
+    layers: usize,
     predict: &dyn Fn(&str, usize) -> Option<f64>,
 ) -> Vec<Slope> {
     let fitted = fitted_widths(&config.widths);
     let ln_widths: Vec<f64> = fitted.iter().map(|&w| (w as f64).ln()).collect();
     let mut out = Vec::new();
-    for parametrization in ["standard", "mup"] {
+    for parametrization in PARAMETRIZATIONS {
         for step in steps.clone() {
-            for layer in 1..=config.depth + 1 {
+            for layer in 1..=layers {
                 let per_seed: Vec<f64> = config
                     .seeds
                     .iter()
@@ -422,164 +575,4 @@ fn slopes(
         }
     }
     out
-}
-
-impl CoordCheckReport {
-    /// One CSV row per measurement, every quantity: `mean_abs` after each step,
-    /// `output_update` and `weight_update` after the first, `second_moment` at
-    /// initialization.
-    pub fn csv(&self) -> String {
-        let mut csv = String::from("quantity,parametrization,width,seed,step,layer,value\n");
-        for (quantity, coords) in [
-            ("mean_abs", &self.coords),
-            ("output_update", &self.updates),
-            ("weight_update", &self.weight_updates),
-            ("second_moment", &self.second_moments),
-        ] {
-            for c in coords {
-                csv.push_str(&format!(
-                    "{quantity},{},{},{},{},{},{:e}\n",
-                    c.parametrization, c.width, c.seed, c.step, c.layer, c.value
-                ));
-            }
-        }
-        csv
-    }
-
-    /// The slopes at the last step, per layer, as a Markdown table.
-    pub fn markdown(&self) -> String {
-        let widths: Vec<String> = self.widths.iter().map(ToString::to_string).collect();
-        let mut out = format!(
-            "coordinate check: {} hidden layers of width {} (μP's base: {}), {}, {} steps; slope of ln(mean |x|) in ln(width) over widths {:?} at step {}, mean ± standard error over seeds (flat: |slope| < {FLAT})\n\n| layer | standard | verdict | μP | verdict | predicted |\n|---|---:|---|---:|---|---:|\n",
-            self.depth,
-            widths.join(", "),
-            self.widths[0],
-            self.optimizer,
-            self.steps,
-            fitted_widths(&self.widths),
-            self.steps,
-        );
-        let at = |parametrization: &str, layer: usize| {
-            self.slopes
-                .iter()
-                .find(|s| {
-                    s.parametrization == parametrization && s.step == self.steps && s.layer == layer
-                })
-                .expect("a slope per parametrization, step and layer")
-        };
-        for layer in 1..=self.depth + 1 {
-            let name = self.layer_name(layer);
-            let (sp, mup) = (at("standard", layer), at("mup", layer));
-            out.push_str(&format!(
-                "| {name} | {:.2} ± {:.2} | {} | {:.2} ± {:.2} | {} | {} |\n",
-                sp.slope,
-                sp.standard_error,
-                sp.verdict(),
-                mup.slope,
-                mup.standard_error,
-                mup.verdict(),
-                predicted(mup),
-            ));
-        }
-        out.push('\n');
-        out.push_str(&self.layer_table(
-            "The first step's relative update of each layer's output, ‖x₁ - x₀‖ / ‖x₀‖ on the probe batch",
-            &self.updates,
-            &self.update_slopes,
-        ));
-        out.push('\n');
-        out.push_str(&self.weight_update_table());
-        out
-    }
-
-    /// Width as `initlab signal` shows depth: each layer's mean square pre-activation at
-    /// initialization and its own first update `‖ΔW x‖ / ‖W x‖`, their slopes in width
-    /// against the predicted ones.
-    pub fn width_signal_markdown(&self) -> String {
-        let widths: Vec<String> = self.widths.iter().map(ToString::to_string).collect();
-        let mut out = format!(
-            "signal across width: {} hidden layers of width {} (μP's base: {}), one step of {}\n\n",
-            self.depth,
-            widths.join(", "),
-            self.widths[0],
-            self.optimizer,
-        );
-        out.push_str(&self.layer_table(
-            "Mean square pre-activation q = mean (W x + b)² at initialization",
-            &self.second_moments,
-            &self.second_moment_slopes,
-        ));
-        out.push('\n');
-        out.push_str(&self.weight_update_table());
-        out
-    }
-
-    fn weight_update_table(&self) -> String {
-        self.layer_table(
-            "Each layer's own first update ‖ΔW x‖ / ‖W x‖, x its input at initialization",
-            &self.weight_updates,
-            &self.weight_update_slopes,
-        )
-    }
-
-    /// A per-layer quantity's slopes in width, predicted slopes and mean at the widest
-    /// width, standard beside μP, as a Markdown table under `title`.
-    fn layer_table(&self, title: &str, points: &[Coord], slopes: &[Slope]) -> String {
-        let widest = self.widths[self.widths.len() - 1];
-        let mut out = format!(
-            "{title}: slope in ln(width) over widths {:?}, mean ± standard error over seeds, and the mean at width {widest}\n\n| layer | standard | predicted | at {widest} | μP | predicted | at {widest} |\n|---|---:|---:|---:|---:|---:|---:|\n",
-            fitted_widths(&self.widths),
-        );
-        let at_widest = |parametrization: &str, layer: usize| {
-            let values: Vec<f64> = points
-                .iter()
-                .filter(|p| {
-                    p.parametrization == parametrization && p.layer == layer && p.width == widest
-                })
-                .map(|p| p.value)
-                .collect();
-            values.iter().sum::<f64>() / values.len().max(1) as f64
-        };
-        for layer in 1..=self.depth + 1 {
-            let mut row = format!("| {} |", self.layer_name(layer));
-            for parametrization in ["standard", "mup"] {
-                let slope = slopes
-                    .iter()
-                    .find(|s| s.parametrization == parametrization && s.layer == layer)
-                    .expect("a slope per parametrization and layer");
-                row.push_str(&format!(
-                    " {:.2} ± {:.2} | {} | {} |",
-                    slope.slope,
-                    slope.standard_error,
-                    predicted(slope),
-                    significant(at_widest(parametrization, layer)),
-                ));
-            }
-            out.push_str(&row);
-            out.push('\n');
-        }
-        out
-    }
-
-    fn layer_name(&self, layer: usize) -> String {
-        if layer == self.depth + 1 {
-            "logits".to_owned()
-        } else {
-            layer.to_string()
-        }
-    }
-}
-
-fn predicted(slope: &Slope) -> String {
-    slope.predicted.map_or("-".to_owned(), |p| format!("{p}"))
-}
-
-/// Four significant figures, in plain notation where that is short.
-fn significant(value: f64) -> String {
-    if value != 0.0 && !(1e-3..1e5).contains(&value.abs()) {
-        format!("{value:.3e}")
-    } else {
-        let decimals = 3 - value.abs().log10().floor().clamp(-3.0, 3.0) as i32;
-        format!("{value:.*}", decimals.max(0) as usize)
-    }
 }
