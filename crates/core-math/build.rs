@@ -1,5 +1,6 @@
-//! Stops the build with one readable message when the system OpenBLAS is missing, instead
-//! of letting the linker fail later with a wall of undefined `cblas_*` symbols.
+//! Links the system OpenBLAS (feature `openblas-system`) through pkg-config, and stops the
+//! build with one readable message when it is missing, instead of letting the linker fail
+//! later with a wall of undefined `cblas_*` symbols.
 
 use std::path::Path;
 
@@ -49,19 +50,31 @@ fn main() {
     if !feature("OPENBLAS_SYSTEM") || std::env::var_os("DOCS_RS").is_some() {
         return;
     }
-    // openblas-src emits the link flags; we only check that they will resolve.
-    let found_by_pkg_config = pkg_config::Config::new()
-        .cargo_metadata(false)
+    link_system_openblas();
+}
+
+/// Links the system OpenBLAS (its BLAS, CBLAS and LAPACK, which `ndarray-linalg` calls
+/// too) as pkg-config describes it, or from the first of [`LIBRARY_DIRS`] that holds it:
+/// no other crate, download or C compiler involved.
+fn link_system_openblas() {
+    if pkg_config::Config::new()
         .env_metadata(false)
         .probe("openblas")
-        .is_ok();
-    let found_on_disk = LIBRARY_DIRS.iter().any(|dir| {
+        .is_ok()
+    {
+        return;
+    }
+    let found = LIBRARY_DIRS.iter().find(|dir| {
         ["libopenblas.so", "libopenblas.dylib", "libopenblas.a"]
             .iter()
             .any(|file| Path::new(dir).join(file).exists())
     });
-    if !found_by_pkg_config && !found_on_disk {
-        println!("cargo::error={INSTALL_HINT}");
+    match found {
+        Some(dir) => {
+            println!("cargo::rustc-link-search=native={dir}");
+            println!("cargo::rustc-link-lib=openblas");
+        }
+        None => println!("cargo::error={INSTALL_HINT}"),
     }
 }
 

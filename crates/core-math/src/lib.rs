@@ -32,9 +32,13 @@
 //! # Ok::<(), core_math::ShapeError>(())
 //! ```
 
-#[cfg(any(feature = "openblas-system", feature = "openblas-static"))]
+// On docs.rs: a badge on every item a feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// OpenBLAS built from source links through these crates; the system one through build.rs.
+#[cfg(feature = "openblas-static")]
 extern crate blas_src as _;
-#[cfg(any(feature = "openblas-system", feature = "openblas-static"))]
+#[cfg(feature = "openblas-static")]
 extern crate openblas_src as _;
 
 mod affine;

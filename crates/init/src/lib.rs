@@ -54,6 +54,9 @@
 //! # Ok::<(), init::InitError>(())
 //! ```
 
+// On docs.rs: a badge on every item a feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod custom;
 mod element;
 mod error;

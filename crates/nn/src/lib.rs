@@ -39,6 +39,9 @@
 //! # Ok::<(), nn::NnError>(())
 //! ```
 
+// On docs.rs: a badge on every item a feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod activation;
 mod data;
 mod dense;
