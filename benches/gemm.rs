@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use core_math::{BlasThreads, Op, affine, blas_info, gemm};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// One product `C[m, n] = op(A) * op(B)` of a shape the benchmark sweeps.
@@ -281,4 +281,4 @@ fn fused_bias(c: &mut Criterion) {
 }
 
 criterion_group!(benches, squares, mlp_shapes, fused_bias);
-criterion_main!(benches);
+bench::criterion_main!(benches);

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use init::{FanMode, Initializer, Nonlinearity, RngKey, ScalingDistribution};
 use ndarray::Array2;
 
@@ -82,4 +82,4 @@ fn orthogonal(c: &mut Criterion) {
 }
 
 criterion_group!(benches, every_strategy, orthogonal);
-criterion_main!(benches);
+bench::criterion_main!(benches);

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use core_math::{BlasThreads, Op};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 mod common;
@@ -181,4 +181,4 @@ interleaved, {}",
 }
 
 criterion_group!(benches, packed, summary);
-criterion_main!(benches);
+bench::criterion_main!(benches);

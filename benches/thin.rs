@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use core_math::BlasThreads;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
 mod common;
 use common::{Operand, agree, cblas, values};
@@ -175,4 +175,4 @@ fn thin(c: &mut Criterion) {
 }
 
 criterion_group!(benches, thin);
-criterion_main!(benches);
+bench::criterion_main!(benches);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bench::experiment::{Arch, Residual, network_of};
 use bench::network::Network;
 use bench::throughput::{ThroughputConfig, compare};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use init::{Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
 use nn::net::{NetInit, Norm, Ordering};
@@ -159,4 +159,4 @@ fn summary(_: &mut Criterion) {
 }
 
 criterion_group!(benches, train_step, summary);
-criterion_main!(benches);
+bench::criterion_main!(benches);

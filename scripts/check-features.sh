@@ -3,6 +3,8 @@
 # --workspace` covers: core-math and nn on the system OpenBLAS, init pure Rust, which is
 # also init without default features).
 #
+# - The default build's dependency tree: no HTTP or TLS crate, no cc, no OpenBLAS source
+#   build (core-math's build script links the system OpenBLAS through pkg-config).
 # - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK, and with
 #   `half`: f16 and bf16 fills; tested together.
 # - core-math and nn without default features: no BLAS chosen, the user links one that
@@ -24,6 +26,17 @@
 # Then a fresh project that depends on `init` alone (check-init-alone.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The default build links the system OpenBLAS through core-math's build script alone: no
+# HTTP or TLS stack, no C compiler, no OpenBLAS source build in its tree.
+echo "check-features: the default build's tree (no HTTP, TLS, cc or openblas-build)" >&2
+heavy=$(cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab -p nn -p core-math |
+    sort -u | grep -E '^(ureq|rustls|ring|native-tls|openssl|cc|openblas-build|openblas-src|blas-src) ' || true)
+if [[ -n $heavy ]]; then
+    echo "check-features: the default build pulls in:" >&2
+    echo "$heavy" >&2
+    exit 1
+fi
 
 # One build for both (each of init's test builds takes a minute and a half on 2 cores);
 # neither feature's code reads the other's.

@@ -24,3 +24,19 @@ pub mod signal;
 pub mod throughput;
 
 pub use error::BenchError;
+
+/// criterion's `criterion_main!` for this workspace's benchmarks: registers the font that
+/// the charts of criterion's HTML report draw their text in (plotters draws through
+/// ab_glyph here, which has no font of its own) before running `$group`s.
+#[macro_export]
+macro_rules! criterion_main {
+    ($($group:path),+ $(,)?) => {
+        fn main() {
+            $crate::plot::register_font();
+            $($group();)+
+            ::criterion::Criterion::default()
+                .configure_from_args()
+                .final_summary();
+        }
+    };
+}

@@ -19,7 +19,10 @@ const SIZE: (u32, u32) = (1100, 620);
 /// Width of the chart; the rest of the figure holds the legend and notes.
 const CHART_WIDTH: u32 = 790;
 
-fn register_font() {
+/// Registers the bundled DejaVu Sans as plotters' `sans-serif`: plotters draws text
+/// through ab_glyph here, which knows no system font. Every figure calls it; so does
+/// [`criterion_main!`](crate::criterion_main), for the charts of criterion's HTML report.
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let registered =

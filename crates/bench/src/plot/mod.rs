@@ -16,7 +16,7 @@ mod series;
 
 use std::path::{Path, PathBuf};
 
-pub use figure::Figure;
+pub use figure::{Figure, register_font};
 use series::{Band, Mark, Series};
 
 use crate::BenchError;
