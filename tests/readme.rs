@@ -294,3 +294,41 @@ fn the_width_tables_are_the_committed_reports() {
         );
     }
 }
+
+/// The targets of a Markdown text's inline links that point into the repository (not to
+/// the web, not to an anchor of the same page), without their `#anchor`.
+fn local_links(text: &str) -> Vec<String> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|target| target.split('#').next().unwrap_or("").to_owned())
+        .filter(|target| !target.is_empty() && !target.contains("://"))
+        .collect()
+}
+
+#[test]
+fn every_page_the_readme_and_the_guide_link_to_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs/guide")).unwrap() {
+        pages.push(entry.unwrap().path());
+    }
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for target in local_links(&text) {
+            let path = page.parent().unwrap().join(&target);
+            assert!(
+                path.exists(),
+                "{} links to {target}, which does not exist",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 5,
+        "only {checked} links found: the pattern no longer matches"
+    );
+    assert!(local_links("see [x](docs/a.md#b), [y](https://e.org), [z](#top)") == ["docs/a.md"]);
+}

@@ -598,7 +598,7 @@ pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
     fallback_note(core, cpu).or_else(|| {
         (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
             format!(
-                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (README, Performance). {ROUNDING}",
+                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (docs/guide/performance.md). {ROUNDING}",
                 coretype_set()
             )
         })
@@ -631,7 +631,7 @@ pub fn fallback_note(core: &str, cpu: VectorIsa) -> Option<String> {
         ""
     };
     Some(format!(
-        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (README, Performance). {ROUNDING}"
+        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (docs/guide/performance.md). {ROUNDING}"
     ))
 }
 
