@@ -1,6 +1,6 @@
-//! The README's numbers come from the files committed beside it: its demo table is exactly
-//! what `docs/demo/results.json` renders to, and those results say which machine and BLAS
-//! kernel produced them.
+//! The numbers of the README and the guide (`docs/guide/`) come from the files committed
+//! beside them: the demo table is exactly what `docs/demo/results.json` renders to, and
+//! those results say which machine and BLAS kernel produced them.
 
 use bench::experiment::RunResult;
 
@@ -9,9 +9,26 @@ fn read(path: &str) -> String {
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// The README and every page of the guide (`docs/guide/*.md`), one after the other: where
+/// the tables and numbers below may be quoted.
+fn pages() -> String {
+    let guide = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide");
+    let mut paths: Vec<_> = std::fs::read_dir(guide)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut text = read("README.md");
+    for path in paths {
+        text.push_str("\n\n");
+        text.push_str(&std::fs::read_to_string(&path).unwrap());
+    }
+    text
+}
+
 #[test]
 fn the_readmes_tables_are_generated_from_the_committed_results() {
-    let readme = read("README.md");
+    let readme = pages();
     for (folder, command) in [
         ("docs/demo", "cargo run --release -- --out docs/demo"),
         (
@@ -92,7 +109,7 @@ fn the_demo_prose_quotes_the_committed_first_epoch() {
 
 /// The README with every run of whitespace as one space, so prose can wrap anywhere.
 fn readme_prose() -> String {
-    read("README.md")
+    pages()
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -256,7 +273,7 @@ fn the_learning_rate_transfer_table_is_generated_from_the_committed_results() {
     let results = results("docs/lr_transfer");
     let table = bench::report::best_learning_rates(&results);
     assert!(
-        read("README.md").contains(&table),
+        pages().contains(&table),
         "README.md's best-lr table differs from docs/lr_transfer/results.json; regenerate with `cargo run --release -- run docs/experiments/lr_transfer.toml --out docs/lr_transfer` and paste:\n{table}"
     );
 }
@@ -278,7 +295,7 @@ fn the_width_tables_are_the_committed_reports() {
         ),
     ];
     let committed: Vec<String> = reports.iter().map(|(path, _)| read(path)).collect();
-    let readme = read("README.md");
+    let readme = pages();
     let tables: Vec<&str> = readme
         .split("```\n")
         .filter(|block| {
