@@ -107,12 +107,10 @@ fn the_demo_prose_quotes_the_committed_first_epoch() {
     );
 }
 
-/// The README with every run of whitespace as one space, so prose can wrap anywhere.
+/// The README and the guide with every run of whitespace as one space, so prose can wrap
+/// anywhere.
 fn readme_prose() -> String {
-    pages()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    pages().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]
