@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bench::coord_check::Shape;
+use bench::network::Network;
 use bench::output::OutputDir;
 use bench::{BenchError, config, plot, report};
 use nn::Activation;
@@ -108,16 +109,19 @@ pub(crate) fn coord_check(
         unreachable!("MNIST has classes")
     };
     // The largest network, its gradients and Adam's two moments, twice over (standard and
-    // μP are built one after the other, but allocation may overlap).
+    // μP are built one after the other, but allocation may overlap). Its layers are laid
+    // out after the depth and width are checked, before anything of that size.
     let widest = args.widths.iter().copied().max().unwrap_or(0);
-    let widths: Vec<usize> = std::iter::once(data.inputs())
-        .chain(std::iter::repeat_n(widest, shape.dense_layers() - 1))
-        .chain(std::iter::once(data.outputs))
-        .collect();
-    bench::memory::check_widths("--widths", &widths)?;
+    bench::memory::check_widths("--widths", &[widest])?;
+    let largest = Network {
+        config: shape.net_config(data.inputs(), widest, activation, data.outputs)?,
+        name: String::new(),
+    };
     bench::memory::check(
-        "--widths, --depth and --batch",
-        bench::memory::training_bytes(&widths, args.batch, 4).and_then(|b| b.checked_mul(2)),
+        "--widths, --depth (or --blocks) and --batch",
+        largest
+            .training_bytes(args.batch)
+            .and_then(|b| b.checked_mul(2)),
     )?;
     let out = OutputDir::claim(cli.out())?;
     let start = Instant::now();

@@ -351,6 +351,8 @@ fn coord_check_writes_its_table_files_and_figures() {
     for (args, expected) in [
         (&["--norm", "group"][..], "`--norm`"),
         (&["--blocks", "0"][..], "`blocks`"),
+        (&["--blocks", "18446744073709551615"][..], "at most 100000"),
+        (&["--depth", "18446744073709551615"][..], "at most 100000"),
         (&["--widths", "64,32"][..], "two or more increasing widths"),
         (&["--optimizer", "rmsprop"][..], "`--optimizer`"),
         (&["--lr=-1"][..], "`--lr`"),

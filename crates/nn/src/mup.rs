@@ -81,10 +81,10 @@ fn relative_scalings(
 /// μP's factors for every dense layer of `target`, in the order a forward pass meets them
 /// (branches included), for training it with `optimizer` relative to `base`, the same
 /// layers at the base widths. The first dense layer is the input layer, the last the
-/// output layer, every other (a residual branch's too) a hidden one. Normalization gains and biases and residual
-/// multipliers keep their initialization and the configured learning rate: μP's for
-/// vector-like parameters under Adam (under SGD μP would scale their rate by the width
-/// multiplier, which this does not).
+/// output layer, every other (a residual branch's too) a hidden one. Normalization gains
+/// and biases and residual multipliers keep their initialization and the configured
+/// learning rate: μP's for vector-like parameters under Adam (under SGD μP would scale
+/// their rate by the width multiplier, which this does not).
 ///
 /// # Errors
 /// [`NnError::Config`] if `base` has another number of layers or dense layers, or another

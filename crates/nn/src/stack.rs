@@ -1,7 +1,8 @@
 //! The plain-stack strategy: a network that is `dense → activation → … → dense` runs its
-//! passes layer by layer into one [`Workspace`] (laid out as [`Workspace::for_widths`] says), each dense layer fused with the activation
-//! after it and each product in one piece (or in fixed blocks of units, in the trainer's
-//! row chunks). A [`Net`](crate::net::Net) whose layers are such a stack runs these passes.
+//! passes layer by layer into one [`Workspace`] (laid out as [`Workspace::for_widths`]
+//! says), each dense layer fused with the activation after it and each product in one
+//! piece (or in fixed blocks of units, in the trainer's row chunks). A
+//! [`Net`](crate::net::Net) whose layers are such a stack runs these passes.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
 

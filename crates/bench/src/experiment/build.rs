@@ -49,9 +49,10 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
     network_of(arch, dataset.inputs(), output)
 }
 
-/// The network of `arch` from `input` features to `output` logits: an MLP when it has
-/// neither normalization nor residual blocks, else a [`NetConfig`] (see [`Residual`](super::Residual) for
-/// the layout of residual networks).
+/// The network of `arch` from `input` features to `output` logits: a plain stack named by
+/// its widths when it has neither normalization nor residual blocks, else a [`NetConfig`]
+/// named after the architecture (see [`Residual`](super::Residual) for the layout of
+/// residual networks).
 ///
 /// # Errors
 /// [`BenchError`] naming `depth`, `width` or `blocks` when one is 0 or too large.

@@ -249,7 +249,8 @@ pub(crate) struct Compiled<T> {
 
 /// Lays out and initializes the network. Parameter tensor `k` (in [`Tensor`] order) draws
 /// from `RngKey::new(seed).tensor(k)`, so a plain network's dense layer `i` draws its
-/// weight and bias from tensors `2i` and `2i + 1`, as [`MlpConfig::build`](crate::MlpConfig::build) says.
+/// weight and bias from tensors `2i` and `2i + 1`, as
+/// [`MlpConfig::build`](crate::MlpConfig::build) says.
 pub(crate) fn compile<T: Real>(
     config: &NetConfig,
     init: &NetInit,

@@ -4,7 +4,7 @@
 use ndarray::{ArrayView2, s};
 
 use super::Net;
-use super::pass::{Node, dense_layers, dense_parameters};
+use super::pass::{Node, dense_layers, dense_parameters, stages};
 use crate::diagnostics::{StageBuffers, duplicate_units, jacobian_mean_singular_value, norm};
 use crate::workspace::Workspace;
 use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
@@ -61,17 +61,11 @@ pub fn diagnose<T: Real>(
     let mut ws = Workspace::for_net(net, rows);
     let mut grads = vec![T::zero(); net.parameter_count()];
     net.train_pass(x.view(), targets, loss, &mut ws, &mut grads);
-    let starts: Vec<usize> = net
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| matches!(n, Node::Dense { .. } | Node::Residual { .. }))
-        .map(|(i, _)| i)
-        .collect();
-    let mut report = Vec::with_capacity(starts.len());
-    for (k, &first) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).copied().unwrap_or(net.nodes.len());
-        let stage = &net.nodes[first..end];
+    let stages = stages(&net.nodes);
+    let mut report = Vec::with_capacity(stages.len());
+    for range in stages {
+        let (first, end) = (range.start, range.end);
+        let stage = &net.nodes[range];
         let pre = ws.slots[first].out.slice(s![..rows, ..]);
         let post = ws.slots[end - 1].out.slice(s![..rows, ..]);
         let activation = stage

@@ -348,9 +348,14 @@ impl<T: Real> Net<T> {
             return Ok(stack::layer_outputs(&plain, inputs));
         }
         Ok(self.training_pass(inputs, |slots, x| {
-            pass::stage_ends(&self.nodes)
+            pass::stages(&self.nodes)
                 .into_iter()
-                .map(|end| slots[end].out.slice(s![..x.nrows(), ..]).to_owned())
+                .map(|stage| {
+                    slots[stage.end - 1]
+                        .out
+                        .slice(s![..x.nrows(), ..])
+                        .to_owned()
+                })
                 .collect()
         }))
     }

@@ -462,9 +462,9 @@ pub(crate) fn input_at<'a, T>(
     }
 }
 
-/// The index of the last node of every stage of `nodes`: a stage is a dense layer or a
-/// residual block and the layers up to the next one.
-pub(crate) fn stage_ends(nodes: &[Node]) -> Vec<usize> {
+/// The nodes of every stage of `nodes`, in order: a stage is a dense layer or a residual
+/// block and the layers up to the next one.
+pub(crate) fn stages(nodes: &[Node]) -> Vec<std::ops::Range<usize>> {
     let starts: Vec<usize> = nodes
         .iter()
         .enumerate()
@@ -474,7 +474,7 @@ pub(crate) fn stage_ends(nodes: &[Node]) -> Vec<usize> {
     starts
         .iter()
         .enumerate()
-        .map(|(k, _)| starts.get(k + 1).map_or(nodes.len(), |&next| next) - 1)
+        .map(|(k, &first)| first..starts.get(k + 1).copied().unwrap_or(nodes.len()))
         .collect()
 }
 

@@ -5,9 +5,9 @@
 //! - `run`: the epoch loop, its [`Event`]s and the [`History`] it returns;
 //! - `gather` and `update`: a mini-batch's samples copied in, and the optimizer applied in
 //!   blocks, shared by every trainer;
-//! - [`Trainer`]: the one trainer, which picks the engine once, when built, and hands it each `Step`:
-//!   `chunked` for a plain stack, its steps in row chunks (and `grad_blocks`, its weight
-//!   gradients in blocks of units), or `whole_batch` for any other net.
+//! - [`Trainer`]: the one trainer, which picks the engine once, when built, and hands it
+//!   each `Step`: `chunked` for a plain stack, its steps in row chunks (and `grad_blocks`,
+//!   its weight gradients in blocks of units), or `whole_batch` for any other net.
 
 pub(crate) mod chunked;
 pub(crate) mod config;

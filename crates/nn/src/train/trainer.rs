@@ -24,8 +24,9 @@ enum Engine<T> {
 /// [`Status::Diverged`](crate::Status) instead of training on NaN.
 ///
 /// A plain stack of dense layers and activations (a [`Net`] of only those, such as every
-/// [`MlpConfig`](crate::MlpConfig) builds) trains in row chunks of [`CHUNK_ROWS`](crate::CHUNK_ROWS) samples, in parallel
-/// (see the `train` module's notes on parallelism); any other net trains each mini-batch
+/// [`MlpConfig`](crate::MlpConfig) builds) trains in row chunks of
+/// [`CHUNK_ROWS`](crate::CHUNK_ROWS) samples, in parallel (see the `train` module's notes
+/// on parallelism); any other net trains each mini-batch
 /// as a whole, which BatchNorm's statistics need. The trainer picks the engine when it is
 /// built; the caller never does.
 #[derive(Debug)]
