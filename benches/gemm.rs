@@ -1,4 +1,4 @@
-//! GEMM throughput: core-math's `gemm` against a direct `cblas_sgemm` call and against
+//! GEMM throughput: initlab-gemm's `gemm` against a direct `cblas_sgemm` call and against
 //! ndarray's own `dot` (matrixmultiply, no BLAS), at 1 and 2 BLAS threads; and the fused
 //! `affine` against GEMM followed by a separate bias pass.
 //!
@@ -8,8 +8,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use core_math::{BlasThreads, Op, affine, blas_info, gemm};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use initlab_gemm::{BlasThreads, Op, affine, blas_info, gemm};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// One product `C[m, n] = op(A) * op(B)` of a shape the benchmark sweeps.
@@ -109,7 +109,7 @@ fn raw_cblas(
     let mut c = c;
     // SAFETY: all three operands are C-order arrays of the sizes CBLAS is told.
     unsafe {
-        bench::raw_blas::sgemm(
+        initlab_bench::raw_blas::sgemm(
             p.op_a == Op::Transpose,
             p.op_b == Op::Transpose,
             p.m as i32,
@@ -183,7 +183,7 @@ fn bench_products(c: &mut Criterion, group_name: &str, products: &[Product]) {
         for p in products {
             let (a, b, mut out) = p.operands();
             group.throughput(Throughput::Elements(p.flops()));
-            group.bench_function(BenchmarkId::new("core_math", p.id()), |bencher| {
+            group.bench_function(BenchmarkId::new("initlab_gemm", p.id()), |bencher| {
                 bencher.iter(|| {
                     gemm(1.0, a.view(), p.op_a, b.view(), p.op_b, 0.0, out.view_mut()).unwrap();
                     black_box(&out);
@@ -281,4 +281,4 @@ fn fused_bias(c: &mut Criterion) {
 }
 
 criterion_group!(benches, squares, mlp_shapes, fused_bias);
-bench::criterion_main!(benches);
+initlab_bench::criterion_main!(benches);

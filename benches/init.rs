@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use init::{FanMode, Initializer, Nonlinearity, RngKey, ScalingDistribution};
+use initlab_init::{FanMode, Initializer, Nonlinearity, RngKey, ScalingDistribution};
 use ndarray::Array2;
 
 fn strategies() -> Vec<Initializer> {
@@ -82,4 +82,4 @@ fn orthogonal(c: &mut Criterion) {
 }
 
 criterion_group!(benches, every_strategy, orthogonal);
-bench::criterion_main!(benches);
+initlab_bench::criterion_main!(benches);

@@ -1,4 +1,4 @@
-//! core-math's own packed GEMM (feature `packed-gemm`) against `cblas_sgemm` at the MLP
+//! initlab-gemm's own packed GEMM (feature `packed-gemm`) against `cblas_sgemm` at the MLP
 //! shapes, on one thread. Each of its outputs is one FMA chain in `k` order; the bench
 //! checks that bit for bit against scalar `mul_add`, and prints how many values the BLAS in
 //! use shares with it. Needs AVX-512F, or AVX2 with FMA; elsewhere it says so and measures
@@ -10,8 +10,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use core_math::{BlasThreads, Op};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use initlab_gemm::{BlasThreads, Op};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 mod common;
@@ -29,7 +29,7 @@ fn view<'a>(x: Operand<'a>) -> (ArrayView2<'a, f32>, Op) {
     (view, op)
 }
 
-/// `c[m, n] = op(a) * op(b)` through core-math, beta = 0.
+/// `c[m, n] = op(a) * op(b)` through initlab-gemm, beta = 0.
 fn through_core_math(
     (m, n, _): (usize, usize, usize),
     a: Operand<'_>,
@@ -38,7 +38,7 @@ fn through_core_math(
 ) {
     let ((a, op_a), (b, op_b)) = (view(a), view(b));
     let c = ArrayViewMut2::from_shape((m, n), c).expect("m x n");
-    core_math::gemm(1.0, a, op_a, b, op_b, 0.0, c).expect("shapes agree");
+    initlab_gemm::gemm(1.0, a, op_a, b, op_b, 0.0, c).expect("shapes agree");
 }
 
 /// (name, m, n, k, A transposed, B transposed): forward x W^T, dW = dY^T X, dX = dY W.
@@ -116,11 +116,11 @@ impl Product {
 }
 
 fn packed(c: &mut Criterion) {
-    if !core_math::packed_gemm_in_use() {
+    if !initlab_gemm::packed_gemm_in_use() {
         eprintln!("packed: this CPU has neither AVX-512F nor AVX2 with FMA; nothing measured");
         return;
     }
-    eprintln!("packed: {}", core_math::gemm_kernel());
+    eprintln!("packed: {}", initlab_gemm::gemm_kernel());
     let _threads = BlasThreads::set(1);
     let mut group = c.benchmark_group("packed/1t");
     group
@@ -146,14 +146,14 @@ fn packed(c: &mut Criterion) {
 /// median times and their ratio, which a machine whose speed drifts within minutes leaves
 /// alone. Skipped under `--profile-time`.
 fn summary(_: &mut Criterion) {
-    if !core_math::packed_gemm_in_use() || std::env::args().any(|a| a == "--profile-time") {
+    if !initlab_gemm::packed_gemm_in_use() || std::env::args().any(|a| a == "--profile-time") {
         return;
     }
     let _threads = BlasThreads::set(1);
     println!(
         "
 interleaved, {}",
-        core_math::gemm_kernel()
+        initlab_gemm::gemm_kernel()
     );
     println!("product              cblas µs  packed µs  cblas / packed");
     for product in PRODUCTS.map(Product::new) {
@@ -181,4 +181,4 @@ interleaved, {}",
 }
 
 criterion_group!(benches, packed, summary);
-bench::criterion_main!(benches);
+initlab_bench::criterion_main!(benches);

@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use core_math::BlasThreads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use initlab_gemm::BlasThreads;
 
 mod common;
 use common::{Operand, agree, cblas, values};
@@ -175,4 +175,4 @@ fn thin(c: &mut Criterion) {
 }
 
 criterion_group!(benches, thin);
-bench::criterion_main!(benches);
+initlab_bench::criterion_main!(benches);

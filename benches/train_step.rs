@@ -7,14 +7,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bench::experiment::{Arch, Residual, network_of};
-use bench::network::Network;
-use bench::throughput::{ThroughputConfig, compare};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use init::{Initializer, Nonlinearity, RngKey};
+use initlab_bench::experiment::{Arch, Residual, network_of};
+use initlab_bench::network::Network;
+use initlab_bench::throughput::{ThroughputConfig, compare};
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::net::{NetInit, Norm, Ordering};
+use initlab_nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
-use nn::net::{NetInit, Norm, Ordering};
-use nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
 fn configs() -> [(&'static str, MlpConfig); 2] {
     [
@@ -60,7 +60,7 @@ fn train_step(c: &mut Criterion) {
             .unwrap();
         let y: Vec<usize> = (0..batch).map(|i| i % 10).collect();
         for threads in [1, 2] {
-            let pool = bench::throughput::pinned_pool(threads);
+            let pool = initlab_bench::throughput::pinned_pool(threads);
             let mut mlp = arch
                 .build::<f32>(
                     &Initializer::he_normal(Nonlinearity::Relu),
@@ -98,7 +98,7 @@ fn train_step(c: &mut Criterion) {
             .unwrap();
         let y: Vec<usize> = (0..batch).map(|i| i % 10).collect();
         for threads in [1, 2] {
-            let pool = bench::throughput::pinned_pool(threads);
+            let pool = initlab_bench::throughput::pinned_pool(threads);
             let he = NetInit::new(
                 Initializer::he_normal(Nonlinearity::Relu),
                 Initializer::Zeros,
@@ -106,7 +106,7 @@ fn train_step(c: &mut Criterion) {
             let mut net = config.build::<f32>(&he, 0).unwrap();
             let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.001))
                 .with_batch_size(batch);
-            let mut trainer = nn::Trainer::new(&net, train).unwrap();
+            let mut trainer = initlab_nn::Trainer::new(&net, train).unwrap();
             group.bench_function(BenchmarkId::new("trainer", format!("{threads}t")), |b| {
                 pool.install(|| {
                     b.iter(|| {
@@ -159,4 +159,4 @@ fn summary(_: &mut Criterion) {
 }
 
 criterion_group!(benches, train_step, summary);
-bench::criterion_main!(benches);
+initlab_bench::criterion_main!(benches);

@@ -9,9 +9,9 @@
 
 use std::path::Path;
 
-use bench::config;
-use bench::experiment::run;
 use indicatif::ProgressBar;
+use initlab_bench::config;
+use initlab_bench::experiment::run;
 
 const GRID: &str = r#"
 [dataset]
@@ -34,7 +34,7 @@ seeds = [0, 1]
 target_accuracy = 0.95
 "#;
 
-fn main() -> Result<(), bench::BenchError> {
+fn main() -> Result<(), initlab_bench::BenchError> {
     let file = config::parse_text(GRID, Path::new("grid.toml"))?;
     // Only an experiment on the digits reads the bundled MNIST folder.
     let dataset = file.dataset(Path::new("data/mnist-10k"))?;

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=init/half,init/lapack,core-math/packed-gemm,packed-gemm
+features=initlab-init/half,initlab-init/lapack,initlab-gemm/packed-gemm,packed-gemm
 echo "check-docs: cargo doc --workspace --no-deps --features $features, warnings denied" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps --features "$features"
 
@@ -15,7 +15,7 @@ cargo metadata --format-version 1 --no-deps | python3 -c '
 import json, sys
 packages = {p["name"]: p for p in json.load(sys.stdin)["packages"]}
 problems = []
-for name in ["core-math", "init", "nn"]:
+for name in ["initlab-gemm", "initlab-init", "initlab-nn"]:
     package = packages[name]
     docs = (package.get("metadata") or {}).get("docs", {}).get("rs")
     if docs is None:

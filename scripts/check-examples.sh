@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for example in fill_vec custom_initializer; do
-    echo "check-examples: cargo run -p init --example $example" >&2
-    cargo run --quiet -p init --example "$example"
+    echo "check-examples: cargo run -p initlab-init --example $example" >&2
+    cargo run --quiet -p initlab-init --example "$example"
 done
-echo "check-examples: cargo run -p nn --example train_and_diagnose" >&2
-cargo run --quiet -p nn --example train_and_diagnose
+echo "check-examples: cargo run -p initlab-nn --example train_and_diagnose" >&2
+cargo run --quiet -p initlab-nn --example train_and_diagnose
 echo "check-examples: cargo run --example grid" >&2
 cargo run --quiet --example grid

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # The library crates' feature combinations beyond the workspace's own (which `cargo test
-# --workspace` covers: core-math and nn on the system OpenBLAS, init pure Rust, which is
+# --workspace` covers: initlab-gemm and nn on the system OpenBLAS, init pure Rust, which is
 # also init without default features).
 #
 # - The default build's dependency tree: no HTTP or TLS crate, no cc, no OpenBLAS source
-#   build (core-math's build script links the system OpenBLAS through pkg-config).
+#   build (initlab-gemm's build script links the system OpenBLAS through pkg-config).
 # - init with `lapack` (through `openblas-system`): orthogonal's QR from LAPACK, and with
 #   `half`: f16 and bf16 fills; tested together.
-# - core-math and nn without default features: no BLAS chosen, the user links one that
+# - initlab-gemm and nn without default features: no BLAS chosen, the user links one that
 #   exports CBLAS and OpenBLAS's thread functions (an OpenBLAS built by hand). Tested here with the system OpenBLAS linked by name, as such a user
-#   would (CORE_MATH_BLAS_LIB, read by core-math's build script).
-# - core-math with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
+#   would (INITLAB_GEMM_BLAS_LIB, read by initlab-gemm's build script).
+# - initlab-gemm with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
 #   tests, the exact-integer ones included, and nn's (training bitwise the same on 1, 2 and
 #   4 threads, steps that do not allocate) run through the best kernel the CPU has, and
-#   core-math's once more through the AVX2 one (CORE_MATH_PACKED_ISA=avx2; the unit tests
+#   initlab-gemm's once more through the AVX2 one (INITLAB_GEMM_PACKED_ISA=avx2; the unit tests
 #   check both kernels against the FMA chain in any case).
 # - bench's golden test with `packed-gemm`: losses, accuracies, diagnostics and weight
 #   digests recorded at cd40921 with the packed kernel, whose bits are the same on every
@@ -23,14 +23,14 @@
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
 #   only the package registries are reachable.
 #
-# Then a fresh project that depends on `init` alone (check-init-alone.sh).
+# Then a fresh project that depends on `initlab-init` alone (check-init-alone.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The default build links the system OpenBLAS through core-math's build script alone: no
+# The default build links the system OpenBLAS through initlab-gemm's build script alone: no
 # HTTP or TLS stack, no C compiler, no OpenBLAS source build in its tree.
 echo "check-features: the default build's tree (no HTTP, TLS, cc or openblas-build)" >&2
-heavy=$(cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab -p nn -p core-math |
+heavy=$(cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab -p initlab-nn -p initlab-gemm |
     sort -u | grep -E '^(ureq|rustls|ring|native-tls|openssl|cc|openblas-build|openblas-src|blas-src) ' || true)
 if [[ -n $heavy ]]; then
     echo "check-features: the default build pulls in:" >&2
@@ -41,14 +41,14 @@ fi
 # One build for both (each of init's test builds takes a minute and a half on 2 cores);
 # neither feature's code reads the other's.
 echo "check-features: init --features openblas-system,half (LAPACK QR; f16, bf16)" >&2
-cargo test --quiet -p init --features openblas-system,half
-echo "check-features: core-math and nn --no-default-features, the BLAS linked by hand" >&2
-CORE_MATH_BLAS_LIB=openblas cargo test --quiet -p core-math -p nn --no-default-features
-echo "check-features: core-math --features packed-gemm (its own f32 kernel)" >&2
-cargo test --quiet -p core-math -p nn --features core-math/packed-gemm
-CORE_MATH_PACKED_ISA=avx2 cargo test --quiet -p core-math --features packed-gemm
+cargo test --quiet -p initlab-init --features openblas-system,half
+echo "check-features: initlab-gemm and nn --no-default-features, the BLAS linked by hand" >&2
+INITLAB_GEMM_BLAS_LIB=openblas cargo test --quiet -p initlab-gemm -p initlab-nn --no-default-features
+echo "check-features: initlab-gemm --features packed-gemm (its own f32 kernel)" >&2
+cargo test --quiet -p initlab-gemm -p initlab-nn --features initlab-gemm/packed-gemm
+INITLAB_GEMM_PACKED_ISA=avx2 cargo test --quiet -p initlab-gemm --features packed-gemm
 echo "check-features: bench's golden numbers (the packed kernel's bits)" >&2
-cargo test --quiet -p bench --features packed-gemm --test golden
+cargo test --quiet -p initlab-bench --features packed-gemm --test golden
 echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
 cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings
 scripts/check-init-alone.sh

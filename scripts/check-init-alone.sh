@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a fresh project that depends on `init` alone, with default features, as a user of
+# Builds a fresh project that depends on `initlab-init` alone, with default features, as a user of
 # the crate would: fails if it pulls in OpenBLAS, LAPACK or a TLS stack, or if orthogonal
 # does not work; prints the package count and the cold release build time (with the
 # registry's downloads already cached).
@@ -19,15 +19,15 @@ edition = "2024"
 publish = false
 
 [dependencies]
-init = { path = "$root/crates/init" }
+initlab-init = { path = "$root/crates/init" }
 
 [workspace]
 EOF
 cat >"$app/src/main.rs" <<'EOF'
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
 
 fn main() {
-    let w: init::ndarray::Array2<f32> = Initializer::orthogonal(1.0)
+    let w: initlab_init::ndarray::Array2<f32> = Initializer::orthogonal(1.0)
         .sample((256, 64), RngKey::new(0).tensor(0))
         .expect("orthogonal fills");
     let gram = w.t().dot(&w);

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use bench::BenchError;
-use bench::experiment::{Arch, RunSpec, grid};
-use bench::output::OutputDir;
-use nn::{Activation, Optimizer};
+use initlab_bench::BenchError;
+use initlab_bench::experiment::{Arch, RunSpec, grid};
+use initlab_bench::output::OutputDir;
+use initlab_nn::{Activation, Optimizer};
 
 use crate::results::run_and_report;
 use crate::{BUNDLED_MNIST, Cli};
@@ -66,18 +66,21 @@ pub(crate) fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
             expected: "each at least 1".into(),
         });
     }
-    if args.seeds > bench::experiment::MAX_RUNS as u64 {
+    if args.seeds > initlab_bench::experiment::MAX_RUNS as u64 {
         return Err(BenchError::invalid(
             "--seeds",
             args.seeds,
-            format!("at most {}", bench::experiment::MAX_RUNS),
+            format!("at most {}", initlab_bench::experiment::MAX_RUNS),
         ));
     }
-    if args.depth > bench::experiment::MAX_DEPTH {
+    if args.depth > initlab_bench::experiment::MAX_DEPTH {
         return Err(BenchError::invalid(
             "--depth",
             args.depth,
-            format!("at most {} hidden layers", bench::experiment::MAX_DEPTH),
+            format!(
+                "at most {} hidden layers",
+                initlab_bench::experiment::MAX_DEPTH
+            ),
         ));
     }
     let archs = [Activation::Relu, Activation::Tanh]

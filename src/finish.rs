@@ -1,11 +1,11 @@
 //! How every command ends: progress while it runs, the provenance of its report, and its
 //! output folder published as one set.
 
-use bench::BenchError;
-use bench::html::{Provenance, Report};
-use bench::output::OutputDir;
-use bench::plot::Figure;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use initlab_bench::BenchError;
+use initlab_bench::html::{Provenance, Report};
+use initlab_bench::output::OutputDir;
+use initlab_bench::plot::Figure;
 
 /// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
 /// indicatif when stderr is not a terminal).
@@ -34,7 +34,7 @@ fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>)
     Provenance {
         command: command_line(),
         revision: env!("INITLAB_REVISION").to_owned(),
-        machine: bench::output::Machine::current(),
+        machine: initlab_bench::output::Machine::current(),
         threads: rayon::current_num_threads(),
         settings,
         config,

@@ -1,8 +1,8 @@
 //! Flags several commands read the same way.
 
-use bench::BenchError;
-use bench::experiment::Residual;
-use nn::net::{Norm, Ordering};
+use initlab_bench::BenchError;
+use initlab_bench::experiment::Residual;
+use initlab_nn::net::{Norm, Ordering};
 
 /// The `--norm` flag.
 pub(crate) fn parse_norm(norm: Option<&str>) -> Result<Option<Norm>, BenchError> {

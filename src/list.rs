@@ -1,6 +1,6 @@
 //! `initlab list`: every initializer with its formula and source.
 
-use bench::registry;
+use initlab_bench::registry;
 
 pub(crate) fn list() {
     say!("| name | also accepted | weights and biases | source |\n|---|---|---|---|");

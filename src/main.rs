@@ -41,8 +41,8 @@ use width::{CoordCheckArgs, WidthView};
 const BUNDLED_MNIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
 
 /// The MNIST digits in the IDX folder `dir`, standardized with the training statistics.
-fn mnist(dir: &Path) -> Result<bench::data::Dataset, bench::BenchError> {
-    let mut data = bench::data::Dataset::idx_dir(dir)?;
+fn mnist(dir: &Path) -> Result<initlab_bench::data::Dataset, initlab_bench::BenchError> {
+    let mut data = initlab_bench::data::Dataset::idx_dir(dir)?;
     data.standardize();
     Ok(data)
 }

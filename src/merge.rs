@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use bench::output::OutputDir;
-use bench::{BenchError, config, report};
+use initlab_bench::output::OutputDir;
+use initlab_bench::{BenchError, config, report};
 
 use crate::Cli;
 use crate::results::write_report;
@@ -26,7 +26,7 @@ pub(crate) fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
             "no --out with merge, which writes into its first argument: initlab merge OUT SHARD_DIR...",
         ));
     }
-    let merged = bench::shard::merge(&args.shards, |text, path| {
+    let merged = initlab_bench::shard::merge(&args.shards, |text, path| {
         config::parse_text(text, path)?.specs()
     })?;
     let out = OutputDir::claim(&args.into)?;
@@ -42,8 +42,8 @@ pub(crate) fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
         merged.shard.identity.experiment.clone(),
         merged.shard.experiment_text.clone(),
     ));
-    let shard_file = bench::shard::ShardFile {
-        shard: bench::shard::Shard::WHOLE,
+    let shard_file = initlab_bench::shard::ShardFile {
+        shard: initlab_bench::shard::Shard::WHOLE,
         runs: (0..merged.specs.len()).collect(),
         ..merged.shard
     };

@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use bench::BenchError;
-use bench::data::Dataset;
-use bench::experiment::{RunResult, RunSpec, run_all};
-use bench::output::OutputDir;
-use bench::{plot, report};
+use initlab_bench::BenchError;
+use initlab_bench::data::Dataset;
+use initlab_bench::experiment::{RunResult, RunSpec, run_all};
+use initlab_bench::output::OutputDir;
+use initlab_bench::{plot, report};
 
 use crate::Cli;
 use crate::finish::{Ending, progress_bar};
@@ -32,9 +32,11 @@ pub(crate) fn run_and_report(
     let epochs = specs
         .iter()
         .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
-    if !cli.quiet && !core_math::packed_gemm_in_use() {
-        let cpu = bench::throughput::VectorIsa::of_this_cpu();
-        if let Some(note) = bench::throughput::fallback_note(&core_math::blas_info().core, cpu) {
+    if !cli.quiet && !initlab_gemm::packed_gemm_in_use() {
+        let cpu = initlab_bench::throughput::VectorIsa::of_this_cpu();
+        if let Some(note) =
+            initlab_bench::throughput::fallback_note(&initlab_gemm::blas_info().core, cpu)
+        {
             eprintln!("initlab: {note}\n");
         }
     }
@@ -47,9 +49,9 @@ pub(crate) fn run_and_report(
         "{} runs in {:.1} s{}",
         results.len(),
         start.elapsed().as_secs_f64(),
-        bench::memory::peak().map_or_else(String::new, |b| format!(
+        initlab_bench::memory::peak().map_or_else(String::new, |b| format!(
             ", peak memory {} ({b} bytes)",
-            bench::memory::human(b)
+            initlab_bench::memory::human(b)
         ))
     );
     write_report(&dataset_summary(dataset), &results, out, title, config)

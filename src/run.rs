@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bench::output::OutputDir;
-use bench::{BenchError, config, report};
+use initlab_bench::output::OutputDir;
+use initlab_bench::{BenchError, config, report};
 
 use crate::finish::progress_bar;
 use crate::results::{dataset_summary, write_report};
@@ -18,7 +18,7 @@ pub(crate) struct RunArgs {
     /// Run only the i-th of n slices of the grid (0-based: 0/4 … 3/4), balanced by
     /// estimated cost; `initlab merge` puts the slices' folders back together.
     #[arg(long)]
-    pub(crate) shard: Option<bench::shard::Shard>,
+    pub(crate) shard: Option<initlab_bench::shard::Shard>,
     /// Take the shard from a batch scheduler's environment: SLURM_ARRAY_TASK_ID and
     /// SLURM_ARRAY_TASK_COUNT (Slurm job arrays), or JOB_COMPLETION_INDEX and
     /// JOB_COMPLETIONS (Kubernetes Indexed Jobs).
@@ -35,22 +35,23 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     let specs = file.specs()?;
     let shard = match (args.shard, args.shard_from_env) {
         (Some(shard), _) => shard,
-        (None, true) => bench::shard::Shard::from_env(|name| std::env::var(name).ok())?,
-        (None, false) => bench::shard::Shard::WHOLE,
+        (None, true) => initlab_bench::shard::Shard::from_env(|name| std::env::var(name).ok())?,
+        (None, false) => initlab_bench::shard::Shard::WHOLE,
     };
     let out = OutputDir::claim(cli.out())?;
     let dataset = file.dataset(Path::new(BUNDLED_MNIST))?;
     let costs = specs
         .iter()
-        .map(|spec| bench::experiment::estimated_cost(&dataset, spec))
+        .map(|spec| initlab_bench::experiment::estimated_cost(&dataset, spec))
         .collect::<Result<Vec<f64>, _>>()?;
-    let identity = bench::shard::Identity::current(
+    let identity = initlab_bench::shard::Identity::current(
         &path.display().to_string(),
         &text,
         env!("INITLAB_REVISION"),
     );
-    let (store, recorded) = bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
-    let plan = bench::shard::Plan::new(&specs, &costs, shard, recorded, out.path())?;
+    let (store, recorded) =
+        initlab_bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
+    let plan = initlab_bench::shard::Plan::new(&specs, &costs, shard, recorded, out.path())?;
     say!(
         "initlab run {}: {} runs on {} ({} training samples){}{}",
         path.display(),
@@ -79,10 +80,12 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
     let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
-    let finished =
-        bench::experiment::run_all_recorded(&dataset, &todo_specs, &progress, |k, result| {
-            store.record(plan.todo[k], result)
-        })?;
+    let finished = initlab_bench::experiment::run_all_recorded(
+        &dataset,
+        &todo_specs,
+        &progress,
+        |k, result| store.record(plan.todo[k], result),
+    )?;
     progress.finish_and_clear();
     let ran = plan.todo.len();
     let mine = plan.mine.clone();
@@ -92,12 +95,12 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         report::markdown(&results),
         ran,
         start.elapsed().as_secs_f64(),
-        bench::memory::peak().map_or_else(String::new, |b| format!(
+        initlab_bench::memory::peak().map_or_else(String::new, |b| format!(
             ", peak memory {} ({b} bytes)",
-            bench::memory::human(b)
+            initlab_bench::memory::human(b)
         ))
     );
-    let shard_file = bench::shard::ShardFile {
+    let shard_file = initlab_bench::shard::ShardFile {
         identity,
         shard,
         grid_runs: specs.len(),

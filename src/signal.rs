@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use bench::output::OutputDir;
-use bench::{BenchError, plot, report};
-use nn::Activation;
+use initlab_bench::output::OutputDir;
+use initlab_bench::{BenchError, plot, report};
+use initlab_nn::Activation;
 
 use crate::finish::{Ending, progress_bar};
 use crate::flags::{parse_norm, residual_blocks};
@@ -107,7 +107,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         return coord_check(&width_check, cli, WidthView::Signal);
     }
     let depth = args.depth.unwrap_or(20);
-    let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
+    let activation: Activation = args.activation.parse().map_err(|e: initlab_nn::NnError| {
         BenchError::invalid("--activation", &args.activation, e.to_string())
     })?;
     if args.batch == 0 {
@@ -133,7 +133,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             }
             let rows = args.batch.min(data.train_x.nrows());
             let x = data.train_x.slice(ndarray::s![..rows, ..]).mapv(f64::from);
-            let bench::data::Labels::Classes(labels) = data.train_y else {
+            let initlab_bench::data::Labels::Classes(labels) = data.train_y else {
                 unreachable!("MNIST has classes")
             };
             (x, labels[..rows].to_vec(), data.outputs)
@@ -143,7 +143,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             if width == 0 {
                 return Err(BenchError::invalid("--input-width", 0, "at least 1"));
             }
-            bench::memory::check(
+            initlab_bench::memory::check(
                 "--batch x --input-width",
                 (args.batch as u64)
                     .checked_mul(width as u64)
@@ -151,14 +151,14 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             )?;
             // Unit variance either way; --input-scale sets the standard deviation.
             let unit = if args.input == "uniform" {
-                init::Initializer::uniform(-3f64.sqrt(), 3f64.sqrt())
+                initlab_init::Initializer::uniform(-3f64.sqrt(), 3f64.sqrt())
             } else {
-                init::Initializer::normal(0.0, 1.0)
+                initlab_init::Initializer::normal(0.0, 1.0)
             };
             let x: ndarray::Array2<f64> = unit
                 .sample(
                     (args.batch, width),
-                    init::RngKey::new(args.seed).tensor(1_000_000),
+                    initlab_init::RngKey::new(args.seed).tensor(1_000_000),
                 )
                 .expect("unit-variance inputs are valid");
             (x, (0..args.batch).map(|i| i % 10).collect(), 10)
@@ -178,7 +178,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     } else {
         None
     };
-    let config = bench::signal::SignalConfig {
+    let config = initlab_bench::signal::SignalConfig {
         depth,
         width: args.width,
         activation,
@@ -190,7 +190,8 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     };
     let start = Instant::now();
     let progress = progress_bar(config.inits.len(), "initializers", cli.quiet);
-    let mut report = bench::signal::analyze(inputs.view(), &labels, classes, &config, &progress)?;
+    let mut report =
+        initlab_bench::signal::analyze(inputs.view(), &labels, classes, &config, &progress)?;
     report.jacobian_skips_input_layer = args.skip_input_layer;
     progress.finish_and_clear();
     say!("{}", report.markdown());

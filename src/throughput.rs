@@ -1,10 +1,10 @@
 //! `initlab throughput`: training speed at every thread count beside its GEMM ceiling.
 
-use bench::experiment::Arch;
-use bench::network::Network;
-use bench::output::OutputDir;
-use bench::{BenchError, report};
-use nn::{Activation, MlpConfig};
+use initlab_bench::experiment::Arch;
+use initlab_bench::network::Network;
+use initlab_bench::output::OutputDir;
+use initlab_bench::{BenchError, report};
+use initlab_nn::{Activation, MlpConfig};
 
 use crate::Cli;
 use crate::finish::{Ending, progress_bar};
@@ -61,13 +61,13 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
     })?;
     for network in &networks {
         let widths: Vec<usize> = network.dense_shapes().iter().map(|&(_, o)| o).collect();
-        bench::memory::check_widths("--layers", &widths)?;
+        initlab_bench::memory::check_widths("--layers", &widths)?;
         // The data of every step, and a trainer per thread count beside the ceiling's.
         let data = (rows as u64).checked_mul(network.input() as u64 * 4 + 8);
         let trainers = network
             .training_bytes(args.batch)
             .and_then(|b| b.checked_mul(threads as u64 + 1));
-        bench::memory::check(
+        initlab_bench::memory::check(
             "--layers, --batch and --steps",
             data.zip(trainers).and_then(|(d, t)| d.checked_add(t)),
         )?;
@@ -82,7 +82,7 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
         );
     }
     let progress = progress_bar(networks.len(), "networks", cli.quiet);
-    let report = bench::throughput::report(
+    let report = initlab_bench::throughput::report(
         &networks,
         args.batch,
         args.steps,
@@ -150,9 +150,10 @@ pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>,
         residual,
         layer_inits: Vec::new(),
     };
-    let network = bench::experiment::network_of(&arch, input, output).map_err(|e| match e {
-        BenchError::Invalid { ref field, .. } if field == "blocks" => e.for_field("--blocks"),
-        e => e.for_field("--layers"),
-    })?;
+    let network =
+        initlab_bench::experiment::network_of(&arch, input, output).map_err(|e| match e {
+            BenchError::Invalid { ref field, .. } if field == "blocks" => e.for_field("--blocks"),
+            e => e.for_field("--layers"),
+        })?;
     Ok(vec![network])
 }

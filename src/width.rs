@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use bench::coord_check::Shape;
-use bench::network::Network;
-use bench::output::OutputDir;
-use bench::{BenchError, config, plot, report};
-use nn::Activation;
-use nn::net::Norm;
+use initlab_bench::coord_check::Shape;
+use initlab_bench::network::Network;
+use initlab_bench::output::OutputDir;
+use initlab_bench::{BenchError, config, plot, report};
+use initlab_nn::Activation;
+use initlab_nn::net::Norm;
 
 use crate::finish::{Ending, progress_bar};
 use crate::{BUNDLED_MNIST, Cli};
@@ -66,7 +66,7 @@ pub(crate) fn coord_check(
     cli: &Cli,
     view: WidthView,
 ) -> Result<(), BenchError> {
-    let activation: Activation = args.activation.parse().map_err(|e: nn::NnError| {
+    let activation: Activation = args.activation.parse().map_err(|e: initlab_nn::NnError| {
         BenchError::invalid("--activation", &args.activation, e.to_string())
     })?;
     let optimizer =
@@ -79,12 +79,15 @@ pub(crate) fn coord_check(
     let runs = (args.seeds as usize)
         .checked_mul(args.widths.len())
         .and_then(|n| n.checked_mul(2))
-        .filter(|&n| n <= bench::experiment::MAX_RUNS)
+        .filter(|&n| n <= initlab_bench::experiment::MAX_RUNS)
         .ok_or_else(|| {
             BenchError::invalid(
                 "--seeds x --widths",
                 format!("{} x {}", args.seeds, args.widths.len()),
-                format!("at most {} networks in all", bench::experiment::MAX_RUNS),
+                format!(
+                    "at most {} networks in all",
+                    initlab_bench::experiment::MAX_RUNS
+                ),
             )
         })?;
     let norm = args.norm.as_deref().map(parse_norm).transpose()?;
@@ -95,7 +98,7 @@ pub(crate) fn coord_check(
             norm,
         },
     };
-    let config = bench::coord_check::CoordCheckConfig {
+    let config = initlab_bench::coord_check::CoordCheckConfig {
         widths: args.widths.clone(),
         shape,
         activation,
@@ -105,19 +108,19 @@ pub(crate) fn coord_check(
         seeds: (0..args.seeds).collect(),
     };
     let data = crate::mnist(Path::new(BUNDLED_MNIST))?;
-    let bench::data::Labels::Classes(labels) = &data.train_y else {
+    let initlab_bench::data::Labels::Classes(labels) = &data.train_y else {
         unreachable!("MNIST has classes")
     };
     // The largest network, its gradients and Adam's two moments, twice over (standard and
     // μP are built one after the other, but allocation may overlap). Its layers are laid
     // out after the depth and width are checked, before anything of that size.
     let widest = args.widths.iter().copied().max().unwrap_or(0);
-    bench::memory::check_widths("--widths", &[widest])?;
+    initlab_bench::memory::check_widths("--widths", &[widest])?;
     let largest = Network {
         config: shape.net_config(data.inputs(), widest, activation, data.outputs)?,
         name: String::new(),
     };
-    bench::memory::check(
+    initlab_bench::memory::check(
         "--widths, --depth (or --blocks) and --batch",
         largest
             .training_bytes(args.batch)
@@ -126,8 +129,8 @@ pub(crate) fn coord_check(
     let out = OutputDir::claim(cli.out())?;
     let start = Instant::now();
     let progress = progress_bar(runs, "networks", cli.quiet);
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
-    let report = bench::coord_check::run(
+    let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
+    let report = initlab_bench::coord_check::run(
         data.train_x.view(),
         labels,
         data.outputs,

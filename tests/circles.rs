@@ -5,8 +5,8 @@
 
 mod common;
 
-use bench::experiment::RunResult;
 use common::{run_experiment, scratch, stdout_of_success};
+use initlab_bench::experiment::RunResult;
 
 #[test]
 fn the_blogs_circles_pin_zeros_at_ln_2_and_he_learns_them() {

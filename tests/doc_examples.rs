@@ -1,6 +1,6 @@
 //! Every doc example of the library crates compiles in a project that depends on that
-//! crate alone: its `use` lines name only the crate itself (and its re-exports: `init::ndarray`,
-//! `nn::init`, ...) or `std`. rustdoc compiles the examples with the crate's
+//! crate alone: its `use` lines name only the crate itself (and its re-exports: `initlab_init::ndarray`,
+//! `initlab_nn::init`, ...) or `std`. rustdoc compiles the examples with the crate's
 //! dev-dependencies in reach, so it cannot see an example that names another crate.
 
 use std::path::Path;
@@ -60,9 +60,9 @@ fn doc_uses(crate_dir: &str) -> Vec<(String, String)> {
 #[test]
 fn doc_examples_name_only_their_own_crate() {
     for (dir, own) in [
-        ("crates/init", "init"),
-        ("crates/nn", "nn"),
-        ("crates/core-math", "core_math"),
+        ("crates/init", "initlab_init"),
+        ("crates/nn", "initlab_nn"),
+        ("crates/gemm", "initlab_gemm"),
     ] {
         let uses = doc_uses(dir);
         assert!(!uses.is_empty(), "{dir}: no doc example found");

@@ -2,7 +2,7 @@
 //! beside them: the demo table is exactly what `docs/demo/results.json` renders to, and
 //! those results say which machine and BLAS kernel produced them.
 
-use bench::experiment::RunResult;
+use initlab_bench::experiment::RunResult;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
@@ -54,7 +54,7 @@ fn the_readmes_tables_are_generated_from_the_committed_results() {
     ] {
         let results: Vec<RunResult> =
             serde_json::from_str(&read(&format!("{folder}/results.json"))).unwrap();
-        let table = bench::report::markdown(&results);
+        let table = initlab_bench::report::markdown(&results);
         assert!(
             readme.contains(&table),
             "README.md's table differs from {folder}/results.json; regenerate with `{command}` and paste:\n{table}"
@@ -91,7 +91,7 @@ fn the_demo_prose_quotes_the_committed_first_epoch() {
             .find(|r| {
                 r.spec.seed == 0
                     && r.spec.init == init
-                    && r.spec.arch.activation == nn::Activation::Relu
+                    && r.spec.arch.activation == initlab_nn::Activation::Relu
             })
             .unwrap_or_else(|| panic!("no relu {init} run with seed 0"));
         100.0 * run.epochs[0].test_accuracy.expect("a classification run")
@@ -119,7 +119,9 @@ fn the_demo_prose_quotes_the_committed_curves() {
     let relu = |init: &str| -> Vec<&RunResult> {
         results
             .iter()
-            .filter(|r| r.spec.init == init && r.spec.arch.activation == nn::Activation::Relu)
+            .filter(|r| {
+                r.spec.init == init && r.spec.arch.activation == initlab_nn::Activation::Relu
+            })
             .collect()
     };
     let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len() as f64;
@@ -203,7 +205,7 @@ fn results(folder: &str) -> Vec<RunResult> {
 fn range_over_seeds(
     runs: &[RunResult],
     inits: &[&str],
-    norm: Option<nn::net::Norm>,
+    norm: Option<initlab_nn::net::Norm>,
     f: impl Fn(&RunResult) -> f64,
 ) -> (f64, f64) {
     runs.iter()
@@ -217,7 +219,7 @@ fn range_over_seeds(
 #[test]
 fn the_residual_and_normalization_prose_quotes_the_committed_results() {
     let prose = readme_prose();
-    let second = |l: &nn::LayerDiagnostics| l.pre_std.powi(2) + l.pre_mean.powi(2);
+    let second = |l: &initlab_nn::LayerDiagnostics| l.pre_std.powi(2) + l.pre_mean.powi(2);
     let residual = results("docs/residual");
     // Stage 0 is the stem, stage 50 the last block.
     let (lo, hi) = range_over_seeds(&residual, &["he_normal"], None, |r| {
@@ -225,7 +227,7 @@ fn the_residual_and_normalization_prose_quotes_the_committed_results() {
     });
     let quoted = format!("measured 2^{lo:.1} to 2^{hi:.1}");
     assert!(prose.contains(&quoted), "README.md should say {quoted:?}");
-    let batch = Some(nn::net::Norm::Batch);
+    let batch = Some(initlab_nn::net::Norm::Batch);
     let (lo, hi) = range_over_seeds(&residual, &["he_normal"], batch, |r| {
         (second(&r.at_init[50]) - second(&r.at_init[0])) / 50.0
     });
@@ -269,7 +271,7 @@ fn the_residual_and_normalization_prose_quotes_the_committed_results() {
 #[test]
 fn the_learning_rate_transfer_table_is_generated_from_the_committed_results() {
     let results = results("docs/lr_transfer");
-    let table = bench::report::best_learning_rates(&results);
+    let table = initlab_bench::report::best_learning_rates(&results);
     assert!(
         pages().contains(&table),
         "README.md's best-lr table differs from docs/lr_transfer/results.json; regenerate with `cargo run --release -- run docs/experiments/lr_transfer.toml --out docs/lr_transfer` and paste:\n{table}"

@@ -76,7 +76,7 @@ fn check_report(dir: &std::path::Path, report: &str, figures: &[String]) -> Stri
         "{report}: figures embedded differ from the PNGs of its set"
     );
     let text: String = root.descendants().filter_map(|n| n.text()).collect();
-    let machine = bench::output::Machine::current();
+    let machine = initlab_bench::output::Machine::current();
     for expected in [
         machine.cpu.as_str(),
         machine.blas_core.as_str(),
@@ -92,7 +92,7 @@ fn check_report(dir: &std::path::Path, report: &str, figures: &[String]) -> Stri
 
 /// The PNG figures the manifest lists in the set of `kind`, by stem, sorted.
 fn pngs_of_set(dir: &std::path::Path, kind: &str) -> Vec<String> {
-    let manifest = bench::output::Manifest::read(dir).unwrap();
+    let manifest = initlab_bench::output::Manifest::read(dir).unwrap();
     let set = manifest.sets.iter().find(|s| s.kind == kind).unwrap();
     let mut stems: Vec<String> = set
         .files

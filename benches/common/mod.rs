@@ -32,7 +32,7 @@ pub(crate) fn cblas(
     // SAFETY: row-major buffers of exactly the sizes passed, checked above; c aliases
     // neither input.
     unsafe {
-        bench::raw_blas::sgemm(
+        initlab_bench::raw_blas::sgemm(
             a.transposed,
             b.transposed,
             m as i32,

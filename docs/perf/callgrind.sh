@@ -6,7 +6,7 @@
 #
 #   docs/perf/callgrind.sh [OLD_REF]       (default: cd40921)
 #
-# Builds a small program against `nn` at OLD_REF and in this checkout (the API it uses,
+# Builds a small program against `initlab-nn` at OLD_REF and in this checkout (the API it uses,
 # MlpConfig, Trainer and train_batch, exists in both), runs 2 and 6 steps of each network
 # under callgrind and prints (I(6) - I(2)) / 4: set-up and the first steps' allocations
 # cancel. Needs valgrind. Work goes to target/callgrind/.
@@ -26,9 +26,9 @@ fi
 git -C "$work/old-src" checkout --quiet --detach "$old_ref"
 
 program='
-use nn::init::{Initializer, Nonlinearity};
-use nn::ndarray::Array2;
-use nn::{Loss, MlpConfig, Optimizer, Parallelism, Targets, TrainConfig, Trainer};
+use initlab_nn::init::{Initializer, Nonlinearity};
+use initlab_nn::ndarray::Array2;
+use initlab_nn::{Loss, MlpConfig, Optimizer, Parallelism, Targets, TrainConfig, Trainer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -50,7 +50,9 @@ fn main() {
 '
 
 build() {
-    local side=$1 checkout=$2
+    local side=$1 checkout=$2 package
+    # The crate was `nn` before 0.2.0: the program names it `initlab_nn` on both sides.
+    package=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$checkout/crates/nn/Cargo.toml" | head -n 1)
     mkdir -p "$work/$side/src"
     printf '%s\n' "$program" >"$work/$side/src/main.rs"
     cat >"$work/$side/Cargo.toml" <<EOF
@@ -61,7 +63,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-nn = { path = "$checkout/crates/nn" }
+initlab-nn = { path = "$checkout/crates/nn", package = "$package" }
 
 [profile.release]
 lto = "thin"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# initlab's training throughput with OpenBLAS (the default build) and with core-math's
+# initlab's training throughput with OpenBLAS (the default build) and with initlab-gemm's
 # packed kernel (`--features packed-gemm`): `initlab throughput` run alternately with each
 # build, ROUNDS times, since this machine's speed drifts within minutes. Prints what ran,
 # then each cell's median with the lowest and highest run in brackets; "of ceiling" is
@@ -11,7 +11,7 @@
 # zen3: what the AVX2-only Zen 3 would run, on this CPU: both builds for Zen 3
 # (`-C target-cpu=znver3`: AVX2, 16 vector registers), OpenBLAS with the kernels it picks
 # on a Zen 3 (OPENBLAS_CORETYPE=Zen), the packed build with its AVX2 kernel
-# (CORE_MATH_PACKED_ISA=avx2). Caches and clocks stay this CPU's.
+# (INITLAB_GEMM_PACKED_ISA=avx2). Caches and clocks stay this CPU's.
 #
 # Builds go to target/perf-MODE-BUILD (CARGO_TARGET_DIR's folder, if set), once.
 set -euo pipefail
@@ -21,7 +21,7 @@ rounds=${1:-3}
 mode=${2:-native}
 case $mode in
     native) flags="-C target-cpu=native" run_env=() ;;
-    zen3) flags="-C target-cpu=znver3" run_env=(OPENBLAS_CORETYPE=Zen CORE_MATH_PACKED_ISA=avx2) ;;
+    zen3) flags="-C target-cpu=znver3" run_env=(OPENBLAS_CORETYPE=Zen INITLAB_GEMM_PACKED_ISA=avx2) ;;
     *)
         sed -n '2,16p' "$0" >&2
         exit 2

@@ -8,7 +8,7 @@
 #
 #   docs/perf/phases.sh [NETWORK] [SECONDS] [openblas|packed]
 #
-# packed: the build with `--features packed-gemm`, whose f32 products run core-math's own
+# packed: the build with `--features packed-gemm`, whose f32 products run initlab-gemm's own
 # kernel (its microkernel and its packing are named apart from BLAS's).
 set -euo pipefail
 

@@ -35,8 +35,8 @@
 
 use std::path::{Path, PathBuf};
 
-use nn::net::{Norm, Ordering};
-use nn::{Activation, Optimizer};
+use initlab_nn::net::{Norm, Ordering};
+use initlab_nn::{Activation, Optimizer};
 use serde::Deserialize;
 
 use crate::BenchError;
@@ -513,13 +513,14 @@ impl ExperimentFile {
         self.dataset.check_keys()?;
         let mut archs = Vec::new();
         for (i, a) in self.arch.iter().enumerate() {
-            let activation: Activation = a.activation.parse().map_err(|e: nn::NnError| {
-                BenchError::invalid(
-                    format!("arch[{i}].activation"),
-                    &a.activation,
-                    e.to_string(),
-                )
-            })?;
+            let activation: Activation =
+                a.activation.parse().map_err(|e: initlab_nn::NnError| {
+                    BenchError::invalid(
+                        format!("arch[{i}].activation"),
+                        &a.activation,
+                        e.to_string(),
+                    )
+                })?;
             let output = match a.output.as_deref() {
                 None | Some("softmax") => Head::Softmax,
                 Some("sigmoid") => Head::Sigmoid,

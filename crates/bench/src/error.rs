@@ -39,7 +39,7 @@ pub enum BenchError {
     },
     /// The network or trainer rejected something.
     #[error(transparent)]
-    Nn(#[from] nn::NnError),
+    Nn(#[from] initlab_nn::NnError),
     /// The sizes asked for need more memory than the machine has.
     #[error("`{field}`: needs {}, more than the {} of memory available", needed.map_or_else(|| "more bytes than a 64-bit count holds".to_owned(), |n| format!("about {}", crate::memory::human(n))), available.map_or_else(|| "unknown amount".to_owned(), crate::memory::human))]
     Memory {

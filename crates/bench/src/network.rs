@@ -1,8 +1,8 @@
 //! A network to train or time: its layers, as the one [`NetConfig`] every network has, and
 //! its name in reports.
 
-use nn::MlpConfig;
-use nn::net::{LayerSpec, NetConfig};
+use initlab_nn::MlpConfig;
+use initlab_nn::net::{LayerSpec, NetConfig};
 
 use crate::experiment::spec::Arch;
 

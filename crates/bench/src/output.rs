@@ -54,8 +54,8 @@ pub struct OutputSet {
 pub struct Machine {
     /// The CPU's model name (`/proc/cpuinfo`), or the architecture elsewhere.
     pub cpu: String,
-    /// What runs the products ([`core_math::gemm_kernel`]): the kernel family OpenBLAS runs
-    /// or, with `packed-gemm`, core-math's own kernel beside it (`Haswell`, `Cooperlake`, ...).
+    /// What runs the products ([`initlab_gemm::gemm_kernel`]): the kernel family OpenBLAS runs
+    /// or, with `packed-gemm`, initlab-gemm's own kernel beside it (`Haswell`, `Cooperlake`, ...).
     pub blas_core: String,
     /// OpenBLAS's build configuration (version and options).
     pub blas_config: String,
@@ -74,10 +74,10 @@ impl Machine {
                     .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
             })
             .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
-        let blas = core_math::blas_info();
+        let blas = initlab_gemm::blas_info();
         Self {
             cpu,
-            blas_core: core_math::gemm_kernel(),
+            blas_core: initlab_gemm::gemm_kernel(),
             blas_config: blas.config,
             openblas_coretype: std::env::var("OPENBLAS_CORETYPE").ok(),
         }

@@ -1,6 +1,6 @@
 //! The raw `cblas_sgemm`, with no checks: the ceiling the throughput command and the GEMM
-//! benchmark hold core-math's products against. core-math links OpenBLAS, which exports
-//! it; core-math keeps its own binding private.
+//! benchmark hold initlab-gemm's products against. initlab-gemm links OpenBLAS, which exports
+//! it; initlab-gemm keeps its own binding private.
 
 use std::ffi::c_int;
 

@@ -1,7 +1,7 @@
 //! Initializers by name, as the command line and config files spell them.
 
-use init::{FanMode, Initializer, presets};
-use nn::{Activation, LayerInit};
+use initlab_init::{FanMode, Initializer, presets};
+use initlab_nn::{Activation, LayerInit};
 
 use crate::BenchError;
 

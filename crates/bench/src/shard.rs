@@ -218,8 +218,8 @@ pub struct Identity {
     pub build: String,
     /// Architecture and operating system.
     pub platform: String,
-    /// What runs the products ([`core_math::gemm_kernel`]): the kernel family OpenBLAS runs
-    /// or, with `packed-gemm`, core-math's own kernel beside it.
+    /// What runs the products ([`initlab_gemm::gemm_kernel`]): the kernel family OpenBLAS runs
+    /// or, with `packed-gemm`, initlab-gemm's own kernel beside it.
     pub blas_core: String,
 }
 
@@ -241,7 +241,7 @@ impl Identity {
             experiment_hash: fingerprint(text.as_bytes()),
             build,
             platform: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
-            blas_core: core_math::gemm_kernel(),
+            blas_core: initlab_gemm::gemm_kernel(),
         }
     }
 

@@ -1,14 +1,14 @@
 //! Training throughput beside its ceiling: the same GEMM calls alone on one thread, through
-//! the kernel that trains (raw CBLAS, or core-math's packed kernel where it runs), timed in
+//! the kernel that trains (raw CBLAS, or initlab-gemm's packed kernel where it runs), timed in
 //! the same run, so the ratio survives a noisy machine.
 
 use std::time::Instant;
 
-use core_math::SingleThreadedBlas;
-use init::{Initializer, RngKey};
+use initlab_gemm::SingleThreadedBlas;
+use initlab_init::{Initializer, RngKey};
+use initlab_nn::net::{Net, NetInit};
+use initlab_nn::{Loss, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
-use nn::net::{Net, NetInit};
-use nn::{Loss, Optimizer, Targets, TrainConfig, Trainer};
 
 use crate::network::Network;
 
@@ -202,7 +202,7 @@ fn pin_to_nth_cpu(_: usize) {}
 fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()> {
     let (x, y) = synthetic(config);
     let pool = pinned_pool(threads);
-    let relu = Initializer::he_normal(init::Nonlinearity::Relu);
+    let relu = Initializer::he_normal(initlab_init::Nonlinearity::Relu);
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.01))
         .with_batch_size(config.batch);
     let (batch, steps) = (config.batch, config.steps);
@@ -238,7 +238,7 @@ type CeilingBuffers = (
 
 /// A closure that runs the GEMM calls of `config.steps` training steps at full batch, back
 /// to back on one thread, with nothing else: through raw `cblas_sgemm` where BLAS trains,
-/// through core-math's packed kernel where that trains instead.
+/// through initlab-gemm's packed kernel where that trains instead.
 fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
     let batch = config.batch;
     let shapes = config.arch.dense_shapes();
@@ -256,7 +256,7 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         })
         .collect();
     let steps = config.steps;
-    let layer = if core_math::packed_gemm_in_use() {
+    let layer = if initlab_gemm::packed_gemm_in_use() {
         packed_layer
     } else {
         cblas_layer
@@ -333,13 +333,13 @@ fn cblas_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
     }
 }
 
-/// The same calls as [`cblas_layer`] through `core_math::gemm`, which sends them to the
+/// The same calls as [`cblas_layer`] through `initlab_gemm::gemm`, which sends them to the
 /// packed kernel: that kernel has no raw entry point, and what stands in front of it is a
 /// few shape comparisons per call.
 fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
-    use core_math::Op::{Identity, Transpose};
+    use initlab_gemm::Op::{Identity, Transpose};
     let fits = "the ceiling's buffers have its products' shapes";
-    core_math::gemm(
+    initlab_gemm::gemm(
         1.0,
         x.view(),
         Identity,
@@ -349,7 +349,7 @@ fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
         y.view_mut(),
     )
     .expect(fits);
-    core_math::gemm(
+    initlab_gemm::gemm(
         1.0,
         y.view(),
         Transpose,
@@ -360,7 +360,7 @@ fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
     )
     .expect(fits);
     if !first {
-        core_math::gemm(
+        initlab_gemm::gemm(
             1.0,
             y.view(),
             Identity,
@@ -400,10 +400,10 @@ pub struct ThroughputReport {
     pub blas_core: String,
     /// OpenBLAS's build configuration.
     pub blas_config: String,
-    /// Whether the trainer's f32 GEMMs ran core-math's packed kernel (feature
+    /// Whether the trainer's f32 GEMMs ran initlab-gemm's packed kernel (feature
     /// `packed-gemm`) rather than OpenBLAS; the ceiling then runs it too.
     pub packed_gemm: bool,
-    /// What ran the products, as `core_math::gemm_kernel` names it.
+    /// What ran the products, as `initlab_gemm::gemm_kernel` names it.
     pub gemm_kernel: String,
     /// Batch size.
     pub batch: usize,
@@ -423,7 +423,7 @@ pub fn report(
     max_threads: usize,
     progress: &indicatif::ProgressBar,
 ) -> ThroughputReport {
-    let info = core_math::blas_info();
+    let info = initlab_gemm::blas_info();
     let start = crate::load::CpuSnapshot::now();
     let threads: Vec<usize> = (1..=max_threads.max(1)).collect();
     let mut rows = Vec::new();
@@ -454,8 +454,8 @@ pub fn report(
     ThroughputReport {
         blas_core: info.core,
         blas_config: info.config,
-        packed_gemm: core_math::packed_gemm_in_use(),
-        gemm_kernel: core_math::gemm_kernel(),
+        packed_gemm: initlab_gemm::packed_gemm_in_use(),
+        gemm_kernel: initlab_gemm::gemm_kernel(),
         batch,
         rows,
         other_load,
@@ -598,7 +598,7 @@ pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
     fallback_note(core, cpu).or_else(|| {
         (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
             format!(
-                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs core-math's own kernel instead (docs/guide/performance.md). {ROUNDING}",
+                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs initlab-gemm's own kernel instead (docs/guide/performance.md). {ROUNDING}",
                 coretype_set()
             )
         })
@@ -631,7 +631,7 @@ pub fn fallback_note(core: &str, cpu: VectorIsa) -> Option<String> {
         ""
     };
     Some(format!(
-        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs core-math's own kernel, 3.3-4.0x (docs/guide/performance.md). {ROUNDING}"
+        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs initlab-gemm's own kernel, 3.3-4.0x (docs/guide/performance.md). {ROUNDING}"
     ))
 }
 

@@ -3,10 +3,10 @@
 //! logits grow; each layer's own first update and its variance at init have the slopes in
 //! width that the scaling argument predicts, under both parametrizations.
 
-use bench::coord_check::{CoordCheckConfig, CoordCheckReport, FLAT, Shape, Slope, run};
-use bench::data::{Dataset, Labels};
-use nn::net::Norm;
-use nn::{Activation, Optimizer};
+use initlab_bench::coord_check::{CoordCheckConfig, CoordCheckReport, FLAT, Shape, Slope, run};
+use initlab_bench::data::{Dataset, Labels};
+use initlab_nn::net::Norm;
+use initlab_nn::{Activation, Optimizer};
 
 /// The check at test size: widths 32 to 1024 (slopes over 256–1024), three Adam steps at
 /// lr 0.01 on batches of 32 digits, three seeds.

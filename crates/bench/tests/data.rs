@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use bench::data::{Dataset, Labels, Synthetic, generate, read_idx, write_idx};
+use initlab_bench::data::{Dataset, Labels, Synthetic, generate, read_idx, write_idx};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("initlab-bench-{}-{name}", std::process::id()));
@@ -186,7 +186,7 @@ fn synthetic_tasks_are_seeded_and_sized() {
 
 #[test]
 fn csv_reads_features_and_labels_by_name_or_index() {
-    use bench::data::{LabelColumn, Task, read_csv};
+    use initlab_bench::data::{LabelColumn, Task, read_csv};
     let dir = scratch("csv");
     let path = dir.join("iris.csv");
     let mut text = String::from("sepal, petal ,species\n");
@@ -250,8 +250,8 @@ fn csv_reads_features_and_labels_by_name_or_index() {
 /// classes stay exactly balanced and a constant prediction scores exactly one half.
 #[test]
 fn splits_hold_out_each_class_in_proportion() {
-    let count = |labels: &bench::data::Labels, classes: usize| -> Vec<usize> {
-        let bench::data::Labels::Classes(c) = labels else {
+    let count = |labels: &initlab_bench::data::Labels, classes: usize| -> Vec<usize> {
+        let initlab_bench::data::Labels::Classes(c) = labels else {
             panic!("classes")
         };
         (0..classes)

@@ -1,12 +1,12 @@
 //! Experiments on small synthetic data: the initializers' story holds, grids expand,
 //! config files are checked key by key, and reports are written whole.
 
-use bench::config;
-use bench::data::{Synthetic, generate};
-use bench::experiment::{Arch, Outcome, RunSpec, grid, run, run_all};
-use bench::report;
 use indicatif::ProgressBar;
-use nn::{Activation, Optimizer};
+use initlab_bench::config;
+use initlab_bench::data::{Synthetic, generate};
+use initlab_bench::experiment::{Arch, Outcome, RunSpec, grid, run, run_all};
+use initlab_bench::report;
+use initlab_nn::{Activation, Optimizer};
 
 fn spec(init: &str, activation: Activation) -> RunSpec {
     RunSpec {
@@ -103,7 +103,9 @@ fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 4);
-    let plots = bench::plot::write_pngs(&dir, &bench::plot::result_figures(&results)).unwrap();
+    let plots =
+        initlab_bench::plot::write_pngs(&dir, &initlab_bench::plot::result_figures(&results))
+            .unwrap();
     assert_eq!(plots.len(), 4);
     assert!(
         plots
@@ -206,7 +208,9 @@ fn experiment_files_are_checked_key_by_key() {
     assert_eq!(specs[0].arch.hidden, [10, 5]);
     assert_eq!(specs[0].arch.label(), "leaky_relu(0.1) 10-5 sigmoid");
     let data = file.dataset(std::path::Path::new("unused")).unwrap();
-    let net = bench::experiment::build(&data, &specs[0]).unwrap().net;
+    let net = initlab_bench::experiment::build(&data, &specs[0])
+        .unwrap()
+        .net;
     let widths: Vec<usize> = net.config().dense_shapes().iter().map(|s| s.1).collect();
     assert_eq!((net.config().input, widths), (2, vec![10, 5, 1]));
     // A sigmoid reads two classes, not three.
@@ -216,7 +220,7 @@ fn experiment_files_are_checked_key_by_key() {
     );
     let (file, specs) = check(&three).unwrap();
     let data = file.dataset(std::path::Path::new("unused")).unwrap();
-    let message = bench::experiment::check_memory(&data, &specs)
+    let message = initlab_bench::experiment::check_memory(&data, &specs)
         .unwrap_err()
         .to_string();
     assert!(
@@ -301,10 +305,10 @@ fn results_json_round_trips_nan_and_infinities() {
     result.at_init[1].jacobian_mean_singular_value = Some(f64::INFINITY);
     let json = serde_json::to_string(&[&result]).unwrap();
     assert!(json.contains("\"inf\"") && json.contains("\"NaN\"") && json.contains("\"-inf\""));
-    let back: Vec<bench::experiment::RunResult> = serde_json::from_str(&json).unwrap();
+    let back: Vec<initlab_bench::experiment::RunResult> = serde_json::from_str(&json).unwrap();
     assert_eq!(format!("{:?}", back[0]), format!("{result:?}"));
     assert!(
-        serde_json::from_str::<Vec<bench::experiment::RunResult>>(
+        serde_json::from_str::<Vec<initlab_bench::experiment::RunResult>>(
             &json.replace("\"inf\"", "\"huge\"")
         )
         .is_err()
@@ -355,12 +359,14 @@ fn the_loss_curve_starts_at_initialization_and_is_dense() {
         if batch_size == rows {
             // One batch of every row: step 0's loss is the training set's at init (summed in
             // the shuffled order, hence the tolerance of f32 rounding).
-            let net = bench::experiment::build(&data, &run_spec).unwrap().net;
+            let net = initlab_bench::experiment::build(&data, &run_spec)
+                .unwrap()
+                .net;
             let at_init = net
                 .loss(
                     data.train_x.view(),
                     data.train_y.targets(),
-                    nn::Loss::SoftmaxCrossEntropy,
+                    initlab_nn::Loss::SoftmaxCrossEntropy,
                 )
                 .unwrap();
             let first = curve.points[0].train_loss;

@@ -1,5 +1,5 @@
 //! Golden outputs, recorded at `cd40921` (before the network model was unified) with
-//! core-math's packed kernel, compared bit for bit: what a redesign of `nn` and `bench`
+//! initlab-gemm's packed kernel, compared bit for bit: what a redesign of `initlab-nn` and `initlab-bench`
 //! must not change.
 //!
 //! The packed kernel computes each output as one FMA chain in k order, so its bits are the
@@ -9,19 +9,19 @@
 //! losses, accuracies, diagnostics without the Jacobian's singular values, and a digest of
 //! the final weights.
 //!
-//! `INITLAB_WRITE_GOLDEN=1 cargo test -p bench --features packed-gemm --test golden`
+//! `INITLAB_WRITE_GOLDEN=1 cargo test -p initlab-bench --features packed-gemm --test golden`
 //! rewrites the files; a change to them is a change to the numbers, to be explained.
 #![cfg(feature = "packed-gemm")]
 
 use std::path::{Path, PathBuf};
 
-use bench::config;
-use bench::experiment::{RunResult, run};
 use indicatif::ProgressBar;
-use nn::init::{Initializer, Nonlinearity};
-use nn::ndarray::Array2;
-use nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
-use nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+use initlab_bench::config;
+use initlab_bench::experiment::{RunResult, run};
+use initlab_nn::init::{Initializer, Nonlinearity};
+use initlab_nn::ndarray::Array2;
+use initlab_nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
+use initlab_nn::{Activation, Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use serde_json::{Value, json};
 
 fn golden_dir() -> PathBuf {
@@ -36,7 +36,7 @@ fn bundled_mnist() -> PathBuf {
 /// `INITLAB_WRITE_GOLDEN`.
 fn check(name: &str, observed: &Value) {
     assert!(
-        core_math::packed_gemm_in_use(),
+        initlab_gemm::packed_gemm_in_use(),
         "the golden files hold the packed kernel's bits; this CPU lacks AVX2+FMA"
     );
     let path = golden_dir().join(format!("{name}.json"));
@@ -62,7 +62,9 @@ fn check(name: &str, observed: &Value) {
 }
 
 /// FNV-1a over the bits of every value, tensor after tensor.
-fn digest<'a>(tensors: impl IntoIterator<Item = nn::ndarray::ArrayViewD<'a, f32>>) -> String {
+fn digest<'a>(
+    tensors: impl IntoIterator<Item = initlab_nn::ndarray::ArrayViewD<'a, f32>>,
+) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for tensor in tensors {
         for value in tensor.iter() {
@@ -233,15 +235,18 @@ type Digits = (Array2<f32>, Vec<usize>, Array2<f32>, Vec<usize>);
 
 /// The first `n` training images of the bundled digits, standardized, and their labels.
 fn digits(n: usize) -> Digits {
-    let mut data = bench::data::Dataset::idx_dir(&bundled_mnist()).unwrap();
+    let mut data = initlab_bench::data::Dataset::idx_dir(&bundled_mnist()).unwrap();
     data.standardize();
     let data = data.truncate_train(n);
-    let labels = |l: &bench::data::Labels| match l {
-        bench::data::Labels::Classes(c) => c.clone(),
+    let labels = |l: &initlab_bench::data::Labels| match l {
+        initlab_bench::data::Labels::Classes(c) => c.clone(),
         other => panic!("digits have classes, not {other:?}"),
     };
     let (train_labels, test_labels) = (labels(&data.train_y), labels(&data.test_y));
-    let test = data.test_x.slice(nn::ndarray::s![..1000, ..]).to_owned();
+    let test = data
+        .test_x
+        .slice(initlab_nn::ndarray::s![..1000, ..])
+        .to_owned();
     (
         data.train_x,
         train_labels,
@@ -302,7 +307,8 @@ fn networks_trained_through_nn_are_unchanged() {
     let base = MlpConfig::new(784, vec![64, 64], 10).to_net_config();
     let optimizer = Optimizer::adam(2e-3);
     let he_net = NetInit::new(he.clone(), Initializer::Zeros);
-    let (init, lr_scales) = nn::mup::parametrize(&target, &base, &optimizer, &he_net).unwrap();
+    let (init, lr_scales) =
+        initlab_nn::mup::parametrize(&target, &base, &optimizer, &he_net).unwrap();
     let net = target.build::<f32>(&init, 7).unwrap();
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
         .with_epochs(2)

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use bench::BenchError;
-use bench::config;
-use bench::data::{Dataset, LabelColumn, Task, read_csv, read_idx, write_idx};
+use initlab_bench::BenchError;
+use initlab_bench::config;
+use initlab_bench::data::{Dataset, LabelColumn, Task, read_csv, read_idx, write_idx};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("initlab-hostile-{}-{name}", std::process::id()));
@@ -207,7 +207,7 @@ fn config_error(name: &str, dataset: &str, arch: &str, train: &str) -> String {
         .specs()
         .and_then(|_| {
             file.dataset(std::path::Path::new("/nonexistent"))
-                .map(|_| Vec::<bench::experiment::RunSpec>::new())
+                .map(|_| Vec::<initlab_bench::experiment::RunSpec>::new())
         })
         .unwrap_err();
     std::fs::remove_dir_all(dir).unwrap();

@@ -1,12 +1,12 @@
 //! Residual and normalized architectures in experiment files and runs: their keys are
 //! checked, schemes refuse networks they do not apply to, and the runs tell the story.
 
-use bench::config;
-use bench::data::{Synthetic, generate};
-use bench::experiment::{Arch, Outcome, Residual, RunSpec, build, run};
 use indicatif::ProgressBar;
-use nn::net::{Norm, Ordering};
-use nn::{Activation, Optimizer};
+use initlab_bench::config;
+use initlab_bench::data::{Synthetic, generate};
+use initlab_bench::experiment::{Arch, Outcome, Residual, RunSpec, build, run};
+use initlab_nn::net::{Norm, Ordering};
+use initlab_nn::{Activation, Optimizer};
 
 const GOOD: &str = r#"
     [dataset]
@@ -26,7 +26,7 @@ const GOOD: &str = r#"
     seeds = [0]
 "#;
 
-fn check(text: &str) -> Result<Vec<RunSpec>, bench::BenchError> {
+fn check(text: &str) -> Result<Vec<RunSpec>, initlab_bench::BenchError> {
     // One folder per test thread: the tests run in parallel.
     let dir = std::env::temp_dir().join(format!(
         "initlab-residual-{}-{:?}",
@@ -254,7 +254,7 @@ fn single_layers_take_their_own_initializer_by_path() {
     );
     let bad_path = text.replace("layers.1.branch.3", "layers.1.branch.9");
     let specs = check(&bad_path).unwrap();
-    let err = bench::experiment::run_all(&data, &specs, &ProgressBar::hidden())
+    let err = initlab_bench::experiment::run_all(&data, &specs, &ProgressBar::hidden())
         .unwrap_err()
         .to_string();
     assert!(

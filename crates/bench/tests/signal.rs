@@ -1,13 +1,13 @@
 //! The mean-field prediction against measurement on wide random networks, and the
 //! verdicts the signal report gives.
 
-use bench::signal::{
+use initlab_bench::signal::{
     SignalConfig, Verdict, analyze, critical_weight_scale, expectation, second_moment,
     slope_moment, unit_fixed_point_scale,
 };
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
+use initlab_nn::Activation;
 use ndarray::Array2;
-use nn::Activation;
 
 const WIDTH: usize = 512;
 const BATCH: usize = 512;
@@ -416,7 +416,7 @@ fn gelu_edge_is_where_unit_variance_stops_dying_out() {
 fn stage_ratio(
     config: &SignalConfig,
     seed: u64,
-    pick: fn(&bench::signal::LayerSignal) -> (f64, f64),
+    pick: fn(&initlab_bench::signal::LayerSignal) -> (f64, f64),
     stage: usize,
 ) -> f64 {
     let (x, y) = gaussian_batch(seed);
@@ -434,7 +434,7 @@ fn stage_ratio(
 /// expectation.
 fn assert_unbiased(
     config: &SignalConfig,
-    pick: fn(&bench::signal::LayerSignal) -> (f64, f64),
+    pick: fn(&initlab_bench::signal::LayerSignal) -> (f64, f64),
     stage: usize,
     what: &str,
 ) {
@@ -452,7 +452,7 @@ fn assert_unbiased(
     );
 }
 
-fn residual(blocks: usize, norm: Option<nn::net::Norm>, init: &str) -> SignalConfig {
+fn residual(blocks: usize, norm: Option<initlab_nn::net::Norm>, init: &str) -> SignalConfig {
     SignalConfig {
         depth: blocks,
         width: WIDTH,
@@ -461,19 +461,19 @@ fn residual(blocks: usize, norm: Option<nn::net::Norm>, init: &str) -> SignalCon
         seed: 0,
         jacobian_samples: 0,
         norm,
-        residual: Some(bench::experiment::Residual {
+        residual: Some(initlab_bench::experiment::Residual {
             blocks,
             layers: 2,
-            ordering: nn::net::Ordering::PreActivation,
+            ordering: initlab_nn::net::Ordering::PreActivation,
         }),
     }
 }
 
 #[test]
 fn residual_streams_follow_the_recursion_q_plus_alpha_squared_branch() {
-    let variance: fn(&bench::signal::LayerSignal) -> (f64, f64) =
+    let variance: fn(&initlab_bench::signal::LayerSignal) -> (f64, f64) =
         |l| (l.measured_variance, l.predicted_variance);
-    let gradient: fn(&bench::signal::LayerSignal) -> (f64, f64) =
+    let gradient: fn(&initlab_bench::signal::LayerSignal) -> (f64, f64) =
         |l| (l.measured_gradient, l.predicted_gradient);
     // He doubles the stream per block: stage 7 (after 6 blocks) at 2^6 times the stem's.
     let he = residual(6, None, "he_normal");
@@ -486,7 +486,7 @@ fn residual_streams_follow_the_recursion_q_plus_alpha_squared_branch() {
     assert_unbiased(&he, variance, 6, "He, stream variance after 6 blocks");
     assert_unbiased(&he, gradient, 0, "He, gradient at the stem");
     // Normalization resets the branch's input: each block adds the same variance.
-    for norm in [nn::net::Norm::Layer, nn::net::Norm::Batch] {
+    for norm in [initlab_nn::net::Norm::Layer, initlab_nn::net::Norm::Batch] {
         let normed = residual(6, Some(norm), "he_normal");
         let report = analyze(x.view(), &y, 10, &normed, &indicatif::ProgressBar::hidden()).unwrap();
         let q: Vec<f64> = report.inits[0]
@@ -526,8 +526,8 @@ fn residual_streams_follow_the_recursion_q_plus_alpha_squared_branch() {
     }
     // Post-activation blocks add a non-centred stream: outside the recursion.
     let mut post = residual(3, None, "he_normal");
-    post.residual = post.residual.map(|r| bench::experiment::Residual {
-        ordering: nn::net::Ordering::PostActivation,
+    post.residual = post.residual.map(|r| initlab_bench::experiment::Residual {
+        ordering: initlab_nn::net::Ordering::PostActivation,
         ..r
     });
     let report = analyze(x.view(), &y, 10, &post, &indicatif::ProgressBar::hidden()).unwrap();
@@ -552,7 +552,7 @@ fn batch_norm_makes_gradients_explode_at_one_rate_whatever_the_initialization() 
             inits: vec![init.into()],
             seed,
             jacobian_samples: 0,
-            norm: Some(nn::net::Norm::Batch),
+            norm: Some(initlab_nn::net::Norm::Batch),
             residual: None,
         };
         let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();

@@ -1,10 +1,10 @@
 //! Learning-rate and parametrization sweeps in experiment files: how they expand, what
 //! they refuse, and the best learning rate per network they report.
 
-use bench::config;
-use bench::data::{Synthetic, generate};
-use bench::experiment::run_all;
 use indicatif::ProgressBar;
+use initlab_bench::config;
+use initlab_bench::data::{Synthetic, generate};
+use initlab_bench::experiment::run_all;
 
 const SWEEP: &str = r#"
     [dataset]
@@ -31,7 +31,7 @@ const SWEEP: &str = r#"
 "#;
 
 /// The sweep's data: 300 samples of three blobs in 4 dimensions.
-fn blobs() -> bench::data::Dataset {
+fn blobs() -> initlab_bench::data::Dataset {
     generate(
         Synthetic::Blobs {
             classes: 3,
@@ -43,7 +43,7 @@ fn blobs() -> bench::data::Dataset {
     .unwrap()
 }
 
-fn check(text: &str) -> Result<Vec<bench::experiment::RunSpec>, bench::BenchError> {
+fn check(text: &str) -> Result<Vec<initlab_bench::experiment::RunSpec>, initlab_bench::BenchError> {
     // One folder per test thread: the tests run in parallel.
     let dir = std::env::temp_dir().join(format!(
         "initlab-sweeps-{}-{:?}",
@@ -110,7 +110,7 @@ fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
     let data = blobs();
     let specs = check(SWEEP).unwrap();
     let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
-    let table = bench::report::markdown(&results);
+    let table = initlab_bench::report::markdown(&results);
     assert!(
         table.contains("| relu 2x64 | he_normal, lr 0.01, mup (base 16) |"),
         "{table}"
@@ -148,7 +148,7 @@ fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
             .collect::<Vec<_>>(),
         "wider than the base, μP differs"
     );
-    let figures = bench::plot::result_figures(&results);
+    let figures = initlab_bench::plot::result_figures(&results);
     let stems: Vec<&str> = figures.iter().map(|f| f.stem.as_str()).collect();
     assert!(
         stems.contains(&"lr_transfer_standard_he_normal"),
@@ -174,7 +174,7 @@ fn mup_sweeps_residual_nets_with_layernorm() {
         .iter()
         .find(|s| s.mup_base == Some(16) && s.arch.hidden == [64])
         .unwrap();
-    let built = bench::experiment::build(&data, wide).unwrap();
+    let built = initlab_bench::experiment::build(&data, wide).unwrap();
     // Adam: the stem from the input at 1, the four branch layers and the output at 1/4.
     let lr: Vec<f64> = built.lr_scales.iter().map(|s| s.weight).collect();
     assert_eq!(lr, [1.0, 0.25, 0.25, 0.25, 0.25, 0.25]);

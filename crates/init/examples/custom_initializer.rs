@@ -4,11 +4,11 @@
 //! does: sampled, filled in place, or scaled like a built-in strategy.
 //!
 //! ```text
-//! cargo run -p init --example custom_initializer
+//! cargo run -p initlab-init --example custom_initializer
 //! ```
 
-use init::rand::Rng;
-use init::{CustomInit, Fans, InitError, Initializer, Moments, RngKey, fill_parallel};
+use initlab_init::rand::Rng;
+use initlab_init::{CustomInit, Fans, InitError, Initializer, Moments, RngKey, fill_parallel};
 
 /// ±1/sqrt(fan_in), each sign with probability one half.
 #[derive(Debug)]

@@ -1,13 +1,13 @@
-//! `init` on its own, filling plain `Vec`s the way candle and burn take a tensor's values:
+//! `initlab-init` on its own, filling plain `Vec`s the way candle and burn take a tensor's values:
 //! a PyTorch-layout `[out, in]` linear weight with He normal, and a Keras-layout
 //! `[in, out]` kernel with Glorot uniform. Each is checked against the variance its
 //! strategy states, within five standard errors of a sample variance.
 //!
 //! ```text
-//! cargo run -p init --example fill_vec
+//! cargo run -p initlab-init --example fill_vec
 //! ```
 
-use init::{Fans, Initializer, Nonlinearity, RngKey, WeightLayout};
+use initlab_init::{Fans, Initializer, Nonlinearity, RngKey, WeightLayout};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One key per model; one tensor id per tensor, so no two tensors share a stream.

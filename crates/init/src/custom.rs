@@ -12,8 +12,8 @@ use crate::{Fans, InitError, Moments, RngKey};
 ///
 /// # Examples
 /// ```
-/// use init::{fill_parallel, CustomInit, Fans, InitError, Initializer, Moments, RngKey};
-/// use init::rand::Rng;
+/// use initlab_init::{fill_parallel, CustomInit, Fans, InitError, Initializer, Moments, RngKey};
+/// use initlab_init::rand::Rng;
 ///
 /// /// Rademacher weights: ±1/sqrt(fan_in) with equal probability.
 /// #[derive(Debug)]

@@ -13,7 +13,7 @@ use crate::InitError;
 ///
 /// # Examples
 /// ```
-/// use init::Fans;
+/// use initlab_init::Fans;
 ///
 /// let dense = Fans::from_shape(&[256, 784])?;
 /// assert_eq!((dense.fan_in, dense.fan_out), (784, 256));
@@ -24,7 +24,7 @@ use crate::InitError;
 ///
 /// // The same dense layer stored as Keras/Flax do, [in, out]:
 /// assert_eq!(Fans::from_keras_shape(&[784, 256])?, dense);
-/// # Ok::<(), init::InitError>(())
+/// # Ok::<(), initlab_init::InitError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fans {
@@ -93,12 +93,12 @@ impl Fans {
     ///
     /// # Examples
     /// ```
-    /// use init::Fans;
+    /// use initlab_init::Fans;
     ///
     /// let depthwise = Fans::from_grouped_shape(&[32, 1, 3, 3], 32)?;
     /// assert_eq!((depthwise.fan_in, depthwise.fan_out), (9, 9));
     /// assert_eq!(Fans::from_shape(&[32, 1, 3, 3])?.fan_out, 288); // PyTorch's
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn from_grouped_shape(shape: &[usize], groups: usize) -> Result<Self, InitError> {
         if shape.len() < 3 {

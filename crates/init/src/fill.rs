@@ -36,15 +36,15 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{Initializer, RngKey, WeightLayout};
-    /// use init::ndarray::Array2;
+    /// use initlab_init::{Initializer, RngKey, WeightLayout};
+    /// use initlab_init::ndarray::Array2;
     ///
     /// // A Keras dense kernel [in, out] = [300, 100]: its 100 columns are orthonormal.
     /// let mut kernel = Array2::<f64>::zeros((300, 100));
     /// Initializer::orthogonal(1.0).fill_in_layout(&mut kernel, WeightLayout::Keras, RngKey::new(1))?;
     /// let gram = kernel.t().dot(&kernel);
     /// assert!((gram[[3, 3]] - 1.0).abs() < 1e-12 && gram[[3, 4]].abs() < 1e-12);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn fill_in_layout<T, S, D>(
         &self,
@@ -103,7 +103,7 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{Initializer, Nonlinearity, RngKey};
+    /// use initlab_init::{Initializer, Nonlinearity, RngKey};
     ///
     /// // A [4096, 1024] weight split over 4 ranks by rows: rank 2 holds rows 2048..3072.
     /// let he = Initializer::he_normal(Nonlinearity::Relu);
@@ -113,7 +113,7 @@ impl Initializer {
     ///
     /// let full = he.sample::<f32, _>((4096, 1024), key)?;
     /// assert_eq!(shard, full.as_slice().unwrap()[2048 * 1024..3072 * 1024]);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn fill_shard<T: Element>(
         &self,
@@ -194,7 +194,7 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{Initializer, RngKey, WeightLayout};
+    /// use initlab_init::{Initializer, RngKey, WeightLayout};
     ///
     /// // A Keras-layout [in, out] kernel as a plain vector.
     /// let mut kernel = vec![0.0f32; 784 * 256];
@@ -203,7 +203,7 @@ impl Initializer {
     /// assert!(kernel.iter().all(|v| v.abs() <= bound));
     /// // candle: Tensor::from_vec(kernel, (784, 256), &device)?
     /// // burn:   TensorData::new(kernel, [784, 256])
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn fill_slice<T: Element>(
         &self,
@@ -259,12 +259,12 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{Initializer, Nonlinearity, RngKey};
+    /// use initlab_init::{Initializer, Nonlinearity, RngKey};
     ///
     /// let w = Initializer::he_normal(Nonlinearity::Relu).sample::<f32, _>((256, 784), RngKey::new(7))?;
     /// let variance = w.mapv(|v| v * v).mean().unwrap();
     /// assert!((variance - 2.0 / 784.0).abs() < 0.02 * 2.0 / 784.0);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn sample<T, Sh>(&self, shape: Sh, key: RngKey) -> Result<Array<T, Sh::Dim>, InitError>
     where

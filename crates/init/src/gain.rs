@@ -28,7 +28,7 @@ impl Nonlinearity {
     ///
     /// # Examples
     /// ```
-    /// use init::Nonlinearity;
+    /// use initlab_init::Nonlinearity;
     ///
     /// assert_eq!(Nonlinearity::Tanh.gain(), 5.0 / 3.0);
     /// assert_eq!(Nonlinearity::Relu.gain(), 2.0_f64.sqrt());

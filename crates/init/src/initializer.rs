@@ -392,7 +392,7 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{FanMode, Initializer, Nonlinearity, ScalingDistribution};
+    /// use initlab_init::{FanMode, Initializer, Nonlinearity, ScalingDistribution};
     ///
     /// let he = Initializer::he_normal(Nonlinearity::Relu).as_variance_scaling();
     /// assert!(matches!(
@@ -525,12 +525,12 @@ impl Initializer {
     ///
     /// # Examples
     /// ```
-    /// use init::{Fans, Initializer, Nonlinearity};
+    /// use initlab_init::{Fans, Initializer, Nonlinearity};
     ///
     /// let he = Initializer::he_normal(Nonlinearity::Relu);
     /// let moments = he.moments(Fans::new(512, 256))?.unwrap();
     /// assert!((moments.variance - 2.0 / 512.0).abs() < 1e-15);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn moments(&self, fans: Fans) -> Result<Option<Moments>, InitError> {
         self.validate()?;

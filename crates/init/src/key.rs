@@ -41,14 +41,14 @@ pub const BLOCK_LEN: usize = 1 << 14;
 ///
 /// # Examples
 /// ```
-/// use init::{Initializer, RngKey};
+/// use initlab_init::{Initializer, RngKey};
 ///
 /// let key = RngKey::new(42);
 /// let w1 = Initializer::normal(0.0, 1.0).sample::<f32, _>((3, 4), key.tensor(0))?;
 /// let w2 = Initializer::normal(0.0, 1.0).sample::<f32, _>((3, 4), key.tensor(1))?;
 /// assert_ne!(w1, w2);
 /// assert_eq!(w1, Initializer::normal(0.0, 1.0).sample::<f32, _>((3, 4), key.tensor(0))?);
-/// # Ok::<(), init::InitError>(())
+/// # Ok::<(), initlab_init::InitError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct RngKey {

@@ -38,8 +38,8 @@
 //!
 //! # Examples
 //! ```
-//! use init::{Fans, Initializer, Nonlinearity, RngKey};
-//! use init::ndarray::Array2;
+//! use initlab_init::{Fans, Initializer, Nonlinearity, RngKey};
+//! use initlab_init::ndarray::Array2;
 //!
 //! let mut w = Array2::<f32>::zeros((512, 784));
 //! let he = Initializer::he_normal(Nonlinearity::Relu);
@@ -51,7 +51,7 @@
 //! // Bad parameters are errors that say what was expected, never panics:
 //! let err = Initializer::normal(0.0, -1.0).fill(&mut w, RngKey::new(0)).unwrap_err();
 //! assert_eq!(err.to_string(), "normal: `std` = -1 is not allowed; expected a finite number >= 0");
-//! # Ok::<(), init::InitError>(())
+//! # Ok::<(), initlab_init::InitError>(())
 //! ```
 
 // On docs.rs: a badge on every item a feature adds.
@@ -86,7 +86,7 @@ pub use gain::Nonlinearity;
 pub use half;
 pub use initializer::{Initializer, Moments, ScalingDistribution, TruncatedStd, WeightLayout};
 pub use key::{BLOCK_LEN, BlockRng, RngKey, fill_parallel, fill_parallel_at};
-/// The ndarray version init's API takes and returns (0.17): use it as `init::ndarray` to
+/// The ndarray version init's API takes and returns (0.17): use it as `initlab_init::ndarray` to
 /// get exactly that one.
 pub use ndarray;
 /// The rand version behind [`BlockRng`] and [`CustomInit`] (0.10), for its `Rng` and

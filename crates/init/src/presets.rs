@@ -18,12 +18,12 @@ pub struct LayerInit {
 ///
 /// # Examples
 /// ```
-/// use init::{presets, Fans};
+/// use initlab_init::{presets, Fans};
 ///
 /// let linear = presets::pytorch_linear();
 /// let weight = linear.weight.variance(Fans::new(300, 100))?.unwrap();
 /// assert!((weight - 1.0 / 900.0).abs() < 1e-15);
-/// # Ok::<(), init::InitError>(())
+/// # Ok::<(), initlab_init::InitError>(())
 /// ```
 pub fn pytorch_linear() -> LayerInit {
     LayerInit {
@@ -103,7 +103,7 @@ pub mod keras {
 /// The per-tensor rules of residual-network initialization: a branch's weights scaled
 /// down with the network's depth so that the sum of `L` branches stays of order one at
 /// initialization. Where a scheme also needs the network's structure (scalar
-/// multipliers, `alpha = 0` on a branch), `nn` applies it; these are the tensors' share.
+/// multipliers, `alpha = 0` on a branch), `initlab-nn` applies it; these are the tensors' share.
 pub mod residual {
     use crate::{InitError, Initializer};
 
@@ -119,8 +119,8 @@ pub mod residual {
     ///
     /// # Examples
     /// ```
-    /// use init::presets::residual::fixup;
-    /// use init::{Fans, Initializer, Nonlinearity};
+    /// use initlab_init::presets::residual::fixup;
+    /// use initlab_init::{Fans, Initializer, Nonlinearity};
     ///
     /// // 16 branches of 2 layers: He's variance scaled by 16^(-1) = 1/16.
     /// let he = Initializer::he_normal(Nonlinearity::Relu);
@@ -128,7 +128,7 @@ pub mod residual {
     /// let fans = Fans::new(256, 256);
     /// let ratio = scaled.variance(fans)?.unwrap() / he.variance(fans)?.unwrap();
     /// assert!((ratio - 1.0 / 16.0).abs() < 1e-15);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn fixup(
         inner: Initializer,
@@ -162,14 +162,14 @@ pub mod residual {
     ///
     /// # Examples
     /// ```
-    /// use init::presets::residual::gpt2_projection;
-    /// use init::{Fans, Initializer};
+    /// use initlab_init::presets::residual::gpt2_projection;
+    /// use initlab_init::{Fans, Initializer};
     ///
     /// // GPT-2 small: 12 layers, std 0.02 / sqrt(24).
     /// let projection = gpt2_projection(0.02, 12)?;
     /// let variance = projection.variance(Fans::new(768, 3072))?.unwrap();
     /// assert!((variance - 0.02f64.powi(2) / 24.0).abs() < 1e-18);
-    /// # Ok::<(), init::InitError>(())
+    /// # Ok::<(), initlab_init::InitError>(())
     /// ```
     pub fn gpt2_projection(std: f64, layers: usize) -> Result<Initializer, InitError> {
         if layers == 0 {

@@ -1,6 +1,6 @@
 //! Tier 1: bad parameters and shapes are errors that name what is wrong; nothing panics.
 
-use init::{
+use initlab_init::{
     FanMode, Fans, InitError, Initializer, Nonlinearity, RngKey, ScalingDistribution, TruncatedStd,
 };
 use ndarray::{Array0, Array1, Array2, Array3};
@@ -224,7 +224,7 @@ fn finite_parameters_that_overflow_the_element_type_are_refused() {
         std: 1.0,
         a: 40.0,
         b: 41.0,
-        std_of: init::TruncatedStd::Samples,
+        std_of: initlab_init::TruncatedStd::Samples,
     };
     let err = far.fill(&mut wide, RngKey::new(0)).unwrap_err();
     assert_mentions(

@@ -7,8 +7,8 @@
 mod common;
 
 use common::{assert_moments, ks_critical, ks_statistic, normal_cdf};
-use init::half::{bf16, f16};
-use init::{Element, Fans, Initializer, Nonlinearity, RngKey};
+use initlab_init::half::{bf16, f16};
+use initlab_init::{Element, Fans, Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
 
 const SHAPE: (usize, usize) = (400, 784);

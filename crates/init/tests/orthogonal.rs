@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_ks, assert_moments};
-use init::{Element, Initializer, RngKey};
+use initlab_init::{Element, Initializer, RngKey};
 use ndarray::{Array2, Axis};
 
 fn check_orthonormal<T: Element + ndarray::LinalgScalar>(
@@ -93,7 +93,7 @@ fn stated_variance_matches_entries() {
     let w = strategy
         .sample::<f64, _>((400, 100), RngKey::new(9))
         .unwrap();
-    let fans = init::Fans::from_shape(w.shape()).unwrap();
+    let fans = initlab_init::Fans::from_shape(w.shape()).unwrap();
     let variance = strategy.variance(fans).unwrap().unwrap();
     assert!((variance - 2.25 / 400.0).abs() < 1e-15);
     // Each column has squared norm exactly gain^2, so the mean square is exact.
@@ -122,7 +122,7 @@ fn moments_match_the_exact_mean_square_for_wide_and_tall_shapes() {
             .unwrap();
         let mean_square = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
         let stated = Initializer::Orthogonal { gain }
-            .variance(init::Fans::from_shape(&[shape.0, shape.1]).unwrap())
+            .variance(initlab_init::Fans::from_shape(&[shape.0, shape.1]).unwrap())
             .unwrap()
             .unwrap();
         assert!(
@@ -150,7 +150,7 @@ fn distance_from_orthonormal(w: &[f64], rows: usize, cols: usize) -> f64 {
 
 #[test]
 fn keras_layout_is_orthogonal_along_keras_axes() {
-    use init::WeightLayout;
+    use initlab_init::WeightLayout;
     // A Keras conv kernel [k, k, in, out]: orthonormal over [k * k * in, out].
     let mut kernel = ndarray::Array4::<f64>::zeros((3, 3, 64, 32));
     Initializer::orthogonal(1.0)
@@ -173,13 +173,13 @@ fn keras_layout_is_orthogonal_along_keras_axes() {
     // Keras's fans follow the layout too.
     assert_eq!(
         WeightLayout::Keras.fans(&[3, 3, 64, 32]).unwrap(),
-        init::Fans::from_keras_shape(&[3, 3, 64, 32]).unwrap()
+        initlab_init::Fans::from_keras_shape(&[3, 3, 64, 32]).unwrap()
     );
 }
 
 #[test]
 fn grouped_convolutions_get_per_group_fans() {
-    use init::Fans;
+    use initlab_init::Fans;
     // Depthwise: each input channel feeds 9 outputs, not PyTorch's 288.
     let depthwise = Fans::from_grouped_shape(&[32, 1, 3, 3], 32).unwrap();
     assert_eq!((depthwise.fan_in, depthwise.fan_out), (9, 9));
@@ -191,8 +191,8 @@ fn grouped_convolutions_get_per_group_fans() {
     assert!(Fans::from_grouped_shape(&[64, 16, 3, 3], 0).is_err());
     // He fan_out on a depthwise kernel: variance 2/9 per group, 32x PyTorch's 2/288.
     let he_out = Initializer::HeNormal {
-        mode: init::FanMode::FanOut,
-        nonlinearity: init::Nonlinearity::Relu,
+        mode: initlab_init::FanMode::FanOut,
+        nonlinearity: initlab_init::Nonlinearity::Relu,
     };
     assert!((he_out.variance(depthwise).unwrap().unwrap() - 2.0 / 9.0).abs() < 1e-15);
 }

@@ -4,7 +4,7 @@
 //! reads `OPENBLAS_NUM_THREADS` once, at load, so each count runs in a child process of
 //! this test binary.
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
 use ndarray::Array2;
 
 const CHILD: &str = "INITLAB_ORTHOGONAL_CHILD";

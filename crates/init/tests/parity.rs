@@ -6,7 +6,7 @@
 mod common;
 
 use common::{assert_ks, normal_cdf, truncated_normal_cdf};
-use init::{FanMode, Fans, Initializer, Nonlinearity, RngKey, presets};
+use initlab_init::{FanMode, Fans, Initializer, Nonlinearity, RngKey, presets};
 
 const N: usize = 200_000;
 

@@ -2,7 +2,7 @@
 //! for any thread count and memory layout; named strategies are their variance-scaling
 //! special cases bit for bit; distinct tensors get distinct streams.
 
-use init::{FanMode, Initializer, Nonlinearity, RngKey, ScalingDistribution, TruncatedStd};
+use initlab_init::{FanMode, Initializer, Nonlinearity, RngKey, ScalingDistribution, TruncatedStd};
 use ndarray::{Array2, ShapeBuilder};
 
 fn every_random_strategy() -> Vec<Initializer> {
@@ -107,9 +107,11 @@ fn tensors_and_seeds_get_independent_streams() {
     }
     // Blocks within one tensor are independent too: block 1 is not block 0 again.
     let big = strategy
-        .sample::<f32, _>(2 * init::BLOCK_LEN, RngKey::new(1))
+        .sample::<f32, _>(2 * initlab_init::BLOCK_LEN, RngKey::new(1))
         .unwrap();
-    let (first, second) = big.view().split_at(ndarray::Axis(0), init::BLOCK_LEN);
+    let (first, second) = big
+        .view()
+        .split_at(ndarray::Axis(0), initlab_init::BLOCK_LEN);
     assert_ne!(first, second);
 }
 

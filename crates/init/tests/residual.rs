@@ -5,8 +5,8 @@
 mod common;
 
 use common::assert_moments;
-use init::presets::residual::{fixup, gpt2_projection};
-use init::{Fans, InitError, Initializer, Nonlinearity, RngKey};
+use initlab_init::presets::residual::{fixup, gpt2_projection};
+use initlab_init::{Fans, InitError, Initializer, Nonlinearity, RngKey};
 use ndarray::Array2;
 
 #[test]

@@ -2,7 +2,7 @@
 //! are the single full fill bit for bit, on any number of threads; and plain slices fill
 //! as arrays do.
 
-use init::{
+use initlab_init::{
     FanMode, InitError, Initializer, Nonlinearity, RngKey, ScalingDistribution, WeightLayout,
 };
 use ndarray::{Array2, s};

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{assert_ks, assert_moments, normal_cdf, truncated_moments, truncated_normal_cdf};
-use init::{
+use initlab_init::{
     Element, FanMode, Fans, Initializer, Nonlinearity, RngKey, ScalingDistribution, TruncatedStd,
 };
 

@@ -1,6 +1,6 @@
 //! Deterministic and structured strategies: constants, identity, dirac, sparse, presets.
 
-use init::{Fans, Initializer, RngKey, presets};
+use initlab_init::{Fans, Initializer, RngKey, presets};
 use ndarray::{Array1, Array2, Array4, Axis};
 
 #[test]
@@ -150,7 +150,7 @@ fn fans_follow_pytorch_and_keras_layouts() {
 
 #[test]
 fn gains_equal_pytorch_calculate_gain() {
-    use init::Nonlinearity::*;
+    use initlab_init::Nonlinearity::*;
     assert_eq!(Linear.gain(), 1.0);
     assert_eq!(Conv.gain(), 1.0);
     assert_eq!(Sigmoid.gain(), 1.0);
@@ -170,7 +170,7 @@ fn gains_equal_pytorch_calculate_gain() {
 #[derive(Debug)]
 struct ScaleByFanIn;
 
-impl init::CustomInit for ScaleByFanIn {
+impl initlab_init::CustomInit for ScaleByFanIn {
     fn name(&self) -> &str {
         "scale_by_fan_in"
     }
@@ -181,7 +181,7 @@ impl init::CustomInit for ScaleByFanIn {
         _shape: &[usize],
         fans: Option<Fans>,
         _key: RngKey,
-    ) -> Result<(), init::InitError> {
+    ) -> Result<(), initlab_init::InitError> {
         let value = fans.map_or(1.0, |f| 1.0 / (f.fan_in as f64).sqrt());
         values.fill(value);
         Ok(())

@@ -1,23 +1,25 @@
-//! Trains a small ReLU network with `nn` alone, on three Gaussian blobs in 20 dimensions,
+//! Trains a small ReLU network with `initlab-nn` alone, on three Gaussian blobs in 20 dimensions,
 //! and reads its per-layer diagnostics before and after: the spread of each layer's
 //! pre-activations, its dead units, the gradient reaching it. Then the same network at
 //! all-zeros, whose hidden layers get no gradient at all.
 //!
 //! ```text
-//! cargo run -p nn --example train_and_diagnose
+//! cargo run -p initlab-nn --example train_and_diagnose
 //! ```
 
-use nn::init::{Initializer, Nonlinearity, RngKey};
-use nn::ndarray::Array2;
-use nn::{Activation, LayerDiagnostics, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+use initlab_nn::init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::ndarray::Array2;
+use initlab_nn::{
+    Activation, LayerDiagnostics, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (x, y) = blobs(600)?;
     let config = MlpConfig::new(20, vec![64, 64], 3).with_activation(Activation::Relu);
     let he = Initializer::he_normal(Nonlinearity::Relu);
     let mut net = config.build::<f32>(&he, &Initializer::Zeros, 0)?;
-    let diagnose = |net: &nn::Net<f32>| {
-        nn::diagnose(
+    let diagnose = |net: &initlab_nn::Net<f32>| {
+        initlab_nn::diagnose(
             net,
             x.view(),
             Targets::Classes(&y),
@@ -63,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// 3 classes of `rows / 3` samples each, N(0, 1) in 20 dimensions with class `c`'s mean
 /// moved by +3 along axis `c` and -2 along axis `c + 3`.
-fn blobs(rows: usize) -> Result<(Array2<f32>, Vec<usize>), nn::init::InitError> {
+fn blobs(rows: usize) -> Result<(Array2<f32>, Vec<usize>), initlab_nn::init::InitError> {
     let mut x: Array2<f32> = Initializer::normal(0.0, 1.0).sample((rows, 20), RngKey::new(1))?;
     let y: Vec<usize> = (0..rows).map(|i| i % 3).collect();
     for (mut row, &class) in x.rows_mut().into_iter().zip(&y) {

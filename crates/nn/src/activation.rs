@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use init::Nonlinearity;
+use initlab_init::Nonlinearity;
 use serde::{Deserialize, Serialize};
 
 use crate::{NnError, Real};

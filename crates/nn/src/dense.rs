@@ -6,7 +6,7 @@
 //! size alone. Where a dense layer is followed by its activation (a plain stack), the
 //! activation runs in the same task as the block it follows, while the block is in cache.
 
-use core_math::Op;
+use initlab_gemm::Op;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
@@ -33,7 +33,7 @@ pub(crate) fn forward<T: Real>(
         .zip(b.axis_chunks_iter(Axis(0), chunk))
         .with_max_len(1);
     let affine = |pre: ArrayViewMut2<'_, T>, w, b| {
-        core_math::affine(x, w, b, pre).expect("buffer shapes follow the network");
+        initlab_gemm::affine(x, w, b, pre).expect("buffer shapes follow the network");
     };
     match post {
         None => blocks.for_each(|((pre, w), b)| affine(pre, w, b)),
@@ -75,7 +75,7 @@ pub(crate) fn input_gradient<T: Real>(
         .zip(w.axis_chunks_iter(Axis(1), chunk))
         .with_max_len(1);
     let product = |dx: ArrayViewMut2<'_, T>, w| {
-        core_math::gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
+        initlab_gemm::gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
             .expect("buffer shapes follow the network");
     };
     match below {
@@ -110,7 +110,7 @@ pub(crate) fn parameter_gradients<T: Real>(
     accumulate: bool,
 ) {
     let beta = if accumulate { T::one() } else { T::zero() };
-    core_math::gemm(T::one(), dy, Op::Transpose, x, Op::Identity, beta, dw)
+    initlab_gemm::gemm(T::one(), dy, Op::Transpose, x, Op::Identity, beta, dw)
         .expect("buffer shapes follow the network");
     let db = db.as_slice_mut().expect("a bias is contiguous");
     if !accumulate {

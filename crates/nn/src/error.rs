@@ -77,7 +77,7 @@ pub enum NnError {
         /// The parameter being initialized (`layers.0.weight`).
         tensor: String,
         /// Why.
-        source: init::InitError,
+        source: initlab_init::InitError,
     },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

@@ -1,8 +1,8 @@
-//! Neural networks on [`core_math`], built to make weight initialization visible: one
+//! Neural networks on [`initlab_gemm`], built to make weight initialization visible: one
 //! network model, [`Net`], for every network initlab trains.
 //!
 //! - [`NetConfig`] and [`Net`]: a list of layers (dense, activation, LayerNorm, BatchNorm,
-//!   residual blocks), initialized by [`NetInit`] from any [`init::Initializer`], with
+//!   residual blocks), initialized by [`NetInit`] from any [`initlab_init::Initializer`], with
 //!   parameters named like PyTorch's (`layers.0.weight`). [`MlpConfig`] is the shorthand
 //!   for a plain stack, `input -> hidden... -> output`, which builds the same [`Net`].
 //! - [`Loss`]: softmax cross-entropy (fused with its gradient, stable for any logits),
@@ -24,9 +24,9 @@
 //!
 //! # Examples
 //! ```
-//! use nn::init::{Initializer, Nonlinearity};
-//! use nn::ndarray::Array2;
-//! use nn::{Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
+//! use initlab_nn::init::{Initializer, Nonlinearity};
+//! use initlab_nn::ndarray::Array2;
+//! use initlab_nn::{Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 //!
 //! // XOR: four points, two classes.
 //! let x = Array2::from_shape_vec((4, 2), vec![0.0_f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]).unwrap();
@@ -36,7 +36,7 @@
 //! let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.05)).with_batch_size(4).with_epochs(300);
 //! Trainer::new(&net, train)?.train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})?;
 //! assert_eq!(net.accuracy(x.view(), &y)?, 1.0);
-//! # Ok::<(), nn::NnError>(())
+//! # Ok::<(), initlab_nn::NnError>(())
 //! ```
 
 // On docs.rs: a badge on every item a feature adds.
@@ -62,22 +62,23 @@ mod workspace;
 
 pub mod nonfinite;
 pub use activation::Activation;
-/// The `core-math` crate `nn` runs on, as `nn::core_math`.
-pub use core_math;
 pub use diagnostics::LayerDiagnostics;
 pub use error::NnError;
-/// The `init` crate whose [`Initializer`](init::Initializer)s `nn` takes, as `nn::init`:
-/// a project that depends on `nn` alone needs no other name for it.
-pub use init;
+/// The `initlab-gemm` crate `initlab-nn` runs on, as `initlab_nn::gemm`.
+pub use initlab_gemm as gemm;
+/// The `initlab-init` crate whose [`Initializer`](initlab_init::Initializer)s `initlab-nn`
+/// takes, as `initlab_nn::init`: a project that depends on `initlab-nn` alone needs no other
+/// name for it.
+pub use initlab_init as init;
 pub use loss::{Loss, Targets};
 pub use lsuv::{LsuvConfig, LsuvLayer};
 pub use mlp::{LayerInit, MlpConfig};
-/// The ndarray version `nn`'s API takes and returns (0.17), as `nn::ndarray`.
+/// The ndarray version `initlab-nn`'s API takes and returns (0.17), as `initlab_nn::ndarray`.
 pub use ndarray;
 pub use net::{Net, NetConfig, NetInit, diagnose, lsuv};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
-/// The trainer's block sizes, for `nn`'s own tests to build layers that span several
+/// The trainer's block sizes, for `initlab-nn`'s own tests to build layers that span several
 /// blocks: tuning, not API, and free to change.
 #[doc(hidden)]
 pub use train::{CHUNK_ROWS, GRAD_ROWS, UNIT_BLOCK};

@@ -86,8 +86,8 @@ impl Loss {
     ///
     /// # Examples
     /// ```
-    /// use nn::ndarray::array;
-    /// use nn::{Loss, Targets};
+    /// use initlab_nn::ndarray::array;
+    /// use initlab_nn::{Loss, Targets};
     ///
     /// // Equal logits: the loss is ln 2 and the gradient pushes toward the label.
     /// let (loss, grad) = Loss::SoftmaxCrossEntropy.value_and_gradient(array![[0.0_f64, 0.0]].view(), Targets::Classes(&[1]));

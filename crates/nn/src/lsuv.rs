@@ -2,7 +2,7 @@
 //! good init"): orthogonal weights, then each layer's weights rescaled on real data until
 //! its output variance is one.
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
 use ndarray::{ArrayView2, s};
 
 use crate::stack::StackMut;

@@ -1,7 +1,7 @@
 //! [`MlpConfig`]: a plain stack of dense layers described by its widths, the shorthand for
 //! the [`NetConfig`] it builds.
 
-use init::Initializer;
+use initlab_init::Initializer;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{Net, NetConfig, NetInit};
@@ -13,13 +13,13 @@ use crate::{Activation, NnError, Real};
 ///
 /// # Examples
 /// ```
-/// use nn::{Activation, MlpConfig};
-/// use nn::init::{Initializer, Nonlinearity};
+/// use initlab_nn::{Activation, MlpConfig};
+/// use initlab_nn::init::{Initializer, Nonlinearity};
 ///
 /// let config = MlpConfig::new(784, vec![256, 256], 10).with_activation(Activation::Tanh);
 /// let net = config.build::<f32>(&Initializer::GlorotUniform { gain: 5.0 / 3.0 }, &Initializer::Zeros, 0)?;
 /// assert_eq!(net.parameter_count(), 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), initlab_nn::NnError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -35,7 +35,7 @@ pub struct MlpConfig {
 
 /// How to initialize each layer: a weight and a bias strategy. Bias strategies that need
 /// fans get the weight's.
-pub type LayerInit = init::presets::LayerInit;
+pub type LayerInit = initlab_init::presets::LayerInit;
 
 impl MlpConfig {
     /// Every layer's width, input to output.

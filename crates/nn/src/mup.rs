@@ -92,9 +92,9 @@ fn relative_scalings(
 ///
 /// # Examples
 /// ```
-/// use nn::mup::scalings;
-/// use nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
-/// use nn::{Activation, Optimizer};
+/// use initlab_nn::mup::scalings;
+/// use initlab_nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
+/// use initlab_nn::{Activation, Optimizer};
 ///
 /// let net = |width| {
 ///     let block = ResidualBlock::new(width, 2, Activation::Relu, Ordering::PreActivation).with_norm(Norm::Layer);
@@ -105,7 +105,7 @@ fn relative_scalings(
 /// assert_eq!(layers[0].lr.weight, 1.0); // the stem, from the input: 1
 /// assert_eq!(layers[3].lr.weight, 0.25); // a branch layer: 1 / m_in
 /// assert_eq!(layers[7].init_std, 0.5); // the output layer: 1 / sqrt(m_in)
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), initlab_nn::NnError>(())
 /// ```
 pub fn scalings(
     target: &NetConfig,
@@ -134,8 +134,8 @@ pub fn scalings(
     Ok(relative_scalings(&shapes, &base_shapes, adam))
 }
 
-/// `init` under μP for `target` relative to `base` ([`scalings`]): every dense
-/// layer's strategy (after `init`'s own rules, a residual scheme's included) with its
+/// `initlab-init` under μP for `target` relative to `base` ([`scalings`]): every dense
+/// layer's strategy (after `initlab-init`'s own rules, a residual scheme's included) with its
 /// weight scaled by its `init_std`, as per-layer overrides, and the learning-rate
 /// multipliers to train it with ([`TrainConfig::lr_scales`](crate::TrainConfig::lr_scales)).
 ///
@@ -144,18 +144,18 @@ pub fn scalings(
 ///
 /// # Examples
 /// ```
-/// use nn::init::{Initializer, Nonlinearity};
-/// use nn::{Loss, MlpConfig, NetInit, Optimizer, TrainConfig, Trainer};
+/// use initlab_nn::init::{Initializer, Nonlinearity};
+/// use initlab_nn::{Loss, MlpConfig, NetInit, Optimizer, TrainConfig, Trainer};
 ///
 /// // A plain ReLU MLP four times as wide as the base it was tuned on.
 /// let net = |width| MlpConfig::new(784, vec![width, width], 10).to_net_config();
 /// let he = NetInit::new(Initializer::he_normal(Nonlinearity::Relu), Initializer::Zeros);
 /// let adam = Optimizer::adam(1e-3);
-/// let (init, lr_scales) = nn::mup::parametrize(&net(1024), &net(256), &adam, &he)?;
+/// let (init, lr_scales) = initlab_nn::mup::parametrize(&net(1024), &net(256), &adam, &he)?;
 /// let wide = net(1024).build::<f32>(&init, 0)?;
 /// let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, adam).with_lr_scales(lr_scales);
 /// let trainer = Trainer::new(&wide, train)?;
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), initlab_nn::NnError>(())
 /// ```
 pub fn parametrize(
     target: &NetConfig,

@@ -1,6 +1,6 @@
 //! Serde for `f64` fields that may hold NaN or an infinity (a diverged loss, an exploded
 //! activation statistic). JSON has no such numbers and serde_json writes them as `null`,
-//! which cannot be read back into an `f64`; with `#[serde(with = "nn::nonfinite")]`
+//! which cannot be read back into an `f64`; with `#[serde(with = "initlab_nn::nonfinite")]`
 //! finite values stay numbers and the others become the strings `"NaN"`, `"inf"` and
 //! `"-inf"`, so what is written reads back bit for bit (NaN's payload aside).
 

@@ -67,7 +67,10 @@ impl<T: Real> Net<T> {
         } else {
             (file.config()?, str::to_owned)
         };
-        let zeros = NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros);
+        let zeros = NetInit::new(
+            initlab_init::Initializer::Zeros,
+            initlab_init::Initializer::Zeros,
+        );
         let mut net = config.build::<T>(&zeros, 0)?;
         let tensors = file.tensors()?;
         let params = net.tensors().to_vec();

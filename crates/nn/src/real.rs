@@ -1,7 +1,7 @@
 //! The floating-point types networks train in.
 
-use core_math::Scalar;
-use init::Element;
+use initlab_gemm::Scalar;
+use initlab_init::Element;
 
 /// `f32` (training) or `f64` (gradient checks): BLAS products through [`Scalar`],
 /// initialization through [`Element`], plus the special functions activations need.

@@ -1,11 +1,11 @@
-//! Caller mistakes in `nn`'s public API come back as `NnError`s that say what was wrong,
+//! Caller mistakes in `initlab-nn`'s public API come back as `NnError`s that say what was wrong,
 //! never as panics or silently wrong numbers.
 
-use init::{Initializer, Nonlinearity};
-use ndarray::Array2;
-use nn::{
+use initlab_init::{Initializer, Nonlinearity};
+use initlab_nn::{
     Activation, Loss, MlpConfig, Net, NnError, Optimizer, Status, Targets, TrainConfig, Trainer,
 };
+use ndarray::Array2;
 
 fn network(hidden: usize) -> Net<f64> {
     MlpConfig::new(3, vec![hidden], 2)
@@ -44,7 +44,10 @@ fn a_loss_given_the_wrong_kind_of_targets_is_an_error_everywhere() {
         (Loss::SoftmaxCrossEntropy, Targets::Values(values.view())),
     ] {
         assert_targets_error(mlp.loss_and_gradients(x.view(), targets, loss), loss.name());
-        assert_targets_error(nn::diagnose(&mlp, x.view(), targets, loss, 0), loss.name());
+        assert_targets_error(
+            initlab_nn::diagnose(&mlp, x.view(), targets, loss, 0),
+            loss.name(),
+        );
         let config = TrainConfig::new(loss, Optimizer::sgd(0.1)).with_batch_size(4);
         let mut trainer = Trainer::new(&mlp, config).unwrap();
         assert_targets_error(

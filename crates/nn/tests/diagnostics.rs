@@ -1,9 +1,9 @@
 //! Diagnostics make initialization visible; LSUV reaches unit variance; weights survive a
 //! save/load round trip bit for bit and a bad file names what is wrong.
 
-use init::{Initializer, Nonlinearity, RngKey};
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::{Activation, Loss, LsuvConfig, MlpConfig, Net, Targets, diagnose, lsuv};
 use ndarray::Array2;
-use nn::{Activation, Loss, LsuvConfig, MlpConfig, Net, Targets, diagnose, lsuv};
 
 fn batch(rows: usize, width: usize) -> (Array2<f64>, Vec<usize>) {
     let x = Initializer::normal(0.0, 1.0)
@@ -18,7 +18,7 @@ fn layer_report(
     x: &Array2<f64>,
     y: &[usize],
     jacobian_samples: usize,
-) -> Vec<nn::LayerDiagnostics> {
+) -> Vec<initlab_nn::LayerDiagnostics> {
     diagnose(
         mlp,
         x.view(),

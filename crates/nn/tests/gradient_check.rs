@@ -1,9 +1,9 @@
 //! Backprop against central differences in f64, for every activation and loss and for a
 //! 3-hidden-layer network; the fused softmax cross-entropy against its decomposition.
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
+use initlab_nn::{Activation, Loss, MlpConfig, Net, Targets};
 use ndarray::{Array1, Array2, Axis};
-use nn::{Activation, Loss, MlpConfig, Net, Targets};
 
 const RELATIVE_TOLERANCE: f64 = 1e-6;
 

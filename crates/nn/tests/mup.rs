@@ -1,11 +1,13 @@
 //! μP: the per-layer multipliers of Tensor Programs V's table, the standard network at the
 //! base width, and per-layer learning rates applied by the trainer.
 
-use init::{Initializer, Nonlinearity, RngKey};
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::mup::{parametrize, scalings};
+use initlab_nn::net::NetConfig;
+use initlab_nn::{
+    Loss, LrScale, MlpConfig, NetInit, NnError, Optimizer, Targets, TrainConfig, Trainer,
+};
 use ndarray::Array2;
-use nn::mup::{parametrize, scalings};
-use nn::net::NetConfig;
-use nn::{Loss, LrScale, MlpConfig, NetInit, NnError, Optimizer, Targets, TrainConfig, Trainer};
 
 /// A plain ReLU stack from 20 features to 10 classes.
 fn plain(hidden: &[usize]) -> NetConfig {
@@ -182,12 +184,13 @@ fn mismatched_bases_and_multipliers_are_errors() {
     ];
     let err = Trainer::new(&mlp, train.clone().with_lr_scales(negative)).unwrap_err();
     assert!(err.to_string().contains("`lr_scales` = -1"), "{err}");
-    let net = nn::net::NetConfig::plain(20, &[64, 64], nn::Activation::Relu, None, 10)
-        .build::<f32>(
-            &nn::net::NetInit::new(Initializer::Zeros, Initializer::Zeros),
-            0,
-        )
-        .unwrap();
+    let net =
+        initlab_nn::net::NetConfig::plain(20, &[64, 64], initlab_nn::Activation::Relu, None, 10)
+            .build::<f32>(
+                &initlab_nn::net::NetInit::new(Initializer::Zeros, Initializer::Zeros),
+                0,
+            )
+            .unwrap();
     let err = Trainer::new(&net, train.with_lr_scales(vec![LrScale::ONE; 2])).unwrap_err();
     assert!(
         err.to_string().contains("2 multipliers for 3 layers"),
@@ -196,11 +199,16 @@ fn mismatched_bases_and_multipliers_are_errors() {
 }
 
 /// A pre-activation residual net with LayerNorm, `width` wide.
-fn residual(width: usize) -> nn::NetConfig {
-    use nn::net::{Norm, Ordering, ResidualBlock};
-    let block = ResidualBlock::new(width, 2, nn::Activation::Relu, Ordering::PreActivation)
-        .with_norm(Norm::Layer);
-    nn::NetConfig::new(20)
+fn residual(width: usize) -> initlab_nn::NetConfig {
+    use initlab_nn::net::{Norm, Ordering, ResidualBlock};
+    let block = ResidualBlock::new(
+        width,
+        2,
+        initlab_nn::Activation::Relu,
+        Ordering::PreActivation,
+    )
+    .with_norm(Norm::Layer);
+    initlab_nn::NetConfig::new(20)
         .dense(width)
         .blocks(block, 2)
         .norm(Norm::Layer)
@@ -209,7 +217,7 @@ fn residual(width: usize) -> nn::NetConfig {
 
 #[test]
 fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_its_base() {
-    let he = nn::NetInit::new(
+    let he = initlab_nn::NetInit::new(
         Initializer::he_normal(Nonlinearity::Relu),
         Initializer::Zeros,
     );
@@ -267,7 +275,7 @@ fn mup_for_a_residual_net_with_layernorm_follows_the_table_and_is_standard_at_it
         .unwrap()
         .train(&mut net, x.view(), Targets::Classes(&y), |_, _| {})
         .unwrap();
-    assert_eq!(history.status, nn::Status::Completed);
+    assert_eq!(history.status, initlab_nn::Status::Completed);
     // A base of another structure is refused.
     let err = scalings(
         &residual(256),

@@ -2,14 +2,14 @@
 //! BatchNorm training is bitwise identical on any thread count, the schemes compute what
 //! their papers say at initialization, and bad descriptions are errors naming the layer.
 
-use init::{Initializer, Nonlinearity, RngKey};
-use ndarray::{Array2, Axis};
-use nn::net::{
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::net::{
     Alpha, BranchInit, LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock,
 };
-use nn::{
+use initlab_nn::{
     Activation, Loss, LrScale, MlpConfig, NnError, Optimizer, Status, Targets, TrainConfig, Trainer,
 };
+use ndarray::{Array2, Axis};
 
 /// Two Gaussian blobs per class, 3 classes, 8 features (as the trainer's tests).
 fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
@@ -44,7 +44,7 @@ fn general(config: NetConfig) -> NetConfig {
 #[test]
 fn a_plain_stack_and_the_general_passes_draw_and_train_alike() {
     // Widths past the block sizes, so blocked products are compared too.
-    let hidden = [nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    let hidden = [initlab_nn::GRAD_ROWS + 44, initlab_nn::UNIT_BLOCK + 32];
     let (x, y) = blobs(300);
     let plain_config = NetConfig::plain(8, &hidden, Activation::Relu, None, 3);
     assert_eq!(
@@ -93,7 +93,7 @@ fn a_plain_stack_and_the_general_passes_draw_and_train_alike() {
 /// Every kind of layer, widths past the blocks of BatchNorm (32 features), of the dense
 /// products and of the weight gradients.
 fn everything() -> NetConfig {
-    let wide = nn::GRAD_ROWS + 44;
+    let wide = initlab_nn::GRAD_ROWS + 44;
     let post = ResidualBlock::new(wide, 2, Activation::Relu, Ordering::PostActivation)
         .with_norm(Norm::Batch)
         .with_alpha(Alpha::learnable(0.5));
@@ -498,8 +498,10 @@ fn a_plain_stacks_layers_are_diagnosed_as_the_general_passes_stages() {
     let config = NetConfig::plain(12, &[20, 16], Activation::Tanh, None, 3);
     let plain: Net<f64> = config.clone().build(&init, 3).unwrap();
     let net: Net<f64> = general(config).build(&init, 3).unwrap();
-    let a = nn::net::diagnose(&plain, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
-    let b = nn::net::diagnose(&net, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
+    let a =
+        initlab_nn::net::diagnose(&plain, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
+    let b =
+        initlab_nn::net::diagnose(&net, x.view(), targets, Loss::SoftmaxCrossEntropy, 4).unwrap();
     assert_eq!(a.len(), b.len());
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-12 * p.abs().max(1.0);
     for (l, (a, b)) in a.iter().zip(&b).enumerate() {
@@ -544,11 +546,11 @@ fn he_without_normalization_doubles_a_residual_streams_variance_per_block_and_sk
         .unwrap();
     let targets = Targets::Classes(&y);
     let stages = |net: &Net<f64>| {
-        nn::net::diagnose(net, x.view(), targets, Loss::SoftmaxCrossEntropy, 0).unwrap()
+        initlab_nn::net::diagnose(net, x.view(), targets, Loss::SoftmaxCrossEntropy, 0).unwrap()
     };
     let (a, b) = (stages(&he_net), stages(&skip));
     let input = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
-    let second = |d: &nn::LayerDiagnostics| d.post_std.powi(2) + d.post_mean.powi(2);
+    let second = |d: &initlab_nn::LayerDiagnostics| d.post_std.powi(2) + d.post_mean.powi(2);
     // Each block's factor is one draw of its weights: compare the mean log factor with
     // ln 2 within four standard errors of the eight draws.
     let moments: Vec<f64> = std::iter::once(input)
@@ -595,7 +597,7 @@ fn a_blocks_jacobian_singular_values_match_finite_differences() {
         );
         let net: Net<f64> = NetConfig::new(10).blocks(block, 1).build(&init, 8).unwrap();
         let y: Vec<usize> = vec![0; 3];
-        let stages = nn::net::diagnose(
+        let stages = initlab_nn::net::diagnose(
             &net,
             x.view(),
             Targets::Classes(&y),
@@ -630,13 +632,13 @@ fn a_blocks_jacobian_singular_values_match_finite_differences() {
 #[test]
 fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_branch_layer() {
     let x = probe(256, 24);
-    let config = nn::LsuvConfig::default();
+    let config = initlab_nn::LsuvConfig::default();
     let zeros = NetInit::new(Initializer::Zeros, Initializer::Zeros);
     let stack = NetConfig::plain(24, &[40, 30], Activation::Relu, None, 5);
     let mut plain: Net<f64> = stack.clone().build(&zeros, 0).unwrap();
     let mut net: Net<f64> = general(stack).build(&zeros, 0).unwrap();
-    let a = nn::lsuv(&mut plain, x.view(), config).unwrap();
-    let b = nn::net::lsuv(&mut net, x.view(), config).unwrap();
+    let a = initlab_nn::lsuv(&mut plain, x.view(), config).unwrap();
+    let b = initlab_nn::net::lsuv(&mut net, x.view(), config).unwrap();
     assert_eq!(a.len(), b.len());
     for (a, b) in a.iter().zip(&b) {
         assert_eq!(a.iterations, b.iterations);
@@ -656,7 +658,7 @@ fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_
         .dense(5)
         .build(&zeros, 1)
         .unwrap();
-    let report = nn::net::lsuv(&mut net, x.view(), config).unwrap();
+    let report = initlab_nn::net::lsuv(&mut net, x.view(), config).unwrap();
     assert_eq!(report.len(), 1 + 2 * 6 + 1);
     for layer in &report {
         assert!(
@@ -668,7 +670,7 @@ fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_
     // unit per block, give or take the batch's covariance between stream and branch),
     // not geometrically as with He.
     let y: Vec<usize> = (0..256).map(|i| i % 5).collect();
-    let stages = nn::net::diagnose(
+    let stages = initlab_nn::net::diagnose(
         &net,
         x.view(),
         Targets::Classes(&y),
@@ -676,7 +678,7 @@ fn lsuv_on_a_plain_stack_is_the_general_passes_and_on_a_residual_net_sets_every_
         0,
     )
     .unwrap();
-    let second = |d: &nn::LayerDiagnostics| d.pre_std.powi(2) + d.pre_mean.powi(2);
+    let second = |d: &initlab_nn::LayerDiagnostics| d.pre_std.powi(2) + d.pre_mean.powi(2);
     let increments: Vec<f64> = stages[..7]
         .windows(2)
         .map(|w| second(&w[1]) - second(&w[0]))

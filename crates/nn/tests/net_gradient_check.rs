@@ -1,10 +1,10 @@
 //! Backprop through residual blocks, LayerNorm and BatchNorm against central differences
 //! in f64: both orderings, α fixed and learnable, every normalization, nested branches.
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
+use initlab_nn::net::{Alpha, LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
+use initlab_nn::{Activation, Loss, Targets};
 use ndarray::Array2;
-use nn::net::{Alpha, LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
-use nn::{Activation, Loss, Targets};
 
 const RELATIVE_TOLERANCE: f64 = 1e-6;
 

@@ -6,9 +6,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use init::{Initializer, Nonlinearity, RngKey};
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::{Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
-use nn::{Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 
 struct Counting;
 
@@ -50,7 +50,11 @@ fn steps_after_the_first_do_not_allocate() {
     let y: Vec<usize> = (0..rows).map(|i| i % 4).collect();
     for optimizer in [Optimizer::sgd(0.01), Optimizer::adam(0.001)] {
         // Wider than a unit block and a gradient block: the step's parallel pieces are many.
-        let config = MlpConfig::new(20, vec![nn::GRAD_ROWS + 8, nn::UNIT_BLOCK + 8], 4);
+        let config = MlpConfig::new(
+            20,
+            vec![initlab_nn::GRAD_ROWS + 8, initlab_nn::UNIT_BLOCK + 8],
+            4,
+        );
         let mut mlp = config
             .build::<f32>(
                 &Initializer::he_normal(Nonlinearity::Relu),
@@ -109,7 +113,11 @@ fn train_batch_inside_the_pool_does_not_allocate() {
         .sample((rows, 20), RngKey::new(3))
         .unwrap();
     let y: Vec<usize> = (0..rows).map(|i| i % 4).collect();
-    let config = MlpConfig::new(20, vec![nn::GRAD_ROWS + 8, nn::UNIT_BLOCK + 8], 4);
+    let config = MlpConfig::new(
+        20,
+        vec![initlab_nn::GRAD_ROWS + 8, initlab_nn::UNIT_BLOCK + 8],
+        4,
+    );
     let mut mlp = config
         .build::<f32>(
             &Initializer::he_normal(Nonlinearity::Relu),

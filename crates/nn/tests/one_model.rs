@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use nn::init::{Initializer, Nonlinearity, RngKey};
-use nn::net::{LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
-use nn::{Activation, MlpConfig};
+use initlab_nn::init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::net::{LayerSpec, Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
+use initlab_nn::{Activation, MlpConfig};
 
 fn same_bits(a: impl IntoIterator<Item = f32>, b: impl IntoIterator<Item = f32>) -> bool {
     let (a, b): (Vec<u32>, Vec<u32>) = (
@@ -55,7 +55,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn files_written_at_cd40921_in_both_schemes_load_as_nets() {
-    // Both drawn with He weights and N(0, 0.1²) biases from seed 7, which `init` draws the
+    // Both drawn with He weights and N(0, 0.1²) biases from seed 7, which `initlab-init` draws the
     // same on any machine.
     let he = Initializer::he_normal(Nonlinearity::Relu);
     let bias = Initializer::normal(0.0, 0.1);

@@ -5,9 +5,9 @@
 //! The network is one weight and one bias, `z = w x + b`, with `x = 1`, target 0 and the
 //! squared error, so both gradients are `2 (w + b)`.
 
+use initlab_nn::init::Initializer;
+use initlab_nn::{Loss, MlpConfig, Optimizer, Schedule, Targets, TrainConfig, Trainer};
 use ndarray::array;
-use nn::init::Initializer;
-use nn::{Loss, MlpConfig, Optimizer, Schedule, Targets, TrainConfig, Trainer};
 
 /// `(w, b)` after each of `steps` steps from `w = 1, b = 0`.
 fn trajectory(optimizer: Optimizer, schedule: Schedule, steps: usize) -> Vec<(f64, f64)> {

@@ -1,12 +1,12 @@
 //! The trainer: learns, is bitwise deterministic across thread counts, stops on
 //! divergence, and rejects bad input with a clear error.
 
-use init::{Initializer, Nonlinearity, RngKey};
-use ndarray::{Array1, Array2, ArrayView2};
-use nn::{
+use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::{
     Activation, History, Loss, MlpConfig, Net, NnError, Optimizer, Status, Targets, TrainConfig,
     Trainer,
 };
+use ndarray::{Array1, Array2, ArrayView2};
 
 /// Two Gaussian blobs per class around different centers, 3 classes, 8 features.
 fn blobs(rows: usize) -> (Array2<f32>, Vec<usize>) {
@@ -69,7 +69,7 @@ fn learns_separable_blobs() {
 /// Hidden layers wider than `UNIT_BLOCK` and `GRAD_ROWS`, so that every layer's forward
 /// product, input gradient and weight gradient is cut into several blocks (one partial).
 fn wide_network(seed: u64) -> Net<f32> {
-    let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    let hidden = vec![initlab_nn::GRAD_ROWS + 44, initlab_nn::UNIT_BLOCK + 32];
     MlpConfig::new(8, hidden, 3)
         .build(
             &Initializer::he_normal(Nonlinearity::Relu),
@@ -113,7 +113,7 @@ fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
 
 #[test]
 fn a_trainer_runs_on_the_pool_its_parallelism_names_with_the_same_bits() {
-    use nn::Parallelism;
+    use initlab_nn::Parallelism;
     use std::num::NonZeroUsize;
 
     let (x, y) = blobs(500);
@@ -140,12 +140,12 @@ fn a_trainer_runs_on_the_pool_its_parallelism_names_with_the_same_bits() {
 /// parameter by `-lr` times the gradient of plain whole-batch backprop, in f64.
 #[test]
 fn a_trainer_step_follows_the_whole_batch_gradient() {
-    let rows = nn::CHUNK_ROWS + 72;
+    let rows = initlab_nn::CHUNK_ROWS + 72;
     let x: Array2<f64> = Initializer::normal(0.0, 1.0)
         .sample((rows, 8), RngKey::new(5))
         .unwrap();
     let y: Vec<usize> = (0..rows).map(|i| (i * 7) % 3).collect();
-    let hidden = vec![nn::GRAD_ROWS + 44, nn::UNIT_BLOCK + 32];
+    let hidden = vec![initlab_nn::GRAD_ROWS + 44, initlab_nn::UNIT_BLOCK + 32];
     let before: Net<f64> = MlpConfig::new(8, hidden, 3)
         .with_activation(Activation::Tanh)
         .build(
@@ -213,7 +213,7 @@ fn divergence_stops_training_with_the_step() {
 
 #[test]
 fn every_optimizer_and_schedule_reduces_the_loss() {
-    use nn::Schedule;
+    use initlab_nn::Schedule;
     let (x, y) = blobs(300);
     let optimizers = [
         Optimizer::sgd(0.05),

@@ -154,8 +154,8 @@ impl CoordCheckReport {
     /// The network in words: `3 hidden layers`, or the blocks and their normalization.
     fn network(&self) -> String {
         let norm = match self.norm {
-            Some(nn::net::Norm::Layer) => " with LayerNorm",
-            Some(nn::net::Norm::Batch) => " with BatchNorm",
+            Some(initlab_nn::net::Norm::Layer) => " with LayerNorm",
+            Some(initlab_nn::net::Norm::Batch) => " with BatchNorm",
             None => "",
         };
         match self.blocks {
@@ -178,7 +178,7 @@ impl CoordCheckReport {
 
     /// The name of each stage whose mean `|x|` and output update are measured, the logits
     /// last: `1, 2, ...`, or `stem, block 1, ...` (a stage is a dense layer or a residual
-    /// block with the layers up to the next one, as [`nn::net::Net::activations`] says).
+    /// block with the layers up to the next one, as [`initlab_nn::net::Net::activations`] says).
     pub fn stage_names(&self) -> Vec<String> {
         // A residual net's last block is measured after the normalization that follows
         // it, which holds its size whatever the parametrization.

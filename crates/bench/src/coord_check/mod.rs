@@ -26,7 +26,7 @@
 //! power once ReLUs die.
 //!
 //! The network is a plain stack or a residual net of pre-activation blocks ([`Shape`]);
-//! μP for both comes from [`nn::mup::parametrize`]. Stage quantities (mean `|x|`,
+//! μP for both comes from [`initlab_nn::mup::parametrize`]. Stage quantities (mean `|x|`,
 //! the output's update) are measured at each hidden stage's output, a dense layer or a
 //! residual block with what follows it (as [`Net::activations`] gives them); per-layer
 //! quantities (the second moment, the own update) at every dense layer, a block's branch
@@ -34,10 +34,10 @@
 
 mod markdown;
 
+use initlab_nn::mup::parametrize;
+use initlab_nn::net::{Net, NetConfig, NetInit, Norm, Ordering};
+use initlab_nn::{Activation, Loss, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::{ArrayView2, s};
-use nn::mup::parametrize;
-use nn::net::{Net, NetConfig, NetInit, Norm, Ordering};
-use nn::{Activation, Loss, Optimizer, Targets, TrainConfig, Trainer};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -306,8 +306,8 @@ pub fn run(
     };
     let base = shape(config.widths[0])?;
     let he = NetInit::new(
-        init::Initializer::he_normal(config.activation.nonlinearity()),
-        init::Initializer::Zeros,
+        initlab_init::Initializer::he_normal(config.activation.nonlinearity()),
+        initlab_init::Initializer::Zeros,
     );
     let probe = inputs.slice(s![..config.batch, ..]);
     let mut coords = Vec::new();
@@ -450,7 +450,7 @@ fn mean_square(a: ArrayView2<'_, f32>) -> f64 {
 /// first step moves every weight by ±lr whatever its gradient: the stem is the input
 /// layer, every branch layer a hidden one fed Θ(1) coordinates. Under SGD the backward
 /// signal through normalization layers and skips is not the plain stack's, and μP leaves
-/// the normalization gains at the configured rate (see [`nn::mup::scalings`]), so
+/// the normalization gains at the configured rate (see [`initlab_nn::mup::scalings`]), so
 /// only the second moments at initialization are predicted there (or with norms).
 #[derive(Debug, Clone, Copy)]
 struct Predictions {

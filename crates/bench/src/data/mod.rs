@@ -7,8 +7,8 @@ mod synthetic;
 
 use std::path::{Path, PathBuf};
 
+use initlab_nn::Targets;
 use ndarray::{Array2, ArrayView2};
-use nn::Targets;
 
 pub(crate) use csv::MAX_CSV_LINE;
 pub use csv::{LabelColumn, MAX_CLASSES, Task, read_csv};

@@ -2,7 +2,7 @@
 
 use std::f64::consts::PI;
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -151,8 +151,8 @@ pub fn generate(task: Synthetic, samples: usize, seed: u64) -> Result<Dataset, B
             at_least("inputs", inputs, 1)?;
             at_least("hidden", hidden, 1)?;
             at_least("outputs", outputs, 1)?;
-            let teacher = nn::MlpConfig::new(inputs, vec![hidden], outputs)
-                .with_activation(nn::Activation::Tanh)
+            let teacher = initlab_nn::MlpConfig::new(inputs, vec![hidden], outputs)
+                .with_activation(initlab_nn::Activation::Tanh)
                 .build::<f32>(
                     &Initializer::GlorotNormal { gain: 5.0 / 3.0 },
                     &Initializer::normal(0.0, 0.1),

@@ -1,9 +1,9 @@
 //! From a run's spec to its network, built and initialized: the architecture's shape,
 //! the initializer it names, and the checks that it applies.
 
+use initlab_nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
+use initlab_nn::{Activation, LrScale, LsuvConfig, MlpConfig};
 use ndarray::s;
-use nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
-use nn::{Activation, LrScale, LsuvConfig, MlpConfig};
 
 use super::spec::{Arch, Head, RunSpec};
 use crate::BenchError;
@@ -140,7 +140,7 @@ fn layers(
 pub struct Built {
     /// The network.
     pub net: Net<f32>,
-    /// Per dense layer, for [`nn::TrainConfig::lr_scales`].
+    /// Per dense layer, for [`initlab_nn::TrainConfig::lr_scales`].
     pub lr_scales: Vec<LrScale>,
 }
 
@@ -165,7 +165,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
             };
             let base = network(dataset, &base_arch)?.config;
             let base = net_init(&base_arch, base, lookup(&spec.init, spec.arch.activation)?)?.0;
-            nn::mup::parametrize(&config, &base, &spec.optimizer, &init)?
+            initlab_nn::mup::parametrize(&config, &base, &spec.optimizer, &init)?
         }
     };
     let mut net = config.build(&init, spec.seed)?;
@@ -175,7 +175,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
             seed: spec.seed,
             ..LsuvConfig::default()
         };
-        nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
+        initlab_nn::net::lsuv(&mut net, dataset.train_x.slice(s![..rows, ..]), config)?;
     }
     Ok(Built { net, lr_scales })
 }
@@ -223,7 +223,7 @@ pub(crate) fn layer_init(
     field: &str,
     name: &str,
     activation: Activation,
-) -> Result<nn::LayerInit, BenchError> {
+) -> Result<initlab_nn::LayerInit, BenchError> {
     match lookup(name, activation).map_err(|e| e.for_field(field))? {
         InitChoice::Strategy(layer) => Ok(layer),
         _ => Err(BenchError::invalid(
@@ -249,7 +249,10 @@ fn scheme_init(
         // Orthogonal weights, rescaled on data after the build.
         InitChoice::Lsuv => (
             config,
-            NetInit::new(init::Initializer::Zeros, init::Initializer::Zeros),
+            NetInit::new(
+                initlab_init::Initializer::Zeros,
+                initlab_init::Initializer::Zeros,
+            ),
         ),
         InitChoice::Residual(scheme) => match scheme {
             Scheme::Fixup => (
@@ -262,8 +265,8 @@ fn scheme_init(
             Scheme::Gpt2 => (
                 config,
                 NetInit::new(
-                    init::Initializer::normal(0.0, 0.02),
-                    init::Initializer::Zeros,
+                    initlab_init::Initializer::normal(0.0, 0.02),
+                    initlab_init::Initializer::Zeros,
                 )
                 .with_branch(BranchInit::Gpt2 { std: 0.02 }),
             ),

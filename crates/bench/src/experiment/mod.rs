@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use indicatif::ProgressBar;
+use initlab_nn::net::Net;
+use initlab_nn::{Event, LayerDiagnostics, Loss, Status, TrainConfig, Trainer};
 use ndarray::s;
-use nn::net::Net;
-use nn::{Event, LayerDiagnostics, Loss, Status, TrainConfig, Trainer};
 use rayon::prelude::*;
 
 use crate::BenchError;
@@ -60,11 +60,11 @@ impl Objective {
     }
 
     /// The first `rows` training targets.
-    fn targets<'a>(&'a self, dataset: &'a Dataset, rows: usize) -> nn::Targets<'a, f32> {
+    fn targets<'a>(&'a self, dataset: &'a Dataset, rows: usize) -> initlab_nn::Targets<'a, f32> {
         match (&self.binary_labels, &dataset.train_y) {
-            (Some(values), _) => nn::Targets::Values(values.slice(s![..rows, ..])),
-            (None, Labels::Classes(c)) => nn::Targets::Classes(&c[..rows]),
-            (None, Labels::Values(v)) => nn::Targets::Values(v.slice(s![..rows, ..])),
+            (Some(values), _) => initlab_nn::Targets::Values(values.slice(s![..rows, ..])),
+            (None, Labels::Classes(c)) => initlab_nn::Targets::Classes(&c[..rows]),
+            (None, Labels::Values(v)) => initlab_nn::Targets::Values(v.slice(s![..rows, ..])),
         }
     }
 
@@ -76,7 +76,7 @@ impl Objective {
     ) -> Result<Vec<LayerDiagnostics>, BenchError> {
         let rows = PROBE_ROWS.min(dataset.train_x.nrows());
         let x = dataset.train_x.slice(s![..rows, ..]);
-        Ok(nn::net::diagnose(
+        Ok(initlab_nn::net::diagnose(
             model,
             x,
             self.targets(dataset, rows),
@@ -267,7 +267,7 @@ pub fn run_all_recorded(
     check_layer_paths(dataset, specs)?;
     // Evaluation and diagnostics run outside the trainer too: keep BLAS single-threaded
     // for the whole grid so concurrent runs never share OpenBLAS threads.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
     specs
         .par_iter()
         .enumerate()

@@ -1,6 +1,6 @@
 //! What a run measured: its outcome, per-epoch metrics, the loss curve and diagnostics.
 
-use nn::LayerDiagnostics;
+use initlab_nn::LayerDiagnostics;
 use serde::{Deserialize, Serialize};
 
 use super::spec::RunSpec;
@@ -47,10 +47,10 @@ pub struct EpochMetrics {
     /// Optimizer steps taken by the end of the epoch.
     pub step: u64,
     /// Mean training loss over the epoch.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub train_loss: f64,
     /// Test accuracy after the epoch (classification), else `None`.
-    #[serde(with = "nn::nonfinite::option")]
+    #[serde(with = "initlab_nn::nonfinite::option")]
     pub test_accuracy: Option<f64>,
 }
 
@@ -76,7 +76,7 @@ pub struct CurvePoint {
     /// Updates applied before the point's (last) loss was measured.
     pub step: u64,
     /// Mean training loss (see [`LossCurve::points`]).
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub train_loss: f64,
 }
 
@@ -151,10 +151,10 @@ pub struct RunResult {
     /// ends.
     pub steps_to_target: Option<u64>,
     /// Test accuracy (or, for regression, the negated test loss) at the end.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub final_accuracy: f64,
     /// Test accuracy before any training.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub initial_accuracy: f64,
     /// Per-layer statistics at initialization on a training batch.
     pub at_init: Vec<LayerDiagnostics>,
@@ -164,12 +164,12 @@ pub struct RunResult {
     /// One line on what happened and why.
     pub verdict: String,
     /// Training wall time, seconds.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub wall_seconds: f64,
     /// Training samples per second.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub samples_per_second: f64,
     /// Achieved GEMM GFLOP/s.
-    #[serde(with = "nn::nonfinite")]
+    #[serde(with = "initlab_nn::nonfinite")]
     pub gflops: f64,
 }

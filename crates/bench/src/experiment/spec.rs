@@ -1,7 +1,7 @@
 //! What defines a run: the architecture, how its output is read, and the run's settings.
 
-use nn::net::{Norm, Ordering};
-use nn::{Activation, Optimizer};
+use initlab_nn::net::{Norm, Ordering};
+use initlab_nn::{Activation, Optimizer};
 use serde::{Deserialize, Serialize};
 
 /// A network's hidden layers, their activation and how its output is read.
@@ -117,7 +117,7 @@ impl Arch {
         }
     }
 
-    /// Whether it needs [`nn::net`]: normalization, residual blocks or per-layer
+    /// Whether it needs [`initlab_nn::net`]: normalization, residual blocks or per-layer
     /// initializers.
     pub fn is_net(&self) -> bool {
         self.norm.is_some() || self.residual.is_some() || !self.layer_inits.is_empty()

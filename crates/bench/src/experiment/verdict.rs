@@ -1,7 +1,7 @@
 //! One line per run saying what the initializer did, from the diagnostics at init and the
 //! outcome.
 
-use nn::{Activation, LayerDiagnostics};
+use initlab_nn::{Activation, LayerDiagnostics};
 
 use super::result::Outcome;
 use super::spec::Arch;

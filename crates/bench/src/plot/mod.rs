@@ -202,7 +202,7 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
                 "at initialization (step 0) and after every epoch.".into(),
             ],
         });
-        let layers = |f: fn(&nn::LayerDiagnostics) -> f64| {
+        let layers = |f: fn(&initlab_nn::LayerDiagnostics) -> f64| {
             move |r: &RunResult| -> Vec<(f64, f64)> {
                 let hidden = &r.at_init[..r.at_init.len().saturating_sub(1)];
                 hidden
@@ -213,7 +213,10 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
             }
         };
         let mut per_layer =
-            |stem: &str, title: &str, y_label: &str, f: fn(&nn::LayerDiagnostics) -> f64| {
+            |stem: &str,
+             title: &str,
+             y_label: &str,
+             f: fn(&initlab_nn::LayerDiagnostics) -> f64| {
                 let mut series = series(&layers(f));
                 for s in &mut series {
                     s.dashed = false;

@@ -2,7 +2,7 @@
 //! et al. 2017): Gaussian expectations of an activation, the critical weight scale and
 //! the variance's fixed point.
 
-use nn::Activation;
+use initlab_nn::Activation;
 
 use super::quadrature::{gauss_hermite, split_at_zero};
 

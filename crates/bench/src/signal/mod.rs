@@ -7,12 +7,12 @@
 //! - backward: `g_l = E[f'(h_l)^2] * fan_out_{l+1} * E[w_{l+1}^2] * g_{l+1}`, started from
 //!   the measured gradient variance at the logits.
 //!
-//! `E[w^2]` comes from the initializer's own [`init::Initializer::moments`], so the report
+//! `E[w^2]` comes from the initializer's own [`initlab_init::Initializer::moments`], so the report
 //! and the library cannot disagree. Measured: the same statistics of a real network on a
 //! real batch, in f64 so that neither vanishing nor exploding signals under/overflow.
 
+use initlab_nn::{Activation, Loss, Targets};
 use ndarray::ArrayView2;
-use nn::{Activation, Loss, Targets};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -168,7 +168,7 @@ pub struct SignalConfig {
     /// Samples per layer for the Jacobian's singular values (0 skips them).
     pub jacobian_samples: usize,
     /// Normalization after every hidden dense layer, or in every residual branch.
-    pub norm: Option<nn::net::Norm>,
+    pub norm: Option<initlab_nn::net::Norm>,
     /// Residual blocks instead of a plain stack: `depth` blocks on a stream of `width`.
     pub residual: Option<crate::experiment::Residual>,
 }
@@ -177,7 +177,7 @@ pub struct SignalConfig {
 /// the top, `classes` outputs), advancing `progress` by one per initializer: one row per
 /// hidden stage (each hidden dense layer with its normalization and activation, or the
 /// stem and each block of a residual network), predicted by the mean-field recursion
-/// (this module's `residual`) and measured by [`nn::net::diagnose`] in training mode
+/// (this module's `residual`) and measured by [`initlab_nn::net::diagnose`] in training mode
 /// (BatchNorm on the batch).
 ///
 /// # Errors
@@ -232,23 +232,24 @@ pub fn analyze(
         }
         check_applies(&arch, name, &choice)?;
         let (net_config, init) = net_init(&arch, network.config.clone(), choice)?;
-        let net: nn::net::Net<f64> = net_config.build(&init, config.seed)?;
-        let stages = nn::net::diagnose(
+        let net: initlab_nn::net::Net<f64> = net_config.build(&init, config.seed)?;
+        let stages = initlab_nn::net::diagnose(
             &net,
             inputs,
             Targets::Classes(labels),
             Loss::SoftmaxCrossEntropy,
             config.jacobian_samples,
         )?;
-        let moment =
-            |initializer: &init::Initializer, fans: init::Fans| -> Result<f64, BenchError> {
-                let m = initializer
-                    .moments(fans)
-                    .map_err(|e| BenchError::invalid("init", name, e.to_string()))?;
-                m.map(|m| m.second_moment()).ok_or_else(|| {
-                    BenchError::invalid("init", name, "an initializer with a stated variance")
-                })
-            };
+        let moment = |initializer: &initlab_init::Initializer,
+                      fans: initlab_init::Fans|
+         -> Result<f64, BenchError> {
+            let m = initializer
+                .moments(fans)
+                .map_err(|e| BenchError::invalid("init", name, e.to_string()))?;
+            m.map(|m| m.second_moment()).ok_or_else(|| {
+                BenchError::invalid("init", name, "an initializer with a stated variance")
+            })
+        };
         let mut dense = Vec::new();
         for layer in init.dense_inits(&net_config)? {
             dense.push(residual::DenseMoments {
@@ -316,7 +317,7 @@ pub fn analyze(
         unit_fixed_point_scale: unit_fixed_point_scale(config.activation),
         inits,
         batch_norm_relu_plain: config.residual.is_none()
-            && config.norm == Some(nn::net::Norm::Batch)
+            && config.norm == Some(initlab_nn::net::Norm::Batch)
             && config.activation == Activation::Relu,
         jacobian_skips_input_layer: false,
     })

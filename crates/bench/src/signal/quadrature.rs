@@ -4,7 +4,7 @@
 //! leaky ReLU, ELU, SELU, softsign) would make Gauss–Hermite converge only algebraically,
 //! so they are integrated on each half-line separately with Gauss–Legendre on
 //! `[0, 12 sqrt(q)]` (the density beyond is below 1e-31), where the integrand is
-//! analytic. Both rules are exact to ~1e-12 for every activation in `nn`.
+//! analytic. Both rules are exact to ~1e-12 for every activation in `initlab-nn`.
 
 use std::sync::OnceLock;
 

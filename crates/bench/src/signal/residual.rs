@@ -1,6 +1,6 @@
 //! The mean-field recursion through residual blocks and normalization, per stage (a dense
 //! layer or a block, with the normalization and activation after it, as
-//! [`nn::net::diagnose`] reports them).
+//! [`initlab_nn::net::diagnose`] reports them).
 //!
 //! - Dense: `q = fan_in · E[w²] · E[x²] + E[b²]`, the output zero-mean Gaussian in the
 //!   mean-field limit.
@@ -18,8 +18,8 @@
 //! non-centred stream to the branch, outside this Gaussian recursion, so their stages are
 //! measured only.
 
-use nn::Activation;
-use nn::net::{LayerSpec, NetConfig};
+use initlab_nn::Activation;
+use initlab_nn::net::{LayerSpec, NetConfig};
 
 use super::mean_field::{second_moment, slope_moment};
 

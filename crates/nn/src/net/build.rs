@@ -1,6 +1,6 @@
 //! From a [`NetConfig`] and a [`NetInit`] to layers and their initialized parameters.
 
-use init::{Fans, Initializer, RngKey};
+use initlab_init::{Fans, Initializer, RngKey};
 use ndarray::{ArrayViewMut1, ArrayViewMut2};
 
 use super::pass::{AlphaAt, Node};
@@ -36,13 +36,13 @@ pub enum BranchInit {
     /// [`NetConfig::with_zero_gamma`]).
     ZeroLast,
     /// Fixup (Zhang, Dauphin & Ma 2019): the branch's weights scaled by `L^(-1/(2m-2))`
-    /// ([`init::presets::residual::fixup`]), its last layer zero, and the network's output
+    /// ([`initlab_init::presets::residual::fixup`]), its last layer zero, and the network's output
     /// layer zero. Fixup's scalar multiplier is a learnable `α` starting at 1, and its
     /// scalar biases are subsumed by the dense layers' biases (zero).
     Fixup,
     /// GPT-2 (Radford et al. 2019): the last layer of each branch, its projection into the
     /// residual stream, `N(0, std²)` scaled by `1/sqrt(2L)`
-    /// ([`init::presets::residual::gpt2_projection`]).
+    /// ([`initlab_init::presets::residual::gpt2_projection`]).
     Gpt2 {
         /// The base standard deviation (0.02 in GPT-2).
         std: f64,
@@ -165,11 +165,12 @@ impl NetInit {
             (BranchInit::ZeroLast, Some(_)) => {}
             (BranchInit::Fixup, Some(b)) => {
                 init.weight =
-                    init::presets::residual::fixup(init.weight, b.blocks, b.layers).map_err(bad)?;
+                    initlab_init::presets::residual::fixup(init.weight, b.blocks, b.layers)
+                        .map_err(bad)?;
             }
             (BranchInit::Gpt2 { std }, Some(b)) if b.last() => {
                 init.weight =
-                    init::presets::residual::gpt2_projection(std, b.blocks).map_err(bad)?;
+                    initlab_init::presets::residual::gpt2_projection(std, b.blocks).map_err(bad)?;
             }
             (BranchInit::Gpt2 { .. }, Some(_)) => {}
         }

@@ -55,7 +55,7 @@ pub fn diagnose<T: Real>(
         ));
     }
     // The passes split layers across rayon's threads: BLAS stays on one each.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
     let x = inputs.as_standard_layout();
     let rows = x.nrows();
     let mut ws = Workspace::for_net(net, rows);

@@ -2,7 +2,7 @@
 //! order a forward pass meets them, rescaled until its output variance on the batch is
 //! one.
 
-use init::{Initializer, RngKey};
+use initlab_init::{Initializer, RngKey};
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use super::Net;
@@ -33,18 +33,18 @@ fn slot_at<'a, T>(slots: &'a [Slot<T>], path: &[usize]) -> &'a Slot<T> {
 ///
 /// # Examples
 /// ```
-/// use nn::init::{Initializer, RngKey};
-/// use nn::net::{NetConfig, NetInit, Norm, Ordering, ResidualBlock};
-/// use nn::{Activation, LsuvConfig};
+/// use initlab_nn::init::{Initializer, RngKey};
+/// use initlab_nn::net::{NetConfig, NetInit, Norm, Ordering, ResidualBlock};
+/// use initlab_nn::{Activation, LsuvConfig};
 ///
 /// let block = ResidualBlock::new(32, 2, Activation::Relu, Ordering::PreActivation);
 /// let config = NetConfig::new(16).dense(32).blocks(block, 4).dense(3);
 /// let mut net = config.build::<f64>(&NetInit::new(Initializer::Zeros, Initializer::Zeros), 0)?;
 /// let batch = Initializer::normal(0.0, 1.0).sample::<f64, _>((256, 16), RngKey::new(1)).unwrap();
-/// let report = nn::net::lsuv(&mut net, batch.view(), LsuvConfig::default())?;
+/// let report = initlab_nn::net::lsuv(&mut net, batch.view(), LsuvConfig::default())?;
 /// assert_eq!(report.len(), 10);
 /// assert!(report.iter().all(|layer| (layer.final_variance - 1.0).abs() < 0.1));
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), initlab_nn::NnError>(())
 /// ```
 pub fn lsuv<T: Real>(
     net: &mut Net<T>,
@@ -84,7 +84,7 @@ pub fn lsuv<T: Real>(
     let rows = x.nrows();
     let mut workspace = Workspace::for_net(net, rows);
     // The passes split layers across rayon's threads: BLAS stays on one each.
-    let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+    let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
     let mut report = Vec::with_capacity(layers.len());
     for layer in &layers {
         let variance_of = |net: &Net<T>| {

@@ -1,4 +1,4 @@
-//! The network model: every network `nn` trains is a [`Net`], from plain stacks of dense
+//! The network model: every network `initlab-nn` trains is a [`Net`], from plain stacks of dense
 //! layers and activations to residual blocks, LayerNorm and BatchNorm, with the
 //! initializations made for them (Fixup, SkipInit, ReZero, GPT-2's residual scaling,
 //! zero γ).
@@ -32,10 +32,10 @@
 //!
 //! # Examples
 //! ```
-//! use nn::init::{Initializer, Nonlinearity};
-//! use nn::ndarray::Array2;
-//! use nn::net::{Alpha, NetConfig, NetInit, Ordering, ResidualBlock};
-//! use nn::Activation;
+//! use initlab_nn::init::{Initializer, Nonlinearity};
+//! use initlab_nn::ndarray::Array2;
+//! use initlab_nn::net::{Alpha, NetConfig, NetInit, Ordering, ResidualBlock};
+//! use initlab_nn::Activation;
 //!
 //! // ReZero: eight blocks that start as the identity.
 //! let block = ResidualBlock::new(16, 2, Activation::Relu, Ordering::PreActivation).with_alpha(Alpha::learnable(0.0));
@@ -43,7 +43,7 @@
 //! let net = config.build::<f64>(&NetInit::new(Initializer::he_normal(Nonlinearity::Relu), Initializer::Zeros), 0)?;
 //! let x = Array2::from_shape_fn((4, 16), |(i, j)| (i * 16 + j) as f64 / 64.0 - 0.5);
 //! assert_eq!(net.predict(x.view())?, x);
-//! # Ok::<(), nn::NnError>(())
+//! # Ok::<(), initlab_nn::NnError>(())
 //! ```
 
 mod build;
@@ -257,7 +257,7 @@ impl<T: Real> Net<T> {
     /// first row to `visit`.
     fn evaluate(&self, inputs: ArrayView2<'_, T>, mut visit: impl FnMut(usize, ArrayView2<'_, T>)) {
         // The passes split layers across rayon's threads: BLAS stays on one each.
-        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         let chunk = EVAL_ROWS.min(inputs.nrows());
         let mut workspace = Workspace::for_net(self, chunk);
         for start in (0..inputs.nrows()).step_by(chunk) {
@@ -288,7 +288,7 @@ impl<T: Real> Net<T> {
             let (value, _) = stack::full_pass(&plain, inputs, targets, loss, &mut views);
             return Ok((value, grads));
         }
-        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         let x = inputs.as_standard_layout();
         let rows = x.nrows();
         let mut workspace = Workspace::for_net(self, rows);
@@ -391,7 +391,7 @@ impl<T: Real> Net<T> {
     ) -> R {
         let x = inputs.as_standard_layout();
         let mut workspace = Workspace::for_net(self, x.nrows());
-        let _single_threaded_blas = core_math::SingleThreadedBlas::new();
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         self.forward(x.view(), &mut workspace, Mode::Train);
         read(&workspace.slots, x.view())
     }

@@ -123,8 +123,8 @@ pub enum Ordering {
 ///
 /// # Examples
 /// ```
-/// use nn::net::{Alpha, LayerSpec, Ordering, ResidualBlock};
-/// use nn::Activation;
+/// use initlab_nn::net::{Alpha, LayerSpec, Ordering, ResidualBlock};
+/// use initlab_nn::Activation;
 ///
 /// let block = ResidualBlock::new(64, 2, Activation::Relu, Ordering::PostActivation);
 /// let specs = block.specs();
@@ -215,15 +215,15 @@ impl ResidualBlock {
 ///
 /// # Examples
 /// ```
-/// use nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
-/// use nn::Activation;
+/// use initlab_nn::net::{NetConfig, Norm, Ordering, ResidualBlock};
+/// use initlab_nn::Activation;
 ///
 /// // 784 → 128, four pre-activation blocks of two layers, LayerNorm and ReLU, → 10.
 /// let block = ResidualBlock::new(128, 2, Activation::Relu, Ordering::PreActivation).with_norm(Norm::Layer);
 /// let config = NetConfig::new(784).dense(128).blocks(block, 4).norm(Norm::Layer).activation(Activation::Relu).dense(10);
 /// assert_eq!(config.output()?, 10);
 /// assert_eq!(config.residual_blocks(), 4);
-/// # Ok::<(), nn::NnError>(())
+/// # Ok::<(), initlab_nn::NnError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@
 //! 2-7% faster on the 784 -> 20 x 256 -> 10 network in paired runs (it packs each layer's
 //! input once, not once per block): OpenBLAS does not round a product cut into column
 //! blocks as it rounds the whole (its Haswell kernels differ at 72 x 8 x 256, its SkylakeX
-//! ones at 1 x 2000 x 512), so the thread count would change the weights. core-math's
+//! ones at 1 x 2000 x 512), so the thread count would change the weights. initlab-gemm's
 //! packed kernel (feature `packed-gemm`) does, so with it one thread runs whole layers.
 //!
 //! [`Trainer`](crate::Trainer) runs this engine for every network that is a plain stack
@@ -27,7 +27,7 @@
 //! ran what: 1, 2 or 4 threads give bitwise-identical weights.
 //!
 //! ("Shard" is kept for a slice of an experiment grid, `initlab run --shard`, and a block
-//! of a tensor, `init::fill_shard`: a batch's rows are cut into chunks.)
+//! of a tensor, `initlab_init::fill_shard`: a batch's rows are cut into chunks.)
 
 use ndarray::{ArrayView2, s};
 use rayon::prelude::*;
@@ -215,7 +215,7 @@ impl<T: Real> Chunked<T> {
 }
 
 /// Units per block of a layer's forward product and input gradient in this pool: whole
-/// layers on one thread when the GEMM's bits do not depend on the blocks (core-math's packed
+/// layers on one thread when the GEMM's bits do not depend on the blocks (initlab-gemm's packed
 /// kernel), since one call packs each layer's input once; [`UNIT_BLOCK`] otherwise, the
 /// same on any thread count so that the bits are.
 fn unit_block<T: Real>() -> usize {

@@ -1,6 +1,6 @@
 //! [`Trainer`]: one trainer for every network, running the engine the network calls for.
 
-use core_math::SingleThreadedBlas;
+use initlab_gemm::SingleThreadedBlas;
 use ndarray::ArrayView2;
 
 use super::chunked::Chunked;

@@ -8,7 +8,7 @@ use crate::{Op, Scalar, ShapeError, gemm};
 ///
 /// The bias is broadcast into `out` first and GEMM then adds the product with `beta = 1`,
 /// so the bias costs one write pass instead of a second read-modify-write pass. Where
-/// core-math's packed kernel runs (feature `packed-gemm`), it adds the bias as it stores
+/// initlab-gemm's packed kernel runs (feature `packed-gemm`), it adds the bias as it stores
 /// the product instead, with the same bits, and `out` is written once.
 ///
 /// # Shapes
@@ -22,8 +22,8 @@ use crate::{Op, Scalar, ShapeError, gemm};
 ///
 /// # Examples
 /// ```
-/// use core_math::affine;
-/// use core_math::ndarray::{array, Array2};
+/// use initlab_gemm::affine;
+/// use initlab_gemm::ndarray::{array, Array2};
 ///
 /// let x = array![[1.0_f64, 2.0]];
 /// let w = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
@@ -31,7 +31,7 @@ use crate::{Op, Scalar, ShapeError, gemm};
 /// let mut out = Array2::zeros((1, 3));
 /// affine(x.view(), w.view(), b.view(), out.view_mut())?;
 /// assert_eq!(out, array![[1.5, 1.5, 3.0]]);
-/// # Ok::<(), core_math::ShapeError>(())
+/// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn affine<T: Scalar>(
     x: ArrayView2<'_, T>,
@@ -100,8 +100,8 @@ pub struct AffineGrads<'a, T> {
 ///
 /// # Examples
 /// ```
-/// use core_math::{affine_backward, AffineGrads};
-/// use core_math::ndarray::{array, Array1, Array2};
+/// use initlab_gemm::{affine_backward, AffineGrads};
+/// use initlab_gemm::ndarray::{array, Array1, Array2};
 ///
 /// let x = array![[1.0_f64, 2.0], [3.0, 4.0]];
 /// let w = array![[1.0, -1.0]];
@@ -112,7 +112,7 @@ pub struct AffineGrads<'a, T> {
 /// assert_eq!(dw, array![[2.5, 4.0]]);
 /// assert_eq!(db, array![1.5]);
 /// assert_eq!(dx, array![[1.0, -1.0], [0.5, -0.5]]);
-/// # Ok::<(), core_math::ShapeError>(())
+/// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn affine_backward<T: Scalar>(
     dy: ArrayView2<'_, T>,

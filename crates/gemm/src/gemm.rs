@@ -42,7 +42,7 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// always right. With `beta == 0`, `C` is only written, never read: it may hold NaN.
 ///
 /// With the `packed-gemm` feature, on a CPU with AVX-512F or AVX2 and FMA, f32 products run
-/// core-math's own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)):
+/// initlab-gemm's own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)):
 /// each output is one FMA chain in `k` order, single-threaded, the same bits on either
 /// instruction set.
 ///
@@ -52,15 +52,15 @@ const BLAS_MAX: usize = i32::MAX as usize;
 ///
 /// # Examples
 /// ```
-/// use core_math::{gemm, Op};
-/// use core_math::ndarray::array;
+/// use initlab_gemm::{gemm, Op};
+/// use initlab_gemm::ndarray::array;
 ///
 /// let a = array![[1.0_f32, 2.0], [3.0, 4.0]];
 /// let b = array![[5.0_f32, 6.0], [7.0, 8.0]];
 /// let mut c = ndarray::Array2::from_elem((2, 2), f32::NAN);
 /// gemm(1.0, a.view(), Op::Identity, b.view(), Op::Transpose, 0.0, c.view_mut())?;
 /// assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
-/// # Ok::<(), core_math::ShapeError>(())
+/// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn gemm<T: Scalar>(
     alpha: T,

@@ -81,7 +81,7 @@ pub fn set_blas_threads(threads: usize) {
 ///
 /// # Examples
 /// ```rust,standalone_crate
-/// use core_math::{blas_threads, BlasThreads};
+/// use initlab_gemm::{blas_threads, BlasThreads};
 ///
 /// let before = blas_threads();
 /// {
@@ -120,7 +120,7 @@ impl Drop for BlasThreads {
 ///
 /// # Examples
 /// ```rust,standalone_crate
-/// use core_math::{blas_threads, SingleThreadedBlas};
+/// use initlab_gemm::{blas_threads, SingleThreadedBlas};
 ///
 /// let before = blas_threads();
 /// let outer = SingleThreadedBlas::new();

@@ -1,4 +1,4 @@
-//! The element types core-math multiplies: `f32` through sgemm, `f64` through dgemm.
+//! The element types initlab-gemm multiplies: `f32` through sgemm, `f64` through dgemm.
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
@@ -38,7 +38,7 @@ pub(crate) mod sealed {
             ldc: i32,
         );
 
-        /// `c <- alpha * a * b + beta * c` through core-math's packed kernel (feature
+        /// `c <- alpha * a * b + beta * c` through initlab-gemm's packed kernel (feature
         /// `packed-gemm`), with `a` and `b` the views of `op(A)` and `op(B)`, shapes
         /// checked and `k >= 1`; `false` when it does not run here (then BLAS does).
         fn packed_gemm(
@@ -64,9 +64,9 @@ pub(crate) mod sealed {
 
 /// A floating-point type with a BLAS GEMM: implemented for `f32` (sgemm) and `f64` (dgemm).
 ///
-/// Three sealed numeric traits cover related types, on purpose: `init`'s `Element` is what
-/// a strategy can fill (also `f16` and `bf16`, and without any BLAS, so `init` does not
-/// depend on this crate); `Scalar` is what BLAS can multiply; `nn`'s `Real` is both, plus
+/// Three sealed numeric traits cover related types, on purpose: `initlab-init`'s `Element` is what
+/// a strategy can fill (also `f16` and `bf16`, and without any BLAS, so `initlab-init` does not
+/// depend on this crate); `Scalar` is what BLAS can multiply; `initlab-nn`'s `Real` is both, plus
 /// what training needs (`erf`, conversions).
 ///
 /// Training runs in `f32`; gradient checks run in `f64`, where central differences are
@@ -88,7 +88,7 @@ pub trait Scalar:
     const NAME: &'static str;
 
     /// Whether [`gemm`](crate::gemm) gives every output the same bits however a product's
-    /// columns are cut into separate calls: true where core-math's packed kernel runs this
+    /// columns are cut into separate calls: true where initlab-gemm's packed kernel runs this
     /// type's products (each output one FMA chain in `k` order), false under BLAS, whose
     /// kernels round a column block differently from the whole product.
     fn gemm_ignores_blocking() -> bool;

@@ -1,9 +1,9 @@
-//! Shared helpers for core-math's tests: operands in every memory layout and a naive
+//! Shared helpers for initlab-gemm's tests: operands in every memory layout and a naive
 //! reference product in f64.
 
 #![allow(dead_code, unreachable_pub)]
 
-use core_math::{Op, Scalar};
+use initlab_gemm::{Op, Scalar};
 use ndarray::{Array2, ArrayView2, ShapeBuilder, s};
 
 /// Ways a logical `rows x cols` matrix can sit in memory.

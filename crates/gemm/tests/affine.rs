@@ -3,7 +3,7 @@
 mod common;
 
 use common::{ALL_MEMORY, Memory, Placed, apply_op, uniform, whole};
-use core_math::{AffineGrads, Op, Scalar, affine, affine_backward};
+use initlab_gemm::{AffineGrads, Op, Scalar, affine, affine_backward};
 use ndarray::{Array1, Array2, Axis};
 
 fn check_forward<T: Scalar>(
@@ -111,7 +111,7 @@ fn fused_forward_equals_gemm_then_bias() {
     let mut fused = Array2::zeros((64, 30));
     affine(x.view(), w.view(), b.view(), fused.view_mut()).unwrap();
     let mut separate = Array2::zeros((64, 30));
-    core_math::gemm(
+    initlab_gemm::gemm(
         1.0,
         x.view(),
         Op::Identity,

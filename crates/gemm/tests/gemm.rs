@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ALL_MEMORY, Memory, Placed, reference, stored, uniform, whole};
-use core_math::{Op, Scalar, ShapeError, gemm};
+use initlab_gemm::{Op, Scalar, ShapeError, gemm};
 use ndarray::Array2;
 
 const OPS: [(Op, Op); 4] = [

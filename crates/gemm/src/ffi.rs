@@ -1,4 +1,4 @@
-//! The C symbols core-math calls: CBLAS GEMM and OpenBLAS's thread and provenance API.
+//! The C symbols initlab-gemm calls: CBLAS GEMM and OpenBLAS's thread and provenance API.
 
 use std::ffi::{c_char, c_int};
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-const INSTALL_HINT: &str = "OpenBLAS was not found. core-math links the system OpenBLAS \
+const INSTALL_HINT: &str = "OpenBLAS was not found. initlab-gemm links the system OpenBLAS \
 (feature `openblas-system`, the default). Install it with \
 `sudo apt-get install libopenblas-dev pkg-config` on Debian/Ubuntu \
 (`dnf install openblas-devel` on Fedora, `brew install openblas` on macOS), \
@@ -24,9 +24,9 @@ const LIBRARY_DIRS: &[&str] = &[
 /// Without a BLAS feature: the library to link by name (`openblas` for an OpenBLAS built by
 /// hand), one that exports CBLAS and OpenBLAS's thread functions with 32-bit integers, so
 /// that a project linking its own needs no RUSTFLAGS, which rebuild every crate.
-const BLAS_LIB_VAR: &str = "CORE_MATH_BLAS_LIB";
+const BLAS_LIB_VAR: &str = "INITLAB_GEMM_BLAS_LIB";
 /// The folder to search for it, when the linker would not look there.
-const BLAS_DIR_VAR: &str = "CORE_MATH_BLAS_DIR";
+const BLAS_DIR_VAR: &str = "INITLAB_GEMM_BLAS_DIR";
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -43,7 +43,7 @@ fn main() {
     }
     if lib.is_some() {
         println!(
-            "cargo::warning={BLAS_LIB_VAR} is ignored: a feature of core-math's links OpenBLAS \
+            "cargo::warning={BLAS_LIB_VAR} is ignored: a feature of initlab-gemm's links OpenBLAS \
              (build with --no-default-features to link another BLAS)"
         );
     }
@@ -78,7 +78,7 @@ fn link_system_openblas() {
     }
 }
 
-/// Links `lib` (a library name, as in `-l NAME`) from `CORE_MATH_BLAS_DIR` if set.
+/// Links `lib` (a library name, as in `-l NAME`) from `INITLAB_GEMM_BLAS_DIR` if set.
 fn link_by_name(lib: &str) {
     let valid = !lib.is_empty()
         && !lib.starts_with('-')

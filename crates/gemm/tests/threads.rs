@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use core_math::{BlasThreads, blas_info, blas_threads, set_blas_threads};
+use initlab_gemm::{BlasThreads, blas_info, blas_threads, set_blas_threads};
 
 /// The thread count is global: tests that change it take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -43,7 +43,7 @@ fn info_names_the_openblas_build() {
 
 #[test]
 fn single_threaded_guards_from_several_threads_restore_only_at_the_last_drop() {
-    use core_math::SingleThreadedBlas;
+    use initlab_gemm::SingleThreadedBlas;
     use std::sync::{Arc, Barrier};
 
     let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -70,7 +70,7 @@ fn single_threaded_guards_from_several_threads_restore_only_at_the_last_drop() {
 
 #[test]
 fn a_toggle_from_another_thread_waits_for_single_threaded_sections() {
-    use core_math::SingleThreadedBlas;
+    use initlab_gemm::SingleThreadedBlas;
 
     let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     set_blas_threads(1);

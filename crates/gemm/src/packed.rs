@@ -1,4 +1,4 @@
-//! core-math's own single-precision GEMM, behind the `packed-gemm` feature: A and B packed
+//! initlab-gemm's own single-precision GEMM, behind the `packed-gemm` feature: A and B packed
 //! into panels, and a register-tile microkernel in `std::arch` intrinsics, 8 x 32 with
 //! AVX-512F or 6 x 16 with AVX2 and FMA. `k` is never blocked, so each output is one FMA
 //! chain in `k` order, `fma(a[k-1], b[k-1], ... fma(a[0], b[0], 0))`, then
@@ -14,7 +14,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// `OPENBLAS_CORETYPE` picks OpenBLAS's kernels: `avx2` or `avx512`, in any case. A value
 /// this CPU cannot run, or any other value, leaves the best one it has;
 /// [`gemm_kernel`] says which ran.
-pub const PACKED_ISA_VAR: &str = "CORE_MATH_PACKED_ISA";
+pub const PACKED_ISA_VAR: &str = "INITLAB_GEMM_PACKED_ISA";
 
 /// The instruction sets the packed kernel has a microkernel for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +80,13 @@ pub fn packed_gemm_in_use() -> bool {
 }
 
 /// What runs the products, for records of how a result was made: OpenBLAS's kernel family
-/// (as [`blas_info`](crate::blas_info)), or core-math's packed kernel for f32 beside it,
+/// (as [`blas_info`](crate::blas_info)), or initlab-gemm's packed kernel for f32 beside it,
 /// with its instruction set (the bits are the same on both).
 pub fn gemm_kernel() -> String {
     let core = crate::blas_info().core;
     match packed_isa() {
         Some(isa) => format!(
-            "core-math packed {} for f32, OpenBLAS {core} for f64",
+            "initlab-gemm packed {} for f32, OpenBLAS {core} for f64",
             isa.name()
         ),
         None => core,

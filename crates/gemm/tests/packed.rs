@@ -7,7 +7,7 @@
 mod common;
 
 use common::uniform;
-use core_math::{Op, affine, gemm, packed_gemm_in_use};
+use initlab_gemm::{Op, affine, gemm, packed_gemm_in_use};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
 /// `out += x w^T`: a dense layer's product, added to the bias already in `out`.
@@ -24,8 +24,12 @@ fn the_kernel_runs_exactly_where_the_cpu_has_avx512_or_avx2_with_fma() {
     #[cfg(not(target_arch = "x86_64"))]
     let capable = false;
     assert_eq!(packed_gemm_in_use(), capable);
-    let kernel = core_math::gemm_kernel();
-    assert_eq!(kernel.starts_with("core-math packed"), capable, "{kernel}");
+    let kernel = initlab_gemm::gemm_kernel();
+    assert_eq!(
+        kernel.starts_with("initlab-gemm packed"),
+        capable,
+        "{kernel}"
+    );
 }
 
 #[test]
@@ -36,10 +40,10 @@ fn the_environment_picks_an_instruction_set_this_cpu_has() {
     #[cfg(not(target_arch = "x86_64"))]
     let avx2 = false;
     // scripts/check-features.sh runs these tests once more with `avx2` asked for.
-    let asked = std::env::var(core_math::PACKED_ISA_VAR).map(|v| v.to_ascii_lowercase());
+    let asked = std::env::var(initlab_gemm::PACKED_ISA_VAR).map(|v| v.to_ascii_lowercase());
     if asked.as_deref() == Ok("avx2") && avx2 {
-        let kernel = core_math::gemm_kernel();
-        assert!(kernel.starts_with("core-math packed AVX2 "), "{kernel}");
+        let kernel = initlab_gemm::gemm_kernel();
+        assert!(kernel.starts_with("initlab-gemm packed AVX2 "), "{kernel}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! The one error core-math returns: operands whose shapes cannot be multiplied.
+//! The one error initlab-gemm returns: operands whose shapes cannot be multiplied.
 
 /// Operand shapes that do not fit the product asked for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

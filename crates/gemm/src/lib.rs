@@ -16,20 +16,20 @@
 //! (`sudo apt-get install libopenblas-dev pkg-config`); `openblas-static` builds it from
 //! source instead. With neither, the final binary must link a library that exports CBLAS
 //! and OpenBLAS's `openblas_*` thread functions, with 32-bit integers: by any means, or by
-//! name through the build-time variable `CORE_MATH_BLAS_LIB` (what `-l` takes, `openblas`
-//! for an OpenBLAS built by hand), with `CORE_MATH_BLAS_DIR` as a folder to search.
+//! name through the build-time variable `INITLAB_GEMM_BLAS_LIB` (what `-l` takes, `openblas`
+//! for an OpenBLAS built by hand), with `INITLAB_GEMM_BLAS_DIR` as a folder to search.
 //!
 //! # Examples
 //! ```
-//! use core_math::affine;
-//! use core_math::ndarray::{array, Array2};
+//! use initlab_gemm::affine;
+//! use initlab_gemm::ndarray::{array, Array2};
 //!
 //! let x = array![[1.0_f32, 1.0]];             // one sample, two inputs
 //! let w = array![[2.0_f32, 3.0]];             // one output unit
 //! let mut y = Array2::zeros((1, 1));
 //! affine(x.view(), w.view(), array![0.5_f32].view(), y.view_mut())?;
 //! assert_eq!(y[[0, 0]], 5.5);
-//! # Ok::<(), core_math::ShapeError>(())
+//! # Ok::<(), initlab_gemm::ShapeError>(())
 //! ```
 
 // On docs.rs: a badge on every item a feature adds.
@@ -53,7 +53,7 @@ mod threads;
 pub use affine::{AffineGrads, affine, affine_backward};
 pub use error::ShapeError;
 pub use gemm::{Op, gemm};
-/// The ndarray version `core-math`'s views are (0.17), as `core_math::ndarray`.
+/// The ndarray version `initlab-gemm`'s views are (0.17), as `initlab_gemm::ndarray`.
 pub use ndarray;
 pub use packed::{PACKED_ISA_VAR, gemm_kernel, packed_gemm_in_use};
 pub use scalar::Scalar;
