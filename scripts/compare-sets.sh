@@ -6,6 +6,10 @@
 #
 #   scripts/compare-sets.sh [OLD_REF]      (default: cd40921, before the network model was unified)
 #
+# Two differences since 0.2.0 are by design and allowed for: a run's per-epoch diagnostics
+# (`during_training`) are kept only when asked, and `--png` writes only the PNGs a page
+# shows (the report still draws every figure).
+#
 # Both binaries run each set's command with the OPENBLAS_CORETYPE its manifest records, so
 # they share one GEMM kernel; the committed files themselves came from another machine
 # and are compared with too, for information (they match where this CPU runs the same
@@ -64,6 +68,9 @@ while read -r folder coretype args; do
         rm -rf "$out"
         mkdir -p "$work/$side"
         args_here=${args//@OUT@/$out}
+        # Builds before 0.2.0 have no --png, which changes which PNGs are written, not
+        # what they show: the old side writes them all.
+        [[ $side == old ]] && args_here=$(sed -E 's/ --png [^ ]+//' <<<"$args_here")
         echo "compare-sets: $side: initlab $args_here (OPENBLAS_CORETYPE=$coretype)" >&2
         start=$SECONDS
         coretype_env=(env -u OPENBLAS_CORETYPE)
@@ -93,11 +100,18 @@ def strip(value):
         return [strip(v) for v in value]
     return value
 
-def normalized(path, out, folder):
+def lean(runs):
+    # Since 0.2.0 a run keeps its per-epoch diagnostics only when asked (diagnose_epochs).
+    return [{k: v for k, v in r.items() if k != "during_training"} for r in runs]
+
+def normalized(path, out, folder, drop_epoch_diagnostics=False):
     # Each side wrote to its own folder, and says so in its manifest and report.
     data = open(path, "rb").read().replace(out.encode(), f"docs/{folder}".encode())
     if path.endswith(".json"):
-        return json.dumps(strip(json.loads(data)), sort_keys=True).encode()
+        value = json.loads(data)
+        if drop_epoch_diagnostics:
+            value = lean(value)
+        return json.dumps(strip(value), sort_keys=True).encode()
     if path.endswith(".csv"):
         rows = list(csv.reader(io.StringIO(data.decode())))
         keep = [i for i, name in enumerate(rows[0]) if name not in TIMING] if rows else []
@@ -108,6 +122,8 @@ def normalized(path, out, folder):
         text = data.decode()
         text = re.sub(r'"(%s)":\s*[-0-9.eE+a-zA-Z"]+' % "|".join(TIMING), r'"\1":-', text)
         text = re.sub(r"initlab revision</dt><dd>[^<]*", "initlab revision</dt><dd>-", text)
+        # The command line it shows may carry --png, which the old side ran without.
+        text = re.sub(r" --png [^ <]+", "", text)
         return text.encode()
     return data
 
@@ -119,9 +135,25 @@ for folder in folders:
     old, new = (os.path.join(work, side, folder) for side in ("old", "new"))
     committed = os.path.join("docs", folder)
     names = sorted(set(os.listdir(old)) | set(os.listdir(new)))
+    def figures_not_written(side):
+        # Figures the side's report draws but --png left out of its files (0.2.0 on).
+        path = os.path.join(side, "manifest.json")
+        sets = json.load(open(path))["sets"] if os.path.exists(path) else []
+        return {f + ".png" for s in sets for f in s.get("figures", [])} - {f for s in sets for f in s["files"]}
     def same(a, b, n):
         pa, pb = os.path.join(a, n), os.path.join(b, n)
-        return os.path.exists(pa) and os.path.exists(pb) and normalized(pa, a, folder) == normalized(pb, b, folder)
+        if not os.path.exists(pb) and n in figures_not_written(b):
+            return True
+        if not (os.path.exists(pa) and os.path.exists(pb)):
+            return False
+        drop = False
+        if n == "results.json":
+            has = lambda p: any("during_training" in r for r in json.load(open(p)))
+            drop = not (has(pa) and has(pb))
+        return normalized(pa, a, folder, drop) == normalized(pb, b, folder, drop)
+    # The manifest is provenance (command, files, machine), not a result: its files are
+    # checked one by one above.
+    names = [n for n in names if n != "manifest.json"]
     differ = [n for n in names if not same(old, new, n)]
     # The committed sets predate run records (shard.json): compare what they hold.
     kept = [n for n in names if os.path.exists(os.path.join(committed, n)) and n != "manifest.json"]

@@ -101,6 +101,7 @@ pub(crate) fn demo(args: &DemoArgs, cli: &Cli) -> Result<(), BenchError> {
         seed: 0,
         target_accuracy: 0.9,
         mup_base: None,
+        diagnose_epochs: false,
     };
     let seeds: Vec<u64> = (0..args.seeds).collect();
     say!(

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use initlab_bench::BenchError;
 use initlab_bench::html::{Provenance, Report};
 use initlab_bench::output::OutputDir;
-use initlab_bench::plot::Figure;
+use initlab_bench::plot::{Figure, Pngs};
 
 /// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
 /// indicatif when stderr is not a terminal).
@@ -41,11 +41,12 @@ fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>)
     }
 }
 
-/// Publishes the staged files as the `kind` set of the output folder and says where they
-/// went.
-fn publish(out: OutputDir, kind: &str) -> Result<(), BenchError> {
+/// Publishes the staged files as the `kind` set of the output folder, which drew
+/// `figures`, and says where they went.
+fn publish(out: OutputDir, kind: &str, figures: &[Figure]) -> Result<(), BenchError> {
     let folder = out.path().to_owned();
-    let files = out.commit(kind, &command_line())?;
+    let stems: Vec<String> = figures.iter().map(|f| f.stem.clone()).collect();
+    let files = out.commit(kind, &command_line(), &stems)?;
     say!("wrote {}: {}", folder.display(), files.join(", "));
     Ok(())
 }
@@ -63,6 +64,8 @@ pub(crate) struct Ending<'a> {
     pub(crate) markdown: String,
     /// The figures, drawn inline.
     pub(crate) figures: &'a [Figure],
+    /// Which figures are also written as PNG files (`--png`).
+    pub(crate) pngs: &'a Pngs,
     /// The settings the run used, by name.
     pub(crate) settings: Vec<(String, String)>,
     /// The experiment file and its text, if any.
@@ -70,8 +73,19 @@ pub(crate) struct Ending<'a> {
 }
 
 impl Ending<'_> {
-    /// Writes the report into the staged files and publishes them as the folder's set.
+    /// Writes the report and the chosen PNGs into the staged files and publishes them as
+    /// the folder's set. A `--png` name that no figure has is reported, not fatal: the
+    /// set is the run's work, and `initlab merge` can draw it again.
     pub(crate) fn publish(self, out: OutputDir) -> Result<(), BenchError> {
+        let unknown = self.pngs.write(out.staging(), self.figures)?;
+        if !unknown.is_empty() {
+            let names: Vec<&str> = self.figures.iter().map(|f| f.stem.as_str()).collect();
+            eprintln!(
+                "initlab: --png: no figure named {}; this set's figures are {}",
+                unknown.join(", "),
+                names.join(", ")
+            );
+        }
         Report {
             title: self.title,
             markdown: self.markdown,
@@ -79,6 +93,6 @@ impl Ending<'_> {
             provenance: provenance(self.settings, self.config),
         }
         .write(out.staging(), self.report_file)?;
-        publish(out, self.kind)
+        publish(out, self.kind, self.figures)
     }
 }

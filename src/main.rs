@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use initlab_bench::plot::Pngs;
 
 /// `println!` that never panics: a closed pipe (`| head`) silences the rest of the output,
 /// any other failure (a full disk) is remembered and makes the exit code non-zero; either
@@ -62,6 +63,19 @@ pub(crate) struct Cli {
     /// No progress bars.
     #[arg(long, global = true)]
     pub(crate) quiet: bool,
+    /// Which figures to write as PNG files beside the HTML report, which draws them all:
+    /// all, none, or figure names (file names without .png) separated by commas.
+    #[arg(
+        long = "png",
+        global = true,
+        default_value = "all",
+        value_name = "all|none|FIGURE,..."
+    )]
+    png_arg: String,
+    /// `--png`, parsed (by `main`, before any work, so that a bad value is refused in
+    /// initlab's own words).
+    #[arg(skip)]
+    pub(crate) png: Pngs,
 }
 
 impl Cli {
@@ -98,7 +112,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.png = match cli.png_arg.parse() {
+        Ok(pngs) => pngs,
+        Err(error) => {
+            eprintln!("initlab: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let outcome = match cli
         .command
         .clone()

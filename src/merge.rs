@@ -48,5 +48,12 @@ pub(crate) fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
         ..merged.shard
     };
     shard_file.write(out.staging())?;
-    write_report(&shard_file.dataset, &merged.results, out, &title, config)
+    write_report(
+        &shard_file.dataset,
+        &merged.results,
+        out,
+        &title,
+        config,
+        &cli.png,
+    )
 }

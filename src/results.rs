@@ -6,6 +6,7 @@ use initlab_bench::BenchError;
 use initlab_bench::data::Dataset;
 use initlab_bench::experiment::{RunResult, RunSpec, run_all};
 use initlab_bench::output::OutputDir;
+use initlab_bench::plot::Pngs;
 use initlab_bench::{plot, report};
 
 use crate::Cli;
@@ -54,7 +55,14 @@ pub(crate) fn run_and_report(
             initlab_bench::memory::human(b)
         ))
     );
-    write_report(&dataset_summary(dataset), &results, out, title, config)
+    write_report(
+        &dataset_summary(dataset),
+        &results,
+        out,
+        title,
+        config,
+        &cli.png,
+    )
 }
 
 /// Writes a grid's results, figures and HTML report and publishes the folder.
@@ -64,10 +72,10 @@ pub(crate) fn write_report(
     out: OutputDir,
     title: &str,
     config: Option<(String, String)>,
+    pngs: &Pngs,
 ) -> Result<(), BenchError> {
     report::write_files(out.staging(), results)?;
     let figures = plot::result_figures(results);
-    plot::write_pngs(out.staging(), &figures)?;
     let mut seeds: Vec<u64> = results.iter().map(|r| r.spec.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
@@ -89,6 +97,7 @@ pub(crate) fn write_report(
         title: title.to_owned(),
         markdown: report::markdown(results),
         figures: &figures,
+        pngs,
         settings,
         config,
     }

@@ -198,7 +198,6 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
     say!("analyzed in {:.1} s", start.elapsed().as_secs_f64());
     report::write_csv_and_json(out.staging(), "signal", &report.csv(), &report)?;
     let figures = plot::signal_figures(&report);
-    plot::write_pngs(out.staging(), &figures)?;
     let settings = vec![
         ("input".to_owned(), args.input.clone()),
         ("input scale (std)".to_owned(), args.input_scale.to_string()),
@@ -221,6 +220,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         ),
         markdown: report.markdown(),
         figures: &figures,
+        pngs: &cli.png,
         settings,
         config: None,
     }

@@ -3,6 +3,7 @@
 use initlab_bench::experiment::Arch;
 use initlab_bench::network::Network;
 use initlab_bench::output::OutputDir;
+use initlab_bench::plot::Pngs;
 use initlab_bench::{BenchError, report};
 use initlab_nn::{Activation, MlpConfig};
 
@@ -104,6 +105,7 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
         title: "initlab throughput: training speed beside its GEMM ceiling".to_owned(),
         markdown: report.markdown(),
         figures: &[],
+        pngs: &Pngs::None,
         settings,
         config: None,
     }

@@ -156,7 +156,6 @@ pub(crate) fn coord_check(
     say!("checked in {:.1} s", start.elapsed().as_secs_f64());
     report::write_csv_and_json(out.staging(), stem, &report.csv(), &report)?;
     report::write_markdown(out.staging(), stem, &markdown)?;
-    plot::write_pngs(out.staging(), &figures)?;
     let mut settings = vec![("widths".to_owned(), format!("{:?}", args.widths))];
     if let Some(blocks) = shape.blocks() {
         settings.push(("blocks".to_owned(), blocks.to_string()));
@@ -179,6 +178,7 @@ pub(crate) fn coord_check(
         title: title.to_owned(),
         markdown,
         figures: &figures,
+        pngs: &cli.png,
         settings,
         config: None,
     }

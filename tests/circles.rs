@@ -11,10 +11,20 @@ use initlab_bench::experiment::RunResult;
 #[test]
 fn the_blogs_circles_pin_zeros_at_ln_2_and_he_learns_them() {
     let dir = scratch("circles");
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiments/circles.toml");
-    stdout_of_success(run_experiment(std::path::Path::new(config), &dir));
+    // The shipped file, with the per-layer diagnostics after every epoch asked for.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiments/circles.toml");
+    let text = std::fs::read_to_string(shipped).unwrap();
+    assert!(text.contains("[train]\n"));
+    let config = dir.join("circles.toml");
+    std::fs::write(
+        &config,
+        text.replace("[train]\n", "[train]\ndiagnose_epochs = true\n"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    stdout_of_success(run_experiment(&config, &out));
     let results: Vec<RunResult> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let of = |init: &str| -> Vec<&RunResult> {
         results.iter().filter(|r| r.spec.init == init).collect()
     };
@@ -45,6 +55,13 @@ fn the_blogs_circles_pin_zeros_at_ln_2_and_he_learns_them() {
         assert_eq!(zeros.final_accuracy, 0.5);
         assert!(zeros.epochs.iter().all(|e| e.test_accuracy == Some(0.5)));
         let hidden = zeros.spec.arch.hidden.clone();
+        assert_eq!(
+            zeros.during_training.len(),
+            zeros
+                .spec
+                .epochs
+                .min(initlab_bench::experiment::PROBED_EPOCHS)
+        );
         for probe in
             std::iter::once(&zeros.at_init).chain(zeros.during_training.iter().map(|d| &d.layers))
         {

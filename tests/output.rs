@@ -369,3 +369,74 @@ fn a_file_deleted_from_another_set_does_not_lose_the_next_run() {
     assert!(out.join("results.csv").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn png_writes_only_the_named_figures_and_the_manifest_lists_them_all() {
+    let dir = scratch("png");
+    let out = dir.join("out");
+    let out_arg = out.display().to_string();
+    let config = experiment(&dir, 3, 1, 1).display().to_string();
+    let run = |png: &str| {
+        initlab(&[
+            "run", &config, "--quiet", "--fresh", "--out", &out_arg, "--png", png,
+        ])
+    };
+    let pngs = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".png"))
+            .collect();
+        names.sort();
+        names
+    };
+    let output = run("loss_relu_2x8,no_such_figure");
+    assert!(output.status.success());
+    assert_eq!(pngs(), ["loss_relu_2x8.png"]);
+    // A name no figure has is reported with the figures there are; the set is kept.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no figure named no_such_figure") && stderr.contains("accuracy_relu_2x8"),
+        "{stderr}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let figures = manifest["sets"][0]["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 4, "{figures:?}");
+    assert!(figures.iter().any(|f| f == "accuracy_relu_2x8"));
+
+    stdout_of_success(run("none"));
+    assert!(pngs().is_empty());
+    stdout_of_success(run("all"));
+    assert_eq!(pngs().len(), 4);
+    let error = stderr_of_failure(run("../elsewhere"));
+    assert!(error.contains("--png"), "{error}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn results_keep_per_epoch_diagnostics_only_when_asked() {
+    let dir = scratch("diagnose-epochs");
+    let lean = experiment(&dir, 4, 1, 2);
+    let text = std::fs::read_to_string(&lean).unwrap();
+    let asked = dir.join("asked.toml");
+    std::fs::write(
+        &asked,
+        text.replace("[train]\n", "[train]\ndiagnose_epochs = true\n"),
+    )
+    .unwrap();
+    for (config, epochs_probed) in [(&lean, 0), (&asked, 2)] {
+        let out = dir.join(format!("out{epochs_probed}"));
+        stdout_of_success(run_experiment(config, &out));
+        let text = std::fs::read_to_string(out.join("results.json")).unwrap();
+        let runs: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        // One run per line.
+        assert_eq!(text.lines().count(), runs.len() + 2, "{text}");
+        for run in &runs {
+            let probes = run.get("during_training").and_then(|d| d.as_array());
+            assert_eq!(probes.map_or(0, Vec::len), epochs_probed, "{run}");
+            assert!(!run["at_init"].as_array().unwrap().is_empty());
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

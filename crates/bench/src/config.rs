@@ -31,6 +31,7 @@
 //! batch_size = 64
 //! seeds = [0, 1]
 //! target_accuracy = 0.9
+//! # diagnose_epochs = true   # per-layer diagnostics after epochs too (bulky)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -259,6 +260,9 @@ pub struct TrainSpec {
     pub seeds: Vec<u64>,
     /// Test accuracy counted as converged (default 0.9).
     pub target_accuracy: Option<f64>,
+    /// Per-layer diagnostics after training epochs too, in `results.json` (default false:
+    /// they would make up most of the file).
+    pub diagnose_epochs: Option<bool>,
 }
 
 /// Parses an experiment file.
@@ -707,6 +711,7 @@ impl ExperimentFile {
                     seed: 0,
                     target_accuracy: target,
                     mup_base,
+                    diagnose_epochs: t.diagnose_epochs.unwrap_or(false),
                 };
                 specs.extend(grid(&archs, &inits, &t.seeds, &template)?);
                 if specs.len() > crate::experiment::MAX_RUNS {

@@ -43,6 +43,10 @@ pub struct OutputSet {
     pub finished_unix: u64,
     /// File names inside the folder.
     pub files: Vec<String>,
+    /// The stems of the figures its report draws, whether or not `files` holds them as
+    /// PNGs (`--png`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<String>,
     /// Where the numbers were computed: results depend on the CPU and the BLAS kernel.
     #[serde(default)]
     pub machine: Machine,
@@ -228,15 +232,21 @@ impl OutputDir {
         &self.path
     }
 
-    /// Publishes everything written into [`Self::staging`] as the set of `kind`, keeping
-    /// the other kinds' sets, and returns the published file names.
+    /// Publishes everything written into [`Self::staging`] as the set of `kind`, whose
+    /// report draws `figures` (their stems), keeping the other kinds' sets, and returns the
+    /// published file names.
     ///
     /// # Errors
     /// [`BenchError::Output`] naming what could not be linked, written or renamed; the
     /// folder then still holds its old set, and this run's files stay in the staging
     /// folder, which the message names, so a finished run is never lost.
-    pub fn commit(mut self, kind: &str, command: &str) -> Result<Vec<String>, BenchError> {
-        match self.publish(kind, command) {
+    pub fn commit(
+        mut self,
+        kind: &str,
+        command: &str,
+        figures: &[String],
+    ) -> Result<Vec<String>, BenchError> {
+        match self.publish(kind, command, figures) {
             Ok(files) => {
                 self.settled = true;
                 // The staging path now holds the old set.
@@ -259,7 +269,12 @@ impl OutputDir {
 
     /// Links the other kinds' files and the manifest into the staging folder and swaps it
     /// in; the file names of this run's set.
-    fn publish(&self, kind: &str, command: &str) -> Result<Vec<String>, BenchError> {
+    fn publish(
+        &self,
+        kind: &str,
+        command: &str,
+        figures: &[String],
+    ) -> Result<Vec<String>, BenchError> {
         let mut files: Vec<String> = std::fs::read_dir(&self.staging)
             .map_err(BenchError::io(&self.staging))?
             .filter_map(Result::ok)
@@ -286,6 +301,7 @@ impl OutputDir {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             files: files.clone(),
+            figures: figures.to_vec(),
             machine: Machine::current(),
         });
         let manifest_path = self.staging.join(MANIFEST);

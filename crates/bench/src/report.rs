@@ -270,7 +270,24 @@ pub fn write_markdown(dir: &Path, stem: &str, markdown: &str) -> Result<(), Benc
 /// # Errors
 /// [`BenchError::Io`] naming the file.
 pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
-    write_csv_and_json(dir, "results", &csv(results), &results)?;
-    let path = dir.join("curves.csv");
-    std::fs::write(&path, curves_csv(results)).map_err(BenchError::io(&path))
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    for (name, contents) in [
+        ("results.csv", csv(results)),
+        ("results.json", runs_json(results)),
+        ("curves.csv", curves_csv(results)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(BenchError::io(&path))?;
+    }
+    Ok(())
+}
+
+/// A grid's runs as a JSON array with one run per line: indented, the same runs took
+/// twice the bytes, and a diff still shows which run changed.
+pub fn runs_json(results: &[RunResult]) -> String {
+    let runs: Vec<String> = results
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("results serialize"))
+        .collect();
+    format!("[\n{}\n]\n", runs.join(",\n"))
 }

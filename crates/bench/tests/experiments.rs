@@ -18,6 +18,7 @@ fn spec(init: &str, activation: Activation) -> RunSpec {
         seed: 0,
         target_accuracy: 0.9,
         mup_base: None,
+        diagnose_epochs: true,
     }
 }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use initlab_bench::config;
-use initlab_bench::experiment::{RunResult, run};
+use initlab_bench::experiment::{RunResult, RunSpec, run};
 use initlab_nn::init::{Initializer, Nonlinearity};
 use initlab_nn::ndarray::Array2;
 use initlab_nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
@@ -118,7 +118,14 @@ fn experiment(text: &str) -> Value {
         .specs()
         .unwrap()
         .iter()
-        .map(|spec| observed_run(&run(&dataset, spec, &ProgressBar::hidden()).unwrap()))
+        .map(|spec| {
+            // The golden files hold the last probed epoch's diagnostics too.
+            let spec = RunSpec {
+                diagnose_epochs: true,
+                ..spec.clone()
+            };
+            observed_run(&run(&dataset, &spec, &ProgressBar::hidden()).unwrap())
+        })
         .collect();
     Value::Array(runs)
 }

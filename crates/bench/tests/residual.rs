@@ -133,6 +133,7 @@ fn residual_spec(init: &str, blocks: usize) -> RunSpec {
         seed: 0,
         target_accuracy: 0.9,
         mup_base: None,
+        diagnose_epochs: true,
     }
 }
 

@@ -142,7 +142,8 @@ pub fn run(
             }
             Event::EpochEnd { epoch, mean_loss } => {
                 let probe_every = spec.epochs.div_ceil(PROBED_EPOCHS).max(1);
-                if (epoch + 1).is_multiple_of(probe_every) || epoch + 1 == spec.epochs {
+                let probed = (epoch + 1).is_multiple_of(probe_every) || epoch + 1 == spec.epochs;
+                if spec.diagnose_epochs && probed {
                     match objective.probe(net, dataset) {
                         Ok(layers) => during_training.push(EpochDiagnostics { epoch, layers }),
                         Err(e) => {

@@ -158,8 +158,11 @@ pub struct RunResult {
     pub initial_accuracy: f64,
     /// Per-layer statistics at initialization on a training batch.
     pub at_init: Vec<LayerDiagnostics>,
-    /// Per-layer statistics on the same batch after training epochs: every epoch of a run
-    /// of up to [`PROBED_EPOCHS`] epochs, every k-th of a longer one (and its last).
+    /// Per-layer statistics on the same batch after training epochs, when the spec asks
+    /// ([`RunSpec::diagnose_epochs`](crate::experiment::RunSpec::diagnose_epochs)): every
+    /// epoch of a run of up to [`PROBED_EPOCHS`] epochs, every k-th of a longer one (and
+    /// its last). Empty, and left out of the JSON, otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub during_training: Vec<EpochDiagnostics>,
     /// One line on what happened and why.
     pub verdict: String,

@@ -145,6 +145,11 @@ pub struct RunSpec {
     /// standard parametrization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mup_base: Option<usize>,
+    /// Per-layer diagnostics after training epochs as well as at initialization
+    /// ([`RunResult::during_training`](crate::experiment::RunResult::during_training)):
+    /// off unless asked, since they make up most of a results file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub diagnose_epochs: bool,
 }
 
 impl RunSpec {

@@ -1,6 +1,6 @@
 //! Figures: training curves per step and per-layer signal at initialization. A figure is
-//! described once ([`Figure`]) and rendered to a PNG file and to inline SVG for the HTML
-//! report, so both show the same data. Text uses DejaVu Sans compiled into the binary, so
+//! described once ([`Figure`]) and rendered to inline SVG for the HTML report and, as
+//! [`Pngs`] chooses, to a PNG file, so both show the same data. Text uses DejaVu Sans compiled into the binary, so
 //! no system font is needed.
 //!
 //! Drawing choices, for readers who cannot tell colours apart and for many series:
@@ -12,11 +12,13 @@
 
 mod axis;
 mod figure;
+mod pngs;
 mod series;
 
 use std::path::{Path, PathBuf};
 
 pub use figure::{Figure, register_font};
+pub use pngs::Pngs;
 use series::{Band, Mark, Series};
 
 use crate::BenchError;
