@@ -6,9 +6,10 @@
 #
 #   scripts/compare-sets.sh [OLD_REF]      (default: cd40921, before the network model was unified)
 #
-# Two differences since 0.2.0 are by design and allowed for: a run's per-epoch diagnostics
-# (`during_training`) are kept only when asked, and `--png` writes only the PNGs a page
-# shows (the report still draws every figure).
+# Three differences since 0.2.0 are by design and allowed for: a run's per-epoch
+# diagnostics (`during_training`) are kept only when asked; `--png` writes only the PNGs a
+# page shows (the report still draws every figure); and PNGs are compressed harder, so
+# they are compared pixel by pixel.
 #
 # Both binaries run each set's command with the OPENBLAS_CORETYPE its manifest records, so
 # they share one GEMM kernel; the committed files themselves came from another machine
@@ -88,7 +89,7 @@ while read -r folder coretype args; do
 done <<<"$sets"
 
 python3 - "$work" <<'EOF'
-import csv, io, json, os, re, sys
+import csv, io, json, os, re, struct, sys, zlib
 work = sys.argv[1]
 TIMING = {"wall_seconds", "samples_per_second", "gflops", "finished_unix", "seconds"}
 
@@ -99,6 +100,50 @@ def strip(value):
     if isinstance(value, list):
         return [strip(v) for v in value]
     return value
+
+def png_pixels(path):
+    # Since 0.2.0 PNGs are compressed harder: what must match is the pixels.
+    data = open(path, "rb").read()
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        n, = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IHDR":
+            header = data[pos + 8:pos + 8 + 13]
+        elif kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    bpp = {2: 3, 6: 4, 0: 1, 4: 2}[color] * depth // 8
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    out = bytearray()
+    prev = bytearray(stride)
+    for row in range(height):
+        start = row * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        if kind == 1:
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 255
+        elif kind == 2:
+            for i in range(stride):
+                line[i] = (line[i] + prev[i]) & 255
+        elif kind == 3:
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 255
+        elif kind == 4:
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b = prev[i]
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 255
+        out += line
+        prev = line
+    return (width, height, color, depth), bytes(out)
 
 def lean(runs):
     # Since 0.2.0 a run keeps its per-epoch diagnostics only when asked (diagnose_epochs).
@@ -116,6 +161,8 @@ def normalized(path, out, folder, drop_epoch_diagnostics=False):
         rows = list(csv.reader(io.StringIO(data.decode())))
         keep = [i for i, name in enumerate(rows[0]) if name not in TIMING] if rows else []
         return "\n".join(",".join(r[i] for i in keep if i < len(r)) for r in rows).encode()
+    if path.endswith(".png"):
+        return repr(png_pixels(path)).encode()
     if path.endswith(".html"):
         # The report prints the timing columns as table cells and inside its embedded JSON,
         # and names the build that made it.
