@@ -27,11 +27,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The default build links the system OpenBLAS through initlab-gemm's build script alone: no
-# HTTP or TLS stack, no C compiler, no OpenBLAS source build in its tree.
+# The default build, and initlab-init with `openblas-system`, link the system OpenBLAS
+# through initlab-gemm's build script alone: no HTTP or TLS stack, no C compiler, no
+# OpenBLAS source build in their trees.
 echo "check-features: the default build's tree (no HTTP, TLS, cc or openblas-build)" >&2
-heavy=$(cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab -p initlab-nn -p initlab-gemm |
-    sort -u | grep -E '^(ureq|rustls|ring|native-tls|openssl|cc|openblas-build|openblas-src|blas-src) ' || true)
+heavy=$({
+    cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab -p initlab-nn -p initlab-gemm
+    cargo tree --quiet -e normal,build --prefix none --no-dedupe -p initlab-init --features openblas-system
+} | sort -u | grep -E '^(ureq|rustls|ring|native-tls|openssl|cc|openblas-build|openblas-src|blas-src) ' || true)
 if [[ -n $heavy ]]; then
     echo "check-features: the default build pulls in:" >&2
     echo "$heavy" >&2

@@ -57,6 +57,11 @@
 // On docs.rs: a badge on every item a feature adds.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// `openblas-system`: initlab-gemm's build script links the system OpenBLAS, whose LAPACK
+// ndarray-linalg calls; a crate nothing names would not be linked.
+#[cfg(feature = "openblas-system")]
+extern crate initlab_gemm as _;
+
 mod custom;
 mod element;
 mod error;
