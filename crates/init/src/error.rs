@@ -70,6 +70,16 @@ pub enum InitError {
         /// The tensor's shape.
         shape: Vec<usize>,
     },
+    /// The tensor's shape, whatever its rank, does not suit the strategy.
+    #[error("{strategy}: shape {shape:?} does not fit: {expected}")]
+    Shape {
+        /// The strategy being applied.
+        strategy: &'static str,
+        /// The tensor's shape.
+        shape: Vec<usize>,
+        /// What the shape needs, in words.
+        expected: String,
+    },
     /// The QR factorization behind orthogonal initialization failed.
     #[error("orthogonal: QR factorization of a {rows}x{cols} Gaussian matrix failed: {reason}")]
     Factorization {

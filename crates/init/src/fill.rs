@@ -337,6 +337,9 @@ impl Initializer {
         }
         match *self {
             Self::Orthogonal { gain } => orthogonal::orthogonal(&mut tensor, gain, key, layout),
+            Self::DeltaOrthogonal { gain, groups } => {
+                orthogonal::delta_orthogonal(&mut tensor, gain, groups, key, layout)
+            }
             Self::Identity { gain } => structured::identity(&mut tensor, gain),
             Self::Dirac { groups } => structured::dirac(&mut tensor, groups),
             Self::Sparse { sparsity, std } => sparse::sparse(&mut tensor, sparsity, std, key),

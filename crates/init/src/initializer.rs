@@ -188,6 +188,21 @@ pub enum Initializer {
         /// Multiplier, > 0.
         gain: f64,
     },
+    /// Xiao et al. (2018), "Dynamical Isometry and a Mean Field Theory of CNNs", for very
+    /// deep vanilla CNNs: zeros everywhere but the kernel's spatial centre (index
+    /// `(k - 1) / 2` on each axis, as JAX's `delta_orthogonal`), which holds `gain` times a
+    /// Haar-random `out x in` matrix with orthonormal columns, one per group. So a
+    /// convolution starts as an orthogonal map of its channels, pixel by pixel. Needs at
+    /// least as many output as input channels per group; rank 3 to 5, in PyTorch's layout
+    /// `[out, in / groups, k...]` or Keras's `[k..., in / groups, out]` (JAX's HWIO, the
+    /// transpose). A random entry has variance `gain^2 * groups / fan_out` (`fan_out =
+    /// out * k...`), so `fan_in * Var(w) = gain^2 * in / out`.
+    DeltaOrthogonal {
+        /// Multiplier, > 0.
+        gain: f64,
+        /// Convolution groups, >= 1, dividing the output channels.
+        groups: usize,
+    },
     /// `gain` times the (rectangular) identity matrix; 2-D only.
     Identity {
         /// Multiplier, > 0.
@@ -344,6 +359,11 @@ impl Initializer {
         Self::Identity { gain }
     }
 
+    /// Delta-orthogonal with `gain`, one group (JAX's `delta_orthogonal(scale=gain)`).
+    pub fn delta_orthogonal(gain: f64) -> Self {
+        Self::DeltaOrthogonal { gain, groups: 1 }
+    }
+
     /// Dirac delta for convolutions with `groups` groups.
     pub fn dirac(groups: usize) -> Self {
         Self::Dirac { groups }
@@ -466,6 +486,16 @@ impl Initializer {
             }
             Self::GlorotUniform { gain } | Self::GlorotNormal { gain } => check_gain(name, gain),
             Self::Orthogonal { gain } | Self::Identity { gain } => check_gain(name, gain),
+            Self::DeltaOrthogonal { gain, groups } => {
+                check_gain(name, gain)?;
+                check(
+                    name,
+                    "groups",
+                    groups as f64,
+                    |g| g >= 1.0,
+                    "at least 1 group",
+                )
+            }
             Self::HeUniform { nonlinearity, .. } | Self::HeNormal { nonlinearity, .. } => {
                 if let Nonlinearity::LeakyRelu { negative_slope } = nonlinearity {
                     // Past ~1e154 the slope squares to infinity and the gain to 0: all
@@ -545,6 +575,10 @@ impl Initializer {
                     variance: gain * gain / longer as f64,
                 })
             }
+            Self::DeltaOrthogonal { gain, groups } => (fans.fan_out > 0).then(|| Moments {
+                mean: 0.0,
+                variance: gain * gain * *groups as f64 / fans.fan_out as f64,
+            }),
             Self::Sparse { sparsity, std } => {
                 let rows = fans.rows();
                 (rows > 0).then(|| {
@@ -671,6 +705,7 @@ impl Initializer {
             Self::VarianceScaling { .. } => "variance_scaling",
             Self::Orthogonal { .. } => "orthogonal",
             Self::Identity { .. } => "identity",
+            Self::DeltaOrthogonal { .. } => "delta_orthogonal",
             Self::Dirac { .. } => "dirac",
             Self::Sparse { .. } => "sparse",
         }

@@ -21,6 +21,7 @@
 //! | [`Orthogonal`](Initializer::Orthogonal) | `gain Q`, `Q` Haar-orthogonal (QR + sign fix) | `gain^2 / max(rows, cols)` | Saxe et al. 2014; Mezzadri 2007 |
 //! | [`Identity`](Initializer::Identity) | `gain I` | — | |
 //! | [`Dirac`](Initializer::Dirac) | identity convolution, per group | — | |
+//! | [`DeltaOrthogonal`](Initializer::DeltaOrthogonal) | `gain Q` at the kernel's centre, `Q` Haar `out x in` per group, zeros elsewhere | `gain^2 groups / fan_out` | Xiao et al. 2018; JAX's `delta_orthogonal` |
 //! | [`Sparse`](Initializer::Sparse) | `N(0, std^2)`, `ceil(s rows)` zeros per column | `std^2 (1 - ceil(s rows) / rows)` | Martens 2010 |
 //! | [`Scaled`](Initializer::Scaled) | `factor` times another strategy (same draws) | `factor^2` times its variance | [`presets::residual`]: Fixup (Zhang et al. 2019), GPT-2 (Radford et al. 2019) |
 //! | [`Custom`](Initializer::Custom) | your [`CustomInit`] | yours | |

@@ -41,9 +41,87 @@ pub(crate) fn orthogonal<T: Element>(
     })
 }
 
+/// Xiao et al. (2018)'s delta-orthogonal kernel, as JAX's `delta_orthogonal` builds it:
+/// zeros but at the spatial centre (`(k - 1) / 2` on every axis), which holds, per group,
+/// `gain` times the transpose of the Haar `in x out` matrix with orthonormal rows that
+/// [`orthogonal`] draws for an `[in, out]` tensor in Keras's layout; group `g` draws from
+/// the same key's stream after the groups before it. PyTorch's layout `[out, in, k...]`
+/// holds the transpose of Keras's (and JAX's) `[k..., in, out]`.
+pub(crate) fn delta_orthogonal<T: Element>(
+    tensor: &mut ArrayViewMutD<'_, T>,
+    gain: f64,
+    groups: usize,
+    key: RngKey,
+    layout: WeightLayout,
+) -> Result<(), InitError> {
+    let shape = tensor.shape().to_vec();
+    let rank = shape.len();
+    if !(3..=5).contains(&rank) {
+        return Err(InitError::Rank {
+            strategy: "delta_orthogonal",
+            expected: "3, 4 or 5 (the kernel of a 1-, 2- or 3-D convolution)",
+            shape,
+        });
+    }
+    let (out, inputs, spatial) = match layout {
+        WeightLayout::PyTorch => (shape[0], shape[1], &shape[2..]),
+        WeightLayout::Keras => (shape[rank - 1], shape[rank - 2], &shape[..rank - 2]),
+    };
+    if groups == 0 || !out.is_multiple_of(groups) {
+        return Err(InitError::Parameter {
+            strategy: "delta_orthogonal",
+            parameter: "groups",
+            value: groups as f64,
+            allowed: format!("a divisor of the {out} output channels"),
+        });
+    }
+    let per_group = out / groups;
+    if per_group < inputs {
+        return Err(InitError::Shape {
+            strategy: "delta_orthogonal",
+            shape,
+            expected: format!(
+                "an orthogonal {per_group} x {inputs} centre needs at least as many output                  channels per group as input channels ({per_group} < {inputs}); orthogonal                  draws the whole kernel instead"
+            ),
+        });
+    }
+    tensor.fill(T::zero());
+    if tensor.is_empty() {
+        return Ok(());
+    }
+    let centre: Vec<usize> = spatial.iter().map(|&k| (k - 1) / 2).collect();
+    let mut index = vec![0; rank];
+    let (out_axis, in_axis, spatial_axes) = match layout {
+        WeightLayout::PyTorch => (0, 1, 2..rank),
+        WeightLayout::Keras => (rank - 1, rank - 2, 0..rank - 2),
+    };
+    for (axis, &c) in spatial_axes.zip(&centre) {
+        index[axis] = c;
+    }
+    for group in 0..groups {
+        let transposed = haar_at(inputs, per_group, key, group * inputs * per_group)?;
+        for ((i, o), &q) in transposed.indexed_iter() {
+            index[in_axis] = i;
+            index[out_axis] = group * per_group + o;
+            tensor[ndarray::IxDyn(&index)] = T::from_f64_rounded(gain * q);
+        }
+    }
+    Ok(())
+}
+
 /// A `rows x cols` matrix with orthonormal columns (rows >= cols) or rows, Haar-distributed,
 /// in f64 whatever the target type, so f32 and f64 tensors from one key agree.
 fn haar(rows: usize, cols: usize, key: RngKey) -> Result<ndarray::Array2<f64>, InitError> {
+    haar_at(rows, cols, key, 0)
+}
+
+/// [`haar`] from the Gaussians at positions `start..` of `key`'s stream.
+fn haar_at(
+    rows: usize,
+    cols: usize,
+    key: RngKey,
+    start: usize,
+) -> Result<ndarray::Array2<f64>, InitError> {
     use crate::sampler::Sampler;
 
     let (tall, short) = (rows.max(cols), rows.min(cols));
@@ -53,7 +131,7 @@ fn haar(rows: usize, cols: usize, key: RngKey) -> Result<ndarray::Array2<f64>, I
         mean: 0.0,
         std: 1.0,
     }
-    .fill(values, key);
+    .fill_at(values, start, key);
     // Q's transpose, `short x tall`: already the answer for a wide matrix.
     let qt = thin_q_transposed(gaussian)?;
     Ok(if rows < cols { qt } else { qt.reversed_axes() })

@@ -21,6 +21,9 @@
 //! - [`net`]: the model's module: residual blocks (pre- or post-activation, fixed or
 //!   learnable multiplier), LayerNorm and BatchNorm, Fixup, SkipInit, ReZero, GPT-2's
 //!   residual scaling and zero γ.
+//! - [`conv`]: the 2-D convolution (stride, zero padding, groups, depthwise) over NCHW
+//!   batches through GEMM, forward and backward, bitwise the same on any thread count;
+//!   not yet a layer of [`NetConfig`]; [`pool`]: average, max and global average pooling.
 //!
 //! # Examples
 //! ```
@@ -43,6 +46,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod activation;
+pub mod conv;
 mod data;
 mod dense;
 mod diagnostics;
@@ -55,6 +59,7 @@ pub mod mup;
 pub mod net;
 mod optim;
 mod persist;
+pub mod pool;
 mod real;
 mod stack;
 mod train;

@@ -1,0 +1,403 @@
+//! 2-D convolutions over NCHW batches through initlab-gemm: each sample's input is
+//! unrolled into columns (im2col) and multiplied by the kernel, one group at a time, and
+//! the backward pass runs the same products transposed, folding the columns back
+//! (col2im).
+//!
+//! A batch is a matrix with one row per sample, the sample's `channels x height x width`
+//! values in NCHW order, as a dense layer's input is one row per sample. Samples run in
+//! parallel, each computed alone; the kernel's and the bias's gradients are summed over
+//! fixed chunks of [`GRADIENT_CHUNK`] samples, then chunk by chunk in order. So the bits
+//! depend on the data alone, never on the number of threads.
+
+use initlab_gemm::{AffineGrads, Op};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
+use rayon::prelude::*;
+
+use crate::{NnError, Real};
+
+/// Samples whose gradients one task sums before the chunks are added in order: a
+/// constant, so that the sums' bits never depend on the thread count.
+pub const GRADIENT_CHUNK: usize = 8;
+
+/// The geometry of a 2-D convolution (PyTorch's `Conv2d`, without dilation): channels,
+/// kernel, stride, zero padding and groups. Its weight is `[out, in / groups, kh, kw]` as
+/// in PyTorch, held as a matrix `[out, in / groups * kh * kw]`, and its bias `[out]`.
+///
+/// # Examples
+/// ```
+/// use initlab_nn::conv::Conv2d;
+///
+/// // 3x3, stride 2, padding 1: 28x28 becomes 14x14.
+/// let conv = Conv2d::new(1, 16, (3, 3)).with_stride((2, 2)).with_padding((1, 1));
+/// assert_eq!(conv.output_size((28, 28))?, (14, 14));
+/// assert_eq!(conv.weight_shape(), [16, 1, 3, 3]);
+/// // A kernel larger than the padded input leaves no output pixel: refused.
+/// assert!(Conv2d::new(1, 1, (5, 5)).output_size((3, 3)).is_err());
+/// # Ok::<(), initlab_nn::NnError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2d {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height and width.
+    pub kernel: (usize, usize),
+    /// Step between output pixels, vertical and horizontal.
+    pub stride: (usize, usize),
+    /// Zeros added on each side, vertical and horizontal.
+    pub padding: (usize, usize),
+    /// Channel groups (the channels of each group see only their group); `in_channels`
+    /// for a depthwise convolution.
+    pub groups: usize,
+}
+
+impl Conv2d {
+    /// `in_channels` to `out_channels` with a `kernel`, stride 1, no padding, one group.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
+        Self {
+            in_channels,
+            out_channels,
+            kernel,
+            stride: (1, 1),
+            padding: (0, 0),
+            groups: 1,
+        }
+    }
+
+    /// The same convolution with another stride.
+    #[must_use]
+    pub fn with_stride(self, stride: (usize, usize)) -> Self {
+        Self { stride, ..self }
+    }
+
+    /// The same convolution with another zero padding.
+    #[must_use]
+    pub fn with_padding(self, padding: (usize, usize)) -> Self {
+        Self { padding, ..self }
+    }
+
+    /// The same convolution in `groups` groups.
+    #[must_use]
+    pub fn with_groups(self, groups: usize) -> Self {
+        Self { groups, ..self }
+    }
+
+    /// The weight's shape in PyTorch's layout, `[out, in / groups, kh, kw]`.
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [
+            self.out_channels,
+            self.in_channels / self.groups.max(1),
+            self.kernel.0,
+            self.kernel.1,
+        ]
+    }
+
+    /// Rows of the unrolled input of one group: `in / groups * kh * kw`.
+    fn patch_len(&self) -> usize {
+        self.in_channels / self.groups * self.kernel.0 * self.kernel.1
+    }
+
+    /// The output's height and width for an input `(height, width)`.
+    ///
+    /// # Errors
+    /// [`NnError::Layer`] (at `conv2d`) for zero channels, kernel or stride, groups that
+    /// do not divide both channel counts, or a kernel larger than the padded input, which
+    /// would leave no output pixel.
+    pub fn output_size(&self, input: (usize, usize)) -> Result<(usize, usize), NnError> {
+        let problem = |problem: String| NnError::Layer {
+            path: "conv2d".into(),
+            problem,
+        };
+        if self.in_channels == 0 || self.out_channels == 0 {
+            return Err(problem(format!(
+                "{} input and {} output channels; a convolution needs at least one of each",
+                self.in_channels, self.out_channels
+            )));
+        }
+        if self.groups == 0
+            || !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+        {
+            return Err(problem(format!(
+                "{} groups do not divide the {} input and {} output channels",
+                self.groups, self.in_channels, self.out_channels
+            )));
+        }
+        let axis = |name: &str, size: usize, kernel: usize, stride: usize, padding: usize| {
+            if kernel == 0 || stride == 0 {
+                return Err(problem(format!(
+                    "kernel {name} {kernel} and stride {stride}; both must be at least 1"
+                )));
+            }
+            let padded = size.checked_add(2 * padding).filter(|&p| p >= kernel);
+            match padded {
+                Some(padded) => Ok((padded - kernel) / stride + 1),
+                None => Err(problem(format!(
+                    "a kernel {name} of {kernel} is larger than the input's {size} plus \
+                     padding {padding} on each side: the output would have no pixel"
+                ))),
+            }
+        };
+        Ok((
+            axis(
+                "height",
+                input.0,
+                self.kernel.0,
+                self.stride.0,
+                self.padding.0,
+            )?,
+            axis(
+                "width",
+                input.1,
+                self.kernel.1,
+                self.stride.1,
+                self.padding.1,
+            )?,
+        ))
+    }
+
+    /// Checks the geometry and every buffer's shape for a batch of `input`-sized images;
+    /// the output size.
+    fn check<T>(
+        &self,
+        input: (usize, usize),
+        x: &ArrayView2<'_, T>,
+        w: &ArrayView2<'_, T>,
+        b: usize,
+        y: (usize, usize),
+    ) -> Result<(usize, usize), NnError> {
+        let (oh, ow) = self.output_size(input)?;
+        let rows = x.nrows();
+        let expected = [
+            (
+                "input",
+                x.dim(),
+                (rows, self.in_channels * input.0 * input.1),
+            ),
+            ("weight", w.dim(), (self.out_channels, self.patch_len())),
+            ("bias", (b, 1), (self.out_channels, 1)),
+            ("output", y, (rows, self.out_channels * oh * ow)),
+        ];
+        for (name, got, want) in expected {
+            if got != want {
+                return Err(NnError::Layer {
+                    path: "conv2d".into(),
+                    problem: format!("the {name} is {got:?}, expected {want:?}"),
+                });
+            }
+        }
+        Ok((oh, ow))
+    }
+
+    /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`.
+    ///
+    /// # Errors
+    /// As [`output_size`](Self::output_size), and [`NnError::Layer`] for a buffer of the
+    /// wrong shape.
+    pub fn forward<T: Real>(
+        &self,
+        input: (usize, usize),
+        x: ArrayView2<'_, T>,
+        w: ArrayView2<'_, T>,
+        b: ArrayView1<'_, T>,
+        mut y: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NnError> {
+        let (oh, ow) = self.check(input, &x, &w, b.len(), y.dim())?;
+        let (groups, per_group) = (self.groups, self.out_channels / self.groups);
+        x.axis_iter(Axis(0))
+            .into_par_iter()
+            .zip(y.axis_iter_mut(Axis(0)))
+            .for_each(|(x, y)| {
+                let mut y = y
+                    .into_shape_with_order((self.out_channels, oh * ow))
+                    .expect("a row of the output is contiguous");
+                for (c, mut row) in y.axis_iter_mut(Axis(0)).enumerate() {
+                    row.fill(b[c]);
+                }
+                for g in 0..groups {
+                    let cols = self.im2col(input, (oh, ow), x, g);
+                    let outputs = g * per_group..(g + 1) * per_group;
+                    product(
+                        w.slice(s![outputs.clone(), ..]),
+                        Op::Identity,
+                        cols.view(),
+                        Op::Identity,
+                        T::one(),
+                        y.slice_mut(s![outputs, ..]),
+                    );
+                }
+            });
+        Ok(())
+    }
+
+    /// The gradients of a loss through `y = conv(x, w) + b`, given `dy`, into `grads` (a
+    /// dense layer's kind, every buffer overwritten): the kernel's `[out, in / groups *
+    /// kh * kw]`, the bias's and, when asked, the input's.
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward).
+    pub fn backward<T: Real>(
+        &self,
+        input: (usize, usize),
+        x: ArrayView2<'_, T>,
+        w: ArrayView2<'_, T>,
+        dy: ArrayView2<'_, T>,
+        grads: AffineGrads<'_, T>,
+    ) -> Result<(), NnError> {
+        let AffineGrads { mut dw, mut db, dx } = grads;
+        let (oh, ow) = self.check(input, &x, &w, db.len(), dy.dim())?;
+        if dw.dim() != w.dim() || dx.as_ref().is_some_and(|dx| dx.dim() != x.dim()) {
+            return Err(NnError::Layer {
+                path: "conv2d".into(),
+                problem: "the gradients' shapes differ from the weight's and the input's".into(),
+            });
+        }
+        let per_group = self.out_channels / self.groups;
+        // Each chunk's sums, then the chunks in order.
+        let partials: Vec<(Array2<T>, Vec<T>)> = x
+            .axis_chunks_iter(Axis(0), GRADIENT_CHUNK)
+            .into_par_iter()
+            .zip(dy.axis_chunks_iter(Axis(0), GRADIENT_CHUNK))
+            .map(|(x, dy)| {
+                let mut dw = Array2::zeros(w.dim());
+                let mut db = vec![T::zero(); self.out_channels];
+                for (x, dy) in x.axis_iter(Axis(0)).zip(dy.axis_iter(Axis(0))) {
+                    let dy = planes(dy, self.out_channels, oh * ow);
+                    for (c, row) in dy.axis_iter(Axis(0)).enumerate() {
+                        db[c] = row.iter().fold(db[c], |sum, &v| sum + v);
+                    }
+                    for g in 0..self.groups {
+                        let cols = self.im2col(input, (oh, ow), x, g);
+                        let outputs = g * per_group..(g + 1) * per_group;
+                        product(
+                            dy.slice(s![outputs.clone(), ..]),
+                            Op::Identity,
+                            cols.view(),
+                            Op::Transpose,
+                            T::one(),
+                            dw.slice_mut(s![outputs, ..]),
+                        );
+                    }
+                }
+                (dw, db)
+            })
+            .collect();
+        dw.fill(T::zero());
+        db.fill(T::zero());
+        for (chunk_dw, chunk_db) in partials {
+            dw.zip_mut_with(&chunk_dw, |d, &c| *d = *d + c);
+            for (d, c) in db.iter_mut().zip(chunk_db) {
+                *d = *d + c;
+            }
+        }
+        if let Some(mut dx) = dx {
+            dx.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(dy.axis_iter(Axis(0)))
+                .for_each(|(mut dx, dy)| {
+                    dx.fill(T::zero());
+                    let dy = planes(dy, self.out_channels, oh * ow);
+                    let mut cols = Array2::zeros((self.patch_len(), oh * ow));
+                    for g in 0..self.groups {
+                        let outputs = g * per_group..(g + 1) * per_group;
+                        product(
+                            w.slice(s![outputs.clone(), ..]),
+                            Op::Transpose,
+                            dy.slice(s![outputs, ..]),
+                            Op::Identity,
+                            T::zero(),
+                            cols.view_mut(),
+                        );
+                        self.col2im(input, (oh, ow), cols.view(), dx.view_mut(), g);
+                    }
+                });
+        }
+        Ok(())
+    }
+
+    /// Group `g`'s patches of one sample as columns: row `(c, i, j)` of the kernel, column
+    /// `(oy, ox)` of the output, zero where the kernel overhangs the input.
+    fn im2col<T: Real>(
+        &self,
+        input: (usize, usize),
+        output: (usize, usize),
+        x: ArrayView1<'_, T>,
+        g: usize,
+    ) -> Array2<T> {
+        let channels = self.in_channels / self.groups;
+        let mut cols = Array2::zeros((self.patch_len(), output.0 * output.1));
+        self.each_tap(input, output, g, channels, |row, column, at| {
+            cols[[row, column]] = x[at];
+        });
+        cols
+    }
+
+    /// Adds group `g`'s columns back onto the pixels they were read from: the transpose
+    /// of [`im2col`](Self::im2col), in one fixed order.
+    fn col2im<T: Real>(
+        &self,
+        input: (usize, usize),
+        output: (usize, usize),
+        cols: ArrayView2<'_, T>,
+        mut dx: ArrayViewMut1<'_, T>,
+        g: usize,
+    ) {
+        let channels = self.in_channels / self.groups;
+        self.each_tap(input, output, g, channels, |row, column, at| {
+            dx[at] = dx[at] + cols[[row, column]];
+        });
+    }
+
+    /// Calls `tap(row, column, index)` for every kernel tap that lands inside the input:
+    /// the unrolled row and column, and the input value's index in the sample's row.
+    fn each_tap(
+        &self,
+        input: (usize, usize),
+        output: (usize, usize),
+        g: usize,
+        channels: usize,
+        mut tap: impl FnMut(usize, usize, usize),
+    ) {
+        let (kh, kw) = self.kernel;
+        for c in 0..channels {
+            let plane = (g * channels + c) * input.0 * input.1;
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = (c * kh + i) * kw + j;
+                    for oy in 0..output.0 {
+                        let y = (oy * self.stride.0 + i).checked_sub(self.padding.0);
+                        let Some(y) = y.filter(|&y| y < input.0) else {
+                            continue;
+                        };
+                        for ox in 0..output.1 {
+                            let x = (ox * self.stride.1 + j).checked_sub(self.padding.1);
+                            if let Some(x) = x.filter(|&x| x < input.1) {
+                                tap(row, oy * output.1 + ox, plane + y * input.1 + x);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A sample's row as `channels x pixels`.
+fn planes<T>(row: ArrayView1<'_, T>, channels: usize, pixels: usize) -> ArrayView2<'_, T> {
+    row.into_shape_with_order((channels, pixels))
+        .expect("a sample's row is contiguous")
+}
+
+/// `c <- op(a) op(b) + beta c` on views whose shapes the caller derived from one geometry.
+fn product<T: Real>(
+    a: ArrayView2<'_, T>,
+    op_a: Op,
+    b: ArrayView2<'_, T>,
+    op_b: Op,
+    beta: T,
+    c: ArrayViewMut2<'_, T>,
+) {
+    initlab_gemm::gemm(T::one(), a, op_a, b, op_b, beta, c)
+        .expect("shapes follow the convolution's geometry");
+}
