@@ -170,3 +170,75 @@ fn the_largest_batch_size_a_file_can_hold_trains() {
     assert!(stdout.contains("| relu 2x8 | he_normal |"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_network_without_inputs_is_refused_not_a_panic() {
+    let dir = scratch("zero-widths");
+    let out = dir.join("out").display().to_string();
+    for layers in [
+        &["--layers", "0,5,2"][..],
+        &["--layers", "0,256,10", "--blocks", "2"],
+    ] {
+        let args = [&["throughput"][..], layers, &["--quiet", "--out", &out]].concat();
+        let stderr = stderr_of_failure(initlab(&args));
+        assert!(
+            stderr.contains("`--layers`") && stderr.contains("an input width of at least 1"),
+            "{layers:?}: {stderr}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn more_shards_than_runs_cost_nothing_for_the_empty_ones() {
+    // 2^64 - 1 shards (a capacity overflow once) and 2^32 (34 GB once): a shard past the
+    // grid's runs has none, and one inside it has its run.
+    let dir = scratch("many-shards");
+    let config = dir.join("two.toml");
+    std::fs::write(
+        &config,
+        "[dataset]\nkind = \"circles\"\nsamples = 100\n[[arch]]\ndepth = 1\nwidth = 4\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 1\nbatch_size = 16\nseeds = [0, 1]\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    for (shard, runs) in [
+        ("1/18446744073709551615", 1),
+        ("0/4294967296", 1),
+        ("4294967295/4294967296", 0),
+    ] {
+        let out = dir.join(shard.replace('/', "-")).display().to_string();
+        let stdout = stdout_of_success(initlab(&[
+            "run", &config, "--shard", shard, "--quiet", "--out", &out,
+        ]));
+        let shard_file: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(Path::new(&out).join("shard.json")).unwrap(),
+        )
+        .unwrap();
+        let mine = shard_file["runs"].as_array().map_or(0, Vec::len);
+        assert_eq!(mine, runs, "{shard}: {stdout}\n{shard_file}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_epoch_count_no_history_could_hold_is_refused_before_training() {
+    let dir = scratch("huge-epochs");
+    let path = dir.join("epochs.toml");
+    std::fs::write(
+        &path,
+        "[dataset]\nkind = \"circles\"\nsamples = 100\n[[arch]]\ndepth = 1\nwidth = 4\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlr = 0.1\nepochs = 9223372036854775807\nbatch_size = 16\nseeds = [0]\n",
+    )
+    .unwrap();
+    let stderr = stderr_of_failure(run_experiment(&path, &dir.join("out")));
+    assert!(stderr.contains("memory available"), "{stderr}");
+    let stderr = stderr_of_failure(initlab(&[
+        "demo",
+        "--epochs",
+        "9223372036854775807",
+        "--quiet",
+        "--out",
+        &dir.join("demo").display().to_string(),
+    ]));
+    assert!(stderr.contains("memory available"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -143,6 +143,16 @@ pub fn assign(costs: &[f64], count: usize) -> Vec<Vec<usize>> {
     shards
 }
 
+/// Shard `shard`'s run indexes, as [`assign`] gives them, without one buffer per shard:
+/// past as many shards as runs, each run has a shard to itself, largest first, and the
+/// rest are empty, so a grid of 8 runs split `0/4294967296` ways costs 8 shards' work.
+pub fn runs_of(costs: &[f64], shard: Shard) -> Vec<usize> {
+    if shard.index >= costs.len() {
+        return Vec::new();
+    }
+    assign(costs, shard.count.min(costs.len())).swap_remove(shard.index)
+}
+
 /// What one shard process has to do: its runs of the grid, those already done, the rest.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -168,7 +178,7 @@ impl Plan {
         mut recorded: BTreeMap<usize, RunResult>,
         out: &Path,
     ) -> Result<Self, BenchError> {
-        let mine = assign(costs, shard.count).swap_remove(shard.index);
+        let mine = runs_of(costs, shard);
         recorded.retain(|index, _| mine.binary_search(index).is_ok());
         if let Some((index, _)) = recorded.iter().find(|(i, r)| r.spec != specs[**i]) {
             return Err(BenchError::Grid {
@@ -660,6 +670,20 @@ mod tests {
         assert_eq!(all, (0..costs.len()).collect::<Vec<_>>());
         // More shards than runs: the extra ones are empty.
         assert_eq!(assign(&[2.0, 1.0], 3), vec![vec![0], vec![1], vec![]]);
+        // More shards than runs: each run alone, largest first, the rest empty; the same
+        // as assign's answer, without a buffer per shard.
+        let costs = [3.0, 1.0, 2.0, 5.0];
+        let alone = [vec![3], vec![0], vec![2], vec![1], vec![]];
+        assert_eq!(assign(&costs, 5), alone);
+        for count in [5, 4_294_967_296, usize::MAX] {
+            for index in [0, 1, 2, 3, 4, count - 1] {
+                let expected = alone.get(index).cloned().unwrap_or_default();
+                assert_eq!(runs_of(&costs, Shard { index, count }), expected);
+            }
+        }
+        for (index, half) in assign(&costs, 2).into_iter().enumerate() {
+            assert_eq!(runs_of(&costs, Shard { index, count: 2 }), half);
+        }
     }
 
     #[test]

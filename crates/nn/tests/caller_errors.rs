@@ -160,3 +160,20 @@ fn a_one_logit_network_classifies_by_the_sign_of_its_logit() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_layer_no_memory_could_hold_is_an_error_not_an_abort() {
+    // 2 x 10^12 weights, 8 TB in f32: the build reports the layer and the tensor instead
+    // of aborting the process when its vector cannot grow.
+    let he = Initializer::he_normal(Nonlinearity::Relu);
+    for hidden in [1_000_000_000_000, usize::MAX / 2] {
+        let error = MlpConfig::new(2, vec![hidden], 2)
+            .build::<f32>(&he, &Initializer::Zeros, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("layers.0") && error.contains("more memory than can be allocated"),
+            "{hidden}: {error}"
+        );
+    }
+}

@@ -126,6 +126,16 @@ fn layers(
     if hidden.contains(&0) {
         return Err(BenchError::invalid("width", 0, "at least 1"));
     }
+    // A network without inputs or outputs has nothing to train (and no label to draw).
+    for (name, size) in [("input", input), ("output", output)] {
+        if size == 0 {
+            return Err(BenchError::invalid(
+                name,
+                0,
+                format!("an {name} width of at least 1"),
+            ));
+        }
+    }
     let widths: Vec<usize> = std::iter::once(input)
         .chain(hidden.iter().copied())
         .chain(std::iter::once(output))

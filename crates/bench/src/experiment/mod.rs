@@ -307,8 +307,13 @@ fn check_layer_paths(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchEr
     Ok(())
 }
 
+/// What a run keeps per epoch (its metrics and the trainer's history, with the room their
+/// vectors grow into): about 245 bytes measured at `cd40921`, rounded up.
+const EPOCH_BYTES: u64 = 256;
+
 /// Refuses a grid whose runs, as many at once as the pool has threads, need more memory
-/// than the machine has: checked before any network is built.
+/// than the machine has, their per-epoch history included: checked before any network is
+/// built.
 ///
 /// # Errors
 /// [`BenchError::Memory`] naming the largest run's network and batch.
@@ -322,8 +327,12 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
         // A batch past the data trains as one the size of the data; evaluation runs
         // over the whole test split and diagnostics over PROBE_ROWS.
         let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
+        // The history grows with the epochs: a run of 2^63 of them would never fit.
+        let history = (spec.epochs as u64).checked_mul(EPOCH_BYTES);
         let bytes = network
             .training_bytes(rows)
+            .zip(history)
+            .and_then(|(b, h)| b.checked_add(h))
             .and_then(|b| b.checked_mul(at_once));
         let size = |b: Option<u64>| b.unwrap_or(u64::MAX);
         if largest.is_none_or(|(most, _)| size(bytes) > size(most)) {

@@ -289,16 +289,31 @@ struct Builder<'a, T> {
 
 impl<T: Real> Builder<'_, T> {
     /// Appends a parameter tensor of zeros; returns its offset.
-    fn tensor(&mut self, path: &str, name: &str, shape: Vec<usize>) -> usize {
+    ///
+    /// # Errors
+    /// [`NnError::Layer`] for a tensor whose size overflows or that memory cannot hold:
+    /// an error, where growing the vector would abort the process.
+    fn tensor(&mut self, path: &str, name: &str, shape: Vec<usize>) -> Result<usize, NnError> {
         let offset = self.out.params.len();
-        let tensor = Tensor {
+        let len = shape.iter().try_fold(1_usize, |p, &d| p.checked_mul(d));
+        let fits = len.filter(|&len| {
+            len.checked_add(offset).is_some() && self.out.params.try_reserve_exact(len).is_ok()
+        });
+        let Some(len) = fits else {
+            return Err(NnError::Layer {
+                path: path.to_owned(),
+                problem: format!(
+                    "its {name} of shape {shape:?} needs more memory than can be allocated"
+                ),
+            });
+        };
+        self.out.params.resize(offset + len, T::zero());
+        self.out.tensors.push(Tensor {
             name: format!("{path}.{name}"),
             offset,
             shape,
-        };
-        self.out.params.resize(offset + tensor.len(), T::zero());
-        self.out.tensors.push(tensor);
-        offset
+        });
+        Ok(offset)
     }
 
     /// The stream key of the tensor just appended.
@@ -321,7 +336,7 @@ impl<T: Real> Builder<'_, T> {
                     let tensor = format!("{path}.{tensor}");
                     move |source| NnError::Init { tensor, source }
                 };
-                let at = self.tensor(path, "weight", vec![units, input]);
+                let at = self.tensor(path, "weight", vec![units, input])?;
                 let key = self.last_key();
                 let values = &mut self.out.params[at..at + units * input];
                 let mut weight =
@@ -329,7 +344,7 @@ impl<T: Real> Builder<'_, T> {
                 init.weight
                     .fill(&mut weight, key)
                     .map_err(named("weight"))?;
-                let bias_at = self.tensor(path, "bias", vec![units]);
+                let bias_at = self.tensor(path, "bias", vec![units])?;
                 let key = self.last_key();
                 let mut bias = ArrayViewMut1::from(&mut self.out.params[bias_at..bias_at + units]);
                 init.bias
@@ -345,14 +360,14 @@ impl<T: Real> Builder<'_, T> {
             LayerSpec::LayerNorm { eps, gain } => Node::LayerNorm {
                 width: input,
                 eps: *eps,
-                at: self.norm_parameters(path, input, *gain),
+                at: self.norm_parameters(path, input, *gain)?,
             },
             LayerSpec::BatchNorm {
                 eps,
                 momentum,
                 gain,
             } => {
-                let at = self.norm_parameters(path, input, *gain);
+                let at = self.norm_parameters(path, input, *gain)?;
                 let running = self.out.running.len();
                 for (name, value) in [("running_mean", 0.0), ("running_var", 1.0)] {
                     let offset = self.out.running.len();
@@ -376,7 +391,7 @@ impl<T: Real> Builder<'_, T> {
                 alpha,
             } => {
                 let alpha = if alpha.learnable {
-                    let at = self.tensor(path, "alpha", Vec::new());
+                    let at = self.tensor(path, "alpha", Vec::new())?;
                     self.out.params[at] = T::of(alpha.value);
                     AlphaAt::Learnable(at)
                 } else {
@@ -397,10 +412,10 @@ impl<T: Real> Builder<'_, T> {
     }
 
     /// A gain starting at `gain` and a bias at 0; returns the gain's offset.
-    fn norm_parameters(&mut self, path: &str, width: usize, gain: f64) -> usize {
-        let at = self.tensor(path, "weight", vec![width]);
+    fn norm_parameters(&mut self, path: &str, width: usize, gain: f64) -> Result<usize, NnError> {
+        let at = self.tensor(path, "weight", vec![width])?;
         self.out.params[at..at + width].fill(T::of(gain));
-        self.tensor(path, "bias", vec![width]);
-        at
+        self.tensor(path, "bias", vec![width])?;
+        Ok(at)
     }
 }
