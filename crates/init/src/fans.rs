@@ -165,7 +165,8 @@ impl Fans {
         match mode {
             FanMode::FanIn => self.fan_in as f64,
             FanMode::FanOut => self.fan_out as f64,
-            FanMode::FanAvg => (self.fan_in + self.fan_out) as f64 / 2.0,
+            // In floating point: the sum of two fans may not fit in a usize.
+            FanMode::FanAvg => (self.fan_in as f64 + self.fan_out as f64) / 2.0,
         }
     }
 

@@ -246,3 +246,17 @@ fn fans_that_overflow_are_an_error() {
     let err = Fans::from_keras_shape(&[1 << 33, 1 << 33, 0, 3]).unwrap_err();
     assert!(matches!(err, InitError::FanOverflow { .. }), "{err}");
 }
+
+#[test]
+fn fans_whose_sum_passes_usize_average_in_floating_point() {
+    // fan_in + fan_out used to wrap to 0 and be reported as a zero fan.
+    let fans = Fans::new(usize::MAX, 1);
+    let glorot = Initializer::glorot_uniform();
+    let variance = glorot.variance(fans).unwrap().unwrap();
+    let expected = 2.0 / (usize::MAX as f64 + 1.0);
+    assert!((variance / expected - 1.0).abs() < 1e-12, "{variance}");
+    let mut w = Array2::<f64>::zeros((4, 4));
+    glorot.fill_with_fans(&mut w, fans, RngKey::new(0)).unwrap();
+    let limit = (3.0 * expected).sqrt();
+    assert!(w.iter().all(|v| v.abs() <= limit && *v != 0.0), "{w}");
+}

@@ -55,7 +55,8 @@ impl<T: Real> Net<T> {
     ///
     /// # Errors
     /// [`NnError::Io`] if the file cannot be read, [`NnError::Format`] naming what is
-    /// missing or wrong, [`NnError::Layer`] for a configuration that cannot be built.
+    /// missing or wrong (a non-finite value included), [`NnError::Layer`] for a
+    /// configuration that cannot be built.
     pub fn load(path: &Path) -> Result<Self, NnError> {
         let file = Stored::open(path, &[NET_CONFIG_KEY, CONFIG_KEY])?;
         // An MLP's file (the only kind before nets and MLPs were one model) names its
@@ -78,6 +79,18 @@ impl<T: Real> Net<T> {
         for (list, values) in [(params, true), (buffers, false)] {
             for tensor in list {
                 let read = file.read::<T>(&tensors, &renamed(&tensor.name), &tensor.shape)?;
+                // A trainer never writes NaN or infinity into a network: such a file was
+                // damaged or made elsewhere, and would predict NaN.
+                if let Some(at) = read.iter().position(|v| !v.is_finite()) {
+                    return Err(NnError::Format {
+                        path: path.to_owned(),
+                        message: format!(
+                            "{}[{at}] is {}; a network's parameters and running statistics are finite",
+                            tensor.name,
+                            read[at].wide()
+                        ),
+                    });
+                }
                 let target = if values {
                     net.parameters_mut()
                 } else {

@@ -177,3 +177,17 @@ fn a_layer_no_memory_could_hold_is_an_error_not_an_abort() {
         );
     }
 }
+
+#[test]
+fn a_saved_network_with_a_nan_weight_does_not_load() {
+    let mut net = network(4);
+    net.parameters_mut()[5] = f64::NAN;
+    let path = std::env::temp_dir().join(format!("initlab-nan-{}.safetensors", std::process::id()));
+    net.save(&path).unwrap();
+    let error = Net::<f64>::load(&path).unwrap_err().to_string();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        error.contains("layers.0.weight[5] is NaN") && error.contains("finite"),
+        "{error}"
+    );
+}
