@@ -7,12 +7,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum BenchError {
     /// A data file is malformed.
-    #[error("{}: at {} {offset}: expected {expected}, found {found}", path.display(), if is_text(path) { "row" } else { "byte" })]
+    #[error("{}: at {} {offset}: expected {expected}, found {found}", path.display(), if is_text(path) { "line" } else { "byte" })]
     Malformed {
         /// The file.
         path: PathBuf,
         /// Where the problem is: the byte offset in the (decompressed) content of a binary
-        /// file, or the 1-based row of a text file (CSV).
+        /// file, or the 1-based line of a text file (CSV, JSON).
         offset: u64,
         /// What the format requires there.
         expected: String,
@@ -78,8 +78,11 @@ pub enum BenchError {
 
 /// Whether a data file is text (positions are rows) rather than binary (byte offsets).
 fn is_text(path: &std::path::Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"))
+    path.extension().is_some_and(|e| {
+        ["csv", "txt", "json"]
+            .iter()
+            .any(|text| e.eq_ignore_ascii_case(text))
+    })
 }
 
 impl BenchError {

@@ -226,16 +226,28 @@ fn csv_reads_features_and_labels_by_name_or_index() {
     let message = bad("a,b,y\n1,2,0\n3,x,1\n", LabelColumn::Name("y".into()));
     assert!(
         message.contains("iris.csv")
-            && message.contains("at row 3")
+            && message.contains("at line 3")
             && message.contains("column 2 (`b`)")
             && message.contains("\"x\""),
         "{message}"
     );
     let message = bad("a,b,y\n1,2,0\n3,4\n", LabelColumn::Name("y".into()));
     assert!(
-        message.contains("at row 3") && message.contains("3 fields"),
+        message.contains("at line 3") && message.contains("3 fields"),
         "{message}"
     );
+    // The line in the file, blank lines (LF or CRLF) and quoted line breaks counted.
+    for (contents, line) in [
+        ("a,b,y\n1,2,0\n\n3,4,1\n\n5,x,0\n", 6),
+        ("a,b,y\r\n1,2,0\r\n\r\n\r\n5,x,0\r\n", 5),
+        ("a,b,y\n\"1\n\",2,0\n5,x,0\n", 4),
+    ] {
+        let message = bad(contents, LabelColumn::Name("y".into()));
+        assert!(
+            message.contains(&format!("at line {line}:")) && message.contains("\"x\""),
+            "{contents:?}: {message}"
+        );
+    }
     let message = bad("a,b,y\n1,2,0\n3,4,1.5\n", LabelColumn::Name("y".into()));
     assert!(
         message.contains("class index") && message.contains("\"1.5\""),

@@ -32,13 +32,32 @@ pub enum Task {
     Regression,
 }
 
+/// The line a record starts on. The csv crate places a record after the previous one's
+/// line break, before the blank lines it then skips: those are counted here, reading the
+/// file again at the record's byte offset (only to report an error).
+fn record_line(path: &Path, position: &csv::Position) -> usize {
+    use std::io::{Read, Seek, SeekFrom};
+
+    let mut blank = [0_u8; 4096];
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        file.seek(SeekFrom::Start(position.byte()))?;
+        file.read(&mut blank)
+    });
+    let skipped = blank[..read.unwrap_or(0)]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .filter(|&&b| b == b'\n')
+        .count();
+    position.line() as usize + skipped
+}
+
 /// Reads a CSV file with a header into a dataset, holding out `test_fraction` of the rows
 /// (after a shuffle with `seed`).
 ///
 /// # Errors
-/// [`BenchError::Io`] if unreadable; [`BenchError::Malformed`] naming the row (1-based,
-/// the header is row 1), the column and what was expected for a bad cell, a short row or
-/// a missing label column.
+/// [`BenchError::Io`] if unreadable; [`BenchError::Malformed`] naming the line of the file
+/// (1-based, blank lines and quoted line breaks counted), the column and what was expected
+/// for a bad cell, a short row or a missing label column.
 pub fn read_csv(
     path: &Path,
     label: &LabelColumn,
@@ -90,9 +109,11 @@ pub fn read_csv(
     let mut features = Vec::new();
     let mut labels = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record =
-            record.map_err(|e| malformed(row, format!("{width} fields"), e.to_string()))?;
+        let line =
+            |position: Option<&csv::Position>| position.map_or(i + 2, |p| record_line(path, p));
+        let record = record
+            .map_err(|e| malformed(line(e.position()), format!("{width} fields"), e.to_string()))?;
+        let row = line(record.position());
         if record.len() != width {
             return Err(malformed(
                 row,
