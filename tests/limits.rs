@@ -242,3 +242,25 @@ fn an_epoch_count_no_history_could_hold_is_refused_before_training() {
     assert!(stderr.contains("memory available"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_address_space_limit_lowers_the_memory_available() {
+    // Under `ulimit -v` of 4 GiB, a network estimated at about 14 GiB is refused by the
+    // estimate; reading only MemAvailable, it used to start and die in the allocator.
+    let dir = scratch("ulimit");
+    let out = dir.join("out").display().to_string();
+    let script = format!(
+        "ulimit -v 4194304 && exec '{}' demo --width 20000 --depth 2 --quiet --out '{out}'",
+        env!("CARGO_BIN_EXE_initlab")
+    );
+    let output = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = stderr_of_failure(output);
+    assert!(
+        stderr.contains("relu 2x20000") && stderr.contains("memory available"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

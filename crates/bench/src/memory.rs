@@ -1,22 +1,102 @@
 //! The memory budget: what a run or a file will need, estimated from its sizes with checked
 //! arithmetic and compared with what the machine has before anything is allocated.
 
+use std::path::Path;
+
 use crate::BenchError;
 
-/// Bytes of memory available to this process: the kernel's `MemAvailable`, lowered to the
-/// cgroup's limit where one is set; `None` where neither can be read (non-Linux).
+/// Bytes of memory available to this process: the kernel's `MemAvailable`, lowered to what
+/// the process's own cgroups leave it (v1 or v2, nested ones included: a Slurm job, a
+/// Kubernetes pod, a systemd slice) and to what its address-space limit (`ulimit -v`)
+/// leaves; `None` where `MemAvailable` cannot be read (non-Linux).
 pub fn available() -> Option<u64> {
     let mut bytes = proc_kib("/proc/meminfo", "MemAvailable:")?;
-    let cgroup_limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
-    let cgroup_used = std::fs::read_to_string("/sys/fs/cgroup/memory.current")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
-    if let (Some(limit), Some(used)) = (cgroup_limit, cgroup_used) {
-        bytes = bytes.min(limit.saturating_sub(used));
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for headroom in [
+        cgroup_headroom(Path::new("/sys/fs/cgroup"), &own),
+        address_space_headroom(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        bytes = bytes.min(headroom);
     }
     Some(bytes)
+}
+
+/// What the cgroups of a process leave it: for every cgroup from its own up to its
+/// hierarchy's root, the limit less the usage, and the least of them. `self_cgroup` is the
+/// text of its `/proc/self/cgroup`, and `root` where the hierarchies are mounted
+/// (`/sys/fs/cgroup`): v2's unified one at `root` (or `root/unified` on a hybrid system),
+/// with `memory.max` and `memory.current`; v1's memory controller at `root/memory`, with
+/// `memory.limit_in_bytes` and `memory.usage_in_bytes`. `None` where no cgroup on the way
+/// sets a limit it can read (`max` is none).
+pub fn cgroup_headroom(root: &Path, self_cgroup: &str) -> Option<u64> {
+    let mut least: Option<u64> = None;
+    for line in self_cgroup.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let (mount, limit_file, usage_file) = if controllers.is_empty() {
+            let unified = root.join("unified");
+            let mount = if unified.is_dir() {
+                unified
+            } else {
+                root.to_owned()
+            };
+            (mount, "memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                root.join("memory"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        let mut dir = mount.join(path.trim_start_matches('/'));
+        while dir.starts_with(&mount) {
+            let read = |file: &str| {
+                std::fs::read_to_string(dir.join(file))
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u64>().ok())
+            };
+            if let (Some(limit), Some(used)) = (read(limit_file), read(usage_file)) {
+                let headroom = limit.saturating_sub(used);
+                least = Some(least.map_or(headroom, |l| l.min(headroom)));
+            }
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
+    least
+}
+
+/// What the address-space limit (`RLIMIT_AS`, `ulimit -v`) leaves this process beyond
+/// what it has mapped already (`VmSize`); `None` without a limit.
+#[cfg(target_os = "linux")]
+fn address_space_headroom() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` into the struct it is given, which we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let mapped = proc_kib("/proc/self/status", "VmSize:")?;
+    Some(limit.rlim_cur.saturating_sub(mapped))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_headroom() -> Option<u64> {
+    None
 }
 
 /// Refuses `needed` bytes (`None`: past what arithmetic can count) when they exceed the
