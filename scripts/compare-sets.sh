@@ -6,10 +6,11 @@
 #
 #   scripts/compare-sets.sh [OLD_REF]      (default: cd40921, before the network model was unified)
 #
-# Three differences since 0.2.0 are by design and allowed for: a run's per-epoch
+# Four differences since 0.2.0 are by design and allowed for: a run's per-epoch
 # diagnostics (`during_training`) are kept only when asked; `--png` writes only the PNGs a
-# page shows (the report still draws every figure); and PNGs are compressed harder, so
-# they are compared pixel by pixel.
+# page shows (the report still draws every figure); PNGs are compressed harder, so they
+# are compared pixel by pixel; and the CSVs gained `lr` and `parametrization` columns,
+# which repeat results.json's spec.
 #
 # Both binaries run each set's command with the OPENBLAS_CORETYPE its manifest records, so
 # they share one GEMM kernel; the committed files themselves came from another machine
@@ -159,7 +160,8 @@ def normalized(path, out, folder, drop_epoch_diagnostics=False):
         return json.dumps(strip(value), sort_keys=True).encode()
     if path.endswith(".csv"):
         rows = list(csv.reader(io.StringIO(data.decode())))
-        keep = [i for i, name in enumerate(rows[0]) if name not in TIMING] if rows else []
+        # lr and parametrization (CSV columns since 0.2.0) repeat results.json's spec.
+        keep = [i for i, name in enumerate(rows[0]) if name not in TIMING | {"lr", "parametrization"}] if rows else []
         return "\n".join(",".join(r[i] for i in keep if i < len(r)) for r in rows).encode()
     if path.endswith(".png"):
         return repr(png_pixels(path)).encode()

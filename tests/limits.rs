@@ -6,7 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{initlab, run_experiment, scratch, stderr_of_failure, stdout_of_success};
+use common::{
+    initlab, results_csv_without_timing, run_experiment, scratch, stderr_of_failure,
+    stdout_of_success,
+};
 
 #[test]
 fn huge_counts_are_refused_naming_the_flag() {
@@ -144,15 +147,9 @@ fn a_batch_past_the_data_costs_what_the_data_does() {
         huge.abs_diff(whole) * 10 <= whole,
         "peak {huge} bytes at batch 100000 against {whole} at batch 1600"
     );
-    let results =
-        |b: usize| std::fs::read_to_string(dir.join(format!("out{b}/results.csv"))).unwrap();
     // The same training, too: only the timing columns may differ.
-    let trained = |csv: String| -> Vec<String> {
-        csv.lines()
-            .map(|l| l.split(',').take(9).collect::<Vec<_>>().join(","))
-            .collect()
-    };
-    assert_eq!(trained(results(1600)), trained(results(100_000)));
+    let trained = |b: usize| results_csv_without_timing(&dir.join(format!("out{b}")));
+    assert_eq!(trained(1600), trained(100_000));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -440,3 +440,43 @@ fn results_keep_per_epoch_diagnostics_only_when_asked() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_csv_rows_of_a_learning_rate_sweep_say_their_learning_rate() {
+    let dir = scratch("lr-columns");
+    let path = dir.join("sweep.toml");
+    std::fs::write(
+        &path,
+        "[dataset]\nkind = \"circles\"\nsamples = 200\n[[arch]]\ndepth = 1\nwidth = 4\nactivation = \"relu\"\n[train]\ninits = [\"he_normal\"]\noptimizer = \"sgd\"\nlrs = [0.1, 0.2]\nparametrizations = [\"standard\", \"mup\"]\nbase_width = 2\nepochs = 1\nbatch_size = 16\nseeds = [0]\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    stdout_of_success(run_experiment(&path, &out));
+    for (file, header) in [
+        ("results.csv", "network,init,lr,parametrization,seed,epoch,"),
+        (
+            "curves.csv",
+            "network,init,lr,parametrization,seed,step,train_loss",
+        ),
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(text.starts_with(header), "{file}: {text}");
+        // Four runs, one seed: the run columns tell every one apart.
+        let runs: BTreeSet<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
+            .collect();
+        let expected: BTreeSet<String> = [
+            "relu 1x4,he_normal,0.1,standard,0",
+            "relu 1x4,he_normal,0.2,standard,0",
+            "relu 1x4,he_normal,0.1,mup (base 2),0",
+            "relu 1x4,he_normal,0.2,mup (base 2),0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(runs, expected, "{file}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -185,19 +185,33 @@ fn table(results: &[RunResult]) -> String {
     out
 }
 
+/// The columns that say which run a CSV row belongs to: every one the grid can vary, so
+/// the rows of a learning-rate or parametrization sweep stay apart.
+const RUN_COLUMNS: &str = "network,init,lr,parametrization,seed";
+
+/// A run's values of [`RUN_COLUMNS`].
+fn run_columns(r: &RunResult) -> String {
+    format!(
+        "{},{},{},{},{}",
+        r.spec.arch.label(),
+        r.spec.init,
+        r.spec.optimizer.lr(),
+        r.spec.parametrization_name(),
+        r.spec.seed
+    )
+}
+
 /// One CSV row per run and epoch.
 pub fn csv(results: &[RunResult]) -> String {
-    let mut out = String::from(
-        "network,init,seed,epoch,step,train_loss,test_accuracy,outcome,final_accuracy,steps_to_target,wall_seconds,samples_per_second,gflops\n",
+    let mut out = format!(
+        "{RUN_COLUMNS},epoch,step,train_loss,test_accuracy,outcome,final_accuracy,steps_to_target,wall_seconds,samples_per_second,gflops\n",
     );
     for r in results {
+        let run = run_columns(r);
         for (epoch, m) in r.epochs.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{:.3},{:.0},{:.2}",
-                r.spec.arch.label(),
-                r.spec.init,
-                r.spec.seed,
+                "{run},{},{},{},{},{},{},{},{:.3},{:.0},{:.2}",
                 epoch + 1,
                 m.step,
                 m.train_loss,
@@ -216,18 +230,11 @@ pub fn csv(results: &[RunResult]) -> String {
 
 /// One CSV row per run and recorded point of its loss curve (step 0 is initialization).
 pub fn curves_csv(results: &[RunResult]) -> String {
-    let mut out = String::from("network,init,seed,step,train_loss\n");
+    let mut out = format!("{RUN_COLUMNS},step,train_loss\n");
     for r in results {
+        let run = run_columns(r);
         for point in &r.loss_curve.points {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{}",
-                r.spec.arch.label(),
-                r.spec.init,
-                r.spec.seed,
-                point.step,
-                point.train_loss
-            );
+            let _ = writeln!(out, "{run},{},{}", point.step, point.train_loss);
         }
     }
     out
