@@ -126,7 +126,7 @@ fn csv_error(name: &str, text: &str, label: LabelColumn) -> String {
 }
 
 #[test]
-fn csv_cells_past_f32_and_class_indices_past_the_limit_name_row_and_column() {
+fn csv_cells_past_f32_and_class_indices_past_the_limit_name_line_and_column() {
     let last = LabelColumn::Index(2);
     let message = csv_error(
         "wide",
@@ -134,12 +134,12 @@ fn csv_cells_past_f32_and_class_indices_past_the_limit_name_row_and_column() {
         last.clone(),
     );
     assert!(
-        message.contains("row 3") && message.contains("`b`") && message.contains("f32"),
+        message.contains("line 3") && message.contains("`b`") && message.contains("f32"),
         "{message}"
     );
     let message = csv_error("label", "a,b,y\n1,2,0\n1,2,1e20\n3,4,0\n", last);
     assert!(
-        message.contains("row 3") && message.contains("class index") && message.contains("1e20"),
+        message.contains("line 3") && message.contains("class index") && message.contains("1e20"),
         "{message}"
     );
 }
