@@ -80,11 +80,12 @@ for folder in "${folders[@]}"; do
             signal_report.html) kind=signal ;;
             throughput_report.html) kind=throughput ;;
         esac
-        # As many figures as the manifest lists PNG files in the report's set.
+        # As many figures as the manifest says the report's set draws (`figures`, since
+        # --png may leave some out of its files), or as it lists PNG files (older sets).
         figures=$(python3 -c '
 import json, sys
-sets = json.load(open(sys.argv[1]))["sets"]
-print(sum(f.endswith(".png") for s in sets if s["kind"] == sys.argv[2] for f in s["files"]))
+sets = [s for s in json.load(open(sys.argv[1]))["sets"] if s["kind"] == sys.argv[2]]
+print(sum(len(s["figures"]) if "figures" in s else sum(f.endswith(".png") for f in s["files"]) for s in sets))
 ' "$folder/manifest.json" "$kind")
         page="$scratch/$kind.html"
         # The probe goes just before </body>, so it runs after everything it inspects.

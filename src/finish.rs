@@ -81,9 +81,11 @@ impl Ending<'_> {
         if !unknown.is_empty() {
             let names: Vec<&str> = self.figures.iter().map(|f| f.stem.as_str()).collect();
             eprintln!(
-                "initlab: --png: no figure named {}; this set's figures are {}",
+                "initlab: --png: no figure named {}; this set's figures are {} \
+                 (`initlab merge NEW_FOLDER {} --png NAMES` draws them without training)",
                 unknown.join(", "),
-                names.join(", ")
+                names.join(", "),
+                out.path().display()
             );
         }
         Report {

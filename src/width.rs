@@ -9,9 +9,9 @@ use initlab_bench::network::Network;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{BenchError, config, plot, report};
 use initlab_nn::Activation;
-use initlab_nn::net::Norm;
 
 use crate::finish::{Ending, progress_bar};
+use crate::flags::parse_norm;
 use crate::{BUNDLED_MNIST, Cli};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -90,7 +90,7 @@ pub(crate) fn coord_check(
                 ),
             )
         })?;
-    let norm = args.norm.as_deref().map(parse_norm).transpose()?;
+    let norm = parse_norm(args.norm.as_deref())?;
     let shape = match args.blocks {
         Some(blocks) => Shape::Residual { blocks, norm },
         None => Shape::Plain {
@@ -183,12 +183,4 @@ pub(crate) fn coord_check(
         config: None,
     }
     .publish(out)
-}
-
-fn parse_norm(name: &str) -> Result<Norm, BenchError> {
-    match name {
-        "layer" => Ok(Norm::Layer),
-        "batch" => Ok(Norm::Batch),
-        _ => Err(BenchError::invalid("--norm", name, "layer or batch")),
-    }
 }

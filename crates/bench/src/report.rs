@@ -251,16 +251,24 @@ pub fn write_csv_and_json(
     csv: &str,
     json: &impl serde::Serialize,
 ) -> Result<(), BenchError> {
-    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    let write = |name: String, contents: &[u8]| {
-        let path = dir.join(name);
-        std::fs::write(&path, contents).map_err(BenchError::io(&path))
-    };
-    write(format!("{stem}.csv"), csv.as_bytes())?;
-    write(
-        format!("{stem}.json"),
-        &serde_json::to_vec_pretty(json).expect("reports serialize"),
+    let json = serde_json::to_vec_pretty(json).expect("reports serialize");
+    write_all(
+        dir,
+        &[
+            (format!("{stem}.csv"), csv.as_bytes()),
+            (format!("{stem}.json"), &json),
+        ],
     )
+}
+
+/// Writes each `(name, contents)` into `dir`, created if needed.
+fn write_all(dir: &Path, files: &[(String, &[u8])]) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+    for (name, contents) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(BenchError::io(&path))?;
+    }
+    Ok(())
 }
 
 /// Writes `{stem}.md`, a report's tables as Markdown, into `dir`.
@@ -277,16 +285,15 @@ pub fn write_markdown(dir: &Path, stem: &str, markdown: &str) -> Result<(), Benc
 /// # Errors
 /// [`BenchError::Io`] naming the file.
 pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
-    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
-    for (name, contents) in [
-        ("results.csv", csv(results)),
-        ("results.json", runs_json(results)),
-        ("curves.csv", curves_csv(results)),
-    ] {
-        let path = dir.join(name);
-        std::fs::write(&path, contents).map_err(BenchError::io(&path))?;
-    }
-    Ok(())
+    let (csv, json, curves) = (csv(results), runs_json(results), curves_csv(results));
+    write_all(
+        dir,
+        &[
+            ("results.csv".into(), csv.as_bytes()),
+            ("results.json".into(), json.as_bytes()),
+            ("curves.csv".into(), curves.as_bytes()),
+        ],
+    )
 }
 
 /// A grid's runs as a JSON array with one run per line: indented, the same runs took

@@ -125,6 +125,8 @@ impl std::fmt::Display for Shard {
 
 /// Each shard's run indexes, in grid order: the runs by `costs` largest first, each to the
 /// shard with the least cost so far (the lowest index on ties). Deterministic in `costs`.
+/// It holds a buffer per shard: one shard's runs are [`runs_of`]'s, at no more cost than
+/// the runs'.
 pub fn assign(costs: &[f64], count: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..costs.len()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));

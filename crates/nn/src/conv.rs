@@ -102,8 +102,8 @@ impl Conv2d {
     ///
     /// # Errors
     /// [`NnError::Layer`] (at `conv2d`) for zero channels, kernel or stride, groups that
-    /// do not divide both channel counts, or a kernel larger than the padded input, which
-    /// would leave no output pixel.
+    /// do not divide both channel counts, a kernel larger than the padded input, which
+    /// would leave no output pixel, or an input, output or kernel too large to count.
     pub fn output_size(&self, input: (usize, usize)) -> Result<(usize, usize), NnError> {
         let problem = |problem: String| NnError::Layer {
             path: "conv2d".into(),
@@ -130,16 +130,24 @@ impl Conv2d {
                     "kernel {name} {kernel} and stride {stride}; both must be at least 1"
                 )));
             }
-            let padded = size.checked_add(2 * padding).filter(|&p| p >= kernel);
-            match padded {
-                Some(padded) => Ok((padded - kernel) / stride + 1),
-                None => Err(problem(format!(
+            let Some(padded) = padding
+                .checked_mul(2)
+                .and_then(|both| size.checked_add(both))
+            else {
+                return Err(problem(format!(
+                    "padding {padding} on each side of an input {name} of {size} is more \
+                     than a usize counts"
+                )));
+            };
+            if padded < kernel {
+                return Err(problem(format!(
                     "a kernel {name} of {kernel} is larger than the input's {size} plus \
                      padding {padding} on each side: the output would have no pixel"
-                ))),
+                )));
             }
+            Ok((padded - kernel) / stride + 1)
         };
-        Ok((
+        let output = (
             axis(
                 "height",
                 input.0,
@@ -154,11 +162,31 @@ impl Conv2d {
                 self.stride.1,
                 self.padding.1,
             )?,
-        ))
+        );
+        for (name, dims) in [
+            ("input", [self.in_channels, input.0, input.1]),
+            ("output", [self.out_channels, output.0, output.1]),
+            (
+                "kernel",
+                [self.in_channels / self.groups, self.kernel.0, self.kernel.1],
+            ),
+        ] {
+            if dims
+                .iter()
+                .try_fold(1_usize, |p, &d| p.checked_mul(d))
+                .is_none()
+            {
+                return Err(problem(format!(
+                    "the {name} of {dims:?} holds more values than a usize counts"
+                )));
+            }
+        }
+        Ok(output)
     }
 
-    /// Checks the geometry and every buffer's shape for a batch of `input`-sized images;
-    /// the output size.
+    /// Checks the geometry and every buffer's shape for a batch of `input`-sized images,
+    /// and that the output's (or its gradient's) rows are contiguous, since each is read as
+    /// a `channels x pixels` matrix; the output size.
     fn check<T>(
         &self,
         input: (usize, usize),
@@ -166,6 +194,7 @@ impl Conv2d {
         w: &ArrayView2<'_, T>,
         b: usize,
         y: (usize, usize),
+        y_column_stride: isize,
     ) -> Result<(usize, usize), NnError> {
         let (oh, ow) = self.output_size(input)?;
         let rows = x.nrows();
@@ -187,6 +216,15 @@ impl Conv2d {
                 });
             }
         }
+        if y.1 > 1 && y_column_stride != 1 {
+            return Err(NnError::Layer {
+                path: "conv2d".into(),
+                problem: format!(
+                    "the output's rows are {y_column_stride} values apart, expected contiguous \
+                     rows (a C-order array, or rows of one)"
+                ),
+            });
+        }
         Ok((oh, ow))
     }
 
@@ -203,7 +241,7 @@ impl Conv2d {
         b: ArrayView1<'_, T>,
         mut y: ArrayViewMut2<'_, T>,
     ) -> Result<(), NnError> {
-        let (oh, ow) = self.check(input, &x, &w, b.len(), y.dim())?;
+        let (oh, ow) = self.check(input, &x, &w, b.len(), y.dim(), y.strides()[1])?;
         let (groups, per_group) = (self.groups, self.out_channels / self.groups);
         x.axis_iter(Axis(0))
             .into_par_iter()
@@ -246,7 +284,7 @@ impl Conv2d {
         grads: AffineGrads<'_, T>,
     ) -> Result<(), NnError> {
         let AffineGrads { mut dw, mut db, dx } = grads;
-        let (oh, ow) = self.check(input, &x, &w, db.len(), dy.dim())?;
+        let (oh, ow) = self.check(input, &x, &w, db.len(), dy.dim(), dy.strides()[1])?;
         if dw.dim() != w.dim() || dx.as_ref().is_some_and(|dx| dx.dim() != x.dim()) {
             return Err(NnError::Layer {
                 path: "conv2d".into(),

@@ -97,8 +97,16 @@ impl Pool2d {
         y: (usize, usize),
     ) -> Result<(usize, usize), NnError> {
         let output = self.output_size(input)?;
-        let want_x = (x.0, channels * input.0 * input.1);
-        let want_y = (x.0, channels * output.0 * output.1);
+        let values = |(h, w): (usize, usize)| channels.checked_mul(h)?.checked_mul(w);
+        let (Some(per_x), Some(per_y)) = (values(input), values(output)) else {
+            return Err(NnError::Layer {
+                path: "pool2d".into(),
+                problem: format!(
+                    "{channels} channels of {input:?} hold more values than a usize counts"
+                ),
+            });
+        };
+        let (want_x, want_y) = ((x.0, per_x), (x.0, per_y));
         if x != want_x || y != want_y {
             return Err(NnError::Layer {
                 path: "pool2d".into(),

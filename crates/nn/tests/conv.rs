@@ -8,7 +8,7 @@ use common::check_gradient;
 use initlab_nn::NnError;
 use initlab_nn::conv::Conv2d;
 use initlab_nn::gemm::AffineGrads;
-use initlab_nn::ndarray::{Array1, Array2};
+use initlab_nn::ndarray::{Array1, Array2, ShapeBuilder};
 
 /// Deterministic values in [-1, 1) without a generator: a hash of the position.
 fn values(rows: usize, cols: usize, salt: u64) -> Array2<f64> {
@@ -231,6 +231,13 @@ fn impossible_geometry_and_wrong_buffers_are_refused_with_what_was_expected() {
             .unwrap_err(),
     );
     assert!(error.contains("stride 0"), "{error}");
+    // Sizes past what a usize counts are refused, not wrapped or a panic.
+    let huge = Conv2d::new(1, 1, (1, 1)).with_padding((usize::MAX / 2 + 1, 0));
+    let error = message(huge.output_size((1, 1)).unwrap_err());
+    assert!(error.contains("more than a usize counts"), "{error}");
+    let wide = Conv2d::new(usize::MAX / 2, usize::MAX / 2, (1, 1));
+    let error = message(wide.output_size((4, 4)).unwrap_err());
+    assert!(error.contains("more values than a usize counts"), "{error}");
     let error = message(Conv2d::new(0, 1, (3, 3)).output_size((8, 8)).unwrap_err());
     assert!(error.contains("0 input"), "{error}");
     // A stack of stride-2 layers shrinks 8x8 to 1x1; one more 3x3 without padding has no
@@ -257,6 +264,13 @@ fn impossible_geometry_and_wrong_buffers_are_refused_with_what_was_expected() {
         error.contains("input") && error.contains("(2, 60)"),
         "{error}"
     );
+    // An output whose rows are not contiguous (Fortran order) is refused, not a panic.
+    let mut fortran = Array2::zeros((2, 3 * 9).f());
+    let error = message(
+        conv.forward((5, 5), x.view(), w.view(), b.view(), fortran.view_mut())
+            .unwrap_err(),
+    );
+    assert!(error.contains("contiguous"), "{error}");
     let mut short = Array2::zeros((2, 3 * 8));
     let error = message(
         conv.forward((5, 5), x.view(), w.view(), b.view(), short.view_mut())

@@ -125,6 +125,13 @@ fn impossible_windows_and_wrong_buffers_are_refused() {
     );
     assert!(error.contains("stride 0"), "{error}");
     let x = values(2, 3 * 16, 6);
+    let mut tiny = Array2::zeros((2, 1));
+    let error = message(
+        Pool2d::max((1, 1), (1, 1))
+            .forward(usize::MAX / 2, (4, 4), x.view(), tiny.view_mut())
+            .unwrap_err(),
+    );
+    assert!(error.contains("more values than a usize counts"), "{error}");
     let mut y = Array2::zeros((2, 3 * 4));
     let pool = Pool2d::average((2, 2), (2, 2));
     let error = message(pool.forward(2, (4, 4), x.view(), y.view_mut()).unwrap_err());

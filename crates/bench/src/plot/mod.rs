@@ -1,7 +1,7 @@
 //! Figures: training curves per step and per-layer signal at initialization. A figure is
 //! described once ([`Figure`]) and rendered to inline SVG for the HTML report and, as
-//! [`Pngs`] chooses, to a PNG file, so both show the same data. Text uses DejaVu Sans compiled into the binary, so
-//! no system font is needed.
+//! [`Pngs`] chooses, to a PNG file, so both show the same data. Text uses DejaVu Sans
+//! compiled into the binary, so no system font is needed.
 //!
 //! Drawing choices, for readers who cannot tell colours apart and for many series:
 //! colours from the Okabe–Ito palette (without its yellow, which vanishes on white) paired

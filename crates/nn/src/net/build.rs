@@ -296,8 +296,9 @@ impl<T: Real> Builder<'_, T> {
     fn tensor(&mut self, path: &str, name: &str, shape: Vec<usize>) -> Result<usize, NnError> {
         let offset = self.out.params.len();
         let len = shape.iter().try_fold(1_usize, |p, &d| p.checked_mul(d));
+        // `try_reserve` grows as `resize` would, amortized: a net appends a tensor at a time.
         let fits = len.filter(|&len| {
-            len.checked_add(offset).is_some() && self.out.params.try_reserve_exact(len).is_ok()
+            len.checked_add(offset).is_some() && self.out.params.try_reserve(len).is_ok()
         });
         let Some(len) = fits else {
             return Err(NnError::Layer {
