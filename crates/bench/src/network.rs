@@ -58,12 +58,7 @@ impl Network {
             return crate::memory::training_bytes(&widths, rows, 4);
         }
         let config = &self.config;
-        let params = config
-            .dense_shapes()
-            .iter()
-            .try_fold(0_u64, |sum, &(i, o)| {
-                sum.checked_add(((i as u64) + 1) * o as u64)
-            })?;
+        let params = config.parameter_count()? as u64;
         let units = config
             .layer_widths()
             .iter()

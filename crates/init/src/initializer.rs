@@ -464,6 +464,32 @@ impl Initializer {
         }
     }
 
+    /// The strategy for a convolution of `groups` groups: Dirac and delta-orthogonal (under
+    /// any scaling) take the layer's groups, which shape their kernel; every other
+    /// strategy is unchanged. A network builder calls it so that one strategy serves
+    /// convolutions of any grouping.
+    ///
+    /// # Examples
+    /// ```
+    /// use initlab_init::Initializer;
+    ///
+    /// let depthwise = Initializer::delta_orthogonal(1.0).scaled(0.5).for_groups(16);
+    /// let Initializer::Scaled { inner, .. } = depthwise else { panic!("still scaled") };
+    /// assert!(matches!(*inner, Initializer::DeltaOrthogonal { groups: 16, .. }));
+    /// ```
+    #[must_use]
+    pub fn for_groups(self, groups: usize) -> Self {
+        match self {
+            Self::DeltaOrthogonal { gain, .. } => Self::DeltaOrthogonal { gain, groups },
+            Self::Dirac { .. } => Self::Dirac { groups },
+            Self::Scaled { inner, factor } => Self::Scaled {
+                inner: Box::new(inner.for_groups(groups)),
+                factor,
+            },
+            other => other,
+        }
+    }
+
     /// Checks every parameter, without a tensor.
     ///
     /// # Errors

@@ -94,7 +94,7 @@ impl Conv2d {
     }
 
     /// Rows of the unrolled input of one group: `in / groups * kh * kw`.
-    fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.in_channels / self.groups * self.kernel.0 * self.kernel.1
     }
 

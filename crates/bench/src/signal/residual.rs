@@ -66,10 +66,20 @@ struct Step {
 
 #[derive(Debug, Clone)]
 enum Kind {
+    /// A dense layer or a convolution (its fans per group, the mean-field limit ignoring
+    /// the zero padding's border).
     Dense(DenseMoments),
     Activation(Activation),
     Norm,
-    Residual { alpha: f64, branch: Vec<Step> },
+    /// Flatten: the same values.
+    Pass,
+    /// Pooling: the variance depends on how neighbouring pixels correlate, outside the
+    /// recursion.
+    Opaque,
+    Residual {
+        alpha: f64,
+        branch: Vec<Step>,
+    },
 }
 
 /// Walks `layers` forward from `input`, taking dense moments from `dense` in order.
@@ -82,8 +92,10 @@ fn walk(
     for layer in layers {
         let input = signal;
         let kind = match layer {
-            LayerSpec::Dense { .. } => {
-                let m = dense.next().expect("one set of moments per dense layer");
+            LayerSpec::Dense { .. } | LayerSpec::Conv2d { .. } => {
+                let m = dense
+                    .next()
+                    .expect("one set of moments per dense or convolutional layer");
                 signal = match input.second_moment() {
                     Some(x) => Signal::Gaussian(m.fan_in as f64 * m.weight * x + m.bias),
                     None => Signal::Unknown,
@@ -103,6 +115,13 @@ fn walk(
                     _ => Signal::Gaussian(gain * gain),
                 };
                 Kind::Norm
+            }
+            LayerSpec::Flatten => Kind::Pass,
+            LayerSpec::MaxPool { .. }
+            | LayerSpec::AveragePool { .. }
+            | LayerSpec::GlobalAveragePool => {
+                signal = Signal::Unknown;
+                Kind::Opaque
             }
             LayerSpec::Residual { branch, alpha } => {
                 let mut inner = Vec::new();
@@ -130,6 +149,7 @@ fn walk(
 fn times_backward_factor(p: f64, step: &Step) -> Option<f64> {
     match (&step.kind, step.input) {
         (Kind::Dense(m), _) => Some(p * m.fan_out as f64 * m.weight),
+        (Kind::Pass, _) => Some(p),
         (Kind::Activation(activation), Signal::Gaussian(q)) => {
             Some(p * slope_moment(*activation, q))
         }

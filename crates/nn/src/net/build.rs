@@ -1,14 +1,16 @@
 //! From a [`NetConfig`] and a [`NetInit`] to layers and their initialized parameters.
 
 use initlab_init::{Fans, Initializer, RngKey};
-use ndarray::{ArrayViewMut1, ArrayViewMut2};
+use ndarray::{ArrayViewMut1, ArrayViewMut2, ArrayViewMutD, IxDyn};
 
 use super::pass::{AlphaAt, Node};
-use super::spec::{LayerSpec, NetConfig};
+use super::spec::{LayerSpec, NetConfig, Shape, conv_of, layer_shape, pool_of};
 use crate::{LayerInit, NnError, Real};
 
-/// How a network's dense layers are initialized: one weight and bias strategy, a rule for
-/// the layers of residual branches, and overrides by layer path.
+/// How a network's dense and convolutional layers are initialized: one weight and bias
+/// strategy, a rule for the layers of residual branches, and overrides by layer path.
+/// A convolution's strategy takes the layer's groups ([`Initializer::for_groups`]) and
+/// its fans per group ([`Fans::from_grouped_shape`]).
 ///
 /// Normalization gains and residual multipliers are part of the [`NetConfig`]
 /// ([`with_norm_gain`](NetConfig::with_norm_gain), [`with_alpha`](NetConfig::with_alpha));
@@ -74,25 +76,23 @@ impl NetInit {
         self
     }
 
-    /// The strategies each dense layer of `config` gets, first to last (branches in
-    /// place): what [`NetConfig::build`] draws from, for predictions and reports.
+    /// The strategies each dense and convolutional layer of `config` gets, first to last
+    /// (branches in place): what [`NetConfig::build`] draws from, for predictions and
+    /// reports.
     ///
     /// # Errors
     /// A bad layer ([`NnError::Layer`]) or a scheme that rejects the network (Fixup's
     /// exponent needs branches of at least 2 dense layers).
     pub fn dense_inits(&self, config: &NetConfig) -> Result<Vec<DenseInit>, NnError> {
         config.output()?;
-        let last_dense = config
-            .layers
-            .iter()
-            .rposition(|l| matches!(l, LayerSpec::Dense { .. }));
+        let last_weighted = config.layers.iter().rposition(is_weighted);
         let blocks = config.residual_blocks().max(1);
         let mut out = Vec::new();
-        let mut width = config.input;
+        let mut shape = config.input_shape();
         for (index, layer) in config.layers.iter().enumerate() {
             let path = format!("layers.{index}");
-            let output = Some(index) == last_dense;
-            self.collect(layer, &mut width, &path, None, output, blocks, &mut out)?;
+            let output = Some(index) == last_weighted;
+            self.collect(layer, &mut shape, &path, None, output, blocks, &mut out)?;
         }
         Ok(out)
     }
@@ -101,50 +101,57 @@ impl NetInit {
     fn collect(
         &self,
         layer: &LayerSpec,
-        width: &mut usize,
+        shape: &mut Shape,
         path: &str,
         branch: Option<BranchSite>,
         output: bool,
         blocks: usize,
         out: &mut Vec<DenseInit>,
     ) -> Result<(), NnError> {
-        match layer {
-            LayerSpec::Dense { width: units } => {
-                let site = Site {
-                    path,
-                    branch,
-                    output,
-                };
-                out.push(DenseInit {
-                    path: path.to_owned(),
-                    fans: Fans::new(*width, *units),
-                    init: self.layer(&site)?,
+        if let LayerSpec::Residual { branch: layers, .. } = layer {
+            let weighted = layers.iter().filter(|l| is_weighted(l)).count();
+            let (mut index, mut inner) = (0, *shape);
+            for (i, layer) in layers.iter().enumerate() {
+                let site = is_weighted(layer).then_some(BranchSite {
+                    blocks,
+                    layers: weighted,
+                    index,
                 });
-                *width = *units;
+                index += usize::from(site.is_some());
+                let at = format!("{path}.branch.{i}");
+                self.collect(layer, &mut inner, &at, site, false, blocks, out)?;
             }
-            LayerSpec::Residual { branch: layers, .. } => {
-                let dense = layers
-                    .iter()
-                    .filter(|l| matches!(l, LayerSpec::Dense { .. }))
-                    .count();
-                let (mut index, mut inner) = (0, *width);
-                for (i, layer) in layers.iter().enumerate() {
-                    let site = matches!(layer, LayerSpec::Dense { .. }).then_some(BranchSite {
-                        blocks,
-                        layers: dense,
-                        index,
-                    });
-                    index += usize::from(site.is_some());
-                    let at = format!("{path}.branch.{i}");
-                    self.collect(layer, &mut inner, &at, site, false, blocks, out)?;
-                }
-            }
-            _ => {}
+            return Ok(());
         }
+        let fans = match (layer, *shape) {
+            (LayerSpec::Dense { width: units }, _) => Some(Fans::new(shape.len(), *units)),
+            (LayerSpec::Conv2d { groups, .. }, Shape::Image(image)) => {
+                let conv = conv_of(layer, image.channels).expect("a convolution");
+                let fans = Fans::from_grouped_shape(&conv.weight_shape(), *groups);
+                Some(fans.map_err(|source| NnError::Init {
+                    tensor: format!("{path}.weight"),
+                    source,
+                })?)
+            }
+            _ => None,
+        };
+        if let Some(fans) = fans {
+            let site = Site {
+                path,
+                branch,
+                output,
+            };
+            out.push(DenseInit {
+                path: path.to_owned(),
+                fans,
+                init: self.layer(&site)?,
+            });
+        }
+        *shape = layer_shape(layer, *shape, path)?;
         Ok(())
     }
 
-    /// The strategies of one dense layer.
+    /// The strategies of one dense or convolutional layer.
     fn layer(&self, site: &Site<'_>) -> Result<LayerInit, NnError> {
         if let Some((_, init)) = self.overrides.iter().rev().find(|(p, _)| p == site.path) {
             return Ok(init.clone());
@@ -178,18 +185,24 @@ impl NetInit {
     }
 }
 
-/// The strategies a dense layer is initialized with, and where it sits.
+/// Whether a layer has a weight and a bias drawn by a [`NetInit`]: dense layers and
+/// convolutions.
+fn is_weighted(layer: &LayerSpec) -> bool {
+    matches!(layer, LayerSpec::Dense { .. } | LayerSpec::Conv2d { .. })
+}
+
+/// The strategies a dense or convolutional layer is initialized with, and where it sits.
 #[derive(Debug, Clone)]
 pub struct DenseInit {
     /// Its path: `layers.0`, `layers.3.branch.1`.
     pub path: String,
-    /// Its fans.
+    /// Its fans (a convolution's per group, with its receptive field).
     pub fans: Fans,
     /// Its weight and bias strategies.
     pub init: LayerInit,
 }
 
-/// Where a dense layer sits.
+/// Where a dense or convolutional layer sits.
 struct Site<'a> {
     path: &'a str,
     branch: Option<BranchSite>,
@@ -197,12 +210,12 @@ struct Site<'a> {
     output: bool,
 }
 
-/// A dense layer's place in a residual branch.
+/// A dense or convolutional layer's place in a residual branch.
 #[derive(Debug, Clone, Copy)]
 struct BranchSite {
     /// Residual blocks at the top level.
     blocks: usize,
-    /// Dense layers in this branch.
+    /// Dense and convolutional layers in this branch.
     layers: usize,
     /// This layer's index among them.
     index: usize,
@@ -222,8 +235,9 @@ pub struct Tensor {
     pub name: String,
     /// Where its values start.
     pub offset: usize,
-    /// Its shape: `[out, in]` for dense weights, `[width]` for biases, gains and running
-    /// averages, `[]` for a residual multiplier.
+    /// Its shape: `[out, in]` for dense weights, `[out, in / groups, kh, kw]` for
+    /// convolution kernels, `[width]` for biases, gains and running averages (`[channels]`
+    /// for an image's BatchNorm), `[]` for a residual multiplier.
     pub shape: Vec<usize>,
 }
 
@@ -270,18 +284,18 @@ pub(crate) fn compile<T: Real>(
         key: RngKey::new(seed),
         out: &mut out,
     };
-    let mut width = config.input;
+    let mut shape = config.input_shape();
     let mut nodes = Vec::with_capacity(config.layers.len());
     for (index, layer) in config.layers.iter().enumerate() {
         let path = format!("layers.{index}");
-        nodes.push(builder.node(layer, &mut width, &path)?);
+        nodes.push(builder.node(layer, &mut shape, &path)?);
     }
     out.nodes = nodes;
     Ok(out)
 }
 
 struct Builder<'a, T> {
-    /// Each dense layer's strategies, in the order the walk meets them.
+    /// Each dense and convolutional layer's strategies, in the order the walk meets them.
     dense: &'a mut std::vec::IntoIter<DenseInit>,
     key: RngKey,
     out: &'a mut Compiled<T>,
@@ -322,41 +336,48 @@ impl<T: Real> Builder<'_, T> {
         self.key.tensor(self.out.tensors.len() as u64 - 1)
     }
 
-    fn node(&mut self, layer: &LayerSpec, width: &mut usize, path: &str) -> Result<Node, NnError> {
-        let input = *width;
+    fn node(&mut self, layer: &LayerSpec, shape: &mut Shape, path: &str) -> Result<Node, NnError> {
+        let before = *shape;
+        let input = before.len();
+        if !matches!(layer, LayerSpec::Residual { .. }) {
+            *shape = layer_shape(layer, before, path)?;
+        }
+        let image = match before {
+            Shape::Image(image) => Some(image),
+            Shape::Flat(_) => None,
+        };
         Ok(match layer {
             LayerSpec::Dense { width: units } => {
                 let units = *units;
-                *width = units;
-                let init = self
-                    .dense
-                    .next()
-                    .expect("one strategy per dense layer")
-                    .init;
-                let named = |tensor: &str| {
-                    let tensor = format!("{path}.{tensor}");
-                    move |source| NnError::Init { tensor, source }
-                };
-                let at = self.tensor(path, "weight", vec![units, input])?;
-                let key = self.last_key();
-                let values = &mut self.out.params[at..at + units * input];
-                let mut weight =
-                    ArrayViewMut2::from_shape((units, input), values).expect("tensor shape");
-                init.weight
-                    .fill(&mut weight, key)
-                    .map_err(named("weight"))?;
-                let bias_at = self.tensor(path, "bias", vec![units])?;
-                let key = self.last_key();
-                let mut bias = ArrayViewMut1::from(&mut self.out.params[bias_at..bias_at + units]);
-                init.bias
-                    .fill_with_fans(&mut bias, Fans::new(input, units), key)
-                    .map_err(named("bias"))?;
+                let at = self.weighted(path, vec![units, input], 1)?;
                 Node::Dense {
                     input,
                     output: units,
                     at,
                 }
             }
+            LayerSpec::Conv2d { .. } => {
+                let image = image.expect("checked: a convolution takes an image");
+                let conv = conv_of(layer, image.channels).expect("a convolution");
+                let at = self.weighted(path, conv.weight_shape().to_vec(), conv.groups)?;
+                Node::Conv {
+                    conv,
+                    input: (image.height, image.width),
+                    at,
+                }
+            }
+            LayerSpec::MaxPool { .. }
+            | LayerSpec::AveragePool { .. }
+            | LayerSpec::GlobalAveragePool => {
+                let image = image.expect("checked: pooling takes an image");
+                let pixels = (image.height, image.width);
+                Node::Pool {
+                    pool: pool_of(layer, pixels).expect("a pooling layer"),
+                    channels: image.channels,
+                    input: pixels,
+                }
+            }
+            LayerSpec::Flatten => Node::Flatten,
             LayerSpec::Activation { activation } => Node::Activation(*activation),
             LayerSpec::LayerNorm { eps, gain } => Node::LayerNorm {
                 width: input,
@@ -368,19 +389,25 @@ impl<T: Real> Builder<'_, T> {
                 momentum,
                 gain,
             } => {
-                let at = self.norm_parameters(path, input, *gain)?;
+                // Per channel of an image, per feature otherwise.
+                let (features, pixels) = match image {
+                    Some(image) => (image.channels, input / image.channels),
+                    None => (input, 1),
+                };
+                let at = self.norm_parameters(path, features, *gain)?;
                 let running = self.out.running.len();
                 for (name, value) in [("running_mean", 0.0), ("running_var", 1.0)] {
                     let offset = self.out.running.len();
                     self.out.buffers.push(Tensor {
                         name: format!("{path}.{name}"),
                         offset,
-                        shape: vec![input],
+                        shape: vec![features],
                     });
-                    self.out.running.resize(offset + input, T::of(value));
+                    self.out.running.resize(offset + features, T::of(value));
                 }
                 Node::BatchNorm {
                     width: input,
+                    pixels,
                     eps: *eps,
                     momentum: *momentum,
                     at,
@@ -398,7 +425,7 @@ impl<T: Real> Builder<'_, T> {
                 } else {
                     AlphaAt::Fixed(alpha.value)
                 };
-                let mut inner = *width;
+                let mut inner = before;
                 let mut nodes = Vec::with_capacity(layers.len());
                 for (i, layer) in layers.iter().enumerate() {
                     let at = format!("{path}.branch.{i}");
@@ -410,6 +437,45 @@ impl<T: Real> Builder<'_, T> {
                 }
             }
         })
+    }
+
+    /// A dense or convolutional layer's weight of `shape` (`[out, ...]`) and its bias
+    /// `[out]`, drawn with the layer's strategies; returns the weight's offset.
+    fn weighted(&mut self, path: &str, shape: Vec<usize>, groups: usize) -> Result<usize, NnError> {
+        let DenseInit { fans, init, .. } = self
+            .dense
+            .next()
+            .expect("one strategy per dense or convolutional layer");
+        let named = |tensor: &str| {
+            let tensor = format!("{path}.{tensor}");
+            move |source| NnError::Init { tensor, source }
+        };
+        let units = shape[0];
+        let at = self.tensor(path, "weight", shape.clone())?;
+        let key = self.last_key();
+        let len = self.out.tensors.last().expect("just added").len();
+        let values = &mut self.out.params[at..at + len];
+        if let [out, input] = shape[..] {
+            // A dense weight draws as it always has: the fans of its shape.
+            let mut weight = ArrayViewMut2::from_shape((out, input), values).expect("tensor shape");
+            init.weight
+                .fill(&mut weight, key)
+                .map_err(named("weight"))?;
+        } else {
+            let mut weight =
+                ArrayViewMutD::from_shape(IxDyn(&shape), values).expect("tensor shape");
+            init.weight
+                .for_groups(groups)
+                .fill_with_fans(&mut weight, fans, key)
+                .map_err(named("weight"))?;
+        }
+        let bias_at = self.tensor(path, "bias", vec![units])?;
+        let key = self.last_key();
+        let mut bias = ArrayViewMut1::from(&mut self.out.params[bias_at..bias_at + units]);
+        init.bias
+            .fill_with_fans(&mut bias, fans, key)
+            .map_err(named("bias"))?;
+        Ok(at)
     }
 
     /// A gain starting at `gain` and a bias at 0; returns the gain's offset.

@@ -4,28 +4,28 @@
 use ndarray::{ArrayView2, s};
 
 use super::Net;
-use super::pass::{Node, dense_layers, dense_parameters, stages};
+use super::pass::{Node, dense_parameters, stages, weighted_layers};
 use crate::diagnostics::{StageBuffers, duplicate_units, jacobian_mean_singular_value, norm};
 use crate::workspace::Workspace;
 use crate::{Activation, LayerDiagnostics, Loss, NnError, Real, Targets};
 
 /// One training-mode forward and backward pass of `inputs` (BatchNorm on the batch's
-/// statistics, as in a training step), reported per *stage*: each top-level dense layer
-/// or residual block together with the normalization and activation layers after it, in
-/// order. So a plain network's stages are its dense layers, each with its activation, and
+/// statistics, as in a training step), reported per *stage*: each top-level dense or
+/// convolutional layer or residual block together with the normalization and activation
+/// layers right after it, in order (pooling and flatten belong to no stage). So a plain network's stages are its dense layers, each with its activation, and
 /// [`diagnose`](crate::diagnose)'s fields read the same way:
 ///
 /// - `pre_*`: the stage's first layer's output (a dense layer's `x W^T + b`, a block's
 ///   `x + α · branch(x)`), before its normalization and activation; `post_*`: the stage's
 ///   output.
-/// - `weight_grad_norm`, `update_ratio`: over the dense weights of the stage (all of a
-///   block's branch).
+/// - `weight_grad_norm`, `update_ratio`: over the dense and convolution weights of the
+///   stage (all of a block's branch).
 /// - `backprop_grad_std`: of the gradient with respect to `pre`.
-/// - `duplicate_units`: among a dense layer's units, or those of the first dense layer of a
-///   block's branch.
+/// - `duplicate_units`: among a dense layer's units (a convolution's filters), or those of
+///   the first such layer of a block's branch.
 /// - `jacobian_mean_singular_value`: for a dense layer or a block followed by at most an
 ///   activation, the block's branch without normalization (`D (I + α W_m D_m … W_1 D_1)`);
-///   `None` for stages with normalization.
+///   `None` for stages with normalization and for convolutions.
 ///
 /// # Errors
 /// Data the network cannot use.
@@ -76,8 +76,9 @@ pub fn diagnose<T: Real>(
                 _ => None,
             })
             .unwrap_or(Activation::Identity);
-        // Every dense layer of the stage's first node: itself, or a block's branch.
-        let dense = dense_layers(std::slice::from_ref(&stage[0]));
+        // Every dense or convolutional layer of the stage's first node: itself, or a
+        // block's branch.
+        let dense = weighted_layers(std::slice::from_ref(&stage[0]));
         let values = |source: &[T]| -> Vec<f64> {
             dense
                 .iter()

@@ -1,12 +1,12 @@
-//! LSUV (Mishkin & Matas 2015) on a [`Net`]: every dense layer, branches included, in the
-//! order a forward pass meets them, rescaled until its output variance on the batch is
-//! one.
+//! LSUV (Mishkin & Matas 2015) on a [`Net`]: every dense and convolutional layer, branches
+//! included, in the order a forward pass meets them, rescaled until its output variance on
+//! the batch is one.
 
 use initlab_init::{Initializer, RngKey};
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use super::Net;
-use super::pass::{self, Slot, dense_layers};
+use super::pass::{self, Slot, weighted_layers};
 use crate::workspace::Workspace;
 use crate::{LsuvConfig, LsuvLayer, NnError, Real};
 
@@ -20,9 +20,11 @@ fn slot_at<'a, T>(slots: &'a [Slot<T>], path: &[usize]) -> &'a Slot<T> {
 
 /// Runs LSUV on `net` with the batch `inputs` (BatchNorm on the batch's statistics, as in
 /// training): orthogonal weights and zero biases first (unless
-/// [`LsuvConfig::orthogonal_first`] is false), then each dense layer, first to last with a
-/// block's branch in place, rescaled until the variance of its output is within tolerance
-/// of one. Reports per dense layer, in [`Net::tensors`] order.
+/// [`LsuvConfig::orthogonal_first`] is false; a convolution's kernel as the matrix
+/// `[out, in / groups * kh * kw]`, as PyTorch's `orthogonal_`), then each dense or
+/// convolutional layer, first to last with a block's branch in place, rescaled until the
+/// variance of its output is within tolerance of one. Reports per such layer, in
+/// [`Net::tensors`] order.
 ///
 /// In a residual network this gives every branch's last layer unit variance, so each
 /// block adds one unit of variance to the stream: it grows linearly with depth, as with
@@ -59,7 +61,7 @@ pub fn lsuv<T: Real>(
         return crate::lsuv::plain(&mut plain, inputs, config, |l| names[2 * l].clone());
     }
     let x = inputs.as_standard_layout();
-    let layers = dense_layers(&net.nodes);
+    let layers = weighted_layers(&net.nodes);
     if config.orthogonal_first {
         let key = RngKey::new(config.seed);
         for layer in &layers {

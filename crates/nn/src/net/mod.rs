@@ -1,7 +1,8 @@
 //! The network model: every network `initlab-nn` trains is a [`Net`], from plain stacks of dense
-//! layers and activations to residual blocks, LayerNorm and BatchNorm, with the
-//! initializations made for them (Fixup, SkipInit, ReZero, GPT-2's residual scaling,
-//! zero γ).
+//! layers and activations to residual blocks, LayerNorm and BatchNorm, and convolutional
+//! networks on images ([`NetConfig::image`]: convolutions, pooling, flatten, BatchNorm over
+//! channels), with the initializations made for them (Fixup, SkipInit, ReZero, GPT-2's
+//! residual scaling, zero γ, delta-orthogonal kernels).
 //!
 //! A [`NetConfig`] lists [`LayerSpec`]s; [`NetConfig::build`] lays out and initializes
 //! them with a [`NetInit`] into a [`Net`], whose trainable values live in one flat vector
@@ -59,7 +60,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
 pub use lsuv::lsuv;
-pub use spec::{Alpha, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock};
+pub use spec::{Alpha, Image, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock, Shape};
 
 use crate::data::Io;
 use crate::stack;

@@ -375,3 +375,137 @@ pub(crate) fn update_running<T: Real>(
         *r = keep * *r + take * v * unbias;
     }
 }
+
+/// BatchNorm over the channels of images: channel `c` of a row is its `pixels` values from
+/// `c * pixels`, and its statistics cover every pixel of every sample, summed sample by
+/// sample in order, so the bits never depend on the thread count.
+pub(crate) fn channel_forward<T: Real>(
+    x: ArrayView2<'_, T>,
+    stats: &mut Stats<T>,
+    gain: &[T],
+    bias: &[T],
+    eps: f64,
+    mut y: ArrayViewMut2<'_, T>,
+) {
+    let pixels = x.ncols() / gain.len();
+    let (k, eps) = (T::of((x.nrows() * pixels) as f64), T::of(eps));
+    let Stats {
+        mean,
+        inv_std,
+        var,
+        scale,
+        mean_dy: shift,
+        ..
+    } = stats;
+    y.axis_chunks_iter_mut(Axis(1), pixels)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(1), pixels))
+        .zip(mean.par_iter_mut().zip(var.par_iter_mut()))
+        .zip(inv_std.par_iter_mut().zip(scale.par_iter_mut()))
+        .zip(shift.par_iter_mut())
+        .zip(gain.par_iter().zip(bias))
+        .for_each(
+            |(((((mut y, x), (mean, var)), (inv_std, scale)), shift), (&g, &b))| {
+                let sum = |f: &dyn Fn(T) -> T| {
+                    x.rows().into_iter().fold(T::zero(), |s, row| {
+                        let row = unit(row);
+                        s + lane_sum(row, row, row, |v, _, _| f(v))
+                    })
+                };
+                *mean = sum(&|v| v) / k;
+                let m = *mean;
+                *var = sum(&|v| (v - m) * (v - m)) / k;
+                *inv_std = T::one() / (*var + eps).sqrt();
+                *scale = g * *inv_std;
+                *shift = b - m * *scale;
+                let (a, b) = (*scale, *shift);
+                for (y, x) in y.rows_mut().into_iter().zip(x.rows()) {
+                    for (y, &x) in unit_mut(y).iter_mut().zip(unit(x)) {
+                        *y = a * x + b;
+                    }
+                }
+            },
+        );
+}
+
+/// Evaluation over channels: each channel's scale and shift from its running averages.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn channel_eval<T: Real>(
+    x: ArrayView2<'_, T>,
+    stats: &mut Stats<T>,
+    gain: &[T],
+    bias: &[T],
+    running_mean: &[T],
+    running_var: &[T],
+    eps: f64,
+    mut y: ArrayViewMut2<'_, T>,
+) {
+    let pixels = x.ncols() / gain.len();
+    let eps = T::of(eps);
+    let (scale, shift) = (&mut stats.scale, &mut stats.mean_dy);
+    for j in 0..gain.len() {
+        scale[j] = gain[j] / (running_var[j] + eps).sqrt();
+        shift[j] = bias[j] - running_mean[j] * scale[j];
+    }
+    let (scale, shift) = (&*scale, &*shift);
+    y.axis_chunks_iter_mut(Axis(0), BLOCK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), BLOCK))
+        .with_max_len(1)
+        .for_each(|(mut y, x)| {
+            for (y, x) in y.rows_mut().into_iter().zip(x.rows()) {
+                let channels = unit_mut(y).chunks_mut(pixels).zip(unit(x).chunks(pixels));
+                for ((y, x), (&a, &b)) in channels.zip(scale.iter().zip(shift)) {
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = a * x + b;
+                    }
+                }
+            }
+        });
+}
+
+/// The backward pass of [`channel_forward`]: per channel, `dγ = Σ dy · x̂`, `dβ = Σ dy`
+/// over every pixel of every sample, and `dx = γ/σ · (dy - mean(dy) - x̂ · mean(dy · x̂))`.
+pub(crate) fn channel_backward<T: Real>(
+    x: ArrayView2<'_, T>,
+    dy: ArrayView2<'_, T>,
+    stats: &mut Stats<T>,
+    gain: &[T],
+    g_gain: &mut [T],
+    g_bias: &mut [T],
+    dx: Option<ArrayViewMut2<'_, T>>,
+) {
+    let pixels = x.ncols() / gain.len();
+    let inv_k = T::one() / T::of((x.nrows() * pixels) as f64);
+    let (mean, inv_std) = (&stats.mean, &stats.inv_std);
+    let sums = |gg: &mut T, gb: &mut T, x: ArrayView2<'_, T>, dy: ArrayView2<'_, T>, m, inv| {
+        (*gg, *gb) = (T::zero(), T::zero());
+        for (x, dy) in x.rows().into_iter().zip(dy.rows()) {
+            let (dy, x) = (unit(dy), unit(x));
+            *gg = *gg + lane_sum(dy, x, x, |d, x, _| d * ((x - m) * inv));
+            *gb = *gb + lane_sum(dy, dy, dy, |d, _, _| d);
+        }
+    };
+    let channels = g_gain
+        .par_iter_mut()
+        .zip(g_bias.par_iter_mut())
+        .zip(x.axis_chunks_iter(Axis(1), pixels))
+        .zip(dy.axis_chunks_iter(Axis(1), pixels))
+        .zip(mean.par_iter().zip(inv_std))
+        .zip(gain);
+    let Some(mut dx) = dx else {
+        channels.for_each(|(((((gg, gb), x), dy), (&m, &inv)), _)| sums(gg, gb, x, dy, m, inv));
+        return;
+    };
+    channels
+        .zip(dx.axis_chunks_iter_mut(Axis(1), pixels))
+        .for_each(|((((((gg, gb), x), dy), (&m, &inv)), &g), mut dx)| {
+            sums(gg, gb, x, dy, m, inv);
+            let (s, md, mdx) = (g * inv, *gb * inv_k, *gg * inv_k);
+            for ((dx, dy), x) in dx.rows_mut().into_iter().zip(dy.rows()).zip(x.rows()) {
+                for ((dx, &d), &x) in unit_mut(dx).iter_mut().zip(unit(dy)).zip(unit(x)) {
+                    *dx = s * (d - md - (x - m) * inv * mdx);
+                }
+            }
+        });
+}

@@ -11,7 +11,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use super::norm;
+use crate::conv::Conv2d;
 use crate::dense::{self, unit, unit_mut};
+use crate::pool::Pool2d;
 use crate::{Activation, Real};
 use crate::{GRAD_ROWS, UNIT_BLOCK};
 
@@ -28,6 +30,21 @@ pub(crate) enum Node {
         output: usize,
         at: usize,
     },
+    /// Weight `[out, in / groups * kh * kw]` at `at`, bias `[out]` right after it, on
+    /// images of `input` pixels.
+    Conv {
+        conv: Conv2d,
+        input: (usize, usize),
+        at: usize,
+    },
+    /// Each of `channels` channels of images of `input` pixels pooled.
+    Pool {
+        pool: Pool2d,
+        channels: usize,
+        input: (usize, usize),
+    },
+    /// A copy: an image's values are already its flat features.
+    Flatten,
     Activation(Activation),
     /// Gain `[width]` at `at`, bias `[width]` right after it.
     LayerNorm {
@@ -35,10 +52,12 @@ pub(crate) enum Node {
         eps: f64,
         at: usize,
     },
-    /// Gain and bias as LayerNorm's; running mean `[width]` at `running` in the buffers,
+    /// Gain and bias `[width / pixels]` (one per feature, or per channel of an image of
+    /// `pixels` pixels); running mean `[width / pixels]` at `running` in the buffers,
     /// running variance right after it.
     BatchNorm {
         width: usize,
+        pixels: usize,
         eps: f64,
         momentum: f64,
         at: usize,
@@ -48,6 +67,28 @@ pub(crate) enum Node {
         branch: Vec<Node>,
         alpha: AlphaAt,
     },
+}
+
+impl Node {
+    /// Values per sample after this layer, given `width` before it.
+    fn output_width(&self, width: usize) -> usize {
+        match self {
+            Self::Dense { output, .. } => *output,
+            Self::Conv { conv, input, .. } => {
+                let (height, width) = conv.output_size(*input).expect("checked when built");
+                conv.out_channels * height * width
+            }
+            Self::Pool {
+                pool,
+                channels,
+                input,
+            } => {
+                let (height, width) = pool.output_size(*input).expect("checked when built");
+                channels * height * width
+            }
+            _ => width,
+        }
+    }
 }
 
 /// A residual multiplier: a constant, or the parameter at this index.
@@ -121,10 +162,7 @@ impl<T: Real> Slot<T> {
 
     fn new(node: &Node, width: usize, rows: usize) -> (Self, usize) {
         let empty = || Array2::zeros((0, 0));
-        let out_width = match node {
-            Node::Dense { output, .. } => *output,
-            _ => width,
-        };
+        let out_width = node.output_width(width);
         let mut slot = Self {
             out: Array2::zeros((rows, out_width)),
             grad: Array2::zeros((rows, out_width)),
@@ -134,12 +172,14 @@ impl<T: Real> Slot<T> {
         };
         match node {
             Node::LayerNorm { .. } => slot.norm = Some(norm::Stats::new(rows)),
-            Node::BatchNorm { .. } => slot.norm = Some(norm::Stats::new(width)),
+            Node::BatchNorm { pixels, .. } => {
+                slot.norm = Some(norm::Stats::new(width / pixels));
+            }
             Node::Residual { branch, .. } => {
                 slot.branch = Self::sequence(branch, width, rows).0;
                 slot.skip = Array2::zeros((rows, width));
             }
-            Node::Dense { .. } | Node::Activation(_) => {}
+            _ => {}
         }
         (slot, out_width)
     }
@@ -215,6 +255,20 @@ fn forward_node<T: Real>(
             let out = slot.out.slice_mut(s![..n, ..]);
             dense::forward(x, w, b, out, None, UNIT_BLOCK);
         }
+        Node::Conv { conv, input, at } => {
+            let (w, b) = conv_parameters(params, at, &conv);
+            conv.forward(input, x, w, b, slot.out.slice_mut(s![..n, ..]))
+                .expect("the geometry was checked when the net was built");
+        }
+        Node::Pool {
+            pool,
+            channels,
+            input,
+        } => {
+            pool.forward(channels, input, x, slot.out.slice_mut(s![..n, ..]))
+                .expect("the geometry was checked when the net was built");
+        }
+        Node::Flatten => copy(x, slot.out.slice_mut(s![..n, ..])),
         Node::Activation(activation) => {
             rows_mut(&mut slot.out.slice_mut(s![..n, ..]))
                 .zip(rows(&x))
@@ -231,20 +285,22 @@ fn forward_node<T: Real>(
         }
         Node::BatchNorm {
             width,
+            pixels,
             eps,
             at,
             running: r,
             ..
         } => {
             let stats = slot.norm.as_mut().expect("BatchNorm has statistics");
-            let (gain, bias) = params[at..at + 2 * width].split_at(width);
+            let features = width / pixels;
+            let (gain, bias) = params[at..at + 2 * features].split_at(features);
             let out = slot.out.slice_mut(s![..n, ..]);
-            match mode {
-                Mode::Train => norm::batch_forward(x, stats, gain, bias, eps, out),
-                Mode::Eval => {
-                    let (mean, var) = running[r..r + 2 * width].split_at(width);
-                    norm::batch_eval(x, stats, gain, bias, mean, var, eps, out);
-                }
+            let (mean, var) = running[r..r + 2 * features].split_at(features);
+            match (mode, pixels) {
+                (Mode::Train, 1) => norm::batch_forward(x, stats, gain, bias, eps, out),
+                (Mode::Eval, 1) => norm::batch_eval(x, stats, gain, bias, mean, var, eps, out),
+                (Mode::Train, _) => norm::channel_forward(x, stats, gain, bias, eps, out),
+                (Mode::Eval, _) => norm::channel_eval(x, stats, gain, bias, mean, var, eps, out),
             }
         }
         Node::Residual { ref branch, alpha } => {
@@ -314,6 +370,32 @@ fn backward_node<T: Real>(
                 },
             );
         }
+        Node::Conv { conv, input, at } => {
+            let (w, _) = conv_parameters(params, at, &conv);
+            let (gw, rest) = grads[at..].split_at_mut(w.len());
+            let grads = initlab_gemm::AffineGrads {
+                dw: ArrayViewMut2::from_shape(w.dim(), gw).expect("weight shape"),
+                db: (&mut rest[..conv.out_channels]).into(),
+                dx,
+            };
+            conv.backward(input, x, w, dy, grads)
+                .expect("the geometry was checked when the net was built");
+        }
+        Node::Pool {
+            pool,
+            channels,
+            input,
+        } => {
+            if let Some(dx) = dx {
+                pool.backward(channels, input, x, dy, dx)
+                    .expect("the geometry was checked when the net was built");
+            }
+        }
+        Node::Flatten => {
+            if let Some(dx) = dx {
+                copy(dy, dx);
+            }
+        }
         Node::Activation(activation) => {
             let Some(mut dx) = dx else { return };
             let y = slot.out.slice(s![..n, ..]);
@@ -336,11 +418,18 @@ fn backward_node<T: Real>(
             let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
             norm::layer_backward(x, dy, stats, gain, g_gain, g_bias, dx);
         }
-        Node::BatchNorm { width, at, .. } => {
+        Node::BatchNorm {
+            width, pixels, at, ..
+        } => {
             let stats = slot.norm.as_mut().expect("BatchNorm has statistics");
-            let gain = &params[at..at + width];
-            let (g_gain, g_bias) = grads[at..at + 2 * width].split_at_mut(width);
-            norm::batch_backward(x, dy, stats, gain, g_gain, g_bias, dx);
+            let features = width / pixels;
+            let gain = &params[at..at + features];
+            let (g_gain, g_bias) = grads[at..at + 2 * features].split_at_mut(features);
+            if pixels == 1 {
+                norm::batch_backward(x, dy, stats, gain, g_gain, g_bias, dx);
+            } else {
+                norm::channel_backward(x, dy, stats, gain, g_gain, g_bias, dx);
+            }
         }
         Node::Residual { ref branch, alpha } => {
             let value = alpha.value::<T>(params);
@@ -409,7 +498,8 @@ fn dense_parameter_gradients<T: Real>(
         });
 }
 
-/// A dense layer: where its slot is and where its weights are.
+/// A dense or convolutional layer: where its slot is and where its weights are, seen as
+/// the matrix `[output, input]` (a convolution's `[out, in / groups * kh * kw]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DenseAt {
     /// Indices into the nodes, then into the branches of the blocks on the way.
@@ -418,11 +508,21 @@ pub(crate) struct DenseAt {
     pub(crate) output: usize,
     /// Where its weight starts; its bias follows.
     pub(crate) at: usize,
+    /// A convolution.
+    pub(crate) conv: bool,
 }
 
 /// Every dense layer in `nodes`, branches included, in the order a forward pass meets
 /// them.
 pub(crate) fn dense_layers(nodes: &[Node]) -> Vec<DenseAt> {
+    let mut layers = weighted_layers(nodes);
+    layers.retain(|layer| !layer.conv);
+    layers
+}
+
+/// Every dense and convolutional layer in `nodes`, branches included, in the order a
+/// forward pass meets them.
+pub(crate) fn weighted_layers(nodes: &[Node]) -> Vec<DenseAt> {
     fn walk(nodes: &[Node], prefix: &mut Vec<usize>, out: &mut Vec<DenseAt>) {
         for (i, node) in nodes.iter().enumerate() {
             prefix.push(i);
@@ -432,6 +532,14 @@ pub(crate) fn dense_layers(nodes: &[Node]) -> Vec<DenseAt> {
                     input,
                     output,
                     at,
+                    conv: false,
+                }),
+                Node::Conv { conv, at, .. } => out.push(DenseAt {
+                    path: prefix.clone(),
+                    input: conv.patch_len(),
+                    output: conv.out_channels,
+                    at,
+                    conv: true,
                 }),
                 Node::Residual { ref branch, .. } => walk(branch, prefix, out),
                 _ => {}
@@ -462,20 +570,26 @@ pub(crate) fn input_at<'a, T>(
     }
 }
 
-/// The nodes of every stage of `nodes`, in order: a stage is a dense layer or a residual
-/// block and the layers up to the next one.
+/// The nodes of every stage of `nodes`, in order: a stage is a dense or convolutional
+/// layer or a residual block, and the normalization and activation layers right after it
+/// (pooling and flattening belong to no stage).
 pub(crate) fn stages(nodes: &[Node]) -> Vec<std::ops::Range<usize>> {
-    let starts: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| matches!(n, Node::Dense { .. } | Node::Residual { .. }))
-        .map(|(i, _)| i)
-        .collect();
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &first)| first..starts.get(k + 1).copied().unwrap_or(nodes.len()))
-        .collect()
+    let mut stages = Vec::new();
+    for (first, node) in nodes.iter().enumerate() {
+        if matches!(
+            node,
+            Node::Dense { .. } | Node::Conv { .. } | Node::Residual { .. }
+        ) {
+            let after = nodes[first + 1..].iter().take_while(|n| {
+                matches!(
+                    n,
+                    Node::Activation(_) | Node::LayerNorm { .. } | Node::BatchNorm { .. }
+                )
+            });
+            stages.push(first..first + 1 + after.count());
+        }
+    }
+    stages
 }
 
 /// Folds each BatchNorm's batch statistics from the last training forward pass over `n`
@@ -490,13 +604,16 @@ pub(crate) fn update_running<T: Real>(
         match *node {
             Node::BatchNorm {
                 width,
+                pixels,
                 momentum,
                 running: r,
                 ..
             } => {
                 let stats = slot.norm.as_ref().expect("BatchNorm has statistics");
-                let (mean, var) = running[r..r + 2 * width].split_at_mut(width);
-                norm::update_running(stats, mean, var, momentum, n);
+                let features = width / pixels;
+                let (mean, var) = running[r..r + 2 * features].split_at_mut(features);
+                // A channel's statistics cover every pixel of every sample.
+                norm::update_running(stats, mean, var, momentum, n * pixels);
             }
             Node::Residual { ref branch, .. } => {
                 update_running(branch, &slot.branch, running, n);
@@ -516,6 +633,22 @@ pub(crate) fn dense_parameters<T>(
     let (w, rest) = params[at..].split_at(input * output);
     let w = ArrayView2::from_shape((output, input), w).expect("weight shape");
     (w, ArrayView1::from(&rest[..output]))
+}
+
+/// The weight `[out, in / groups * kh * kw]` and bias of a convolution.
+pub(crate) fn conv_parameters<'a, T>(
+    params: &'a [T],
+    at: usize,
+    conv: &Conv2d,
+) -> (ArrayView2<'a, T>, ArrayView1<'a, T>) {
+    dense_parameters(params, at, conv.patch_len(), conv.out_channels)
+}
+
+/// `to = from`, in parallel blocks of rows.
+fn copy<T: Real>(from: ArrayView2<'_, T>, mut to: ArrayViewMut2<'_, T>) {
+    rows_mut(&mut to)
+        .zip(rows(&from))
+        .for_each(|(mut to, from)| to.assign(&from));
 }
 
 /// `a` in parallel blocks of [`ROW_BLOCK`] rows.

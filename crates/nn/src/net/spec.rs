@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Activation, NnError};
 
-/// One layer of a [`NetConfig`]. Every layer but [`Dense`](Self::Dense) keeps its input's
-/// width.
+/// One layer of a [`NetConfig`]. Dense layers take and give flat features; convolutions
+/// and pooling take and give images (`channels x height x width`, NCHW); every other
+/// layer keeps its input's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LayerSpec {
@@ -41,13 +42,119 @@ pub enum LayerSpec {
         /// The gain's initial value (1; 0 for "zero γ", Goyal et al. 2017).
         gain: f64,
     },
-    /// `x + α · branch(x)`: the branch's layers run on `x` and must end at its width.
+    /// A 2-D convolution ([`crate::conv::Conv2d`]) to `channels` output channels, with bias:
+    /// weight `[channels, in / groups, kh, kw]`, bias `[channels]`.
+    Conv2d {
+        /// Output channels.
+        channels: usize,
+        /// Kernel height and width.
+        kernel: [usize; 2],
+        /// Step between output pixels, vertical and horizontal (default 1).
+        #[serde(default = "ones")]
+        stride: [usize; 2],
+        /// Zeros added on each side, vertical and horizontal (default 0).
+        #[serde(default)]
+        padding: [usize; 2],
+        /// Channel groups (default 1; the input's channels for a depthwise convolution).
+        #[serde(default = "one")]
+        groups: usize,
+    },
+    /// Max pooling of each channel ([`crate::pool::Pool2d`]), without padding.
+    MaxPool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Step between windows.
+        stride: [usize; 2],
+    },
+    /// Average pooling of each channel, without padding.
+    AveragePool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Step between windows.
+        stride: [usize; 2],
+    },
+    /// The mean of each channel: an image `[channels, 1, 1]`.
+    GlobalAveragePool,
+    /// An image's values as flat features, in NCHW order (what a dense layer takes).
+    Flatten,
+    /// `x + α · branch(x)`: the branch's layers run on `x` and must end at its shape.
     Residual {
         /// The branch's layers, first to last.
         branch: Vec<LayerSpec>,
         /// The multiplier of the branch.
         alpha: Alpha,
     },
+}
+
+fn ones() -> [usize; 2] {
+    [1, 1]
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The shape of an image sample: `channels x height x width`, stored NCHW (a batch is one
+/// row per sample, each row its channels' planes one after another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    /// Channels.
+    pub channels: usize,
+    /// Rows of pixels.
+    pub height: usize,
+    /// Pixels per row.
+    pub width: usize,
+}
+
+impl Image {
+    /// An image of `channels` planes of `height x width` pixels.
+    pub fn new(channels: usize, height: usize, width: usize) -> Self {
+        Self {
+            channels,
+            height,
+            width,
+        }
+    }
+
+    /// Pixels per channel; `None` past a usize.
+    pub fn pixels(&self) -> Option<usize> {
+        self.height.checked_mul(self.width)
+    }
+
+    /// Values per sample; `None` past a usize.
+    pub fn len(&self) -> Option<usize> {
+        self.pixels()?.checked_mul(self.channels)
+    }
+
+    /// Whether it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+/// What one sample is between two layers: flat features or an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Features.
+    Flat(usize),
+    /// An image.
+    Image(Image),
+}
+
+impl Shape {
+    /// Values per sample (an image's are checked to fit a usize when it is made).
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Flat(width) => *width,
+            Self::Image(image) => image.len().unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Whether it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The multiplier `α` of a residual branch: fixed, or a learnable scalar and its initial
@@ -228,18 +335,58 @@ impl ResidualBlock {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetConfig {
-    /// Width of the input.
+    /// Width of the input: values per sample.
     pub input: usize,
+    /// The input as an image, `input` values in NCHW order; `None` for flat features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
     /// The layers, first to last.
     pub layers: Vec<LayerSpec>,
 }
 
 impl NetConfig {
-    /// No layers yet.
+    /// No layers yet, on `input` flat features.
     pub fn new(input: usize) -> Self {
         Self {
             input,
+            image: None,
             layers: Vec::new(),
+        }
+    }
+
+    /// No layers yet, on images of `channels x height x width` (`input` is their product,
+    /// or 0 past a usize, which [`output`](Self::output) refuses).
+    ///
+    /// # Examples
+    /// ```
+    /// use initlab_nn::net::NetConfig;
+    /// use initlab_nn::Activation;
+    ///
+    /// // 1x28x28 digits: a stride-2 3x3 convolution to 16x14x14, tanh, global average
+    /// // pooling, and a dense layer to 10 logits.
+    /// let config = NetConfig::image(1, 28, 28)
+    ///     .conv(16, 3, 2, 1)
+    ///     .activation(Activation::Tanh)
+    ///     .global_average_pool()
+    ///     .flatten()
+    ///     .dense(10);
+    /// assert_eq!(config.output()?, 10);
+    /// # Ok::<(), initlab_nn::NnError>(())
+    /// ```
+    pub fn image(channels: usize, height: usize, width: usize) -> Self {
+        let image = Image::new(channels, height, width);
+        Self {
+            input: image.len().unwrap_or(0),
+            image: Some(image),
+            layers: Vec::new(),
+        }
+    }
+
+    /// The input's shape.
+    pub fn input_shape(&self) -> Shape {
+        match self.image {
+            Some(image) => Shape::Image(image),
+            None => Shape::Flat(self.input),
         }
     }
 
@@ -274,6 +421,31 @@ impl NetConfig {
     #[must_use]
     pub fn dense(self, width: usize) -> Self {
         self.push(LayerSpec::Dense { width })
+    }
+
+    /// Appends a square `kernel x kernel` convolution to `channels` channels, with this
+    /// stride and zero padding on every side, in one group.
+    #[must_use]
+    pub fn conv(self, channels: usize, kernel: usize, stride: usize, padding: usize) -> Self {
+        self.push(LayerSpec::Conv2d {
+            channels,
+            kernel: [kernel; 2],
+            stride: [stride; 2],
+            padding: [padding; 2],
+            groups: 1,
+        })
+    }
+
+    /// Appends global average pooling.
+    #[must_use]
+    pub fn global_average_pool(self) -> Self {
+        self.push(LayerSpec::GlobalAveragePool)
+    }
+
+    /// Appends a flatten layer.
+    #[must_use]
+    pub fn flatten(self) -> Self {
+        self.push(LayerSpec::Flatten)
     }
 
     /// Appends an activation.
@@ -322,7 +494,7 @@ impl NetConfig {
                         *gain = value;
                     }
                     LayerSpec::Residual { branch, .. } => set(branch, value),
-                    LayerSpec::Dense { .. } | LayerSpec::Activation { .. } => {}
+                    _ => {}
                 }
             }
         }
@@ -364,47 +536,77 @@ impl NetConfig {
 
     /// `(fan_in, fan_out)` of every dense layer, in order, branches included.
     pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
-        fn walk(layers: &[LayerSpec], mut width: usize, out: &mut Vec<(usize, usize)>) -> usize {
-            for layer in layers {
-                match layer {
-                    LayerSpec::Dense { width: w } => {
-                        out.push((width, *w));
-                        width = *w;
-                    }
-                    LayerSpec::Residual { branch, .. } => {
-                        walk(branch, width, out);
-                    }
-                    _ => {}
-                }
-            }
-            width
-        }
         let mut shapes = Vec::new();
-        walk(&self.layers, self.input, &mut shapes);
+        // Up to the first bad layer, which `output` names.
+        let _ = self.walk(|layer, input, output, _| {
+            if let LayerSpec::Dense { width } = layer {
+                shapes.push((input.len(), *width));
+            }
+            let _ = output;
+        });
         shapes
+    }
+
+    /// The number of trainable values a net built from it holds (as
+    /// [`Net::parameter_count`](super::Net::parameter_count)); `None` for a bad layer or a
+    /// count past a usize.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let mut total = Some(0_usize);
+        self.walk(|layer, input, _, _| {
+            let count = || match (layer, input) {
+                (LayerSpec::Dense { width }, _) => input.len().checked_add(1)?.checked_mul(*width),
+                (LayerSpec::Conv2d { .. }, Shape::Image(image)) => {
+                    let conv = conv_of(layer, image.channels)?;
+                    conv.patch_len()
+                        .checked_add(1)?
+                        .checked_mul(conv.out_channels)
+                }
+                (LayerSpec::LayerNorm { .. }, _) => input.len().checked_mul(2),
+                (LayerSpec::BatchNorm { .. }, Shape::Image(image)) => Some(2 * image.channels),
+                (LayerSpec::BatchNorm { .. }, Shape::Flat(width)) => width.checked_mul(2),
+                (LayerSpec::Residual { alpha, .. }, _) => Some(usize::from(alpha.learnable)),
+                _ => Some(0),
+            };
+            total = total.zip(count()).and_then(|(t, c)| t.checked_add(c));
+        })
+        .ok()?;
+        total
     }
 
     /// The output width of every layer, in order, branches included (a residual counts
     /// its branch's layers and then its own output).
     pub fn layer_widths(&self) -> Vec<usize> {
-        fn walk(layers: &[LayerSpec], mut width: usize, out: &mut Vec<usize>) -> usize {
-            for layer in layers {
-                match layer {
-                    LayerSpec::Dense { width: w } => width = *w,
-                    LayerSpec::Residual { branch, .. } => {
-                        walk(branch, width, out);
-                    }
-                    _ => {}
-                }
-                out.push(width);
-            }
-            width
-        }
-        let mut widths = Vec::new();
-        walk(&self.layers, self.input, &mut widths);
-        widths
+        self.layer_shapes().into_iter().map(|s| s.len()).collect()
     }
 
+    /// The output shape of every layer, in order, branches included (a residual counts its
+    /// branch's layers and then its own output), up to the first bad layer.
+    pub fn layer_shapes(&self) -> Vec<Shape> {
+        let mut shapes = Vec::new();
+        let _ = self.walk(|_, _, output, _| shapes.push(output));
+        shapes
+    }
+
+    /// Walks every layer with its input and output shapes and its path, branches before
+    /// their residual; the shape after the last layer.
+    ///
+    /// # Errors
+    /// As [`output`](Self::output), at the first bad layer.
+    pub(crate) fn walk(
+        &self,
+        mut visit: impl FnMut(&LayerSpec, Shape, Shape, &str),
+    ) -> Result<Shape, NnError> {
+        if let Some(image) = self.image
+            && image.len() != Some(self.input)
+        {
+            return Err(NnError::Config {
+                field: "image",
+                value: format!("{image:?}"),
+                expected: "channels x height x width equal to the input's width, and countable",
+            });
+        }
+        walk_sequence(&self.layers, self.input_shape(), "layers", &mut visit)
+    }
     /// Whether any layer is a [`LayerSpec::BatchNorm`]: the network then computes
     /// differently in training and evaluation.
     pub fn has_batch_norm(&self) -> bool {
@@ -421,10 +623,12 @@ impl NetConfig {
     /// The output width, after checking every layer.
     ///
     /// # Errors
-    /// [`NnError::Layer`] naming the first bad layer (`layers.2.branch.0`): a zero width,
-    /// an empty branch, a branch that does not end at its input's width, an `eps`,
-    /// `momentum` or value that is out of range; [`NnError::Config`] for a zero input or no
-    /// layers.
+    /// [`NnError::Layer`] naming the first bad layer (`layers.2.branch.0`): a zero width or
+    /// channel count, an empty branch, a branch that does not end at its input's shape, an
+    /// image layer on flat features or a dense layer on an image (flatten it first), a
+    /// convolution or pooling window the image cannot hold, an `eps`, `momentum` or value
+    /// that is out of range; [`NnError::Config`] for a zero input, an image that is not
+    /// the input's width, or no layers.
     pub fn output(&self) -> Result<usize, NnError> {
         if self.input == 0 {
             return Err(NnError::Config {
@@ -440,57 +644,177 @@ impl NetConfig {
                 expected: "at least one layer",
             });
         }
-        sequence_width(&self.layers, self.input, "layers")
+        Ok(self.walk(|_, _, _, _| {})?.len())
     }
 }
 
-/// The width after `layers` from `width`, checking each layer at `path.{index}`.
-fn sequence_width(layers: &[LayerSpec], mut width: usize, path: &str) -> Result<usize, NnError> {
+/// The shape after `layers` from `shape`, checking each layer at `path.{index}` and
+/// visiting it (a residual after its branch).
+fn walk_sequence(
+    layers: &[LayerSpec],
+    mut shape: Shape,
+    path: &str,
+    visit: &mut impl FnMut(&LayerSpec, Shape, Shape, &str),
+) -> Result<Shape, NnError> {
     for (index, layer) in layers.iter().enumerate() {
         let at = format!("{path}.{index}");
-        let bad = |problem: String| NnError::Layer {
-            path: at.clone(),
-            problem,
-        };
-        let finite = |name: &str, value: f64| {
-            if value.is_finite() {
-                Ok(())
-            } else {
-                Err(bad(format!("{name} = {value}; expected a finite number")))
-            }
-        };
-        match layer {
-            LayerSpec::Dense { width: 0 } => {
-                return Err(bad("width = 0; expected at least 1".into()));
-            }
-            LayerSpec::Dense { width: w } => width = *w,
-            LayerSpec::Activation { .. } => {}
-            LayerSpec::LayerNorm { eps, gain } | LayerSpec::BatchNorm { eps, gain, .. } => {
-                if !(eps.is_finite() && *eps > 0.0) {
-                    return Err(bad(format!("eps = {eps}; expected a finite number > 0")));
-                }
-                finite("gain", *gain)?;
-                if let LayerSpec::BatchNorm { momentum, .. } = layer
-                    && !(*momentum > 0.0 && *momentum <= 1.0)
-                {
+        let output = match layer {
+            LayerSpec::Residual { branch, alpha } => {
+                let bad = |problem: String| NnError::Layer {
+                    path: at.clone(),
+                    problem,
+                };
+                if !alpha.value.is_finite() {
                     return Err(bad(format!(
-                        "momentum = {momentum}; expected a number in (0, 1]"
+                        "alpha = {}; expected a finite number",
+                        alpha.value
                     )));
                 }
-            }
-            LayerSpec::Residual { branch, alpha } => {
-                finite("alpha", alpha.value)?;
                 if branch.is_empty() {
                     return Err(bad("an empty branch; expected at least one layer".into()));
                 }
-                let end = sequence_width(branch, width, &format!("{at}.branch"))?;
-                if end != width {
+                let end = walk_sequence(branch, shape, &format!("{at}.branch"), visit)?;
+                if end != shape {
                     return Err(bad(format!(
-                        "the branch ends at width {end}; expected its input's width {width}, to add to it"
+                        "the branch ends at {}; expected its input's {}, to add to it",
+                        describe(end),
+                        describe(shape)
                     )));
                 }
+                shape
             }
-        }
+            _ => layer_shape(layer, shape, &at)?,
+        };
+        visit(layer, shape, output, &at);
+        shape = output;
     }
-    Ok(width)
+    Ok(shape)
+}
+
+/// `shape` in words: `width 128`, `image 16x14x14`.
+fn describe(shape: Shape) -> String {
+    match shape {
+        Shape::Flat(width) => format!("width {width}"),
+        Shape::Image(i) => format!("image {}x{}x{}", i.channels, i.height, i.width),
+    }
+}
+
+/// The output shape of a layer other than a residual, checking it at `at`.
+pub(crate) fn layer_shape(layer: &LayerSpec, input: Shape, at: &str) -> Result<Shape, NnError> {
+    let bad = |problem: String| NnError::Layer {
+        path: at.to_owned(),
+        problem,
+    };
+    let finite = |name: &str, value: f64| {
+        if value.is_finite() {
+            Ok(())
+        } else {
+            Err(bad(format!("{name} = {value}; expected a finite number")))
+        }
+    };
+    let image = |what: &str| match input {
+        Shape::Image(image) => Ok(image),
+        Shape::Flat(width) => Err(bad(format!(
+            "{what} takes an image, and its input is {width} flat features; build the \
+             network on an image input (NetConfig::image, or `image` in the file)"
+        ))),
+    };
+    // The geometry's own message, at this layer's path.
+    let at_path = |e: NnError| match e {
+        NnError::Layer { problem, .. } => bad(problem),
+        other => other,
+    };
+    let pooled = |image: Image, pool: crate::pool::Pool2d| {
+        let (height, width) = pool
+            .output_size((image.height, image.width))
+            .map_err(at_path)?;
+        Ok::<_, NnError>(Shape::Image(Image::new(image.channels, height, width)))
+    };
+    Ok(match layer {
+        LayerSpec::Dense { width: 0 } => return Err(bad("width = 0; expected at least 1".into())),
+        LayerSpec::Dense { width } => match input {
+            Shape::Flat(_) => Shape::Flat(*width),
+            Shape::Image(i) => {
+                return Err(bad(format!(
+                    "a dense layer takes flat features, and its input is an image {}x{}x{}; \
+                     put a flatten layer before it",
+                    i.channels, i.height, i.width
+                )));
+            }
+        },
+        LayerSpec::Activation { .. } => input,
+        LayerSpec::LayerNorm { eps, gain } | LayerSpec::BatchNorm { eps, gain, .. } => {
+            if !(eps.is_finite() && *eps > 0.0) {
+                return Err(bad(format!("eps = {eps}; expected a finite number > 0")));
+            }
+            finite("gain", *gain)?;
+            if let LayerSpec::BatchNorm { momentum, .. } = layer
+                && !(*momentum > 0.0 && *momentum <= 1.0)
+            {
+                return Err(bad(format!(
+                    "momentum = {momentum}; expected a number in (0, 1]"
+                )));
+            }
+            input
+        }
+        LayerSpec::Conv2d { .. } => {
+            let image = image("a convolution")?;
+            let conv = conv_of(layer, image.channels).expect("a convolution");
+            let (height, width) = conv
+                .output_size((image.height, image.width))
+                .map_err(at_path)?;
+            Shape::Image(Image::new(conv.out_channels, height, width))
+        }
+        LayerSpec::MaxPool { kernel, stride } => pooled(
+            image("max pooling")?,
+            crate::pool::Pool2d::max(pair(*kernel), pair(*stride)),
+        )?,
+        LayerSpec::AveragePool { kernel, stride } => pooled(
+            image("average pooling")?,
+            crate::pool::Pool2d::average(pair(*kernel), pair(*stride)),
+        )?,
+        LayerSpec::GlobalAveragePool => {
+            let image = image("global average pooling")?;
+            Shape::Image(Image::new(image.channels, 1, 1))
+        }
+        LayerSpec::Flatten => Shape::Flat(input.len()),
+        LayerSpec::Residual { .. } => unreachable!("residuals are walked by their callers"),
+    })
+}
+
+fn pair([a, b]: [usize; 2]) -> (usize, usize) {
+    (a, b)
+}
+
+/// The geometry of a [`LayerSpec::Conv2d`] on `in_channels` channels.
+pub(crate) fn conv_of(layer: &LayerSpec, in_channels: usize) -> Option<crate::conv::Conv2d> {
+    match *layer {
+        LayerSpec::Conv2d {
+            channels,
+            kernel,
+            stride,
+            padding,
+            groups,
+        } => Some(
+            crate::conv::Conv2d::new(in_channels, channels, pair(kernel))
+                .with_stride(pair(stride))
+                .with_padding(pair(padding))
+                .with_groups(groups),
+        ),
+        _ => None,
+    }
+}
+
+/// The pooling window of a pooling layer on an image of `input` pixels.
+pub(crate) fn pool_of(layer: &LayerSpec, input: (usize, usize)) -> Option<crate::pool::Pool2d> {
+    match *layer {
+        LayerSpec::MaxPool { kernel, stride } => {
+            Some(crate::pool::Pool2d::max(pair(kernel), pair(stride)))
+        }
+        LayerSpec::AveragePool { kernel, stride } => {
+            Some(crate::pool::Pool2d::average(pair(kernel), pair(stride)))
+        }
+        LayerSpec::GlobalAveragePool => Some(crate::pool::Pool2d::global_average(input)),
+        _ => None,
+    }
 }

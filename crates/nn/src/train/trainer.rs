@@ -16,7 +16,7 @@ enum Engine<T> {
     /// A plain stack: row chunks in parallel, weight gradients in blocks of units.
     Chunked(Chunked<T>),
     /// Anything else: the whole batch at once, parallel inside each layer.
-    WholeBatch(WholeBatch<T>),
+    WholeBatch(Box<WholeBatch<T>>),
 }
 
 /// Trains one network with a [`TrainConfig`]: shuffled mini-batches, every buffer a step
@@ -49,7 +49,7 @@ impl<T: Real> Trainer<T> {
         config.validate()?;
         let engine = match net.plain() {
             Some(plain) => Engine::Chunked(Chunked::new(&plain, &config)?),
-            None => Engine::WholeBatch(WholeBatch::new(net, &config)?),
+            None => Engine::WholeBatch(Box::new(WholeBatch::new(net, &config)?)),
         };
         Ok(Self {
             pool: config.pool()?,
