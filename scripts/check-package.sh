@@ -7,5 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Cargo takes a registry crate of a given version to be immutable: it keeps the temporary
+# registry's crates unpacked under a directory named `-<hash>`, and their builds. A second
+# dry run at the same version would build against the first one's sources, so both are
+# removed for this workspace's own crates, and the builds kept apart from the tests'.
+registry="${CARGO_HOME:-$HOME/.cargo}/registry"
+for kind in src cache; do
+    rm -rf "$registry/$kind"/-*/initlab-gemm-* "$registry/$kind"/-*/initlab-init-* \
+        "$registry/$kind"/-*/initlab-nn-*
+done
+export CARGO_TARGET_DIR=target/package-check
+rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/initlab-*
+
 echo "check-package: cargo publish --workspace --dry-run" >&2
 cargo publish --quiet --workspace --dry-run --allow-dirty
