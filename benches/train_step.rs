@@ -36,6 +36,7 @@ fn residual(norm: Norm) -> Network {
             ordering: Ordering::PreActivation,
         }),
         layer_inits: Vec::new(),
+        conv: None,
     };
     network_of(&arch, 784, 10).unwrap()
 }

@@ -6,11 +6,12 @@
 #
 #   scripts/compare-sets.sh [OLD_REF]      (default: cd40921, before the network model was unified)
 #
-# Four differences since 0.2.0 are by design and allowed for: a run's per-epoch
+# Five differences since 0.2.0 are by design and allowed for: a run's per-epoch
 # diagnostics (`during_training`) are kept only when asked; `--png` writes only the PNGs a
 # page shows (the report still draws every figure); PNGs are compressed harder, so they
-# are compared pixel by pixel; and the CSVs gained `lr` and `parametrization` columns,
-# which repeat results.json's spec.
+# are compared pixel by pixel; the CSVs gained `lr` and `parametrization` columns, which
+# repeat results.json's spec; and `--no-curves-csv` leaves out curves.csv, whose curves
+# results.json holds (and is compared on).
 #
 # Both binaries run each set's command with the OPENBLAS_CORETYPE its manifest records, so
 # they share one GEMM kernel; the committed files themselves came from another machine
@@ -60,8 +61,8 @@ while read -r folder coretype args; do
         mkdir -p "$work/$side"
         args_here=${args//@OUT@/$out}
         # Builds before 0.2.0 have no --png, which changes which PNGs are written, not
-        # what they show: the old side writes them all.
-        [[ $side == old ]] && args_here=$(sed -E 's/ --png [^ ]+//' <<<"$args_here")
+        # what they show: the old side writes them all; nor --no-curves-csv.
+        [[ $side == old ]] && args_here=$(sed -E 's/ --png [^ ]+//; s/ --no-curves-csv//' <<<"$args_here")
         echo "compare-sets: $side: initlab $args_here (OPENBLAS_CORETYPE=$coretype)" >&2
         start=$SECONDS
         coretype_env=(env -u OPENBLAS_CORETYPE)
@@ -162,6 +163,7 @@ def normalized(path, out, folder, drop_epoch_diagnostics=False):
         text = re.sub(r"initlab revision</dt><dd>[^<]*", "initlab revision</dt><dd>-", text)
         # The command line it shows may carry --png, which the old side ran without.
         text = re.sub(r" --png [^ <]+", "", text)
+        text = text.replace(" --no-curves-csv", "")
         return text.encode()
     return data
 
@@ -178,9 +180,16 @@ for folder in folders:
         path = os.path.join(side, "manifest.json")
         sets = json.load(open(path))["sets"] if os.path.exists(path) else []
         return {f + ".png" for s in sets for f in s.get("figures", [])} - {f for s in sets for f in s["files"]}
+    def curves_left_out(side):
+        # --no-curves-csv (0.2.0 on): the curves are results.json's, compared there.
+        path = os.path.join(side, "manifest.json")
+        sets = json.load(open(path))["sets"] if os.path.exists(path) else []
+        return any("--no-curves-csv" in s["command"].split() for s in sets)
     def same(a, b, n):
         pa, pb = os.path.join(a, n), os.path.join(b, n)
         if not os.path.exists(pb) and n in figures_not_written(b):
+            return True
+        if n == "curves.csv" and not os.path.exists(pb) and curves_left_out(b):
             return True
         if not (os.path.exists(pa) and os.path.exists(pb)):
             return False

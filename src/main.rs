@@ -76,6 +76,10 @@ pub(crate) struct Cli {
     /// initlab's own words).
     #[arg(skip)]
     pub(crate) png: Pngs,
+    /// Leave curves.csv out of a results set: results.json holds the same loss curves
+    /// (committed sets use it to stay small).
+    #[arg(long, global = true)]
+    pub(crate) no_curves_csv: bool,
 }
 
 impl Cli {

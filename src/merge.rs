@@ -54,6 +54,6 @@ pub(crate) fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
         out,
         &title,
         config,
-        &cli.png,
+        cli,
     )
 }

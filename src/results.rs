@@ -6,7 +6,6 @@ use initlab_bench::BenchError;
 use initlab_bench::data::Dataset;
 use initlab_bench::experiment::{RunResult, RunSpec, run_all};
 use initlab_bench::output::OutputDir;
-use initlab_bench::plot::Pngs;
 use initlab_bench::{plot, report};
 
 use crate::Cli;
@@ -55,14 +54,7 @@ pub(crate) fn run_and_report(
             initlab_bench::memory::human(b)
         ))
     );
-    write_report(
-        &dataset_summary(dataset),
-        &results,
-        out,
-        title,
-        config,
-        &cli.png,
-    )
+    write_report(&dataset_summary(dataset), &results, out, title, config, cli)
 }
 
 /// Writes a grid's results, figures and HTML report and publishes the folder.
@@ -72,9 +64,9 @@ pub(crate) fn write_report(
     out: OutputDir,
     title: &str,
     config: Option<(String, String)>,
-    pngs: &Pngs,
+    cli: &Cli,
 ) -> Result<(), BenchError> {
-    report::write_files(out.staging(), results)?;
+    report::write_files(out.staging(), results, !cli.no_curves_csv)?;
     let figures = plot::result_figures(results);
     let mut seeds: Vec<u64> = results.iter().map(|r| r.spec.seed).collect();
     seeds.sort_unstable();
@@ -97,7 +89,7 @@ pub(crate) fn write_report(
         title: title.to_owned(),
         markdown: report::markdown(results),
         figures: &figures,
-        pngs,
+        pngs: &cli.png,
         settings,
         config,
     }

@@ -111,5 +111,5 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     shard_file.write(out.staging())?;
     let title = format!("initlab run {}", path.display());
     let config = Some((path.display().to_string(), text));
-    write_report(&shard_file.dataset, &results, out, &title, config, &cli.png)
+    write_report(&shard_file.dataset, &results, out, &title, config, cli)
 }

@@ -151,6 +151,7 @@ pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>,
         norm,
         residual,
         layer_inits: Vec::new(),
+        conv: None,
     };
     let network =
         initlab_bench::experiment::network_of(&arch, input, output).map_err(|e| match e {

@@ -415,6 +415,38 @@ fn png_writes_only_the_named_figures_and_the_manifest_lists_them_all() {
 }
 
 #[test]
+fn no_curves_csv_leaves_the_table_out_and_results_json_keeps_the_curves() {
+    let dir = scratch("no-curves-csv");
+    let out = dir.join("out");
+    let out_arg = out.display().to_string();
+    let config = experiment(&dir, 3, 1, 1).display().to_string();
+    stdout_of_success(initlab(&[
+        "run",
+        &config,
+        "--quiet",
+        "--out",
+        &out_arg,
+        "--png",
+        "none",
+        "--no-curves-csv",
+    ]));
+    assert!(!out.join("curves.csv").exists());
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(!manifest.contains("curves.csv"), "{manifest}");
+    assert!(
+        manifest.contains("--no-curves-csv"),
+        "the command says so: {manifest}"
+    );
+    let runs: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert!(
+        runs.iter()
+            .all(|r| !r["loss_curve"]["points"].as_array().unwrap().is_empty())
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn results_keep_per_epoch_diagnostics_only_when_asked() {
     let dir = scratch("diagnose-epochs");
     let lean = experiment(&dir, 4, 1, 2);

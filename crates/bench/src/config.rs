@@ -42,7 +42,7 @@ use serde::Deserialize;
 
 use crate::BenchError;
 use crate::data::{Dataset, LabelColumn, Synthetic, Task, generate, read_csv};
-use crate::experiment::{Arch, Head, Residual, RunSpec, grid};
+use crate::experiment::{Arch, Convolutions, Head, Residual, RunSpec, grid};
 use crate::registry::lookup;
 
 /// A whole experiment file.
@@ -111,6 +111,13 @@ pub struct ArchSpec {
     /// Weight initializers of single dense layers by path, in place of `train.inits`':
     /// `layer_inits = { "layers.0" = "lecun_normal" }`.
     pub layer_inits: Option<std::collections::BTreeMap<String, String>>,
+    /// Hidden layers as `kernel x kernel` convolutions (odd; zero padding `kernel / 2`) on
+    /// the dataset's images, `width`/`widths` their channels, then global average pooling
+    /// and the output layer. A residual network's stem is its first convolution.
+    pub kernel: Option<usize>,
+    /// Strides of the first convolutions (with `kernel`; the rest have stride 1; one at
+    /// most, the stem's, for residual blocks).
+    pub strides: Option<Vec<usize>>,
 }
 
 impl ArchSpec {
@@ -193,6 +200,50 @@ impl ArchSpec {
                 "batch or layer",
             )),
         }
+    }
+
+    /// The `kernel` and `strides` keys, for `layers` convolutions (1, the stem, in a
+    /// residual network).
+    fn conv(&self, i: usize, layers: usize) -> Result<Option<Convolutions>, BenchError> {
+        let key = |name: &str| format!("arch[{i}].{name}");
+        let Some(kernel) = self.kernel else {
+            if self.strides.is_some() {
+                return Err(BenchError::invalid(
+                    key("strides"),
+                    "(set)",
+                    "kernel = ... as well: strides are the convolutions'",
+                ));
+            }
+            return Ok(None);
+        };
+        if kernel.is_multiple_of(2) {
+            return Err(BenchError::invalid(
+                key("kernel"),
+                kernel,
+                "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
+            ));
+        }
+        let strides = self.strides.clone().unwrap_or_default();
+        if strides.contains(&0) {
+            return Err(BenchError::invalid(
+                key("strides"),
+                0,
+                "strides of at least 1",
+            ));
+        }
+        if strides.len() > layers {
+            let what = if self.blocks.is_some() {
+                "one stride at most, the stem's: residual blocks keep their input's size"
+            } else {
+                "at most one stride per convolution"
+            };
+            return Err(BenchError::invalid(
+                key("strides"),
+                format!("{} strides", strides.len()),
+                what,
+            ));
+        }
+        Ok(Some(Convolutions { kernel, strides }))
     }
 
     /// The `blocks`, `branch` and `ordering` keys.
@@ -536,8 +587,11 @@ impl ExperimentFile {
                     ));
                 }
             };
+            let hidden = a.hidden(i)?;
+            let conv_layers = if a.blocks.is_some() { 1 } else { hidden.len() };
             archs.push(Arch {
-                hidden: a.hidden(i)?,
+                conv: a.conv(i, conv_layers)?,
+                hidden,
                 activation,
                 output,
                 norm: a.norm(i)?,

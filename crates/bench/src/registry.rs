@@ -124,6 +124,12 @@ pub const CATALOG: &[NamedInit] = &[
         source: "Saxe et al. 2014",
     },
     NamedInit {
+        name: "delta_orthogonal",
+        aliases: &[],
+        formula: "kernel centre gain Q, Q Haar-orthogonal out x in, zeros elsewhere; dense layers orthogonal; b = 0",
+        source: "Xiao et al. 2018",
+    },
+    NamedInit {
         name: "lsuv",
         aliases: &[],
         formula: "orthogonal, then W /= sqrt(Var(xW^T)) per layer until |Var - 1| < 0.1",
@@ -227,6 +233,7 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
         "lecun_uniform" => weights(Initializer::LeCunUniform),
         "glorot_standard" => weights(Initializer::GlorotStandard),
         "orthogonal" => weights(Initializer::Orthogonal { gain }),
+        "delta_orthogonal" => weights(Initializer::DeltaOrthogonal { gain, groups: 1 }),
         "lsuv" => InitChoice::Lsuv,
         "pytorch_default" => InitChoice::Strategy(presets::pytorch_linear()),
         "keras_default" => InitChoice::Strategy(presets::keras_dense()),

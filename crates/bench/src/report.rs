@@ -280,20 +280,20 @@ pub fn write_markdown(dir: &Path, stem: &str, markdown: &str) -> Result<(), Benc
     std::fs::write(&path, markdown).map_err(BenchError::io(&path))
 }
 
-/// Writes `results.csv`, `results.json` and `curves.csv` into `dir`.
+/// Writes `results.csv`, `results.json` and, when `curves`, `curves.csv` (the loss
+/// curves of `results.json` as a table) into `dir`.
 ///
 /// # Errors
 /// [`BenchError::Io`] naming the file.
-pub fn write_files(dir: &Path, results: &[RunResult]) -> Result<(), BenchError> {
-    let (csv, json, curves) = (csv(results), runs_json(results), curves_csv(results));
-    write_all(
-        dir,
-        &[
-            ("results.csv".into(), csv.as_bytes()),
-            ("results.json".into(), json.as_bytes()),
-            ("curves.csv".into(), curves.as_bytes()),
-        ],
-    )
+pub fn write_files(dir: &Path, results: &[RunResult], curves: bool) -> Result<(), BenchError> {
+    let (csv, json) = (csv(results), runs_json(results));
+    let curves = curves.then(|| curves_csv(results));
+    let mut files = vec![
+        ("results.csv".into(), csv.as_bytes()),
+        ("results.json".into(), json.as_bytes()),
+    ];
+    files.extend(curves.as_ref().map(|c| ("curves.csv".into(), c.as_bytes())));
+    write_all(dir, &files)
 }
 
 /// A grid's runs as a JSON array with one run per line: indented, the same runs took

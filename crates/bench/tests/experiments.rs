@@ -98,7 +98,7 @@ fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     let table = report::markdown(&results);
     assert_eq!(table.lines().count(), 2 + 2, "{table}");
     let dir = std::env::temp_dir().join(format!("initlab-report-{}", std::process::id()));
-    report::write_files(&dir, &results).unwrap();
+    report::write_files(&dir, &results, true).unwrap();
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 4 * 2);
     let json: serde_json::Value =

@@ -314,29 +314,35 @@ fn a_quoted_header_with_a_comma_finds_the_last_column() {
 
 #[test]
 fn test_images_of_another_size_name_both_files() {
-    let dir = scratch("sizes");
-    for (prefix, side) in [("train", 2_usize), ("t10k", 3)] {
-        write_idx(
-            &dir.join(format!("{prefix}-images-idx3-ubyte")),
-            &[4, side, side],
-            &vec![9; 4 * side * side],
-        )
-        .unwrap();
-        write_idx(
-            &dir.join(format!("{prefix}-labels-idx1-ubyte")),
-            &[4],
-            &[0, 1, 0, 1],
-        )
-        .unwrap();
+    // Another count of pixels, and the same count in another shape (a convolution would
+    // read its rows wrong).
+    for (train, test) in [([2_usize, 2], [3_usize, 3]), ([4, 4], [2, 8])] {
+        let dir = scratch("sizes");
+        for (prefix, [rows, cols]) in [("train", train), ("t10k", test)] {
+            write_idx(
+                &dir.join(format!("{prefix}-images-idx3-ubyte")),
+                &[4, rows, cols],
+                &vec![9; 4 * rows * cols],
+            )
+            .unwrap();
+            write_idx(
+                &dir.join(format!("{prefix}-labels-idx1-ubyte")),
+                &[4],
+                &[0, 1, 0, 1],
+            )
+            .unwrap();
+        }
+        let message = Dataset::idx_dir(&dir).unwrap_err().to_string();
+        let size = |[rows, cols]: [usize; 2]| format!("{rows}x{cols} images");
+        assert!(
+            message.contains("t10k-images-idx3-ubyte")
+                && message.contains(&size(test))
+                && message.contains(&size(train))
+                && message.contains("train-images-idx3-ubyte"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
-    let message = Dataset::idx_dir(&dir).unwrap_err().to_string();
-    assert!(
-        message.contains("t10k-images-idx3-ubyte")
-            && message.contains("9 values per image")
-            && message.contains("train-images-idx3-ubyte"),
-        "{message}"
-    );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

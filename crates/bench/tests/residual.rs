@@ -125,6 +125,7 @@ fn residual_spec(init: &str, blocks: usize) -> RunSpec {
                 ordering: Ordering::PreActivation,
             }),
             layer_inits: Vec::new(),
+            conv: None,
         },
         init: init.to_owned(),
         optimizer: Optimizer::sgd(0.02),

@@ -117,6 +117,7 @@ impl Shape {
             norm: self.norm(),
             residual,
             layer_inits: Vec::new(),
+            conv: None,
         };
         Ok(crate::experiment::network_of(&arch, input, classes)?.config)
     }

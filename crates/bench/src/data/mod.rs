@@ -8,6 +8,7 @@ mod synthetic;
 use std::path::{Path, PathBuf};
 
 use initlab_nn::Targets;
+use initlab_nn::net::Image;
 use ndarray::{Array2, ArrayView2};
 
 pub(crate) use csv::MAX_CSV_LINE;
@@ -51,6 +52,10 @@ pub struct Dataset {
     pub test_y: Labels,
     /// Network output width: number of classes, or of regression targets.
     pub outputs: usize,
+    /// The features as an image (`channels x height x width`, NCHW), for convolutional
+    /// networks: IDX images are one channel of their rows and columns; `None` for other
+    /// data.
+    pub image: Option<Image>,
 }
 
 impl Dataset {
@@ -72,15 +77,16 @@ impl Dataset {
     /// A missing or malformed file, named with the offset and what was expected;
     /// image and label counts that differ.
     pub fn idx_dir(dir: &Path) -> Result<Self, BenchError> {
-        let (train_x, train_y) = load_split(dir, "train")?;
-        let (test_x, test_y) = load_split(dir, "t10k")?;
-        if test_x.ncols() != train_x.ncols() {
+        let (train_x, train_y, image) = load_split(dir, "train")?;
+        let (test_x, test_y, test_image) = load_split(dir, "t10k")?;
+        if test_image != image {
+            let size = |i: Image| format!("{}x{} images", i.height, i.width);
             return Err(BenchError::invalid(
                 find(dir, "t10k-images-idx3-ubyte")?.display().to_string(),
-                format!("{} values per image", test_x.ncols()),
+                size(test_image),
                 format!(
-                    "{} values per image, as in {}",
-                    train_x.ncols(),
+                    "{}, as in {}",
+                    size(image),
                     find(dir, "train-images-idx3-ubyte")?.display()
                 ),
             ));
@@ -101,6 +107,7 @@ impl Dataset {
             test_x,
             test_y: Labels::Classes(test_y),
             outputs,
+            image: Some(image),
         };
         dataset.check_classes(
             &find(dir, "train-labels-idx1-ubyte")?,
@@ -231,6 +238,7 @@ impl Dataset {
             test_x: rows(x.view(), cut..n),
             test_y,
             outputs,
+            image: None,
         }
     }
 }
@@ -288,7 +296,8 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf, BenchError> {
         })
 }
 
-fn load_split(dir: &Path, prefix: &str) -> Result<(Array2<f32>, Vec<usize>), BenchError> {
+/// A split's images, one row each, their labels, and their shape.
+fn load_split(dir: &Path, prefix: &str) -> Result<(Array2<f32>, Vec<usize>, Image), BenchError> {
     let images_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
     let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
     let images = read_idx(&images_path, 3)?;
@@ -311,5 +320,6 @@ fn load_split(dir: &Path, prefix: &str) -> Result<(Array2<f32>, Vec<usize>), Ben
         images.data.iter().map(|&p| f32::from(p) / 255.0).collect(),
     )
     .expect("IDX size was checked");
-    Ok((x, labels.data.iter().map(|&l| usize::from(l)).collect()))
+    let labels = labels.data.iter().map(|&l| usize::from(l)).collect();
+    Ok((x, labels, Image::new(1, images.dims[1], images.dims[2])))
 }

@@ -1,11 +1,13 @@
 //! From a run's spec to its network, built and initialized: the architecture's shape,
 //! the initializer it names, and the checks that it applies.
 
-use initlab_nn::net::{Alpha, BranchInit, Net, NetConfig, NetInit, Ordering, ResidualBlock};
+use initlab_nn::net::{
+    Alpha, BranchInit, Image, LayerSpec, Net, NetConfig, NetInit, Ordering, ResidualBlock,
+};
 use initlab_nn::{Activation, LrScale, LsuvConfig, MlpConfig};
 use ndarray::s;
 
-use super::spec::{Arch, Head, RunSpec};
+use super::spec::{Arch, Convolutions, Head, RunSpec};
 use crate::BenchError;
 use crate::data::Dataset;
 use crate::network::Network;
@@ -46,7 +48,89 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
             ));
         }
     };
-    network_of(arch, dataset.inputs(), output)
+    match (&arch.conv, dataset.image) {
+        (None, _) => network_of(arch, dataset.inputs(), output),
+        (Some(conv), Some(image)) => conv_network(arch, conv, image, output),
+        (Some(_), None) => Err(BenchError::invalid(
+            "kernel",
+            &dataset.name,
+            "a dataset of images for convolutions (kind = \"mnist\" or \"idx\")",
+        )),
+    }
+}
+
+/// The convolutional network of `arch` on `image`s (see [`Convolutions`]), to `output`
+/// logits.
+///
+/// # Errors
+/// [`BenchError`] naming `depth`, `width`, `blocks` or `kernel` for sizes out of range or
+/// convolutions the image cannot hold.
+fn conv_network(
+    arch: &Arch,
+    conv: &Convolutions,
+    image: Image,
+    output: usize,
+) -> Result<Network, BenchError> {
+    check_depth(arch.hidden.len())?;
+    let (kernel, activation) = (conv.kernel, arch.activation);
+    let layer = |channels: usize, index: usize| LayerSpec::Conv2d {
+        channels,
+        kernel: [kernel; 2],
+        stride: [conv.strides.get(index).copied().unwrap_or(1); 2],
+        padding: [kernel / 2; 2],
+        groups: 1,
+    };
+    let stem = NetConfig::image(image.channels, image.height, image.width);
+    let with_norm = |config: NetConfig| match arch.norm {
+        Some(norm) => config.norm(norm),
+        None => config,
+    };
+    let config = match arch.residual {
+        None => arch
+            .hidden
+            .iter()
+            .enumerate()
+            .fold(stem, |config, (index, &channels)| {
+                with_norm(config.push(layer(channels, index))).activation(activation)
+            }),
+        Some(residual) => {
+            check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
+            let width = arch.hidden[0];
+            let mut block =
+                ResidualBlock::new(width, residual.layers, activation, residual.ordering)
+                    .with_kernel(kernel);
+            block.norm = arch.norm;
+            let stem = stem.push(layer(width, 0));
+            match residual.ordering {
+                Ordering::PreActivation => {
+                    with_norm(stem.blocks(block, residual.blocks)).activation(activation)
+                }
+                Ordering::PostActivation => with_norm(stem)
+                    .activation(activation)
+                    .blocks(block, residual.blocks),
+            }
+        }
+    };
+    let config = config.global_average_pool().flatten().dense(output);
+    config.output().map_err(|e| match e {
+        initlab_nn::NnError::Layer { path, problem } => BenchError::invalid(
+            "kernel",
+            kernel,
+            format!("convolutions that fit ({path}: {problem})"),
+        ),
+        other => other.into(),
+    })?;
+    crate::memory::check_widths("width", &config.layer_widths())?;
+    Ok(Network {
+        name: format!(
+            "{}x{}x{} -> {} -> {output}",
+            image.channels,
+            image.height,
+            image.width,
+            arch.label()
+        ),
+        config,
+    })
 }
 
 /// The network of `arch` from `input` features to `output` logits: a plain stack named by
@@ -57,6 +141,13 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
 /// # Errors
 /// [`BenchError`] naming `depth`, `width` or `blocks` when one is 0 or too large.
 pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, BenchError> {
+    if arch.conv.is_some() {
+        return Err(BenchError::invalid(
+            "kernel",
+            format!("{input} features"),
+            "images: convolutions run on a dataset of images",
+        ));
+    }
     let plain = layers(input, &arch.hidden, output, arch.activation)?;
     if !arch.is_net() {
         return Ok(Network::mlp(&plain));
@@ -201,6 +292,17 @@ pub(crate) fn net_init(
     choice: InitChoice,
 ) -> Result<(NetConfig, NetInit), BenchError> {
     let (config, mut init) = scheme_init(arch, config, choice)?;
+    // Delta-orthogonal is made for kernels: a dense layer gets what it reduces to at
+    // kernel size 1, an orthogonal matrix, of any shape.
+    if let initlab_init::Initializer::DeltaOrthogonal { gain, .. } = init.weight {
+        for path in dense_paths(&config.layers, "layers") {
+            let orthogonal = initlab_nn::LayerInit {
+                weight: initlab_init::Initializer::Orthogonal { gain },
+                bias: init.bias.clone(),
+            };
+            init = init.with_override(path, orthogonal);
+        }
+    }
     let paths: Vec<String> = init
         .dense_inits(&config)?
         .into_iter()
@@ -222,6 +324,22 @@ pub(crate) fn net_init(
         init = init.with_override(path.clone(), layer);
     }
     Ok((config, init))
+}
+
+/// The paths of the dense layers of `layers` at `path`, branches included.
+fn dense_paths(layers: &[LayerSpec], path: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
+        let at = format!("{path}.{index}");
+        match layer {
+            LayerSpec::Dense { .. } => paths.push(at),
+            LayerSpec::Residual { branch, .. } => {
+                paths.extend(dense_paths(branch, &format!("{at}.branch")));
+            }
+            _ => {}
+        }
+    }
+    paths
 }
 
 /// The initializer `name` of one dense layer (for `field`): a strategy, not LSUV or a
@@ -295,6 +413,15 @@ pub(crate) fn check_applies(
     choice: &InitChoice,
 ) -> Result<(), BenchError> {
     let problem = match (choice, arch.residual) {
+        (InitChoice::Strategy(layer), _)
+            if arch.conv.is_none()
+                && matches!(
+                    layer.weight,
+                    initlab_init::Initializer::DeltaOrthogonal { .. }
+                ) =>
+        {
+            "delta-orthogonal is made for convolutions (set kernel = ...); orthogonal is its dense form"
+        }
         (InitChoice::Strategy(_), _) => return Ok(()),
         (InitChoice::Lsuv, _) => return Ok(()),
         (InitChoice::Residual(_), None) => "it has no residual blocks (set blocks = ...)",

@@ -28,7 +28,7 @@ pub use result::{
     CURVE_POINTS, CurvePoint, EpochDiagnostics, EpochMetrics, LossCurve, Outcome, PROBED_EPOCHS,
     RunResult,
 };
-pub use spec::{Arch, Head, Residual, RunSpec};
+pub use spec::{Arch, Convolutions, Head, Residual, RunSpec};
 
 /// What a run trains against: the loss its output head reads, and the training labels in
 /// the form that loss compares with.

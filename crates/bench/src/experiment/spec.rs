@@ -25,6 +25,22 @@ pub struct Arch {
     /// `layers.3.branch.1`), in place of the run's: `[path, initializer name]` pairs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_inits: Vec<(String, String)>,
+    /// Convolutions in place of the hidden dense layers, on the data's images: `hidden`
+    /// then counts channels. `None` for dense layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<Convolutions>,
+}
+
+/// The convolutions of a convolutional [`Arch`]: each hidden layer a `kernel x kernel`
+/// convolution with zero padding `kernel / 2` (odd kernels keep the image's size at stride
+/// 1), then global average pooling, flatten, and the dense output layer. A residual
+/// network's stem is the first convolution; its blocks keep the stem's size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Convolutions {
+    /// Kernel height and width, odd.
+    pub kernel: usize,
+    /// The strides of the first convolutions, first first; the rest have stride 1.
+    pub strides: Vec<usize>,
 }
 
 /// A residual network: a dense stem from the input to the stream's width, `blocks`
@@ -63,6 +79,7 @@ impl Arch {
             norm: None,
             residual: None,
             layer_inits: Vec::new(),
+            conv: None,
         }
     }
 
@@ -101,12 +118,25 @@ impl Arch {
             Head::Softmax => "",
             Head::Sigmoid => " sigmoid",
         };
+        let conv = match &self.conv {
+            None => String::new(),
+            Some(c) if c.strides.iter().all(|&s| s == 1) => format!(" conv{0}x{0}", c.kernel),
+            Some(c) => format!(
+                " conv{0}x{0} strides {1}",
+                c.kernel,
+                c.strides
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join("-")
+            ),
+        };
         let layers: String = self
             .layer_inits
             .iter()
             .map(|(path, init)| format!(" {path}={init}"))
             .collect();
-        format!("{} {widths}{norm}{head}{layers}", self.activation)
+        format!("{} {widths}{conv}{norm}{head}{layers}", self.activation)
     }
 
     /// The width of each hidden stage (a dense layer with what follows it, or a block).
@@ -117,10 +147,13 @@ impl Arch {
         }
     }
 
-    /// Whether it needs [`initlab_nn::net`]: normalization, residual blocks or per-layer
-    /// initializers.
+    /// Whether it needs [`initlab_nn::net`]: normalization, residual blocks, convolutions
+    /// or per-layer initializers.
     pub fn is_net(&self) -> bool {
-        self.norm.is_some() || self.residual.is_some() || !self.layer_inits.is_empty()
+        self.norm.is_some()
+            || self.residual.is_some()
+            || !self.layer_inits.is_empty()
+            || self.conv.is_some()
     }
 }
 

@@ -203,6 +203,7 @@ pub fn analyze(
         norm: config.norm,
         residual: config.residual,
         layer_inits: Vec::new(),
+        conv: None,
     };
     let network = network_of(&arch, inputs.ncols(), classes)?;
     // The network in f64 with every layer's buffers over the batch, and as much again for

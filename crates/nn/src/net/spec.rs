@@ -226,7 +226,8 @@ pub enum Ordering {
     PostActivation,
 }
 
-/// A residual block of 1–3 dense layers of one width, as [`LayerSpec`]s.
+/// A residual block of 1–3 dense layers of one width (or convolutions of that many
+/// channels, [`with_kernel`](Self::with_kernel)), as [`LayerSpec`]s.
 ///
 /// # Examples
 /// ```
@@ -253,6 +254,9 @@ pub struct ResidualBlock {
     pub norm: Option<Norm>,
     /// The branch's multiplier.
     pub alpha: Alpha,
+    /// Convolutions of this square kernel (odd, stride 1, padding `kernel / 2`, so the
+    /// image keeps its size) in place of dense layers; `None` for dense layers.
+    pub kernel: Option<usize>,
 }
 
 impl ResidualBlock {
@@ -265,7 +269,16 @@ impl ResidualBlock {
             ordering,
             norm: None,
             alpha: Alpha::fixed(1.0),
+            kernel: None,
         }
+    }
+
+    /// With `kernel x kernel` convolutions of `width` channels in place of dense layers,
+    /// for an image stream of `width` channels.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: usize) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 
     /// With normalization before each activation.
@@ -284,7 +297,16 @@ impl ResidualBlock {
 
     /// The block as layers: the residual, then (post-activation) the activation.
     pub fn specs(&self) -> Vec<LayerSpec> {
-        let dense = LayerSpec::Dense { width: self.width };
+        let dense = match self.kernel {
+            None => LayerSpec::Dense { width: self.width },
+            Some(kernel) => LayerSpec::Conv2d {
+                channels: self.width,
+                kernel: [kernel; 2],
+                stride: [1; 2],
+                padding: [kernel / 2; 2],
+                groups: 1,
+            },
+        };
         let activation = LayerSpec::Activation {
             activation: self.activation,
         };
