@@ -51,6 +51,14 @@ fn the_readmes_tables_are_generated_from_the_committed_results() {
             "docs/layernorm_lr",
             "cargo run --release -- run docs/experiments/layernorm_lr.toml --out docs/layernorm_lr",
         ),
+        (
+            "docs/cnn",
+            "cargo run --release -- run docs/experiments/cnn.toml --out docs/cnn",
+        ),
+        (
+            "docs/cnn_residual",
+            "cargo run --release -- run docs/experiments/cnn_residual.toml --out docs/cnn_residual",
+        ),
     ] {
         let results: Vec<RunResult> =
             serde_json::from_str(&read(&format!("{folder}/results.json"))).unwrap();

@@ -193,18 +193,41 @@ pub(crate) fn jacobian_mean_singular_value<T: Real>(
 
 /// Mean singular value of `j`, from the eigenvalues of its smaller Gram matrix.
 pub(crate) fn mean_singular_value(j: &Array2<f64>) -> f64 {
+    // Summed in the eigensolver's (ascending) order, as the committed results were.
+    let values = eigen_singular_values(j.view());
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The singular values of `j`, largest first: the square roots of the eigenvalues of its
+/// smaller Gram matrix (`j jᵀ` or `jᵀ j`), so `min(rows, columns)` of them. Empty if the
+/// eigensolver fails (a non-finite `j`).
+///
+/// # Examples
+/// ```
+/// use initlab_nn::ndarray::array;
+///
+/// let j = array![[3.0, 0.0], [0.0, -2.0], [0.0, 0.0]];
+/// let values = initlab_nn::singular_values(j.view());
+/// assert!((values[0] - 3.0).abs() < 1e-12 && (values[1] - 2.0).abs() < 1e-12);
+/// ```
+pub fn singular_values(j: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+    let mut values = eigen_singular_values(j);
+    values.sort_unstable_by(|a, b| b.total_cmp(a));
+    values
+}
+
+/// The singular values of `j` in the order the eigensolver gives its Gram matrix's
+/// eigenvalues.
+fn eigen_singular_values(j: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
     let (out, inp) = j.dim();
     let gram: Array2<f64> = if out <= inp {
         j.dot(&j.t())
     } else {
-        j.t().dot(j)
+        j.t().dot(&j)
     };
-    let eigenvalues = gram
-        .eigvalsh(UPLO::Lower)
-        .map(|e| e.to_vec())
-        .unwrap_or_default();
-    let count = eigenvalues.len().max(1) as f64;
-    eigenvalues.iter().map(|e| e.max(0.0).sqrt()).sum::<f64>() / count
+    gram.eigvalsh(UPLO::Lower)
+        .map(|e| e.iter().map(|e| e.max(0.0).sqrt()).collect())
+        .unwrap_or_default()
 }
 
 /// How many units have incoming weights and bias equal, to 1e-6 of the layer's largest

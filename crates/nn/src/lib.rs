@@ -67,7 +67,7 @@ mod workspace;
 
 pub mod nonfinite;
 pub use activation::Activation;
-pub use diagnostics::LayerDiagnostics;
+pub use diagnostics::{LayerDiagnostics, singular_values};
 pub use error::NnError;
 /// The `initlab-gemm` crate `initlab-nn` runs on, as `initlab_nn::gemm`.
 pub use initlab_gemm as gemm;

@@ -384,6 +384,69 @@ impl<T: Real> Net<T> {
         }))
     }
 
+    /// The input-output Jacobian at the sample `x`: row `i` is the gradient of output `i`
+    /// (a logit) with respect to the input, `[output, input]`. One backward pass computes
+    /// every row at once, over `output` copies of `x`, each seeded with one output's unit
+    /// gradient. Its singular values tell whether a network is dynamically isometric
+    /// (Pennington et al. 2017; Xiao et al. 2018 for CNNs): all near one, a signal's every
+    /// direction keeps its size through depth.
+    ///
+    /// # Errors
+    /// [`NnError::InputWidth`] or [`NnError::NonFiniteInput`]; [`NnError::Config`] for a
+    /// network with BatchNorm, whose training statistics would couple the copies.
+    ///
+    /// # Examples
+    /// ```
+    /// use initlab_nn::init::Initializer;
+    /// use initlab_nn::ndarray::Array1;
+    /// use initlab_nn::net::{NetConfig, NetInit};
+    ///
+    /// // Linear 3x3 convolutions whose kernels are orthogonal at the centre and zero
+    /// // elsewhere map each pixel's channels orthogonally: the Jacobian is orthogonal.
+    /// let config = NetConfig::image(4, 5, 5).conv(4, 3, 1, 1).conv(4, 3, 1, 1).flatten();
+    /// let init = NetInit::new(Initializer::delta_orthogonal(1.0), Initializer::Zeros);
+    /// let net = config.build::<f64>(&init, 0)?;
+    /// let j = net.input_jacobian(Array1::linspace(-1.0, 1.0, 100).view())?;
+    /// let gram = j.t().dot(&j);
+    /// assert!((gram[[7, 7]] - 1.0).abs() < 1e-12 && gram[[7, 8]].abs() < 1e-12);
+    /// # Ok::<(), initlab_nn::NnError>(())
+    /// ```
+    pub fn input_jacobian(&self, x: ndarray::ArrayView1<'_, T>) -> Result<Array2<T>, NnError> {
+        let x = x.insert_axis(ndarray::Axis(0));
+        crate::data::check_width(self.io(), x.ncols())?;
+        crate::data::validate_inputs(self.io(), x)?;
+        if self.config.has_batch_norm() {
+            return Err(NnError::Config {
+                field: "network",
+                value: "a network with BatchNorm".into(),
+                expected: "one without: BatchNorm's batch statistics would couple the copies \
+                           of the sample that the Jacobian's rows are computed on",
+            });
+        }
+        let rows = self.output;
+        let copies = x
+            .broadcast((rows, x.ncols()))
+            .expect("one row broadcasts")
+            .to_owned();
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
+        let mut workspace = Workspace::for_net(self, rows);
+        self.forward(copies.view(), &mut workspace, Mode::Train);
+        let (_, mut seed) = workspace.logits_and_grad(rows);
+        seed.fill(T::zero());
+        seed.diag_mut().fill(T::one());
+        let mut jacobian = Array2::zeros(copies.dim());
+        let mut grads = vec![T::zero(); self.params.len()];
+        pass::backward(
+            &self.nodes,
+            &mut workspace.slots,
+            copies.view(),
+            Some(jacobian.view_mut()),
+            &self.params,
+            &mut grads,
+        );
+        Ok(jacobian)
+    }
+
     /// Runs a training-mode forward pass over `inputs` and reads the layers' buffers.
     fn training_pass<R>(
         &self,

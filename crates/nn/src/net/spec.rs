@@ -560,11 +560,10 @@ impl NetConfig {
     pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
         let mut shapes = Vec::new();
         // Up to the first bad layer, which `output` names.
-        let _ = self.walk(|layer, input, output, _| {
+        let _ = self.walk(|layer, input, _| {
             if let LayerSpec::Dense { width } = layer {
                 shapes.push((input.len(), *width));
             }
-            let _ = output;
         });
         shapes
     }
@@ -574,7 +573,7 @@ impl NetConfig {
     /// count past a usize.
     pub fn parameter_count(&self) -> Option<usize> {
         let mut total = Some(0_usize);
-        self.walk(|layer, input, _, _| {
+        self.walk(|layer, input, _| {
             let count = || match (layer, input) {
                 (LayerSpec::Dense { width }, _) => input.len().checked_add(1)?.checked_mul(*width),
                 (LayerSpec::Conv2d { .. }, Shape::Image(image)) => {
@@ -605,18 +604,18 @@ impl NetConfig {
     /// branch's layers and then its own output), up to the first bad layer.
     pub fn layer_shapes(&self) -> Vec<Shape> {
         let mut shapes = Vec::new();
-        let _ = self.walk(|_, _, output, _| shapes.push(output));
+        let _ = self.walk(|_, _, output| shapes.push(output));
         shapes
     }
 
-    /// Walks every layer with its input and output shapes and its path, branches before
-    /// their residual; the shape after the last layer.
+    /// Walks every layer with its input and output shapes, branches before their
+    /// residual; the shape after the last layer.
     ///
     /// # Errors
     /// As [`output`](Self::output), at the first bad layer.
     pub(crate) fn walk(
         &self,
-        mut visit: impl FnMut(&LayerSpec, Shape, Shape, &str),
+        mut visit: impl FnMut(&LayerSpec, Shape, Shape),
     ) -> Result<Shape, NnError> {
         if let Some(image) = self.image
             && image.len() != Some(self.input)
@@ -666,7 +665,7 @@ impl NetConfig {
                 expected: "at least one layer",
             });
         }
-        Ok(self.walk(|_, _, _, _| {})?.len())
+        Ok(self.walk(|_, _, _| {})?.len())
     }
 }
 
@@ -676,7 +675,7 @@ fn walk_sequence(
     layers: &[LayerSpec],
     mut shape: Shape,
     path: &str,
-    visit: &mut impl FnMut(&LayerSpec, Shape, Shape, &str),
+    visit: &mut impl FnMut(&LayerSpec, Shape, Shape),
 ) -> Result<Shape, NnError> {
     for (index, layer) in layers.iter().enumerate() {
         let at = format!("{path}.{index}");
@@ -707,7 +706,7 @@ fn walk_sequence(
             }
             _ => layer_shape(layer, shape, &at)?,
         };
-        visit(layer, shape, output, &at);
+        visit(layer, shape, output);
         shape = output;
     }
     Ok(shape)
