@@ -365,14 +365,30 @@ impl Conv2d {
     ) -> Array2<T> {
         let channels = self.in_channels / self.groups;
         let mut cols = Array2::zeros((self.patch_len(), output.0 * output.1));
-        self.each_tap(input, output, g, channels, |row, column, at| {
-            cols[[row, column]] = x[at];
+        let step = self.stride.1;
+        self.each_run(input, output, g, channels, |row, column, at, len| {
+            let mut row = cols.row_mut(row);
+            let dst =
+                &mut row.as_slice_mut().expect("an owned row is contiguous")[column..column + len];
+            match x.as_slice() {
+                Some(x) => {
+                    for (d, &v) in dst.iter_mut().zip(x[at..].iter().step_by(step)) {
+                        *d = v;
+                    }
+                }
+                None => {
+                    for (k, d) in dst.iter_mut().enumerate() {
+                        *d = x[at + k * step];
+                    }
+                }
+            }
         });
         cols
     }
 
     /// Adds group `g`'s columns back onto the pixels they were read from: the transpose
-    /// of [`im2col`](Self::im2col), in one fixed order.
+    /// of [`im2col`](Self::im2col), in one fixed order (each pixel's sum over the taps
+    /// that read it runs in the order of their rows, then of their columns).
     fn col2im<T: Real>(
         &self,
         input: (usize, usize),
@@ -382,38 +398,61 @@ impl Conv2d {
         g: usize,
     ) {
         let channels = self.in_channels / self.groups;
-        self.each_tap(input, output, g, channels, |row, column, at| {
-            dx[at] = dx[at] + cols[[row, column]];
+        let step = self.stride.1;
+        self.each_run(input, output, g, channels, |row, column, at, len| {
+            let src = cols.row(row);
+            let src = src.slice(s![column..column + len]);
+            match dx.as_slice_mut() {
+                Some(dx) => {
+                    for (d, &v) in dx[at..].iter_mut().step_by(step).zip(src) {
+                        *d = *d + v;
+                    }
+                }
+                None => {
+                    for (k, &v) in src.iter().enumerate() {
+                        dx[at + k * step] = dx[at + k * step] + v;
+                    }
+                }
+            }
         });
     }
 
-    /// Calls `tap(row, column, index)` for every kernel tap that lands inside the input:
-    /// the unrolled row and column, and the input value's index in the sample's row.
-    fn each_tap(
+    /// Calls `run(row, column, at, len)` for every run of kernel taps that land inside the
+    /// input along one output row: unrolled row `row`, output columns `column..column +
+    /// len`, reading the input values from index `at` of the sample's row, `stride.1`
+    /// apart. Rows, then output rows, then columns: one fixed order.
+    fn each_run(
         &self,
         input: (usize, usize),
         output: (usize, usize),
         g: usize,
         channels: usize,
-        mut tap: impl FnMut(usize, usize, usize),
+        mut run: impl FnMut(usize, usize, usize, usize),
     ) {
         let (kh, kw) = self.kernel;
+        let ((sy, sx), (py, px)) = (self.stride, self.padding);
         for c in 0..channels {
             let plane = (g * channels + c) * input.0 * input.1;
             for i in 0..kh {
                 for j in 0..kw {
                     let row = (c * kh + i) * kw + j;
+                    // The output columns whose tap `j` lands inside: ox * sx + j - px in
+                    // 0..width.
+                    let first = px.saturating_sub(j).div_ceil(sx);
+                    let end = match (input.1 + px).checked_sub(j + 1) {
+                        Some(last) => (last / sx + 1).min(output.1),
+                        None => 0,
+                    };
+                    if first >= end {
+                        continue;
+                    }
                     for oy in 0..output.0 {
-                        let y = (oy * self.stride.0 + i).checked_sub(self.padding.0);
+                        let y = (oy * sy + i).checked_sub(py);
                         let Some(y) = y.filter(|&y| y < input.0) else {
                             continue;
                         };
-                        for ox in 0..output.1 {
-                            let x = (ox * self.stride.1 + j).checked_sub(self.padding.1);
-                            if let Some(x) = x.filter(|&x| x < input.1) {
-                                tap(row, oy * output.1 + ox, plane + y * input.1 + x);
-                            }
-                        }
+                        let at = plane + y * input.1 + first * sx + j - px;
+                        run(row, oy * output.1 + first, at, end - first);
                     }
                 }
             }
