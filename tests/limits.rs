@@ -105,6 +105,12 @@ fn huge_sizes_in_an_experiment_file_are_refused_naming_the_key() {
             "depth = 2\nwidth = 1000000",
             "relu 2x1000000",
         ),
+        // A kernel this large unrolls each image into 4e8 x 784 values per thread.
+        (
+            "kind = \"mnist\"\nsamples = 100",
+            "depth = 1\nwidth = 2\nkernel = 20001",
+            "relu 1x2 conv20001x20001",
+        ),
     ] {
         let path = dir.join("huge.toml");
         std::fs::write(

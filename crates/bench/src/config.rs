@@ -729,6 +729,16 @@ impl ExperimentFile {
             mup_bases.push(None);
         }
         if mup_bases.iter().any(Option::is_some) {
+            if let Some(i) = archs.iter().position(|a| a.conv.is_some()) {
+                return Err(BenchError::invalid(
+                    "train.parametrizations",
+                    "mup",
+                    format!(
+                        "standard for arch[{i}]: μP's scalings here are those of dense layers, \
+                         not convolutions"
+                    ),
+                ));
+            }
             if let Some(init) = t.inits.iter().find(|i| {
                 !matches!(
                     lookup(i, Activation::Relu),

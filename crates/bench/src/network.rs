@@ -52,7 +52,8 @@ impl Network {
     /// optimizer state, and per sample the buffers of every layer's width the trainer
     /// keeps: three per unit of a plain stack (which trains in row chunks, each activation
     /// folded into its dense layer's backward pass), four per unit of every layer of any
-    /// other net, whose normalization and residual layers keep their own.
+    /// other net, whose normalization and residual layers keep their own, and the
+    /// convolutions' scratch on rayon's threads.
     pub fn training_bytes(&self, rows: usize) -> Option<u64> {
         if let Some(widths) = plain_widths(&self.config) {
             return crate::memory::training_bytes(&widths, rows, 4);
@@ -63,9 +64,11 @@ impl Network {
             .layer_widths()
             .iter()
             .try_fold(config.input as u64, |sum, &w| sum.checked_add(w as u64))?;
+        let scratch = config.scratch_values(rows, rayon::current_num_threads())? as u64;
         params
             .checked_mul(4)?
             .checked_add(units.checked_mul(rows as u64)?.checked_mul(4)?)?
+            .checked_add(scratch)?
             .checked_mul(4)
     }
 }

@@ -83,6 +83,13 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
                 .replace("strides = [2]", "strides = [2, 2]"),
             "the stem's",
         ),
+        (
+            GOOD.replace(
+                "seeds = [0]",
+                "seeds = [0]\n    parametrizations = [\"mup\"]\n    base_width = 4",
+            ),
+            "train.parametrizations",
+        ),
         // Delta-orthogonal is for kernels.
         (
             GOOD.replace("    kernel = 3\n    strides = [2]\n", ""),

@@ -5,9 +5,10 @@
 //!
 //! A batch is a matrix with one row per sample, the sample's `channels x height x width`
 //! values in NCHW order, as a dense layer's input is one row per sample. Samples run in
-//! parallel, each computed alone; the kernel's and the bias's gradients are summed over
-//! fixed chunks of [`GRADIENT_CHUNK`] samples, then chunk by chunk in order. So the bits
-//! depend on the data alone, never on the number of threads.
+//! parallel on rayon's threads, each computed alone, with OpenBLAS single-threaded; the
+//! kernel's and the bias's gradients are summed over fixed chunks of [`GRADIENT_CHUNK`]
+//! samples, then chunk by chunk in order. So the bits depend on the data alone, never on
+//! the number of threads.
 
 use initlab_gemm::{AffineGrads, Op};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
@@ -228,6 +229,25 @@ impl Conv2d {
         Ok((oh, ow))
     }
 
+    /// Values [`forward`](Self::forward) and [`backward`](Self::backward) allocate at
+    /// most at once beyond their arguments, for a batch of `rows` `input`-sized images on
+    /// `threads` threads: an unrolled input (`in / groups · kh · kw` by output pixels)
+    /// per thread, and one kernel-sized gradient per chunk of [`GRADIENT_CHUNK`] samples.
+    /// `None` for a geometry [`output_size`](Self::output_size) refuses, or past a usize.
+    pub fn scratch_values(
+        &self,
+        input: (usize, usize),
+        rows: usize,
+        threads: usize,
+    ) -> Option<usize> {
+        let (oh, ow) = self.output_size(input).ok()?;
+        let cols = self.patch_len().checked_mul(oh)?.checked_mul(ow)?;
+        let kernel = self.patch_len().checked_mul(self.out_channels)?;
+        rows.div_ceil(GRADIENT_CHUNK)
+            .checked_mul(kernel)?
+            .checked_add(cols.checked_mul(threads)?)
+    }
+
     /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`.
     ///
     /// # Errors
@@ -242,6 +262,8 @@ impl Conv2d {
         mut y: ArrayViewMut2<'_, T>,
     ) -> Result<(), NnError> {
         let (oh, ow) = self.check(input, &x, &w, b.len(), y.dim(), y.strides()[1])?;
+        // Samples run on rayon's threads: BLAS on one each, not a pool per product.
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         let (groups, per_group) = (self.groups, self.out_channels / self.groups);
         x.axis_iter(Axis(0))
             .into_par_iter()
@@ -292,6 +314,7 @@ impl Conv2d {
             });
         }
         let per_group = self.out_channels / self.groups;
+        let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         // Each chunk's sums, then the chunks in order.
         let partials: Vec<(Array2<T>, Vec<T>)> = x
             .axis_chunks_iter(Axis(0), GRADIENT_CHUNK)

@@ -88,7 +88,8 @@ fn relative_scalings(
 ///
 /// # Errors
 /// [`NnError::Config`] if `base` has another number of layers or dense layers, or another
-/// input or output, than `target`; a bad layer of either.
+/// input or output, than `target`, or if `target` has convolutions; a bad layer of
+/// either.
 ///
 /// # Examples
 /// ```
@@ -113,6 +114,13 @@ pub fn scalings(
     optimizer: &Optimizer,
 ) -> Result<Vec<LayerScaling>, NnError> {
     let (output, base_output) = (target.output()?, base.output()?);
+    if target.has_convolutions() {
+        return Err(NnError::Config {
+            field: "target",
+            value: "a network with convolutions".into(),
+            expected: "dense layers only: μP's scalings here are those of dense layers",
+        });
+    }
     let (shapes, base_shapes) = (target.dense_shapes(), base.dense_shapes());
     if shapes.len() != base_shapes.len()
         || target.layers.len() != base.layers.len()

@@ -166,6 +166,24 @@ fn mismatched_bases_and_multipliers_are_errors() {
     }
     let other_output = MlpConfig::new(20, vec![16, 16], 3).to_net_config();
     assert!(scalings(&target, &other_output, &Optimizer::sgd(0.1)).is_err());
+    // Convolutions have no μP scalings here: refused, not zipped against the dense ones.
+    let cnn = |channels| {
+        initlab_nn::net::NetConfig::image(1, 8, 8)
+            .conv(channels, 3, 1, 1)
+            .flatten()
+            .dense(10)
+    };
+    let err = scalings(&cnn(32), &cnn(8), &Optimizer::sgd(0.1)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NnError::Config {
+                field: "target",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let mlp = target
         .build::<f32>(&NetInit::new(Initializer::Zeros, Initializer::Zeros), 0)
         .unwrap();

@@ -81,34 +81,17 @@ fn conv_network(
         groups: 1,
     };
     let stem = NetConfig::image(image.channels, image.height, image.width);
-    let with_norm = |config: NetConfig| match arch.norm {
-        Some(norm) => config.norm(norm),
-        None => config,
-    };
     let config = match arch.residual {
         None => arch
             .hidden
             .iter()
             .enumerate()
             .fold(stem, |config, (index, &channels)| {
-                with_norm(config.push(layer(channels, index))).activation(activation)
+                with_norm(config.push(layer(channels, index)), arch).activation(activation)
             }),
         Some(residual) => {
-            check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
-            let width = arch.hidden[0];
-            let mut block =
-                ResidualBlock::new(width, residual.layers, activation, residual.ordering)
-                    .with_kernel(kernel);
-            block.norm = arch.norm;
-            let stem = stem.push(layer(width, 0));
-            match residual.ordering {
-                Ordering::PreActivation => {
-                    with_norm(stem.blocks(block, residual.blocks)).activation(activation)
-                }
-                Ordering::PostActivation => with_norm(stem)
-                    .activation(activation)
-                    .blocks(block, residual.blocks),
-            }
+            let stem = stem.push(layer(arch.hidden[0], 0));
+            residual_stack(arch, residual, stem, Some(kernel))?
         }
     };
     let config = config.global_average_pool().flatten().dense(output);
@@ -157,32 +140,50 @@ pub fn network_of(arch: &Arch, input: usize, output: usize) -> Result<Network, B
         let config = NetConfig::plain(input, &arch.hidden, activation, arch.norm, output);
         return Ok(Network::net(config, arch, input, output));
     };
-    check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
-    let width = arch.hidden[0];
-    let mut block = ResidualBlock::new(width, residual.layers, activation, residual.ordering);
-    block.norm = arch.norm;
-    let stem = NetConfig::new(input).dense(width);
-    let config = match residual.ordering {
-        Ordering::PreActivation => {
-            let blocks = stem.blocks(block, residual.blocks);
-            let normed = match arch.norm {
-                Some(norm) => blocks.norm(norm),
-                None => blocks,
-            };
-            normed.activation(activation).dense(output)
-        }
-        Ordering::PostActivation => {
-            let normed = match arch.norm {
-                Some(norm) => stem.norm(norm),
-                None => stem,
-            };
-            normed
-                .activation(activation)
-                .blocks(block, residual.blocks)
-                .dense(output)
-        }
-    };
+    let stem = NetConfig::new(input).dense(arch.hidden[0]);
+    let config = residual_stack(arch, residual, stem, None)?.dense(output);
     Ok(Network::net(config, arch, input, output))
+}
+
+/// `stem` (the layer to the stream's width), then `arch`'s residual blocks in their
+/// ordering: pre-activation blocks and a final norm and activation (He et al. 2016), or a
+/// norm and activation after the stem and post-activation blocks. Dense blocks, or
+/// convolutions of `kernel`.
+///
+/// # Errors
+/// [`BenchError`] naming `blocks` when there are none or too many.
+fn residual_stack(
+    arch: &Arch,
+    residual: super::Residual,
+    stem: NetConfig,
+    kernel: Option<usize>,
+) -> Result<NetConfig, BenchError> {
+    check_depth(residual.blocks).map_err(|e| e.for_field("blocks"))?;
+    let activation = arch.activation;
+    let mut block = ResidualBlock::new(
+        arch.hidden[0],
+        residual.layers,
+        activation,
+        residual.ordering,
+    );
+    block.norm = arch.norm;
+    block.kernel = kernel;
+    Ok(match residual.ordering {
+        Ordering::PreActivation => {
+            with_norm(stem.blocks(block, residual.blocks), arch).activation(activation)
+        }
+        Ordering::PostActivation => with_norm(stem, arch)
+            .activation(activation)
+            .blocks(block, residual.blocks),
+    })
+}
+
+/// `config` then `arch`'s normalization, if it has one.
+fn with_norm(config: NetConfig, arch: &Arch) -> NetConfig {
+    match arch.norm {
+        Some(norm) => config.norm(norm),
+        None => config,
+    }
 }
 
 /// Refuses no hidden layer, or more than [`MAX_DEPTH`].

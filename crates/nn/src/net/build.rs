@@ -4,7 +4,8 @@ use initlab_init::{Fans, Initializer, RngKey};
 use ndarray::{ArrayViewMut1, ArrayViewMut2, ArrayViewMutD, IxDyn};
 
 use super::pass::{AlphaAt, Node};
-use super::spec::{LayerSpec, NetConfig, Shape, conv_of, layer_shape, pool_of};
+use super::shape::{Shape, conv_of, layer_shape, pool_of};
+use super::spec::{LayerSpec, NetConfig};
 use crate::{LayerInit, NnError, Real};
 
 /// How a network's dense and convolutional layers are initialized: one weight and bias

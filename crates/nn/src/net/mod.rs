@@ -47,20 +47,24 @@
 //! # Ok::<(), initlab_nn::NnError>(())
 //! ```
 
+mod block;
 mod build;
 mod diagnose;
 mod lsuv;
 mod norm;
 pub(crate) mod pass;
 mod plain;
+mod shape;
 mod spec;
 
 use ndarray::{Array2, ArrayView2, ArrayViewD, IxDyn, s};
 
+pub use block::{Ordering, ResidualBlock};
 pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
 pub use lsuv::lsuv;
-pub use spec::{Alpha, Image, LayerSpec, NetConfig, Norm, Ordering, ResidualBlock, Shape};
+pub use shape::{Image, Shape};
+pub use spec::{Alpha, LayerSpec, NetConfig, Norm};
 
 use crate::data::Io;
 use crate::stack;
@@ -390,6 +394,9 @@ impl<T: Real> Net<T> {
     /// gradient. Its singular values tell whether a network is dynamically isometric
     /// (Pennington et al. 2017; Xiao et al. 2018 for CNNs): all near one, a signal's every
     /// direction keeps its size through depth.
+    ///
+    /// It holds the network's buffers for `output` rows while it runs: for a network of
+    /// many outputs, take the Jacobian of a part of it (its layers up to a narrow one).
     ///
     /// # Errors
     /// [`NnError::InputWidth`] or [`NnError::NonFiniteInput`]; [`NnError::Config`] for a
