@@ -1,18 +1,20 @@
 //! Training-step throughput for 784-512-512-10 and 784 -> 20 x 256 -> 10 (ReLU, batch 128,
-//! SGD, f32) on 1 and 2 threads, and for a residual network of 10 pre-activation blocks of
-//! 2 x 256 with BatchNorm and with LayerNorm, each beside its GEMM ceiling: the same GEMM
-//! calls alone on one thread, through raw cblas or the packed kernel (whichever trains),
-//! measured in the same run. criterion's "elem/s" are samples/s.
+//! SGD, f32) on 1 and 2 threads, for a residual network of 10 pre-activation blocks of
+//! 2 x 256 with BatchNorm and with LayerNorm, and for the CNN of `docs/experiments/cnn.toml`
+//! (1x28x28, 3x3 convolutions of 16, 32 and 32 channels, the first two of stride 2, the
+//! channels' means, 10), each beside its GEMM ceiling: the same GEMM calls alone on one
+//! thread, through raw cblas or the packed kernel (whichever trains), measured in the same
+//! run. criterion's "elem/s" are samples/s.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use initlab_bench::experiment::{Arch, Residual, network_of};
+use initlab_bench::experiment::{Arch, Convolutions, Residual, conv_network, network_of};
 use initlab_bench::network::Network;
 use initlab_bench::throughput::{ThroughputConfig, compare};
 use initlab_init::{Initializer, Nonlinearity, RngKey};
-use initlab_nn::net::{NetInit, Norm, Ordering};
+use initlab_nn::net::{Image, NetInit, Norm, Ordering};
 use initlab_nn::{Activation, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
 
@@ -41,10 +43,30 @@ fn residual(norm: Norm) -> Network {
     network_of(&arch, 784, 10).unwrap()
 }
 
-fn residuals() -> [(&'static str, Network); 2] {
+/// The CNN of `docs/experiments/cnn.toml` (and `initlab throughput --kernel 3`), ReLU.
+fn cnn() -> Network {
+    let arch = Arch {
+        hidden: vec![16, 32, 32],
+        activation: Activation::Relu,
+        output: Default::default(),
+        norm: None,
+        residual: None,
+        layer_inits: Vec::new(),
+        conv: Some(Convolutions {
+            kernel: 3,
+            strides: vec![2, 2],
+            flatten: false,
+        }),
+    };
+    conv_network(&arch, Image::new(1, 28, 28), 10).unwrap()
+}
+
+/// The networks beyond plain stacks.
+fn nets() -> [(&'static str, Network); 3] {
     [
         ("residual_batchnorm", residual(Norm::Batch)),
         ("residual_layernorm", residual(Norm::Layer)),
+        ("cnn", cnn()),
     ]
 }
 
@@ -87,7 +109,7 @@ fn train_step(c: &mut Criterion) {
         }
         group.finish();
     }
-    for (name, network) in residuals() {
+    for (name, network) in nets() {
         let config = network.config;
         let mut group = c.benchmark_group(format!("train_step/{name}"));
         group
@@ -137,7 +159,7 @@ fn summary(_: &mut Criterion) {
     let networks = configs()
         .into_iter()
         .map(|(name, arch)| (name, Network::mlp(&arch)))
-        .chain(residuals());
+        .chain(nets());
     for (name, arch) in networks {
         let config = ThroughputConfig {
             arch,

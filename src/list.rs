@@ -14,6 +14,10 @@ pub(crate) fn list() {
         );
     }
     say!(
-        "\nGains (he_normal, he_uniform, orthogonal) follow the hidden activation, as PyTorch's calculate_gain."
+        "\nGains (he_normal, he_uniform, orthogonal, delta_orthogonal) follow the hidden activation, as PyTorch's calculate_gain."
+    );
+    say!(
+        "A name may end in parameters, as in `delta_orthogonal(gain = 1.04, bias_std = 0.01)`: gain (on {}) sets the weights' gain, by default the activation's for the orthogonal ones and 1 for the others; bias_std draws every bias from N(0, bias_std^2).",
+        registry::GAINED.join(", ")
     );
 }

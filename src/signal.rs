@@ -44,10 +44,10 @@ pub(crate) struct SignalArgs {
     /// Hidden activation (relu, tanh, selu, leaky_relu(0.1), ...).
     #[arg(long, default_value = "relu")]
     pub(crate) activation: String,
-    /// Initializers to compare (names from `initlab list`).
+    /// Initializers to compare, separated by commas (names from `initlab list`, with
+    /// parameters if wanted: `orthogonal(gain = 1),lecun_normal`).
     #[arg(
         long,
-        value_delimiter = ',',
         default_value = "small_normal,large_normal,glorot_normal,he_normal,lecun_normal,orthogonal"
     )]
     pub(crate) inits: Vec<String>,
@@ -87,6 +87,25 @@ pub(crate) struct SignalArgs {
     /// Residual block ordering: pre or post (activation).
     #[arg(long, default_value = "pre")]
     pub(crate) ordering: String,
+    /// Convolutions instead of dense layers: `--depth` `kernel x kernel` convolutions of
+    /// `--width` channels (zero padding kernel / 2) on the digits' images, then the mean of
+    /// each channel and the 10 logits; and the singular values of a probe's whole
+    /// input-output Jacobian (see --probe-channels).
+    #[arg(long, conflicts_with_all = ["residual", "input", "input_width", "skip_input_layer"])]
+    pub(crate) kernel: Option<usize>,
+    /// With --kernel: strides of the first convolutions (e.g. 2,2).
+    #[arg(long, value_delimiter = ',', requires = "kernel")]
+    pub(crate) strides: Vec<usize>,
+    /// With --kernel: depths of the probe stacks whose Jacobian spectrum is measured.
+    #[arg(long, value_delimiter = ',', default_value = "10,50")]
+    pub(crate) spectrum_depths: Vec<usize>,
+    /// With --kernel: channels of the probe image and of its stacked convolutions (the
+    /// Jacobian is channels x size² values square).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) probe_channels: usize,
+    /// With --kernel: height and width of the probe image.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) probe_size: usize,
 }
 
 pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
@@ -120,10 +139,16 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
             "a finite standard deviation > 0",
         ));
     }
+    let conv = match args.kernel {
+        None => None,
+        Some(kernel) => Some(convolutions(args, kernel)?),
+    };
     let out = OutputDir::claim(cli.out())?;
+    let mut image = None;
     let (inputs, labels, classes) = match args.input.as_str() {
         "mnist" => {
             let data = crate::mnist(Path::new(BUNDLED_MNIST))?;
+            image = data.image;
             if let Some(width) = args.input_width.filter(|&w| w != data.inputs()) {
                 return Err(BenchError::invalid(
                     "--input-width",
@@ -182,11 +207,26 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         depth,
         width: args.width,
         activation,
-        inits: args.inits.clone(),
+        inits: args
+            .inits
+            .iter()
+            .flat_map(|names| initlab_bench::registry::split_names(names))
+            .collect(),
         seed: args.seed,
         jacobian_samples: args.jacobian_samples,
         norm,
         residual,
+        conv: conv.zip(image),
+        spectrum: args.kernel.map(|kernel| {
+            let probe = initlab_bench::signal::Probe {
+                channels: args.probe_channels,
+                size: args.probe_size,
+                kernel,
+                input_std: args.input_scale,
+                seed: args.seed,
+            };
+            (probe, args.spectrum_depths.clone())
+        }),
     };
     let start = Instant::now();
     let progress = progress_bar(config.inits.len(), "initializers", cli.quiet);
@@ -225,4 +265,46 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         config: None,
     }
     .publish(out)
+}
+
+/// The convolutions of `--kernel`, `--strides`, `--depth` and the probe, checked.
+fn convolutions(
+    args: &SignalArgs,
+    kernel: usize,
+) -> Result<initlab_bench::experiment::Convolutions, BenchError> {
+    if kernel.is_multiple_of(2) {
+        return Err(BenchError::invalid(
+            "--kernel",
+            kernel,
+            "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
+        ));
+    }
+    let depth = args.depth.unwrap_or(20);
+    if args.strides.len() > depth || args.strides.contains(&0) {
+        return Err(BenchError::invalid(
+            "--strides",
+            format!("{:?}", args.strides),
+            format!("strides of at least 1, one per convolution at most ({depth})"),
+        ));
+    }
+    for (flag, value) in [
+        ("--probe-channels", args.probe_channels),
+        ("--probe-size", args.probe_size),
+    ] {
+        if value == 0 {
+            return Err(BenchError::invalid(flag, 0, "at least 1"));
+        }
+    }
+    if let Some(&depth) = args.spectrum_depths.iter().find(|&&d| d == 0) {
+        return Err(BenchError::invalid(
+            "--spectrum-depths",
+            depth,
+            "depths of at least 1",
+        ));
+    }
+    Ok(initlab_bench::experiment::Convolutions {
+        kernel,
+        strides: args.strides.clone(),
+        flatten: false,
+    })
 }

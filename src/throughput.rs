@@ -1,10 +1,11 @@
 //! `initlab throughput`: training speed at every thread count beside its GEMM ceiling.
 
-use initlab_bench::experiment::Arch;
+use initlab_bench::experiment::{Arch, Convolutions};
 use initlab_bench::network::Network;
 use initlab_bench::output::OutputDir;
 use initlab_bench::plot::Pngs;
 use initlab_bench::{BenchError, report};
+use initlab_nn::net::Image;
 use initlab_nn::{Activation, MlpConfig};
 
 use crate::Cli;
@@ -39,6 +40,16 @@ pub(crate) struct ThroughputArgs {
     /// Timed repeats; medians are reported.
     #[arg(long, default_value_t = 15)]
     pub(crate) repeats: usize,
+    /// A CNN instead: `kernel x kernel` convolutions (zero padding kernel / 2) of
+    /// --channels on 1x28x28 images, the mean of each channel, then 10 logits.
+    #[arg(long, conflicts_with_all = ["layers", "norm", "blocks"])]
+    pub(crate) kernel: Option<usize>,
+    /// With --kernel: channels of each convolution.
+    #[arg(long, value_delimiter = ',', default_value = "16,32,32")]
+    pub(crate) channels: Vec<usize>,
+    /// With --kernel: strides of the first convolutions.
+    #[arg(long, value_delimiter = ',', default_value = "2,2")]
+    pub(crate) strides: Vec<usize>,
 }
 
 pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchError> {
@@ -115,6 +126,9 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
 /// The networks `initlab throughput` times: the two reference MLPs, or the one its flags
 /// describe.
 pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>, BenchError> {
+    if let Some(kernel) = args.kernel {
+        return Ok(vec![conv_network(args, kernel)?]);
+    }
     let structured = args.blocks.is_some() || args.norm.is_some();
     let Some(widths) = &args.layers else {
         if structured {
@@ -159,4 +173,45 @@ pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>,
             e => e.for_field("--layers"),
         })?;
     Ok(vec![network])
+}
+
+/// The CNN of `--kernel`, `--channels` and `--strides` on the digits' images.
+fn conv_network(args: &ThroughputArgs, kernel: usize) -> Result<Network, BenchError> {
+    if kernel.is_multiple_of(2) {
+        return Err(BenchError::invalid(
+            "--kernel",
+            kernel,
+            "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
+        ));
+    }
+    let channels = &args.channels;
+    if channels.is_empty() || channels.contains(&0) {
+        return Err(BenchError::invalid(
+            "--channels",
+            format!("{channels:?}"),
+            "at least one convolution, each of at least 1 channel",
+        ));
+    }
+    if args.strides.len() > channels.len() || args.strides.contains(&0) {
+        return Err(BenchError::invalid(
+            "--strides",
+            format!("{:?}", args.strides),
+            "strides of at least 1, one per convolution at most",
+        ));
+    }
+    let arch = Arch {
+        hidden: channels.clone(),
+        activation: Activation::Relu,
+        output: Default::default(),
+        norm: None,
+        residual: None,
+        layer_inits: Vec::new(),
+        conv: Some(Convolutions {
+            kernel,
+            strides: args.strides.clone(),
+            flatten: false,
+        }),
+    };
+    initlab_bench::experiment::conv_network(&arch, Image::new(1, 28, 28), 10)
+        .map_err(|e| e.for_field("--kernel"))
 }

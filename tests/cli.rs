@@ -623,3 +623,151 @@ fn signal_inputs_are_gaussian_or_uniform_at_any_scale() {
     assert!(stderr.contains("--input-scale"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn signal_of_convolutions_measures_the_jacobian_spectrum_of_a_probe() {
+    let dir = scratch("signal-conv");
+    let args = [
+        "signal",
+        "--kernel",
+        "3",
+        "--width",
+        "8",
+        "--depth",
+        "4",
+        "--strides",
+        "2,2",
+        "--activation",
+        "tanh",
+        "--batch",
+        "32",
+        "--input-scale",
+        "0.2",
+        "--probe-channels",
+        "4",
+        "--probe-size",
+        "5",
+        "--spectrum-depths",
+        "2,12",
+        "--inits",
+        "delta_orthogonal(gain = 1.042126, bias_std = 0.01),lecun_normal(gain = 1.042126)",
+    ];
+    let out = initlab(
+        &[
+            &args[..],
+            &[
+                "--quiet",
+                "--png",
+                "none",
+                "--out",
+                &dir.display().to_string(),
+            ],
+        ]
+        .concat(),
+    );
+    let stdout = stdout_of_success(out);
+    assert!(
+        stdout.starts_with("tanh 4x8 conv3x3 strides 2-2 at init"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("on one 4x5x5 image of N(0, 0.2²) values (100 x 100, seed 0"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("signal.json")).unwrap()).unwrap();
+    let spectra = json["spectra"].as_array().unwrap();
+    let found: Vec<(String, u64)> = spectra
+        .iter()
+        .map(|s| {
+            (
+                s["init"].as_str().unwrap().to_owned(),
+                s["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 4);
+    assert_eq!(found[1].1, 12);
+    assert_eq!(json["inits"][0]["layers"].as_array().unwrap().len(), 4);
+    // At 12 layers, delta-orthogonal keeps most directions of the input that Gaussian
+    // kernels of the same variance lose.
+    let below = |i: usize| spectra[i]["below_tenth_of_mean"].as_f64().unwrap();
+    assert!(below(1) < 0.05 && below(3) > 0.3, "{spectra:?}");
+    for (flags, expected) in [
+        (&["--kernel", "4"][..], "an odd size"),
+        (&["--kernel", "3", "--strides", "0"][..], "`--strides`"),
+        (
+            &["--kernel", "3", "--spectrum-depths", "0"][..],
+            "`--spectrum-depths`",
+        ),
+        (&["--kernel", "3", "--residual"][..], "--residual"),
+    ] {
+        let out = initlab(
+            &[
+                &["signal", "--quiet", "--out", &dir.display().to_string()][..],
+                flags,
+            ]
+            .concat(),
+        );
+        assert!(!out.status.success(), "{flags:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{flags:?}: {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn throughput_times_convolutional_networks_beside_their_products() {
+    let dir = scratch("throughput-conv");
+    let run = |flags: &[&str]| {
+        initlab(
+            &[
+                &[
+                    "throughput",
+                    "--kernel",
+                    "3",
+                    "--batch",
+                    "4",
+                    "--steps",
+                    "1",
+                ][..],
+                &[
+                    "--repeats",
+                    "1",
+                    "--quiet",
+                    "--out",
+                    &dir.display().to_string(),
+                ],
+                flags,
+            ]
+            .concat(),
+        )
+    };
+    let stdout = stdout_of_success(run(&["--channels", "4,8", "--strides", "2"]));
+    assert!(
+        stdout.contains("1x28x28 -> relu 4-8 conv3x3 strides 2 -> 10"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("throughput.json")).unwrap())
+            .unwrap();
+    let row = &json["rows"][0];
+    // The convolutions' products count: 4 channels of 3x3 on 14x14 (forward and weight
+    // gradient), 8 of 4·3·3 on 14x14 (three products), and the 8 -> 10 output layer.
+    let flops = 2.0 * 2.0 * (196 * 9 * 4) as f64
+        + 3.0 * 2.0 * (196 * 36 * 8) as f64
+        + 3.0 * 2.0 * (8 * 10) as f64;
+    let rate = row["samples_per_second"].as_f64().unwrap();
+    let gflops = row["gflops"].as_f64().unwrap();
+    assert!((gflops / (rate * flops / 1e9) - 1.0).abs() < 1e-9, "{row}");
+    for (flags, expected) in [
+        (&["--channels", "4,0"][..], "`--channels`"),
+        (&["--strides", "2,2,2,2"][..], "`--strides`"),
+    ] {
+        let err = stderr_of_failure(run(flags));
+        assert!(err.contains(expected), "{flags:?}: {err}");
+    }
+    let err = stderr_of_failure(initlab(&["throughput", "--kernel", "2", "--quiet"]));
+    assert!(err.contains("an odd size"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

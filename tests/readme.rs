@@ -59,6 +59,10 @@ fn the_readmes_tables_are_generated_from_the_committed_results() {
             "docs/cnn_residual",
             "cargo run --release -- run docs/experiments/cnn_residual.toml --out docs/cnn_residual",
         ),
+        (
+            "docs/cnn_depth",
+            "cargo run --release -- run docs/experiments/cnn_depth.toml --out docs/cnn_depth",
+        ),
     ] {
         let results: Vec<RunResult> =
             serde_json::from_str(&read(&format!("{folder}/results.json"))).unwrap();
@@ -283,6 +287,27 @@ fn the_learning_rate_transfer_table_is_generated_from_the_committed_results() {
     assert!(
         pages().contains(&table),
         "README.md's best-lr table differs from docs/lr_transfer/results.json; regenerate with `cargo run --release -- run docs/experiments/lr_transfer.toml --out docs/lr_transfer` and paste:\n{table}"
+    );
+}
+
+#[test]
+fn the_convolution_spectrum_table_is_the_committed_report() {
+    let report: serde_json::Value =
+        serde_json::from_str(&read("docs/signal_cnn/signal.json")).unwrap();
+    let probe: initlab_bench::signal::Probe =
+        serde_json::from_value(report["probe"].clone()).unwrap();
+    let spectra: Vec<initlab_bench::signal::Spectrum> =
+        serde_json::from_value(report["spectra"].clone()).unwrap();
+    assert_eq!(spectra.len(), 9, "three initializers at three depths");
+    let table = initlab_bench::signal::spectrum_table(
+        &probe,
+        report["activation"].as_str().unwrap(),
+        &spectra,
+    );
+    let rows = &table[table.find("| init |").unwrap()..];
+    assert!(
+        pages().contains(rows),
+        "the guide's spectrum table differs from docs/signal_cnn/signal.json; regenerate with the command of docs/signal_cnn/manifest.json and paste:\n{rows}"
     );
 }
 

@@ -118,6 +118,9 @@ pub struct ArchSpec {
     /// Strides of the first convolutions (with `kernel`; the rest have stride 1; one at
     /// most, the stem's, for residual blocks).
     pub strides: Option<Vec<usize>>,
+    /// With `kernel`: the last image flattened into the output layer, every pixel a
+    /// feature, instead of global average pooling (default false).
+    pub flatten: Option<bool>,
 }
 
 impl ArchSpec {
@@ -207,12 +210,17 @@ impl ArchSpec {
     fn conv(&self, i: usize, layers: usize) -> Result<Option<Convolutions>, BenchError> {
         let key = |name: &str| format!("arch[{i}].{name}");
         let Some(kernel) = self.kernel else {
-            if self.strides.is_some() {
-                return Err(BenchError::invalid(
-                    key("strides"),
-                    "(set)",
-                    "kernel = ... as well: strides are the convolutions'",
-                ));
+            for (name, set) in [
+                ("strides", self.strides.is_some()),
+                ("flatten", self.flatten.is_some()),
+            ] {
+                if set {
+                    return Err(BenchError::invalid(
+                        key(name),
+                        "(set)",
+                        "kernel = ... as well: it describes the convolutions",
+                    ));
+                }
             }
             return Ok(None);
         };
@@ -243,7 +251,11 @@ impl ArchSpec {
                 what,
             ));
         }
-        Ok(Some(Convolutions { kernel, strides }))
+        Ok(Some(Convolutions {
+            kernel,
+            strides,
+            flatten: self.flatten.unwrap_or(false),
+        }))
     }
 
     /// The `blocks`, `branch` and `ordering` keys.

@@ -48,6 +48,15 @@ impl Network {
         self.config.dense_shapes()
     }
 
+    /// Rows its evaluation over `test` rows holds at once: all of them for a plain stack
+    /// (its passes run in one piece), else [`NetConfig::evaluation_rows`]' chunks.
+    pub fn evaluation_rows(&self, test: usize) -> usize {
+        match plain_widths(&self.config) {
+            Some(_) => test,
+            None => self.config.evaluation_rows().min(test),
+        }
+    }
+
     /// Bytes to train it in f32 on batches of `rows`: parameters with gradients and
     /// optimizer state, and per sample the buffers of every layer's width the trainer
     /// keeps: three per unit of a plain stack (which trains in row chunks, each activation

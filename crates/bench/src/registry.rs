@@ -1,6 +1,6 @@
 //! Initializers by name, as the command line and config files spell them.
 
-use initlab_init::{FanMode, Initializer, presets};
+use initlab_init::{FanMode, Initializer, ScalingDistribution, presets};
 use initlab_nn::{Activation, LayerInit};
 
 use crate::BenchError;
@@ -200,10 +200,123 @@ pub const CATALOG: &[NamedInit] = &[
 /// The initialization called `name` for a network whose hidden layers use `activation`
 /// (gains follow the activation where the strategy has one).
 ///
+/// A name may end in parameters, `name(gain = 1.0, bias_std = 0.05)`:
+/// - `gain` sets the weight gain of the strategies that have one (see [`GAINED`]) in place
+///   of their default (the activation's for `orthogonal` and `delta_orthogonal`, 1 for
+///   Glorot and LeCun): `lecun_normal(gain = g)` draws `N(0, g² / fan_in)`, the Gaussian
+///   at the variance of `delta_orthogonal(gain = g)`, so that mean-field points
+///   `(σ_w², σ_b²)` can be asked for by name;
+/// - `bias_std` draws every bias from `N(0, bias_std²)` instead of zero.
+///
 /// # Errors
-/// [`BenchError::Invalid`] listing the known names.
+/// [`BenchError::Invalid`] listing the known names, or naming a parameter that is unknown,
+/// not a number in its range, or given to a strategy that does not take it.
 pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchError> {
-    let gain = activation.nonlinearity().gain();
+    let (base, parameters) = split_parameters(name)?;
+    let mut choice = lookup_base(name, base, activation, parameters.gain)?;
+    if let Some(std) = parameters.bias_std {
+        match &mut choice {
+            InitChoice::Strategy(layer) => layer.bias = Initializer::normal(0.0, std),
+            _ => {
+                return Err(BenchError::invalid(
+                    "init",
+                    name,
+                    "bias_std on a weight initializer (lsuv and the residual schemes set whole networks)",
+                ));
+            }
+        }
+    }
+    Ok(choice)
+}
+
+/// A comma-separated list of names split at the commas outside parentheses, so that
+/// `orthogonal(gain = 1, bias_std = 0.1),he_normal` is two names; each trimmed, empty ones
+/// dropped.
+pub fn split_names(list: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let (mut depth, mut start) = (0_usize, 0);
+    for (i, c) in list.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                names.push(list[start..i].trim().to_owned());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names.push(list[start..].trim().to_owned());
+    names.retain(|n| !n.is_empty());
+    names
+}
+
+/// The strategies that take a `gain` parameter.
+pub const GAINED: &[&str] = &[
+    "glorot_uniform",
+    "glorot_normal",
+    "lecun_normal",
+    "lecun_uniform",
+    "orthogonal",
+    "delta_orthogonal",
+];
+
+/// The parameters a name may end in.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Parameters {
+    gain: Option<f64>,
+    bias_std: Option<f64>,
+}
+
+/// `name(key = value, ...)` split into the name and its checked parameters.
+fn split_parameters(name: &str) -> Result<(&str, Parameters), BenchError> {
+    let Some((base, rest)) = name.split_once('(') else {
+        return Ok((name.trim(), Parameters::default()));
+    };
+    let list = rest.strip_suffix(')').ok_or_else(|| {
+        BenchError::invalid("init", name, "parameters in parentheses: name(gain = 1.0)")
+    })?;
+    let mut parameters = Parameters::default();
+    for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            BenchError::invalid("init", name, format!("key = value, not `{pair}`"))
+        })?;
+        let (key, value) = (key.trim(), value.trim());
+        let number = value.parse::<f64>().ok().filter(|v| v.is_finite());
+        let (slot, number) = match key {
+            "gain" => (&mut parameters.gain, number.filter(|&g| g > 0.0)),
+            "bias_std" => (&mut parameters.bias_std, number.filter(|&s| s >= 0.0)),
+            _ => {
+                return Err(BenchError::invalid(
+                    "init",
+                    name,
+                    format!("the parameters gain and bias_std, not `{key}`"),
+                ));
+            }
+        };
+        let Some(number) = number else {
+            let range = if key == "gain" { "> 0" } else { ">= 0" };
+            return Err(BenchError::invalid(
+                "init",
+                name,
+                format!("{key} a finite number {range}, not `{value}`"),
+            ));
+        };
+        if slot.replace(number).is_some() {
+            return Err(BenchError::invalid("init", name, format!("{key} once")));
+        }
+    }
+    Ok((base.trim(), parameters))
+}
+
+/// [`lookup`] of a name without parameters; `gain`, if given, replaces the strategy's.
+fn lookup_base(
+    full_name: &str,
+    name: &str,
+    activation: Activation,
+    explicit_gain: Option<f64>,
+) -> Result<InitChoice, BenchError> {
+    let gain = explicit_gain.unwrap_or_else(|| activation.nonlinearity().gain());
     let weights = |weight: Initializer| {
         InitChoice::Strategy(LayerInit {
             weight,
@@ -214,13 +327,33 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
         .iter()
         .find(|n| n.aliases.contains(&name))
         .map_or(name, |n| n.name);
+    if !CATALOG.iter().any(|n| n.name == name) {
+        return Err(unknown(name));
+    }
+    if explicit_gain.is_some() && !GAINED.contains(&name) {
+        return Err(BenchError::invalid(
+            "init",
+            full_name,
+            format!("gain on one of {}", GAINED.join(", ")),
+        ));
+    }
+    let glorot_gain = explicit_gain.unwrap_or(1.0);
+    let lecun = |distribution| match explicit_gain {
+        Some(gain) => Initializer::VarianceScaling {
+            scale: gain * gain,
+            mode: FanMode::FanIn,
+            distribution,
+        },
+        None if distribution == ScalingDistribution::Normal => Initializer::LeCunNormal,
+        None => Initializer::LeCunUniform,
+    };
     Ok(match name {
         "zeros" => weights(Initializer::Zeros),
         "constant" => weights(Initializer::Constant { value: 0.05 }),
         "small_normal" => weights(Initializer::normal(0.0, 0.01)),
         "large_normal" => weights(Initializer::normal(0.0, 1.0)),
-        "glorot_uniform" => weights(Initializer::GlorotUniform { gain: 1.0 }),
-        "glorot_normal" => weights(Initializer::GlorotNormal { gain: 1.0 }),
+        "glorot_uniform" => weights(Initializer::GlorotUniform { gain: glorot_gain }),
+        "glorot_normal" => weights(Initializer::GlorotNormal { gain: glorot_gain }),
         "he_normal" => weights(Initializer::HeNormal {
             mode: FanMode::FanIn,
             nonlinearity: activation.nonlinearity(),
@@ -229,8 +362,8 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
             mode: FanMode::FanIn,
             nonlinearity: activation.nonlinearity(),
         }),
-        "lecun_normal" => weights(Initializer::LeCunNormal),
-        "lecun_uniform" => weights(Initializer::LeCunUniform),
+        "lecun_normal" => weights(lecun(ScalingDistribution::Normal)),
+        "lecun_uniform" => weights(lecun(ScalingDistribution::Uniform)),
         "glorot_standard" => weights(Initializer::GlorotStandard),
         "orthogonal" => weights(Initializer::Orthogonal { gain }),
         "delta_orthogonal" => weights(Initializer::DeltaOrthogonal { gain, groups: 1 }),
@@ -248,15 +381,14 @@ pub fn lookup(name: &str, activation: Activation) -> Result<InitChoice, BenchErr
             sparsity: 0.9,
             std: 0.1,
         }),
-        _ => {
-            let known: Vec<&str> = CATALOG.iter().map(|n| n.name).collect();
-            return Err(BenchError::invalid(
-                "init",
-                name,
-                format!("one of {}", known.join(", ")),
-            ));
-        }
+        _ => return Err(unknown(name)),
     })
+}
+
+/// The error for a name the catalog lacks, listing the known ones.
+fn unknown(name: &str) -> BenchError {
+    let known: Vec<&str> = CATALOG.iter().map(|n| n.name).collect();
+    BenchError::invalid("init", name, format!("one of {}", known.join(", ")))
 }
 
 #[cfg(test)]
@@ -291,5 +423,79 @@ mod tests {
             err.contains("`init` = \"xavier\"") && err.contains("glorot_uniform"),
             "{err}"
         );
+    }
+
+    fn strategy(name: &str) -> LayerInit {
+        match lookup(name, Activation::Tanh) {
+            Ok(InitChoice::Strategy(layer)) => layer,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parameters_set_the_gain_and_the_bias_spread() {
+        let layer = strategy("delta_orthogonal( gain = 1.05 , bias_std=0.02)");
+        assert!(matches!(
+            layer.weight,
+            Initializer::DeltaOrthogonal { gain, groups: 1 } if gain == 1.05
+        ));
+        assert!(
+            matches!(layer.bias, Initializer::Normal { mean, std } if mean == 0.0 && std == 0.02)
+        );
+        // The Gaussian at delta-orthogonal's variance: g² / fan_in.
+        let gaussian = strategy("lecun_normal(gain=1.05)");
+        let moments = gaussian
+            .weight
+            .moments(initlab_init::Fans::new(16 * 9, 16 * 9))
+            .unwrap()
+            .unwrap();
+        assert!((moments.variance * 144.0 - 1.05 * 1.05).abs() < 1e-12);
+        // Without parameters, names keep their strategies (and their draws).
+        assert!(matches!(
+            strategy("lecun_normal").weight,
+            Initializer::LeCunNormal
+        ));
+        assert!(matches!(
+            strategy("orthogonal").weight,
+            Initializer::Orthogonal { gain } if gain == 5.0 / 3.0
+        ));
+        assert!(matches!(
+            strategy("xavier_normal(gain=2)").weight,
+            Initializer::GlorotNormal { gain } if gain == 2.0
+        ));
+        assert!(
+            matches!(strategy("he_normal(bias_std=0)").bias, Initializer::Normal { std, .. } if std == 0.0)
+        );
+    }
+
+    #[test]
+    fn lists_split_at_the_commas_outside_parentheses() {
+        assert_eq!(
+            split_names(" orthogonal(gain = 1, bias_std = 0.1),he_normal ,, lsuv"),
+            ["orthogonal(gain = 1, bias_std = 0.1)", "he_normal", "lsuv"]
+        );
+    }
+
+    #[test]
+    fn bad_parameters_name_what_was_expected() {
+        for (name, expected) in [
+            ("he_normal(gain=2)", "gain on one of"),
+            ("orthogonal(gain=0)", "gain a finite number > 0"),
+            ("orthogonal(gain=nan)", "gain a finite number > 0"),
+            ("orthogonal(bias_std=-1)", "bias_std a finite number >= 0"),
+            (
+                "orthogonal(scale=2)",
+                "the parameters gain and bias_std, not `scale`",
+            ),
+            ("orthogonal(gain=1, gain=2)", "gain once"),
+            ("orthogonal(gain 1)", "key = value"),
+            ("orthogonal(gain=1", "parameters in parentheses"),
+            ("lsuv(bias_std=0.1)", "bias_std on a weight initializer"),
+            ("fixup(gain=1)", "gain on one of"),
+            ("nope(gain=1)", "one of zeros"),
+        ] {
+            let err = lookup(name, Activation::Tanh).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use initlab_gemm::SingleThreadedBlas;
 use initlab_init::{Initializer, RngKey};
-use initlab_nn::net::{Net, NetInit};
+use initlab_nn::net::{GemmShape, Net, NetInit};
 use initlab_nn::{Loss, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
 
@@ -17,12 +17,27 @@ use crate::network::Network;
 /// weight gradient `dY^T X`, and input gradient `dY W` for every layer but the first
 /// (2 flops per multiply-add), the count the numpy and JAX peers use.
 pub fn gemm_flops_per_sample(shapes: &[(usize, usize)]) -> f64 {
+    let dense: Vec<GemmShape> = shapes
+        .iter()
+        .map(|&(inner, outer)| GemmShape {
+            rows: 1,
+            inner,
+            outer,
+            count: 1,
+        })
+        .collect();
+    flops_per_sample(&dense)
+}
+
+/// [`gemm_flops_per_sample`] of any layers' products (convolutions' included): three
+/// products of each shape, two in the first layer.
+pub fn flops_per_sample(shapes: &[GemmShape]) -> f64 {
     shapes
         .iter()
         .enumerate()
-        .map(|(l, &(fan_in, fan_out))| {
+        .map(|(l, s)| {
             let products = if l == 0 { 2.0 } else { 3.0 };
-            products * 2.0 * (fan_in * fan_out) as f64
+            products * 2.0 * (s.rows * s.inner * s.outer * s.count) as f64
         })
         .sum()
 }
@@ -137,7 +152,7 @@ pub fn compare(config: &ThroughputConfig, threads: &[usize]) -> Comparison {
         }
     }
     let samples = config.batch * config.steps;
-    let flops = gemm_flops_per_sample(&config.arch.dense_shapes());
+    let flops = flops_per_sample(&config.arch.config.gemm_shapes());
     let mut rates: Vec<Rate> = seconds
         .into_iter()
         .map(|s| Rate::from_seconds(samples, median(s), flops))
@@ -238,21 +253,30 @@ type CeilingBuffers = (
 
 /// A closure that runs the GEMM calls of `config.steps` training steps at full batch, back
 /// to back on one thread, with nothing else: through raw `cblas_sgemm` where BLAS trains,
-/// through initlab-gemm's packed kernel where that trains instead.
+/// through initlab-gemm's packed kernel where that trains instead. A dense layer's
+/// products take the whole batch at once; a convolution's run per sample and group, one
+/// row per output pixel, as its im2col does.
 fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
     let batch = config.batch;
-    let shapes = config.arch.dense_shapes();
+    let shapes = config.arch.config.gemm_shapes();
     let fill = |r, c| Array2::<f32>::from_elem((r, c), 0.01);
-    let mut buffers: Vec<CeilingBuffers> = shapes
+    let mut buffers: Vec<(CeilingBuffers, usize)> = shapes
         .iter()
-        .map(|&(i, o)| {
-            (
-                fill(batch, i),
+        .map(|s| {
+            let (rows, repeats) = if s.rows == 1 && s.count == 1 {
+                (batch, 1)
+            } else {
+                (s.rows, batch * s.count)
+            };
+            let (i, o) = (s.inner, s.outer);
+            let buffers = (
+                fill(rows, i),
                 fill(o, i),
-                fill(batch, o),
+                fill(rows, o),
                 fill(o, i),
-                fill(batch, i),
-            )
+                fill(rows, i),
+            );
+            (buffers, repeats)
         })
         .collect();
     let steps = config.steps;
@@ -268,8 +292,10 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         pool.install(|| {
             let _one = SingleThreadedBlas::new();
             for _ in 0..steps {
-                for (l, buffers) in buffers.iter_mut().enumerate() {
-                    layer(l == 0, buffers);
+                for (l, (buffers, repeats)) in buffers.iter_mut().enumerate() {
+                    for _ in 0..*repeats {
+                        layer(l == 0, buffers);
+                    }
                 }
             }
         });

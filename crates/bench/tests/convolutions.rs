@@ -56,6 +56,7 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
         Some(Convolutions {
             kernel: 3,
             strides: vec![2],
+            flatten: false,
         })
     );
     assert_eq!(arch.label(), "relu 2x8 conv3x3 strides 2");
@@ -66,10 +67,25 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
     assert_eq!(shapes[0], Shape::Image(Image::new(8, 14, 14)));
     assert_eq!(shapes[2], Shape::Image(Image::new(8, 14, 14)));
     assert_eq!(shapes.last(), Some(&Shape::Flat(10)));
+    // Flattened instead of pooled: every one of the 8x14x14 values feeds the output layer.
+    let (_, flat) =
+        check(&GOOD.replace("strides = [2]", "strides = [2]\n    flatten = true")).unwrap();
+    assert_eq!(flat[0].arch.label(), "relu 2x8 conv3x3 strides 2 flatten");
+    let flat_net = build(&data, &flat[0]).unwrap().net;
+    let shapes = flat_net.config().layer_shapes();
+    assert_eq!(shapes[shapes.len() - 2], Shape::Flat(8 * 14 * 14));
+    assert_eq!(
+        flat_net.parameter_count(),
+        net.parameter_count() + 10 * (8 * 14 * 14 - 8)
+    );
 
     let cases = [
         (GOOD.replace("kernel = 3", "kernel = 4"), "arch[0].kernel"),
         (GOOD.replace("kernel = 3\n", ""), "arch[0].strides"),
+        (
+            GOOD.replace("kernel = 3\n    strides = [2]", "flatten = true"),
+            "arch[0].flatten",
+        ),
         (
             GOOD.replace("strides = [2]", "strides = [2, 0]"),
             "arch[0].strides",
@@ -210,4 +226,44 @@ fn a_small_cnn_learns_the_digits() {
         "test accuracy {}",
         result.final_accuracy
     );
+}
+
+#[test]
+fn the_depth_experiment_sits_on_the_critical_line_of_tanh() {
+    use initlab_bench::registry::{InitChoice, lookup};
+    use initlab_init::{FanMode, Initializer, ScalingDistribution};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/experiments/cnn_depth.toml"
+    );
+    let file = initlab_bench::config::parse(std::path::Path::new(path)).unwrap();
+    assert!(file.specs().is_ok());
+    assert_eq!(file.train.inits.len(), 2);
+    for init in &file.train.inits {
+        let Ok(InitChoice::Strategy(layer)) = lookup(init, initlab_nn::Activation::Tanh) else {
+            panic!("{init} is a strategy");
+        };
+        let Initializer::Normal { mean: 0.0, std } = layer.bias else {
+            panic!("{init}: biases {:?}", layer.bias);
+        };
+        // fan_in * Var(w) of each: gain² for both, one orthogonal and one Gaussian.
+        let scale = match layer.weight {
+            Initializer::DeltaOrthogonal { gain, groups: 1 } => gain * gain,
+            Initializer::VarianceScaling {
+                scale,
+                mode: FanMode::FanIn,
+                distribution: ScalingDistribution::Normal,
+            } => scale,
+            other => panic!("{init}: {other:?}"),
+        };
+        let (critical, fixed_point) =
+            initlab_bench::signal::critical_point(initlab_nn::Activation::Tanh, std * std);
+        assert!(
+            (scale / critical - 1.0).abs() < 1e-5,
+            "{init}: {scale} vs {critical}"
+        );
+        // The numbers the file's comment states.
+        assert!((critical - 1.08603).abs() < 5e-6 && (fixed_point - 0.0457).abs() < 5e-5);
+        assert_eq!(std, 0.01);
+    }
 }

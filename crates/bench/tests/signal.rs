@@ -56,6 +56,8 @@ fn check_prediction(activation: Activation, init: &str, seed: u64) {
         jacobian_samples: 0,
         norm: None,
         residual: None,
+        conv: None,
+        spectrum: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let layers = &report.inits[0].layers;
@@ -107,6 +109,8 @@ fn selu_with_lecun_normal_is_stable_at_unit_variance() {
         jacobian_samples: 0,
         norm: None,
         residual: None,
+        conv: None,
+        spectrum: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let init = &report.inits[0];
@@ -136,6 +140,8 @@ fn twenty_layer_relu_verdicts() {
         jacobian_samples: 0,
         norm: None,
         residual: None,
+        conv: None,
+        spectrum: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let verdicts: Vec<(Verdict, Verdict)> = report
@@ -207,6 +213,8 @@ fn data_dependent_and_unknown_initializers_are_refused() {
         jacobian_samples: 0,
         norm: None,
         residual: None,
+        conv: None,
+        spectrum: None,
     };
     let message = analyze(
         x.view(),
@@ -259,6 +267,8 @@ fn every_activation_gets_a_finite_prediction_and_measurement() {
             jacobian_samples: 1,
             norm: None,
             residual: None,
+            conv: None,
+            spectrum: None,
         };
         let report = analyze(
             x.view(),
@@ -330,6 +340,8 @@ fn all_zero_weights_are_reported_as_vanishing_not_exploding() {
         jacobian_samples: 0,
         norm: None,
         residual: None,
+        conv: None,
+        spectrum: None,
     };
     let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
     let zeros = &report.inits[0];
@@ -466,6 +478,8 @@ fn residual(blocks: usize, norm: Option<initlab_nn::net::Norm>, init: &str) -> S
             layers: 2,
             ordering: initlab_nn::net::Ordering::PreActivation,
         }),
+        conv: None,
+        spectrum: None,
     }
 }
 
@@ -554,6 +568,8 @@ fn batch_norm_makes_gradients_explode_at_one_rate_whatever_the_initialization() 
             jacobian_samples: 0,
             norm: Some(initlab_nn::net::Norm::Batch),
             residual: None,
+            conv: None,
+            spectrum: None,
         };
         let report = analyze(x.view(), &y, 10, &config, &indicatif::ProgressBar::hidden()).unwrap();
         assert!(report.batch_norm_relu_plain);

@@ -626,3 +626,58 @@ fn delta_orthogonal_keeps_the_jacobians_singular_values_at_one_where_gaussian_sp
         gaussian[0]
     );
 }
+
+#[test]
+fn deep_networks_evaluate_in_smaller_chunks() {
+    let shallow = NetConfig::image(1, 8, 8)
+        .push(conv(8, [3, 3], [1, 1], [1, 1]))
+        .activation(Activation::Tanh)
+        .flatten()
+        .dense(10);
+    assert_eq!(shallow.evaluation_rows(), 512);
+    // 300 convolutions of 16 channels on 28x28, each with its activation: 2 x 12,544
+    // values a row per layer.
+    let deep = (0..300).fold(NetConfig::image(1, 28, 28), |config, _| {
+        config
+            .push(conv(16, [3, 3], [1, 1], [1, 1]))
+            .activation(Activation::Tanh)
+    });
+    let per_row = 784 + 300 * 2 * 16 * 28 * 28;
+    assert_eq!(
+        deep.evaluation_rows(),
+        initlab_nn::net::EVALUATION_VALUES / per_row
+    );
+    assert_eq!(deep.evaluation_rows(), 8);
+    let huge = (0..3000).fold(NetConfig::image(1, 28, 28), |config, _| {
+        config.push(conv(64, [3, 3], [1, 1], [1, 1]))
+    });
+    assert_eq!(huge.evaluation_rows(), 1);
+}
+
+#[test]
+fn gemm_shapes_count_every_products_rows() {
+    let config = NetConfig::image(4, 8, 8)
+        .push(LayerSpec::Conv2d {
+            channels: 6,
+            kernel: [3, 3],
+            stride: [2, 2],
+            padding: [1, 1],
+            groups: 2,
+        })
+        .activation(Activation::Relu)
+        .flatten()
+        .dense(10);
+    let shapes = config.gemm_shapes();
+    assert_eq!(shapes.len(), 2);
+    // Two groups, each 2 input channels · 3x3 taps to 3 output channels, on 4x4 pixels.
+    let conv = shapes[0];
+    assert_eq!(
+        (conv.rows, conv.inner, conv.outer, conv.count),
+        (16, 18, 3, 2)
+    );
+    let dense = shapes[1];
+    assert_eq!(
+        (dense.rows, dense.inner, dense.outer, dense.count),
+        (1, 96, 10, 1)
+    );
+}

@@ -7,7 +7,7 @@ use initlab_nn::net::{
 use initlab_nn::{Activation, LrScale, LsuvConfig, MlpConfig};
 use ndarray::s;
 
-use super::spec::{Arch, Convolutions, Head, RunSpec};
+use super::spec::{Arch, Head, RunSpec};
 use crate::BenchError;
 use crate::data::Dataset;
 use crate::network::Network;
@@ -50,7 +50,7 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
     };
     match (&arch.conv, dataset.image) {
         (None, _) => network_of(arch, dataset.inputs(), output),
-        (Some(conv), Some(image)) => conv_network(arch, conv, image, output),
+        (Some(_), Some(image)) => conv_network(arch, image, output),
         (Some(_), None) => Err(BenchError::invalid(
             "kernel",
             &dataset.name,
@@ -59,18 +59,21 @@ pub(crate) fn network(dataset: &Dataset, arch: &Arch) -> Result<Network, BenchEr
     }
 }
 
-/// The convolutional network of `arch` on `image`s (see [`Convolutions`]), to `output`
-/// logits.
+/// The convolutional network of `arch` (whose `conv` describes it: see [`Convolutions`](super::Convolutions))
+/// on `image`s, to `output` logits.
 ///
 /// # Errors
-/// [`BenchError`] naming `depth`, `width`, `blocks` or `kernel` for sizes out of range or
-/// convolutions the image cannot hold.
-fn conv_network(
-    arch: &Arch,
-    conv: &Convolutions,
-    image: Image,
-    output: usize,
-) -> Result<Network, BenchError> {
+/// [`BenchError`] naming `kernel` for an architecture without convolutions, and `depth`,
+/// `width`, `blocks` or `kernel` for sizes out of range or convolutions the image cannot
+/// hold.
+pub fn conv_network(arch: &Arch, image: Image, output: usize) -> Result<Network, BenchError> {
+    let Some(conv) = &arch.conv else {
+        return Err(BenchError::invalid(
+            "kernel",
+            "(missing)",
+            "convolutions (kernel = ...) for a network on images",
+        ));
+    };
     check_depth(arch.hidden.len())?;
     let (kernel, activation) = (conv.kernel, arch.activation);
     let layer = |channels: usize, index: usize| LayerSpec::Conv2d {
@@ -94,7 +97,11 @@ fn conv_network(
             residual_stack(arch, residual, stem, Some(kernel))?
         }
     };
-    let config = config.global_average_pool().flatten().dense(output);
+    let config = if conv.flatten {
+        config.flatten().dense(output)
+    } else {
+        config.global_average_pool().flatten().dense(output)
+    };
     config.output().map_err(|e| match e {
         initlab_nn::NnError::Layer { path, problem } => BenchError::invalid(
             "kernel",

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::BenchError;
 use crate::data::{Dataset, Labels};
 use crate::registry::lookup;
-use crate::throughput::gemm_flops_per_sample;
+use crate::throughput::flops_per_sample;
 use build::PROBE_ROWS;
 use result::Window;
 use verdict::verdict;
@@ -22,7 +22,7 @@ mod result;
 pub(crate) mod spec;
 mod verdict;
 
-pub use build::{Built, MAX_DEPTH, MAX_RUNS, build, network_of};
+pub use build::{Built, MAX_DEPTH, MAX_RUNS, build, conv_network, network_of};
 pub(crate) use build::{check_applies, check_depth, layer_init, net_init, network};
 pub use result::{
     CURVE_POINTS, CurvePoint, EpochDiagnostics, EpochMetrics, LossCurve, Outcome, PROBED_EPOCHS,
@@ -191,7 +191,7 @@ pub fn run(
         .min(dataset.train_x.nrows().saturating_mul(spec.epochs))
         as f64
         / wall_seconds;
-    let gflops = samples_per_second * gemm_flops_per_sample(&net.config().dense_shapes()) / 1e9;
+    let gflops = samples_per_second * flops_per_sample(&net.config().gemm_shapes()) / 1e9;
     let verdict = verdict(
         &spec.arch,
         &at_init,
@@ -286,9 +286,12 @@ pub fn run_all_recorded(
 /// # Errors
 /// A spec whose network cannot be built on `dataset`.
 pub fn estimated_cost(dataset: &Dataset, spec: &RunSpec) -> Result<f64, BenchError> {
-    let shapes = network(dataset, &spec.arch)?.dense_shapes();
-    let elementwise: f64 = shapes.iter().map(|&(_, out)| 16.0 * out as f64).sum();
-    let per_sample = gemm_flops_per_sample(&shapes) + elementwise;
+    let shapes = network(dataset, &spec.arch)?.config.gemm_shapes();
+    let elementwise: f64 = shapes
+        .iter()
+        .map(|s| 16.0 * (s.rows * s.outer * s.count) as f64)
+        .sum();
+    let per_sample = flops_per_sample(&shapes) + elementwise;
     let samples = dataset.train_x.nrows() as f64 + dataset.test_x.nrows() as f64 / 3.0;
     Ok(spec.epochs as f64 * samples * per_sample)
 }
@@ -325,8 +328,9 @@ pub fn check_memory(dataset: &Dataset, specs: &[RunSpec]) -> Result<(), BenchErr
     for spec in specs {
         let network = network(dataset, &spec.arch)?;
         // A batch past the data trains as one the size of the data; evaluation runs
-        // over the whole test split and diagnostics over PROBE_ROWS.
-        let rows = spec.batch_size.min(train).max(test).max(PROBE_ROWS);
+        // over the test split in chunks and diagnostics over PROBE_ROWS.
+        let evaluation = network.evaluation_rows(test);
+        let rows = spec.batch_size.min(train).max(evaluation).max(PROBE_ROWS);
         // The history grows with the epochs: a run of 2^63 of them would never fit.
         let history = (spec.epochs as u64).checked_mul(EPOCH_BYTES);
         let bytes = network

@@ -41,6 +41,10 @@ pub struct Convolutions {
     pub kernel: usize,
     /// The strides of the first convolutions, first first; the rest have stride 1.
     pub strides: Vec<usize>,
+    /// Whether the last image is flattened into the output layer, every pixel a feature,
+    /// instead of averaged per channel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flatten: bool,
 }
 
 /// A residual network: a dense stem from the input to the stream's width, `blocks`
@@ -120,16 +124,17 @@ impl Arch {
         };
         let conv = match &self.conv {
             None => String::new(),
-            Some(c) if c.strides.iter().all(|&s| s == 1) => format!(" conv{0}x{0}", c.kernel),
-            Some(c) => format!(
-                " conv{0}x{0} strides {1}",
-                c.kernel,
-                c.strides
-                    .iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join("-")
-            ),
+            Some(c) => {
+                let mut label = format!(" conv{0}x{0}", c.kernel);
+                if c.strides.iter().any(|&s| s != 1) {
+                    let strides: Vec<String> = c.strides.iter().map(usize::to_string).collect();
+                    label += &format!(" strides {}", strides.join("-"));
+                }
+                if c.flatten {
+                    label += " flatten";
+                }
+                label
+            }
         };
         let layers: String = self
             .layer_inits

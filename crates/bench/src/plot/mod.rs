@@ -69,6 +69,15 @@ fn across_seeds(
     (mean, band)
 }
 
+/// The legend's note on what a line and its band are over `seeds` seeds.
+fn over_seeds_note(seeds: usize) -> String {
+    if seeds > 1 {
+        format!("line: mean over {seeds} seeds; band: their range.")
+    } else {
+        "one seed.".to_owned()
+    }
+}
+
 /// `init: diverged (NaN or inf) in 3/3 seeds, first at step 1; its line ends there.`
 fn diverged_note(group: &Group<'_>) -> Option<String> {
     let steps: Vec<u64> = group
@@ -120,11 +129,7 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
             .filter(|g| g.runs[0].spec.arch == arch)
             .collect();
         let seeds = of_arch.iter().map(|g| g.runs.len()).max().unwrap_or(1);
-        let over_seeds = if seeds > 1 {
-            format!("line: mean over {seeds} seeds; band: their range.")
-        } else {
-            "one seed.".to_owned()
-        };
+        let over_seeds = over_seeds_note(seeds);
         let series = |points: &dyn Fn(&RunResult) -> Vec<(f64, f64)>| -> Vec<Series> {
             of_arch
                 .iter()
@@ -247,7 +252,105 @@ pub fn result_figures(results: &[RunResult]) -> Vec<Figure> {
             |d| d.backprop_grad_std * d.backprop_grad_std,
         );
     }
+    figures.extend(depth_figures(results));
     figures.extend(lr_transfer_figures(results));
+    figures
+}
+
+/// For plain networks that differ only in depth (every hidden layer as wide, no residual
+/// blocks), the final test accuracy against the number of hidden layers, one line per
+/// initializer (`accuracy_by_depth_<network>`): the mean over seeds with their range as a
+/// band. None where no two networks differ only in depth.
+pub fn depth_figures(results: &[RunResult]) -> Vec<Figure> {
+    let groups = groups(results);
+    let sweep = crate::report::is_sweep(results);
+    let uniform = |arch: &crate::experiment::Arch| {
+        arch.residual.is_none() && arch.hidden.iter().all(|&w| w == arch.hidden[0])
+    };
+    // An architecture with its depth taken out.
+    let family = |arch: &crate::experiment::Arch| crate::experiment::Arch {
+        hidden: vec![arch.hidden[0]],
+        ..arch.clone()
+    };
+    let mut families: Vec<crate::experiment::Arch> = Vec::new();
+    for g in &groups {
+        let arch = &g.runs[0].spec.arch;
+        if uniform(arch) && !families.contains(&family(arch)) {
+            families.push(family(arch));
+        }
+    }
+    let mut figures = Vec::new();
+    for base in families {
+        let mine: Vec<&Group<'_>> = groups
+            .iter()
+            .filter(|g| uniform(&g.runs[0].spec.arch) && family(&g.runs[0].spec.arch) == base)
+            .collect();
+        let mut depths: Vec<usize> = mine
+            .iter()
+            .map(|g| g.runs[0].spec.arch.hidden.len())
+            .collect();
+        depths.sort_unstable();
+        depths.dedup();
+        if depths.len() < 2 {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for g in &mine {
+            let name = crate::report::group_name(&g.runs[0].spec, sweep);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let series = names
+            .iter()
+            .enumerate()
+            .map(|(style, name)| {
+                let mut rows: Vec<(f64, f64, f64, f64)> = mine
+                    .iter()
+                    .filter(|g| crate::report::group_name(&g.runs[0].spec, sweep) == *name)
+                    .map(|g| {
+                        let accuracies = g.runs.iter().map(|r| 100.0 * r.final_accuracy);
+                        let (lo, hi) = accuracies
+                            .clone()
+                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), a| {
+                                (lo.min(a), hi.max(a))
+                            });
+                        let depth = g.runs[0].spec.arch.hidden.len() as f64;
+                        (depth, 100.0 * g.accuracy().0, lo, hi)
+                    })
+                    .collect();
+                rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let several = mine.iter().any(|g| g.runs.len() > 1);
+                Series {
+                    label: name.clone(),
+                    points: rows.iter().map(|r| (r.0, r.1)).collect(),
+                    band: if several {
+                        rows.iter().map(|r| (r.0, r.2, r.3)).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    mark: Mark::LineAndPoints,
+                    dashed: false,
+                    style,
+                }
+            })
+            .collect();
+        let width = base.hidden[0];
+        let label = base
+            .label()
+            .replacen(&format!(" 1x{width}"), &format!(" Lx{width}"), 1);
+        let seeds = mine.iter().map(|g| g.runs.len()).max().unwrap_or(1);
+        figures.push(Figure {
+            stem: format!("accuracy_by_depth_{}", slug(&label)),
+            title: format!("Final test accuracy against depth L, {label}"),
+            x_label: "hidden layers L".into(),
+            y_label: "final test accuracy (%)".into(),
+            y_unit: "%",
+            log_y: false,
+            series,
+            legend_notes: vec![over_seeds_note(seeds)],
+        });
+    }
     figures
 }
 
@@ -511,6 +614,9 @@ fn layers_against_width(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{Synthetic, generate};
+    use crate::experiment::{Arch, RunSpec, grid, run_all};
+    use initlab_nn::{Activation, Optimizer};
 
     #[test]
     fn long_labels_make_file_names_within_the_limit() {
@@ -519,5 +625,67 @@ mod tests {
         assert!(name.len() <= MAX_SLUG, "{}", name.len());
         assert_ne!(slug(&long), slug(&"leaky_relu(0.2)".repeat(40)));
         assert_eq!(slug("relu 10x256"), "relu_10x256");
+    }
+
+    #[test]
+    fn networks_that_differ_only_in_depth_get_accuracy_against_depth() {
+        let data = generate(
+            Synthetic::Blobs {
+                classes: 3,
+                dims: 4,
+            },
+            300,
+            1,
+        )
+        .unwrap();
+        let archs = [
+            Arch::uniform(3, 8, Activation::Tanh),
+            Arch::uniform(1, 8, Activation::Tanh),
+            Arch::uniform(2, 6, Activation::Tanh),
+        ];
+        let template = RunSpec {
+            arch: archs[0].clone(),
+            init: String::new(),
+            optimizer: Optimizer::adam(0.01),
+            epochs: 2,
+            batch_size: 64,
+            seed: 0,
+            target_accuracy: 0.9,
+            mup_base: None,
+            diagnose_epochs: false,
+        };
+        let inits = ["small_normal", "orthogonal(gain = 1)"];
+        let specs = grid(&archs, &inits, &[0, 1], &template).unwrap();
+        let results = run_all(&data, &specs, &indicatif::ProgressBar::hidden()).unwrap();
+        // The 6-wide network has no other depth: one figure, for the 8-wide ones.
+        let figures = depth_figures(&results);
+        assert_eq!(figures.len(), 1);
+        let figure = &figures[0];
+        assert_eq!(figure.stem, "accuracy_by_depth_tanh_Lx8");
+        assert_eq!(figure.series.len(), inits.len());
+        for (series, init) in figure.series.iter().zip(inits) {
+            assert_eq!(series.label, init);
+            for (i, depth) in [1, 3].into_iter().enumerate() {
+                let accuracies: Vec<f64> = results
+                    .iter()
+                    .filter(|r| r.spec.init == init && r.spec.arch.hidden == vec![8; depth])
+                    .map(|r| 100.0 * r.final_accuracy)
+                    .collect();
+                assert_eq!(accuracies.len(), 2);
+                let mean = (accuracies[0] + accuracies[1]) / 2.0;
+                assert_eq!(series.points[i].0, depth as f64);
+                assert!((series.points[i].1 - mean).abs() < 1e-9, "{init} {depth}");
+                let (lo, hi) = (
+                    accuracies[0].min(accuracies[1]),
+                    accuracies[0].max(accuracies[1]),
+                );
+                assert_eq!(series.band[i], (depth as f64, lo, hi));
+            }
+        }
+        assert!(
+            result_figures(&results)
+                .iter()
+                .any(|f| f.stem == figure.stem)
+        );
     }
 }

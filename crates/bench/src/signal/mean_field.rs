@@ -53,18 +53,29 @@ pub fn slope_moment(activation: Activation, q: f64) -> f64 {
 /// from `q = 1` the edge (2.35) is where that point passes 1; `chi` jumps there instead
 /// of crossing 1.
 pub fn critical_weight_scale(activation: Activation) -> f64 {
-    let chi_minus_one =
-        |scale: f64| scale * slope_moment(activation, fixed_point(activation, scale)) - 1.0;
+    critical_point(activation, 0.0).0
+}
+
+/// The edge of chaos with biases of variance `bias_variance` (`sigma_b^2`): the weight
+/// scale `sigma_w^2` where `chi = 1`, and the variance's fixed point `q*` there
+/// (Schoenholz et al. 2017's critical line; Xiao et al. 2018 train vanilla CNNs on it).
+/// With no bias it is [`critical_weight_scale`]'s point; NaN where `chi` never crosses 1
+/// on `[1e-3, 1e4]`.
+pub fn critical_point(activation: Activation, bias_variance: f64) -> (f64, f64) {
+    let chi_minus_one = |scale: f64| {
+        scale * slope_moment(activation, fixed_point(activation, scale, bias_variance)) - 1.0
+    };
     let grid: Vec<(f64, f64)> = (0..=140)
         .map(|i| 10f64.powf(-3.0 + 0.05 * f64::from(i)))
         .map(|scale| (scale, chi_minus_one(scale)))
         .collect();
     let Some(pair) = grid.windows(2).find(|w| w[0].1 < 0.0 && w[1].1 >= 0.0) else {
-        return f64::NAN;
+        return (f64::NAN, f64::NAN);
     };
-    bisect(pair[0].0, pair[1].0, false, |scale| {
+    let scale = bisect(pair[0].0, pair[1].0, false, |scale| {
         chi_minus_one(scale) < 0.0
-    })
+    });
+    (scale, fixed_point(activation, scale, bias_variance))
 }
 
 /// The boundary in `[low, high]` where `below` turns from true to false, by bisection:
@@ -91,14 +102,15 @@ fn bisect(mut low: f64, mut high: f64, geometric: bool, below: impl Fn(f64) -> b
     middle(low, high)
 }
 
-/// The forward map's stable fixed point `q* = sigma_w^2 E[f(h)^2]` reached from `q = 1`
-/// for `scale = sigma_w^2`: a tiny positive stand-in for 0 where the variance dies out,
-/// 1e12 where it grows without bound. Bracketed on a logarithmic grid and bisected, since
-/// plain iteration crawls near the edge (its contraction rate tends to 1 there).
-fn fixed_point(activation: Activation, scale: f64) -> f64 {
+/// The forward map's stable fixed point `q* = sigma_w^2 E[f(h)^2] + sigma_b^2` reached
+/// from `q = 1` for `scale = sigma_w^2` and `bias = sigma_b^2`: a tiny positive stand-in
+/// for 0 where the variance dies out, 1e12 where it grows without bound. Bracketed on a
+/// logarithmic grid and bisected, since plain iteration crawls near the edge (its
+/// contraction rate tends to 1 there).
+fn fixed_point(activation: Activation, scale: f64, bias: f64) -> f64 {
     const TINY: f64 = 1e-24;
     const HUGE: f64 = 1e12;
-    let excess = |q: f64| scale * second_moment(activation, q) - q;
+    let excess = |q: f64| scale * second_moment(activation, q) + bias - q;
     let rising = excess(1.0) > 0.0;
     // Walk from 1 the way the iteration moves until the map's excess changes sign.
     let factor: f64 = if rising { 1.25 } else { 0.8 };
@@ -124,4 +136,37 @@ fn fixed_point(activation: Activation, scale: f64) -> f64 {
 /// perturbations and gradients grow.
 pub fn unit_fixed_point_scale(activation: Activation) -> f64 {
     1.0 / second_moment(activation, 1.0)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variance a plain iteration of the forward map settles at (slowly, but the map
+    /// contracts at the critical point when there is a bias).
+    fn iterated(scale: f64, bias: f64) -> f64 {
+        (0..100_000).fold(1.0, |q, _| {
+            scale * second_moment(Activation::Tanh, q) + bias
+        })
+    }
+
+    #[test]
+    fn the_critical_line_of_tanh_rises_with_the_bias() {
+        let (scale, q) = critical_point(Activation::Tanh, 0.0);
+        assert!((scale - 1.0).abs() < 1e-9 && q < 1e-9, "{scale} {q}");
+        let mut previous = 1.0;
+        for bias in [1e-5, 1e-4, 1e-3, 1e-2] {
+            let (scale, q) = critical_point(Activation::Tanh, bias);
+            assert!(scale > previous, "σ_b² {bias}: σ_w² {scale}");
+            previous = scale;
+            // q* is where the forward map settles, and chi is 1 there and only there.
+            let settled = iterated(scale, bias);
+            assert!(
+                (settled - q).abs() < 1e-6 * q,
+                "σ_b² {bias}: {settled} vs {q}"
+            );
+            let chi = |s: f64| s * slope_moment(Activation::Tanh, iterated(s, bias));
+            assert!((chi(scale) - 1.0).abs() < 1e-6, "{}", chi(scale));
+            assert!(chi(scale * 0.99) < 1.0 && chi(scale * 1.01) > 1.0);
+        }
+    }
 }

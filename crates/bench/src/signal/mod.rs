@@ -21,10 +21,13 @@ use crate::registry::{InitChoice, lookup};
 mod mean_field;
 mod quadrature;
 mod residual;
+mod spectrum;
 
 pub use mean_field::{
-    critical_weight_scale, expectation, second_moment, slope_moment, unit_fixed_point_scale,
+    critical_point, critical_weight_scale, expectation, second_moment, slope_moment,
+    unit_fixed_point_scale,
 };
+pub use spectrum::{Probe, Spectrum};
 
 /// A variance ratio past which the signal counts as vanished (1e-2) or exploded (1e2),
 /// relative to layer 1.
@@ -150,6 +153,12 @@ pub struct SignalReport {
     /// Whether the table's mean Jacobian singular value leaves out layer 1, whose
     /// Jacobian maps the input width (784 for MNIST) rather than a hidden one.
     pub jacobian_skips_input_layer: bool,
+    /// The probe of the whole input-output Jacobian's singular values, for convolutions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+    /// The probe's singular values per initializer and depth.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spectra: Vec<Spectrum>,
 }
 
 /// What to analyze.
@@ -171,6 +180,12 @@ pub struct SignalConfig {
     pub norm: Option<initlab_nn::net::Norm>,
     /// Residual blocks instead of a plain stack: `depth` blocks on a stream of `width`.
     pub residual: Option<crate::experiment::Residual>,
+    /// Convolutions of `width` channels instead of dense layers, on inputs that are
+    /// images of this shape.
+    pub conv: Option<(crate::experiment::Convolutions, initlab_nn::net::Image)>,
+    /// For convolutions: the whole input-output Jacobian's singular values of a stack of
+    /// them on this probe, at each of these depths.
+    pub spectrum: Option<(Probe, Vec<usize>)>,
 }
 
 /// Predicts and measures every initializer on the batch `inputs` (labels for the loss at
@@ -190,7 +205,7 @@ pub fn analyze(
     config: &SignalConfig,
     progress: &indicatif::ProgressBar,
 ) -> Result<SignalReport, BenchError> {
-    use crate::experiment::{Arch, check_applies, check_depth, net_init, network_of};
+    use crate::experiment::{Arch, check_applies, check_depth, conv_network, net_init, network_of};
     // Before a layer list of that length is made.
     check_depth(config.depth)?;
     let arch = Arch {
@@ -203,9 +218,12 @@ pub fn analyze(
         norm: config.norm,
         residual: config.residual,
         layer_inits: Vec::new(),
-        conv: None,
+        conv: config.conv.as_ref().map(|(conv, _)| conv.clone()),
     };
-    let network = network_of(&arch, inputs.ncols(), classes)?;
+    let network = match &config.conv {
+        None => network_of(&arch, inputs.ncols(), classes)?,
+        Some((_, image)) => conv_network(&arch, *image, classes)?,
+    };
     // The network in f64 with every layer's buffers over the batch, and as much again for
     // the measurements.
     crate::memory::check(
@@ -217,6 +235,7 @@ pub fn analyze(
     let input_second_moment =
         inputs.iter().map(|v| v * v).sum::<f64>() / inputs.len().max(1) as f64;
     let mut inits = Vec::new();
+    let mut spectra = Vec::new();
     for name in &config.inits {
         let choice = lookup(name, config.activation)?;
         let refused = match choice {
@@ -232,6 +251,12 @@ pub fn analyze(
             return Err(BenchError::invalid("init", name, expected));
         }
         check_applies(&arch, name, &choice)?;
+        if let (Some((probe, depths)), InitChoice::Strategy(layer)) = (&config.spectrum, &choice) {
+            let init = initlab_nn::net::NetInit::new(layer.weight.clone(), layer.bias.clone());
+            for &depth in depths {
+                spectra.push(probe.spectrum(name, &init, config.activation, depth)?);
+            }
+        }
         let (net_config, init) = net_init(&arch, network.config.clone(), choice)?;
         let net: initlab_nn::net::Net<f64> = net_config.build(&init, config.seed)?;
         let stages = initlab_nn::net::diagnose(
@@ -321,6 +346,8 @@ pub fn analyze(
             && config.norm == Some(initlab_nn::net::Norm::Batch)
             && config.activation == Activation::Relu,
         jacobian_skips_input_layer: false,
+        probe: config.spectrum.as_ref().map(|(probe, _)| *probe),
+        spectra,
     })
 }
 
@@ -461,6 +488,45 @@ impl SignalReport {
             }
             out.push('\n');
         }
+        out.push_str(&self.spectrum_markdown());
         out
     }
+
+    /// The probe's singular values as a table; empty without a probe.
+    fn spectrum_markdown(&self) -> String {
+        match self.probe {
+            None => String::new(),
+            Some(probe) => spectrum_table(&probe, &self.activation, &self.spectra),
+        }
+    }
+}
+
+/// The singular values of `probe`'s stacks with `activation`, one row per initializer and
+/// depth, after a paragraph that says what was measured.
+pub fn spectrum_table(probe: &Probe, activation: &str, spectra: &[Spectrum]) -> String {
+    let n = probe.values();
+    let mut out = format!(
+        "\nSingular values of the input-output Jacobian of a stack of {k}x{k} convolutions of {c} channels (stride 1, padding {p}), each followed by {activation}, on one {c}x{s}x{s} image of N(0, {std}²) values ({n} x {n}, seed {seed}; from the eigenvalues of JᵀJ, so values below about 1e-8 of the largest read as 0):\n\n| init | depth | mean | std | max | min | max / min | median | below mean / 10 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        k = probe.kernel,
+        c = probe.channels,
+        p = probe.kernel / 2,
+        s = probe.size,
+        std = probe.input_std,
+        seed = probe.seed,
+    );
+    for s in spectra {
+        out.push_str(&format!(
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2e} | {:.1e} | {:.3} | {:.0}% |\n",
+            s.init,
+            s.depth,
+            s.mean,
+            s.std,
+            s.max,
+            s.min,
+            s.max / s.min,
+            s.median,
+            100.0 * s.below_tenth_of_mean
+        ));
+    }
+    out
 }

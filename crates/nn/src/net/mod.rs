@@ -63,7 +63,7 @@ pub use block::{Ordering, ResidualBlock};
 pub use build::{BranchInit, DenseInit, NetInit, Tensor};
 pub use diagnose::diagnose;
 pub use lsuv::lsuv;
-pub use shape::{Image, Shape};
+pub use shape::{EVALUATION_VALUES, GemmShape, Image, Shape};
 pub use spec::{Alpha, LayerSpec, NetConfig, Norm};
 
 use crate::data::Io;
@@ -71,8 +71,6 @@ use crate::stack;
 use crate::workspace::Workspace;
 use crate::{Loss, NnError, Real, Targets};
 use pass::{Mode, Node, Slot};
-
-use crate::stack::EVAL_ROWS;
 
 /// A network built from a [`NetConfig`]: its layers, trainable parameters in one flat
 /// vector, and BatchNorm's running averages.
@@ -185,7 +183,7 @@ impl<T: Real> Net<T> {
     }
 
     /// Logits for `inputs` in evaluation mode (BatchNorm on its running averages), in
-    /// chunks of 512 rows; a plain stack in one piece.
+    /// chunks of [`NetConfig::evaluation_rows`]; a plain stack in one piece.
     ///
     /// # Errors
     /// [`NnError::InputWidth`] or [`NnError::NonFiniteInput`]; no rows give no logits.
@@ -209,7 +207,8 @@ impl<T: Real> Net<T> {
         Ok(logits)
     }
 
-    /// Fraction of rows classified as labelled, in evaluation mode, in chunks of 512 rows:
+    /// Fraction of rows classified as labelled, in evaluation mode, in chunks of
+    /// [`NetConfig::evaluation_rows`]:
     /// the class is the index of the largest logit (the first of equals) or, for one logit
     /// (a sigmoid's, trained with [`Loss::BinaryCrossEntropyWithLogits`]), 1 when it is
     /// positive and 0 otherwise.
@@ -249,7 +248,8 @@ impl<T: Real> Net<T> {
         let scale = T::of(1.0 / inputs.nrows() as f64);
         let mut total = 0.0;
         // The loss is fused with its gradient: one scratch buffer for every chunk's.
-        let mut grad = Array2::zeros((EVAL_ROWS.min(inputs.nrows()), self.output));
+        let rows = self.config.evaluation_rows().min(inputs.nrows());
+        let mut grad = Array2::zeros((rows, self.output));
         self.evaluate(inputs, |start, logits| {
             let rows = start..start + logits.nrows();
             let grad = grad.slice_mut(s![..logits.nrows(), ..]);
@@ -263,7 +263,7 @@ impl<T: Real> Net<T> {
     fn evaluate(&self, inputs: ArrayView2<'_, T>, mut visit: impl FnMut(usize, ArrayView2<'_, T>)) {
         // The passes split layers across rayon's threads: BLAS stays on one each.
         let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
-        let chunk = EVAL_ROWS.min(inputs.nrows());
+        let chunk = self.config.evaluation_rows().min(inputs.nrows());
         let mut workspace = Workspace::for_net(self, chunk);
         for start in (0..inputs.nrows()).step_by(chunk) {
             let x = inputs.slice(s![start..(start + chunk).min(inputs.nrows()), ..]);

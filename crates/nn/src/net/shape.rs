@@ -6,6 +6,24 @@ use serde::{Deserialize, Serialize};
 use super::spec::{LayerSpec, NetConfig};
 use crate::NnError;
 
+/// One matrix product of a layer's forward pass for one sample, `count` times:
+/// `[rows, inner] x [inner, outer]`. Its backward pass has two of the same size (the
+/// weight gradient, and the input gradient but in the first layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemmShape {
+    /// Rows per sample: 1 for a dense layer, the output pixels for a convolution.
+    pub rows: usize,
+    /// The summed dimension: the fan-in (per group).
+    pub inner: usize,
+    /// Outputs per row: the units, or a group's output channels.
+    pub outer: usize,
+    /// Products of this shape per sample: a convolution's groups.
+    pub count: usize,
+}
+
+/// The layer values an evaluation chunk may hold at once: 2^26, 256 MiB of f32.
+pub const EVALUATION_VALUES: usize = 1 << 26;
+
 /// The shape of an image sample: `channels x height x width`, stored NCHW (a batch is one
 /// row per sample, each row its channels' planes one after another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +108,36 @@ impl NetConfig {
         shapes
     }
 
+    /// The matrix products of one training sample's forward pass, dense and convolution
+    /// layers alike, first to last (branches included): a dense layer is one product of
+    /// one row, a convolution `groups` products of one row per output pixel (im2col).
+    pub fn gemm_shapes(&self) -> Vec<GemmShape> {
+        let mut shapes = Vec::new();
+        // Up to the first bad layer, which `output` names.
+        let _ = self.walk(|layer, input, _| match (layer, input) {
+            (LayerSpec::Dense { width }, _) => shapes.push(GemmShape {
+                rows: 1,
+                inner: input.len(),
+                outer: *width,
+                count: 1,
+            }),
+            (LayerSpec::Conv2d { .. }, Shape::Image(image)) => {
+                if let Some(conv) = conv_of(layer, image.channels)
+                    && let Ok((oh, ow)) = conv.output_size((image.height, image.width))
+                {
+                    shapes.push(GemmShape {
+                        rows: oh * ow,
+                        inner: conv.patch_len(),
+                        outer: conv.out_channels / conv.groups,
+                        count: conv.groups,
+                    });
+                }
+            }
+            _ => {}
+        });
+        shapes
+    }
+
     /// The number of trainable values a net built from it holds (as
     /// [`Net::parameter_count`](super::Net::parameter_count)); `None` for a bad layer or a
     /// count past a usize.
@@ -132,6 +180,18 @@ impl NetConfig {
         })
         .ok()?;
         largest
+    }
+
+    /// Rows a [`Net`](super::Net) built from it evaluates at once (`predict`, `accuracy`,
+    /// `loss`): 512, or fewer where a chunk's layer buffers would pass
+    /// [`EVALUATION_VALUES`] values (at least 1 row), so that a network hundreds of layers
+    /// deep evaluates in about the memory it trains in.
+    pub fn evaluation_rows(&self) -> usize {
+        let per_row = self
+            .layer_widths()
+            .iter()
+            .fold(self.input, |sum, &w| sum.saturating_add(w));
+        (EVALUATION_VALUES / per_row.max(1)).clamp(1, crate::stack::EVAL_ROWS)
     }
 
     /// The output width of every layer, in order, branches included (a residual counts
