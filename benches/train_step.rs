@@ -45,19 +45,12 @@ fn residual(norm: Norm) -> Network {
 
 /// The CNN of `docs/experiments/cnn.toml` (and `initlab throughput --kernel 3`), ReLU.
 fn cnn() -> Network {
-    let arch = Arch {
-        hidden: vec![16, 32, 32],
-        activation: Activation::Relu,
-        output: Default::default(),
-        norm: None,
-        residual: None,
-        layer_inits: Vec::new(),
-        conv: Some(Convolutions {
-            kernel: 3,
-            strides: vec![2, 2],
-            flatten: false,
-        }),
+    let conv = Convolutions {
+        kernel: 3,
+        strides: vec![2, 2],
+        flatten: false,
     };
+    let arch = Arch::convolutional(vec![16, 32, 32], Activation::Relu, conv);
     conv_network(&arch, Image::new(1, 28, 28), 10).unwrap()
 }
 

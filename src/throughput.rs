@@ -199,19 +199,12 @@ fn conv_network(args: &ThroughputArgs, kernel: usize) -> Result<Network, BenchEr
             "strides of at least 1, one per convolution at most",
         ));
     }
-    let arch = Arch {
-        hidden: channels.clone(),
-        activation: Activation::Relu,
-        output: Default::default(),
-        norm: None,
-        residual: None,
-        layer_inits: Vec::new(),
-        conv: Some(Convolutions {
-            kernel,
-            strides: args.strides.clone(),
-            flatten: false,
-        }),
+    let conv = Convolutions {
+        kernel,
+        strides: args.strides.clone(),
+        flatten: false,
     };
+    let arch = Arch::convolutional(channels.clone(), Activation::Relu, conv);
     initlab_bench::experiment::conv_network(&arch, Image::new(1, 28, 28), 10)
         .map_err(|e| e.for_field("--kernel"))
 }

@@ -87,6 +87,16 @@ impl Arch {
         }
     }
 
+    /// Convolutions of `channels` (see [`Convolutions`]), each followed by `activation`,
+    /// with no norm and no residual blocks.
+    pub fn convolutional(channels: Vec<usize>, activation: Activation, conv: Convolutions) -> Self {
+        Self {
+            hidden: channels,
+            conv: Some(conv),
+            ..Self::uniform(0, 0, activation)
+        }
+    }
+
     /// A short label, safe in a CSV field: `relu 10x256` for equal widths, `relu 10-5`
     /// otherwise, and ` sigmoid` after a one-logit output.
     pub fn label(&self) -> String {
