@@ -701,6 +701,17 @@ fn signal_of_convolutions_measures_the_jacobian_spectrum_of_a_probe() {
             "`--spectrum-depths`",
         ),
         (&["--kernel", "3", "--residual"][..], "--residual"),
+        (
+            &[
+                "--kernel",
+                "3",
+                "--batch",
+                "4",
+                "--probe-size",
+                "4294967296",
+            ][..],
+            "--probe-size",
+        ),
     ] {
         let out = initlab(
             &[

@@ -50,9 +50,12 @@ pub struct Spectrum {
 }
 
 impl Probe {
-    /// Values of the image: the Jacobian is this many values square.
+    /// Values of the image: the Jacobian is this many values square (saturating, so that a
+    /// probe past any memory is refused by the memory check rather than wrapping).
     pub fn values(&self) -> usize {
-        self.channels * self.size * self.size
+        self.channels
+            .saturating_mul(self.size)
+            .saturating_mul(self.size)
     }
 
     /// The singular values of the Jacobian of `depth` convolutions drawn with `init`.
