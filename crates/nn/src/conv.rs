@@ -11,7 +11,7 @@
 //! the number of threads.
 
 use initlab_gemm::{AffineGrads, Op};
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use crate::{NnError, Real};
@@ -231,8 +231,9 @@ impl Conv2d {
 
     /// Values [`forward`](Self::forward) and [`backward`](Self::backward) allocate at
     /// most at once beyond their arguments, for a batch of `rows` `input`-sized images on
-    /// `threads` threads: an unrolled input (`in / groups · kh · kw` by output pixels)
-    /// per thread, and one kernel-sized gradient per chunk of [`GRADIENT_CHUNK`] samples.
+    /// `threads` threads: per thread an unrolled input (`in / groups · kh · kw` by output
+    /// pixels) and one sample's input gradient, and one kernel-sized gradient per chunk of
+    /// [`GRADIENT_CHUNK`] samples.
     /// `None` for a geometry [`output_size`](Self::output_size) refuses, or past a usize.
     pub fn scratch_values(
         &self,
@@ -242,10 +243,15 @@ impl Conv2d {
     ) -> Option<usize> {
         let (oh, ow) = self.output_size(input).ok()?;
         let cols = self.patch_len().checked_mul(oh)?.checked_mul(ow)?;
+        let sample = self
+            .in_channels
+            .checked_mul(input.0)?
+            .checked_mul(input.1)?;
+        let per_thread = cols.checked_add(sample)?;
         let kernel = self.patch_len().checked_mul(self.out_channels)?;
         rows.div_ceil(GRADIENT_CHUNK)
             .checked_mul(kernel)?
-            .checked_add(cols.checked_mul(threads)?)
+            .checked_add(per_thread.checked_mul(threads)?)
     }
 
     /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`.
@@ -265,29 +271,35 @@ impl Conv2d {
         // Samples run on rayon's threads: BLAS on one each, not a pool per product.
         let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
         let (groups, per_group) = (self.groups, self.out_channels / self.groups);
+        let taps = Taps::new(self, input, (oh, ow));
+        let unrolled = (self.patch_len(), oh * ow);
         x.axis_iter(Axis(0))
             .into_par_iter()
             .zip(y.axis_iter_mut(Axis(0)))
-            .for_each(|(x, y)| {
-                let mut y = y
-                    .into_shape_with_order((self.out_channels, oh * ow))
-                    .expect("a row of the output is contiguous");
-                for (c, mut row) in y.axis_iter_mut(Axis(0)).enumerate() {
-                    row.fill(b[c]);
-                }
-                for g in 0..groups {
-                    let cols = self.im2col(input, (oh, ow), x, g);
-                    let outputs = g * per_group..(g + 1) * per_group;
-                    product(
-                        w.slice(s![outputs.clone(), ..]),
-                        Op::Identity,
-                        cols.view(),
-                        Op::Identity,
-                        T::one(),
-                        y.slice_mut(s![outputs, ..]),
-                    );
-                }
-            });
+            .for_each_init(
+                || taps.buffer(),
+                |cols, (x, y)| {
+                    let mut y = y
+                        .into_shape_with_order((self.out_channels, oh * ow))
+                        .expect("a row of the output is contiguous");
+                    for (c, mut row) in y.axis_iter_mut(Axis(0)).enumerate() {
+                        row.fill(b[c]);
+                    }
+                    let x = x.as_standard_layout();
+                    for g in 0..groups {
+                        self.im2col(&taps, x.view(), g, cols);
+                        let outputs = g * per_group..(g + 1) * per_group;
+                        product(
+                            w.slice(s![outputs.clone(), ..]),
+                            Op::Identity,
+                            matrix(cols, unrolled),
+                            Op::Identity,
+                            T::one(),
+                            y.slice_mut(s![outputs, ..]),
+                        );
+                    }
+                },
+            );
         Ok(())
     }
 
@@ -315,34 +327,40 @@ impl Conv2d {
         }
         let per_group = self.out_channels / self.groups;
         let _single_threaded_blas = initlab_gemm::SingleThreadedBlas::new();
+        let taps = Taps::new(self, input, (oh, ow));
+        let unrolled = (self.patch_len(), oh * ow);
         // Each chunk's sums, then the chunks in order.
         let partials: Vec<(Array2<T>, Vec<T>)> = x
             .axis_chunks_iter(Axis(0), GRADIENT_CHUNK)
             .into_par_iter()
             .zip(dy.axis_chunks_iter(Axis(0), GRADIENT_CHUNK))
-            .map(|(x, dy)| {
-                let mut dw = Array2::zeros(w.dim());
-                let mut db = vec![T::zero(); self.out_channels];
-                for (x, dy) in x.axis_iter(Axis(0)).zip(dy.axis_iter(Axis(0))) {
-                    let dy = planes(dy, self.out_channels, oh * ow);
-                    for (c, row) in dy.axis_iter(Axis(0)).enumerate() {
-                        db[c] = row.iter().fold(db[c], |sum, &v| sum + v);
+            .map_init(
+                || taps.buffer(),
+                |cols, (x, dy)| {
+                    let mut dw = Array2::zeros(w.dim());
+                    let mut db = vec![T::zero(); self.out_channels];
+                    for (x, dy) in x.axis_iter(Axis(0)).zip(dy.axis_iter(Axis(0))) {
+                        let dy = planes(dy, self.out_channels, oh * ow);
+                        for (c, row) in dy.axis_iter(Axis(0)).enumerate() {
+                            db[c] = row.iter().fold(db[c], |sum, &v| sum + v);
+                        }
+                        let x = x.as_standard_layout();
+                        for g in 0..self.groups {
+                            self.im2col(&taps, x.view(), g, cols);
+                            let outputs = g * per_group..(g + 1) * per_group;
+                            product(
+                                dy.slice(s![outputs.clone(), ..]),
+                                Op::Identity,
+                                matrix(cols, unrolled),
+                                Op::Transpose,
+                                T::one(),
+                                dw.slice_mut(s![outputs, ..]),
+                            );
+                        }
                     }
-                    for g in 0..self.groups {
-                        let cols = self.im2col(input, (oh, ow), x, g);
-                        let outputs = g * per_group..(g + 1) * per_group;
-                        product(
-                            dy.slice(s![outputs.clone(), ..]),
-                            Op::Identity,
-                            cols.view(),
-                            Op::Transpose,
-                            T::one(),
-                            dw.slice_mut(s![outputs, ..]),
-                        );
-                    }
-                }
-                (dw, db)
-            })
+                    (dw, db)
+                },
+            )
             .collect();
         dw.fill(T::zero());
         db.fill(T::zero());
@@ -353,132 +371,139 @@ impl Conv2d {
             }
         }
         if let Some(mut dx) = dx {
+            let pixels = x.ncols();
             dx.axis_iter_mut(Axis(0))
                 .into_par_iter()
                 .zip(dy.axis_iter(Axis(0)))
-                .for_each(|(mut dx, dy)| {
-                    dx.fill(T::zero());
-                    let dy = planes(dy, self.out_channels, oh * ow);
-                    let mut cols = Array2::zeros((self.patch_len(), oh * ow));
-                    for g in 0..self.groups {
-                        let outputs = g * per_group..(g + 1) * per_group;
-                        product(
-                            w.slice(s![outputs.clone(), ..]),
-                            Op::Transpose,
-                            dy.slice(s![outputs, ..]),
-                            Op::Identity,
-                            T::zero(),
-                            cols.view_mut(),
-                        );
-                        self.col2im(input, (oh, ow), cols.view(), dx.view_mut(), g);
-                    }
-                });
+                .for_each_init(
+                    || (taps.buffer(), vec![T::zero(); pixels]),
+                    |(cols, sum), (mut dx, dy)| {
+                        sum.fill(T::zero());
+                        let dy = planes(dy, self.out_channels, oh * ow);
+                        for g in 0..self.groups {
+                            let outputs = g * per_group..(g + 1) * per_group;
+                            product(
+                                w.slice(s![outputs.clone(), ..]),
+                                Op::Transpose,
+                                dy.slice(s![outputs, ..]),
+                                Op::Identity,
+                                T::zero(),
+                                ArrayViewMut2::from_shape(unrolled, &mut cols[..])
+                                    .expect("the buffer holds one group's columns"),
+                            );
+                            self.col2im(&taps, cols, sum, g);
+                        }
+                        dx.assign(&ArrayView1::from(&sum[..]));
+                    },
+                );
         }
         Ok(())
     }
 
-    /// Group `g`'s patches of one sample as columns: row `(c, i, j)` of the kernel, column
-    /// `(oy, ox)` of the output, zero where the kernel overhangs the input.
-    fn im2col<T: Real>(
-        &self,
-        input: (usize, usize),
-        output: (usize, usize),
-        x: ArrayView1<'_, T>,
-        g: usize,
-    ) -> Array2<T> {
-        let channels = self.in_channels / self.groups;
-        let width = output.0 * output.1;
-        // One flat buffer indexed directly: runs are a few values long, so a view per run
-        // cost more than the copy (perf: 25% of a CNN step in im2col before).
-        let mut cols = vec![T::zero(); self.patch_len() * width];
+    /// Group `g`'s patches of one sample as columns into `cols` (`patch_len` rows of
+    /// output pixels): row `(c, i, j)` of the kernel, column `(oy, ox)` of the output.
+    /// Only the taps inside the input are written, the same ones on every call of one
+    /// geometry, so `cols` must come zeroed from [`Taps::buffer`] and be used only by
+    /// this convolution's unrolls: where the kernel overhangs the input, it stays zero.
+    fn im2col<T: Real>(&self, taps: &Taps, x: ArrayView1<'_, T>, g: usize, cols: &mut [T]) {
+        let x = x.as_slice().expect("a sample's row is contiguous");
         let step = self.stride.1;
-        let x = x.as_standard_layout();
-        let x = x.as_slice().expect("a standard-layout row is contiguous");
-        self.each_run(input, output, g, channels, |row, column, at, len| {
-            let dst = &mut cols[row * width + column..][..len];
+        taps.each_run(g, |row, at, len| {
+            let dst = &mut cols[row..row + len];
             if step == 1 {
-                dst.copy_from_slice(&x[at..at + len]);
+                copy_run(dst, &x[at..]);
             } else {
-                for (d, &v) in dst.iter_mut().zip(x[at..].iter().step_by(step)) {
-                    *d = v;
-                }
+                gather_run(dst, &x[at..], step);
             }
         });
-        Array2::from_shape_vec((self.patch_len(), width), cols)
-            .expect("the buffer has the patches' shape")
     }
 
     /// Adds group `g`'s columns back onto the pixels they were read from: the transpose
     /// of [`im2col`](Self::im2col), in one fixed order (each pixel's sum over the taps
-    /// that read it runs in the order of their rows, then of their columns).
-    fn col2im<T: Real>(
-        &self,
-        input: (usize, usize),
-        output: (usize, usize),
-        cols: ArrayView2<'_, T>,
-        mut dx: ArrayViewMut1<'_, T>,
-        g: usize,
-    ) {
-        let channels = self.in_channels / self.groups;
+    /// that read it runs in the order of their rows).
+    fn col2im<T: Real>(&self, taps: &Taps, cols: &[T], dx: &mut [T], g: usize) {
         let step = self.stride.1;
-        let width = output.0 * output.1;
-        let cols = cols.as_standard_layout();
-        let cols = cols
-            .as_slice()
-            .expect("a standard-layout array is contiguous");
-        self.each_run(input, output, g, channels, |row, column, at, len| {
-            let src = &cols[row * width + column..][..len];
-            match dx.as_slice_mut() {
-                Some(dx) => {
-                    for (d, &v) in dx[at..].iter_mut().step_by(step).zip(src) {
-                        *d = *d + v;
-                    }
+        taps.each_run(g, |row, at, len| {
+            let src = &cols[row..row + len];
+            if step == 1 {
+                for (d, &v) in dx[at..at + len].iter_mut().zip(src) {
+                    *d = *d + v;
                 }
-                None => {
-                    for (k, &v) in src.iter().enumerate() {
-                        dx[at + k * step] = dx[at + k * step] + v;
-                    }
+            } else {
+                let dx = &mut dx[at..=at + (len - 1) * step];
+                for (k, &v) in src.iter().enumerate() {
+                    dx[k * step] = dx[k * step] + v;
                 }
             }
         });
     }
+}
 
-    /// Calls `run(row, column, at, len)` for every run of kernel taps that land inside the
-    /// input along one output row: unrolled row `row`, output columns `column..column +
-    /// len`, reading the input values from index `at` of the sample's row, `stride.1`
-    /// apart. Rows, then output rows, then columns: one fixed order.
-    fn each_run(
-        &self,
-        input: (usize, usize),
-        output: (usize, usize),
-        g: usize,
-        channels: usize,
-        mut run: impl FnMut(usize, usize, usize, usize),
-    ) {
-        let (kh, kw) = self.kernel;
-        let ((sy, sx), (py, px)) = (self.stride, self.padding);
+/// Where a convolution's kernel taps land on one sample, for its unrolls: per kernel row,
+/// the output rows whose tap lies inside the input; per kernel column, the output columns.
+struct Taps {
+    conv: Conv2d,
+    input: (usize, usize),
+    output: (usize, usize),
+    /// Per kernel row `i`, the output rows `oy` with `oy * sy + i - py` inside the input.
+    rows: Vec<std::ops::Range<usize>>,
+    /// Per kernel column `j`, the output columns `ox` with `ox * sx + j - px` inside it.
+    columns: Vec<std::ops::Range<usize>>,
+}
+
+impl Taps {
+    fn new(conv: &Conv2d, input: (usize, usize), output: (usize, usize)) -> Self {
+        // The outputs `o` whose tap `t` lands inside: o * stride + t - pad in 0..size.
+        let inside = |t: usize, size: usize, stride: usize, pad: usize, outputs: usize| {
+            let first = pad.saturating_sub(t).div_ceil(stride);
+            let end = match (size + pad).checked_sub(t + 1) {
+                Some(last) => (last / stride + 1).min(outputs),
+                None => 0,
+            };
+            first..end.max(first)
+        };
+        let (kh, kw) = conv.kernel;
+        let ((sy, sx), (py, px)) = (conv.stride, conv.padding);
+        Self {
+            conv: *conv,
+            input,
+            output,
+            rows: (0..kh)
+                .map(|i| inside(i, input.0, sy, py, output.0))
+                .collect(),
+            columns: (0..kw)
+                .map(|j| inside(j, input.1, sx, px, output.1))
+                .collect(),
+        }
+    }
+
+    /// A zeroed buffer for one group's columns (`in / groups * kh * kw` by output pixels).
+    fn buffer<T: Real>(&self) -> Vec<T> {
+        vec![T::zero(); self.conv.patch_len() * self.output.0 * self.output.1]
+    }
+
+    /// Calls `run(index, at, len)` for every run of kernel taps that land inside the
+    /// input along one output row: the run's first value in the columns at `index`, its
+    /// `len` input values from index `at` of the sample's row, `stride.1` apart. Rows,
+    /// then output rows: one fixed order.
+    fn each_run(&self, g: usize, mut run: impl FnMut(usize, usize, usize)) {
+        let (kh, kw) = self.conv.kernel;
+        let ((sy, sx), (py, px)) = (self.conv.stride, self.conv.padding);
+        let (plane, width) = (self.input.0 * self.input.1, self.output.0 * self.output.1);
+        let channels = self.conv.in_channels / self.conv.groups;
         for c in 0..channels {
-            let plane = (g * channels + c) * input.0 * input.1;
-            for i in 0..kh {
-                for j in 0..kw {
-                    let row = (c * kh + i) * kw + j;
-                    // The output columns whose tap `j` lands inside: ox * sx + j - px in
-                    // 0..width.
-                    let first = px.saturating_sub(j).div_ceil(sx);
-                    let end = match (input.1 + px).checked_sub(j + 1) {
-                        Some(last) => (last / sx + 1).min(output.1),
-                        None => 0,
-                    };
-                    if first >= end {
+            let plane = (g * channels + c) * plane;
+            for (i, rows) in self.rows.iter().enumerate() {
+                for (j, columns) in self.columns.iter().enumerate() {
+                    let row = ((c * kh + i) * kw + j) * width;
+                    let len = columns.len();
+                    if len == 0 {
                         continue;
                     }
-                    for oy in 0..output.0 {
-                        let y = (oy * sy + i).checked_sub(py);
-                        let Some(y) = y.filter(|&y| y < input.0) else {
-                            continue;
-                        };
-                        let at = plane + y * input.1 + first * sx + j - px;
-                        run(row, oy * output.1 + first, at, end - first);
+                    for oy in rows.clone() {
+                        let y = oy * sy + i - py;
+                        let at = plane + y * self.input.1 + columns.start * sx + j - px;
+                        run(row + oy * self.output.1 + columns.start, at, len);
                     }
                 }
             }
@@ -486,10 +511,62 @@ impl Conv2d {
     }
 }
 
+/// Copies a run of values. Runs are an output row long, often under 16 values, where a
+/// call to memcpy costs more than the copy (perf: a fifth of a CNN step in unrolling and
+/// memmove before): short runs are copied as two overlapping fixed-size blocks instead,
+/// as memcpy's own small path does.
+#[inline]
+fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
+    let len = dst.len();
+    let src = &src[..len];
+    match len {
+        0 => {}
+        1..4 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..8 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[len - 4..].copy_from_slice(&src[len - 4..]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[len - 8..].copy_from_slice(&src[len - 8..]);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Gathers every `step`-th value of `src` into `dst`.
+#[inline]
+fn gather_run<T: Copy>(dst: &mut [T], src: &[T], step: usize) {
+    let Some(last) = dst.len().checked_sub(1) else {
+        return;
+    };
+    if step == 2 {
+        // Pairs, so that the loop has no bounds checks and vectorizes.
+        for (d, pair) in dst[..last].iter_mut().zip(src[..2 * last].chunks_exact(2)) {
+            *d = pair[0];
+        }
+        dst[last] = src[2 * last];
+        return;
+    }
+    let src = &src[..=last * step];
+    for (k, d) in dst.iter_mut().enumerate() {
+        *d = src[k * step];
+    }
+}
+
 /// A sample's row as `channels x pixels`.
 fn planes<T>(row: ArrayView1<'_, T>, channels: usize, pixels: usize) -> ArrayView2<'_, T> {
     row.into_shape_with_order((channels, pixels))
         .expect("a sample's row is contiguous")
+}
+
+/// A buffer of one group's columns as the `(rows, pixels)` matrix it holds.
+fn matrix<T>(cols: &[T], shape: (usize, usize)) -> ArrayView2<'_, T> {
+    ArrayView2::from_shape(shape, cols).expect("the buffer holds one group's columns")
 }
 
 /// `c <- op(a) op(b) + beta c` on views whose shapes the caller derived from one geometry.

@@ -95,6 +95,16 @@ fn cases() -> Vec<(Conv2d, (usize, usize))> {
             (6, 6),
         ),
         (Conv2d::new(1, 2, (1, 1)), (3, 3)),
+        // A horizontal stride past 2, and output rows of 9 and 20 values: every way a row
+        // of taps is copied.
+        (
+            Conv2d::new(2, 2, (3, 3))
+                .with_stride((1, 3))
+                .with_padding((1, 1)),
+            (4, 11),
+        ),
+        (Conv2d::new(1, 2, (3, 3)).with_padding((1, 1)), (3, 9)),
+        (Conv2d::new(1, 2, (3, 3)).with_padding((1, 1)), (2, 20)),
         // A kernel that covers the padded input exactly.
         (Conv2d::new(1, 2, (4, 4)).with_padding((1, 1)), (2, 2)),
     ]
