@@ -2,14 +2,14 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};
 
-use crate::{Op, Scalar, ShapeError, gemm};
+use crate::{Kernel, Op, Scalar, ShapeError};
 
 /// `out <- x * w^T + b`: a dense layer's forward pass, in exactly one GEMM call.
 ///
 /// The bias is broadcast into `out` first and GEMM then adds the product with `beta = 1`,
 /// so the bias costs one write pass instead of a second read-modify-write pass. Where
-/// initlab-gemm's packed kernel runs (feature `packed-gemm`), it adds the bias as it stores
-/// the product instead, with the same bits, and `out` is written once.
+/// initlab-gemm's packed kernel runs (feature `packed-gemm`, or [`Kernel::affine`]), it adds
+/// the bias as it stores the product instead, with the same bits, and `out` is written once.
 ///
 /// # Shapes
 /// - `x`: `[batch, in]`
@@ -34,6 +34,17 @@ use crate::{Op, Scalar, ShapeError, gemm};
 /// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn affine<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    w: ArrayView2<'_, T>,
+    b: ArrayView1<'_, T>,
+    out: ArrayViewMut2<'_, T>,
+) -> Result<(), ShapeError> {
+    affine_on(crate::packed::build_default(), x, w, b, out)
+}
+
+/// [`affine`] on `kernel`.
+pub(crate) fn affine_on<T: Scalar>(
+    kernel: Kernel,
     x: ArrayView2<'_, T>,
     w: ArrayView2<'_, T>,
     b: ArrayView1<'_, T>,
@@ -66,14 +77,15 @@ pub fn affine<T: Scalar>(
         && batch > 0
         && fan_in > 0
         && fan_out > 0
-        && T::packed_affine(&x, &w.t(), bias, &mut out)
+        && let Some(isa) = kernel.packed_isa_for::<T>()
+        && T::packed_affine(isa, &x, &w.t(), bias, &mut out)
     {
         return Ok(());
     }
     for mut row in out.rows_mut() {
         row.assign(&b);
     }
-    gemm(T::one(), x, Op::Identity, w, Op::Transpose, T::one(), out)
+    kernel.gemm(T::one(), x, Op::Identity, w, Op::Transpose, T::one(), out)
 }
 
 /// Where [`affine_backward`] writes the gradients; every buffer is overwritten.
@@ -115,6 +127,17 @@ pub struct AffineGrads<'a, T> {
 /// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn affine_backward<T: Scalar>(
+    dy: ArrayView2<'_, T>,
+    x: ArrayView2<'_, T>,
+    w: ArrayView2<'_, T>,
+    grads: AffineGrads<'_, T>,
+) -> Result<(), ShapeError> {
+    affine_backward_on(crate::packed::build_default(), dy, x, w, grads)
+}
+
+/// [`affine_backward`] on `kernel`.
+pub(crate) fn affine_backward_on<T: Scalar>(
+    kernel: Kernel,
     dy: ArrayView2<'_, T>,
     x: ArrayView2<'_, T>,
     w: ArrayView2<'_, T>,
@@ -167,10 +190,10 @@ pub fn affine_backward<T: Scalar>(
         )?;
     }
 
-    gemm(T::one(), dy, Op::Transpose, x, Op::Identity, T::zero(), dw)?;
+    kernel.gemm(T::one(), dy, Op::Transpose, x, Op::Identity, T::zero(), dw)?;
     column_sums(dy, db.view_mut());
     if let Some(dx) = dx {
-        gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)?;
+        kernel.gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)?;
     }
     Ok(())
 }

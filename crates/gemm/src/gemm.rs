@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use crate::layout::Layout;
-use crate::{Scalar, ShapeError};
+use crate::{Kernel, Scalar, ShapeError};
 
 /// What [`gemm`] does to an operand before multiplying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,7 +44,7 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// With the `packed-gemm` feature, on a CPU with AVX-512F or AVX2 and FMA, f32 products run
 /// initlab-gemm's own kernel instead of BLAS ([`packed_gemm_in_use`](crate::packed_gemm_in_use)):
 /// each output is one FMA chain in `k` order, single-threaded, the same bits on either
-/// instruction set.
+/// instruction set. [`Kernel::gemm`] takes the kernel as an argument instead.
 ///
 /// # Errors
 /// [`ShapeError::Mismatch`] when the inner dimensions or `C`'s shape disagree, naming both
@@ -63,6 +63,30 @@ const BLAS_MAX: usize = i32::MAX as usize;
 /// # Ok::<(), initlab_gemm::ShapeError>(())
 /// ```
 pub fn gemm<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<'_, T>,
+    op_a: Op,
+    b: ArrayView2<'_, T>,
+    op_b: Op,
+    beta: T,
+    c: ArrayViewMut2<'_, T>,
+) -> Result<(), ShapeError> {
+    gemm_on(
+        crate::packed::build_default(),
+        alpha,
+        a,
+        op_a,
+        b,
+        op_b,
+        beta,
+        c,
+    )
+}
+
+/// [`gemm`] on `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_on<T: Scalar>(
+    kernel: Kernel,
     alpha: T,
     a: ArrayView2<'_, T>,
     op_a: Op,
@@ -104,7 +128,16 @@ pub fn gemm<T: Scalar>(
         return Ok(());
     }
 
-    if T::packed_gemm(alpha, &op_view(a, op_a), &op_view(b, op_b), beta, &mut c) {
+    if let Some(isa) = kernel.packed_isa_for::<T>()
+        && T::packed_gemm(
+            isa,
+            alpha,
+            &op_view(a, op_a),
+            &op_view(b, op_b),
+            beta,
+            &mut c,
+        )
+    {
         return Ok(());
     }
     let (a_copy, b_copy) = (blas_copy(&a), blas_copy(&b));

@@ -5,6 +5,9 @@
 //!   read.
 //! - [`affine`]: a dense layer's `x * w^T + b` in a single GEMM call, the hot path of
 //!   every forward pass; [`affine_backward`] gives `dW`, `db` and `dX` into caller buffers.
+//! - [`Kernel`]: which code runs them, chosen at run time and passed as an argument:
+//!   OpenBLAS (the default) or initlab-gemm's own packed kernel, compiled into every x86-64
+//!   build, on AVX-512F or AVX2 with FMA as [`CpuFeatures`] says the CPU has.
 //! - [`BlasThreads`], [`SingleThreadedBlas`], [`blas_threads`], [`set_blas_threads`] and
 //!   [`blas_info`]: control and report OpenBLAS's threads and kernels.
 //!
@@ -45,6 +48,7 @@ mod affine;
 mod error;
 mod ffi;
 mod gemm;
+mod kernel;
 mod layout;
 mod packed;
 mod scalar;
@@ -53,6 +57,7 @@ mod threads;
 pub use affine::{AffineGrads, affine, affine_backward};
 pub use error::ShapeError;
 pub use gemm::{Op, gemm};
+pub use kernel::{CpuFeatures, Isa, Kernel, KernelError};
 /// The ndarray version `initlab-gemm`'s views are (0.17), as `initlab_gemm::ndarray`.
 pub use ndarray;
 pub use packed::{PACKED_ISA_VAR, gemm_kernel, packed_gemm_in_use};

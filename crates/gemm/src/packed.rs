@@ -1,5 +1,6 @@
-//! initlab-gemm's own single-precision GEMM, behind the `packed-gemm` feature: A and B packed
-//! into panels, and a register-tile microkernel in `std::arch` intrinsics, 8 x 32 with
+//! initlab-gemm's own single-precision GEMM, compiled into every x86-64 build and run where
+//! a [`Kernel`] asks for it (the free functions run it with the feature `packed-gemm`): A
+//! and B packed into panels, and a register-tile microkernel in `std::arch` intrinsics, 8 x 32 with
 //! AVX-512F or 6 x 16 with AVX2 and FMA. `k` is never blocked, so each output is one FMA
 //! chain in `k` order, `fma(a[k-1], b[k-1], ... fma(a[0], b[0], 0))`, then
 //! `alpha * chain + beta * c`, on either instruction set. Its bits therefore depend neither
@@ -7,6 +8,8 @@
 //! runs single-threaded; on CPUs with neither, and for f64, BLAS runs.
 
 use std::sync::OnceLock;
+
+use crate::{CpuFeatures, Isa, Kernel};
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -16,51 +19,18 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// [`gemm_kernel`] says which ran.
 pub const PACKED_ISA_VAR: &str = "INITLAB_GEMM_PACKED_ISA";
 
-/// The instruction sets the packed kernel has a microkernel for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Isa {
-    /// AVX-512F: 8 x 32 tiles.
-    Avx512,
-    /// AVX2 and FMA: 6 x 16 tiles.
-    Avx2,
-}
-
-impl Isa {
-    /// Best first.
-    const ALL: [Isa; 2] = [Isa::Avx512, Isa::Avx2];
-
-    fn name(self) -> &'static str {
-        match self {
-            Isa::Avx512 => "AVX-512",
-            Isa::Avx2 => "AVX2",
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) fn on_this_cpu(self) -> bool {
-        match self {
-            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
-            Isa::Avx2 => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-            }
-        }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(crate) fn on_this_cpu(self) -> bool {
-        false
-    }
-}
-
-/// The instruction set f32 products run on, `None` where BLAS runs them: without the
-/// feature, or on a CPU with neither set. Chosen once per process.
-fn packed_isa() -> Option<Isa> {
-    static CHOSEN: OnceLock<Option<Isa>> = OnceLock::new();
+/// The kernel the free functions ([`gemm`](crate::gemm), [`affine`](crate::affine),
+/// [`affine_backward`](crate::affine_backward)) run: with the feature `packed-gemm`, the
+/// packed kernel on the instruction set [`PACKED_ISA_VAR`] asks for if this CPU runs it,
+/// else on the best one it runs; OpenBLAS without the feature or on a CPU with neither.
+/// Chosen once per process.
+pub(crate) fn build_default() -> Kernel {
+    static CHOSEN: OnceLock<Kernel> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        if !cfg!(all(feature = "packed-gemm", target_arch = "x86_64")) {
-            return None;
+        if !cfg!(feature = "packed-gemm") {
+            return Kernel::OPENBLAS;
         }
+        let cpu = CpuFeatures::detect();
         let asked = std::env::var(PACKED_ISA_VAR).map(|v| v.to_ascii_lowercase());
         let asked = match asked.as_deref() {
             Ok("avx512") => Some(Isa::Avx512),
@@ -68,33 +38,27 @@ fn packed_isa() -> Option<Isa> {
             _ => None,
         };
         asked
-            .filter(|isa| isa.on_this_cpu())
-            .or_else(|| Isa::ALL.into_iter().find(|isa| isa.on_this_cpu()))
+            .and_then(|isa| Kernel::packed_on(isa, cpu).ok())
+            .or_else(|| Kernel::packed(cpu).ok())
+            .unwrap_or(Kernel::OPENBLAS)
     })
 }
 
 /// Whether [`gemm`](crate::gemm) sends f32 products to the packed kernel: the feature is
-/// built in and this CPU runs AVX-512F, or AVX2 with FMA.
+/// built in and this CPU runs AVX-512F, or AVX2 with FMA. [`Kernel`] chooses per call.
 pub fn packed_gemm_in_use() -> bool {
-    packed_isa().is_some()
+    build_default().isa().is_some()
 }
 
-/// What runs the products, for records of how a result was made: OpenBLAS's kernel family
-/// (as [`blas_info`](crate::blas_info)), or initlab-gemm's packed kernel for f32 beside it,
-/// with its instruction set (the bits are the same on both).
+/// What runs the free functions' products, for records of how a result was made:
+/// [`Kernel::describe`] of the kernel they run.
 pub fn gemm_kernel() -> String {
-    let core = crate::blas_info().core;
-    match packed_isa() {
-        Some(isa) => format!(
-            "initlab-gemm packed {} for f32, OpenBLAS {core} for f64",
-            isa.name()
-        ),
-        None => core,
-    }
+    build_default().describe()
 }
 
-/// The f64 product, and f32 without the feature: `false`, BLAS runs.
+/// The f64 product, and f32 off x86-64: `false`, BLAS runs.
 pub(crate) fn unavailable<T>(
+    _: Isa,
     _: T,
     _: &ArrayView2<'_, T>,
     _: &ArrayView2<'_, T>,
@@ -104,8 +68,9 @@ pub(crate) fn unavailable<T>(
     false
 }
 
-/// The f64 affine map, and f32 without the feature: `false`, BLAS runs.
+/// The f64 affine map, and f32 off x86-64: `false`, BLAS runs.
 pub(crate) fn affine_unavailable<T>(
+    _: Isa,
     _: &ArrayView2<'_, T>,
     _: &ArrayView2<'_, T>,
     _: &[T],
@@ -114,11 +79,11 @@ pub(crate) fn affine_unavailable<T>(
     false
 }
 
-#[cfg(not(all(feature = "packed-gemm", target_arch = "x86_64")))]
+#[cfg(not(target_arch = "x86_64"))]
 pub(crate) use {affine_unavailable as affine_f32, unavailable as gemm_f32};
 
 /// What the product's `alpha * chain` is added to as it is stored.
-#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Addend<'a> {
     /// `beta * c`, C's old value (with `beta == 0`, nothing: C is never read).
@@ -130,40 +95,37 @@ pub(crate) enum Addend<'a> {
 }
 
 /// `c <- alpha * a * b + beta * c` for `a` m x k, `b` k x n (views of any strides, `k >= 1`,
-/// shapes checked by the caller) through the packed kernel; `false` where it does not run.
-#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
+/// shapes checked by the caller) through the packed kernel on `isa`, which the caller
+/// checked this CPU runs; `true`, it ran.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn gemm_f32(
+    isa: Isa,
     alpha: f32,
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     beta: f32,
     c: &mut ArrayViewMut2<'_, f32>,
 ) -> bool {
-    let Some(isa) = packed_isa() else {
-        return false;
-    };
     kernel::gemm_on(isa, alpha, a, b, Addend::ScaledC(beta), c);
     true
 }
 
 /// `c <- a * b + bias` (`bias[j]` under every row of column `j`) for `a` m x k, `b` k x n,
-/// `bias` n long (`k >= 1`, shapes checked by the caller) through the packed kernel, in one
-/// pass over C; `false` where it does not run.
-#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
+/// `bias` n long (`k >= 1`, shapes checked by the caller) through the packed kernel on
+/// `isa`, in one pass over C; `true`, it ran.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn affine_f32(
+    isa: Isa,
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     bias: &[f32],
     c: &mut ArrayViewMut2<'_, f32>,
 ) -> bool {
-    let Some(isa) = packed_isa() else {
-        return false;
-    };
     kernel::gemm_on(isa, 1.0, a, b, Addend::Row(bias), c);
     true
 }
 
-#[cfg(all(feature = "packed-gemm", target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod kernel {
     use std::arch::x86_64::{
         _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_ps,
@@ -256,7 +218,10 @@ pub(crate) mod kernel {
         addend: Addend<'_>,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
-        assert!(isa.on_this_cpu(), "this CPU cannot run {isa:?}");
+        assert!(
+            crate::CpuFeatures::detect().runs(isa),
+            "this CPU cannot run {isa:?}"
+        );
         if let Addend::Row(bias) = addend {
             assert_eq!(bias.len(), b.ncols(), "one bias per column of C");
         }
@@ -518,11 +483,12 @@ pub(crate) mod kernel {
     );
 }
 
-#[cfg(all(test, feature = "packed-gemm", target_arch = "x86_64"))]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use ndarray::{Array2, ArrayView2};
 
     use super::{Addend, Isa, kernel};
+    use crate::CpuFeatures;
 
     /// Values in [-0.5, 0.5) with 23 distinct steps, different per seed.
     fn values((rows, cols): (usize, usize), seed: usize) -> Array2<f32> {
@@ -538,7 +504,10 @@ mod tests {
 
     #[test]
     fn both_instruction_sets_compute_the_fma_chain_from_any_layout_plus_any_addend() {
-        let isas: Vec<Isa> = Isa::ALL.into_iter().filter(|i| i.on_this_cpu()).collect();
+        let isas: Vec<Isa> = Isa::ALL
+            .into_iter()
+            .filter(|&isa| CpuFeatures::detect().runs(isa))
+            .collect();
         // Edges of 6-, 8-, 16- and 32-wide tiles, k with and without a remainder of 8, and
         // operands stored as given and transposed (the layer's x w^T, whose packing
         // transposes 8 x 8 blocks).

@@ -38,10 +38,15 @@ pub(crate) mod sealed {
             ldc: i32,
         );
 
-        /// `c <- alpha * a * b + beta * c` through initlab-gemm's packed kernel (feature
-        /// `packed-gemm`), with `a` and `b` the views of `op(A)` and `op(B)`, shapes
-        /// checked and `k >= 1`; `false` when it does not run here (then BLAS does).
+        /// Whether initlab-gemm's packed kernel runs this type's products (f32).
+        const PACKED: bool;
+
+        /// `c <- alpha * a * b + beta * c` through initlab-gemm's packed kernel on `isa`,
+        /// which the caller checked this CPU runs, with `a` and `b` the views of `op(A)`
+        /// and `op(B)`, shapes checked and `k >= 1`; `false` when it does not run this type
+        /// or architecture (then BLAS does).
         fn packed_gemm(
+            isa: crate::Isa,
             alpha: Self,
             a: &ndarray::ArrayView2<'_, Self>,
             b: &ndarray::ArrayView2<'_, Self>,
@@ -54,6 +59,7 @@ pub(crate) mod sealed {
         /// [`packed_gemm`](Self::packed_gemm) and `bias` `b.ncols()` long; `false` when it
         /// does not run here.
         fn packed_affine(
+            isa: crate::Isa,
             a: &ndarray::ArrayView2<'_, Self>,
             b: &ndarray::ArrayView2<'_, Self>,
             bias: &[Self],
@@ -88,10 +94,11 @@ pub trait Scalar:
     const NAME: &'static str;
 
     /// Whether [`gemm`](crate::gemm) gives every output the same bits however a product's
-    /// columns are cut into separate calls: true where initlab-gemm's packed kernel runs this
-    /// type's products (each output one FMA chain in `k` order), false under BLAS, whose
-    /// kernels round a column block differently from the whole product.
-    fn gemm_ignores_blocking() -> bool;
+    /// columns are cut into separate calls: [`Kernel::ignores_blocking`](crate::Kernel::ignores_blocking)
+    /// of the kernel the free functions run.
+    fn gemm_ignores_blocking() -> bool {
+        crate::packed::build_default().ignores_blocking::<Self>()
+    }
 }
 
 fn trans_flag(transposed: bool) -> i32 {
@@ -106,13 +113,11 @@ macro_rules! impl_scalar {
     ($t:ty, $name:literal, $gemm:ident, $packed:path, $packed_affine:path, $runs:expr) => {
         impl Scalar for $t {
             const NAME: &'static str = $name;
-
-            fn gemm_ignores_blocking() -> bool {
-                $runs
-            }
         }
 
         impl sealed::Sealed for $t {
+            const PACKED: bool = $runs;
+
             unsafe fn cblas_gemm(
                 trans_a: bool,
                 trans_b: bool,
@@ -150,22 +155,24 @@ macro_rules! impl_scalar {
             }
 
             fn packed_gemm(
+                isa: crate::Isa,
                 alpha: Self,
                 a: &ndarray::ArrayView2<'_, Self>,
                 b: &ndarray::ArrayView2<'_, Self>,
                 beta: Self,
                 c: &mut ndarray::ArrayViewMut2<'_, Self>,
             ) -> bool {
-                $packed(alpha, a, b, beta, c)
+                $packed(isa, alpha, a, b, beta, c)
             }
 
             fn packed_affine(
+                isa: crate::Isa,
                 a: &ndarray::ArrayView2<'_, Self>,
                 b: &ndarray::ArrayView2<'_, Self>,
                 bias: &[Self],
                 c: &mut ndarray::ArrayViewMut2<'_, Self>,
             ) -> bool {
-                $packed_affine(a, b, bias, c)
+                $packed_affine(isa, a, b, bias, c)
             }
         }
     };
@@ -177,7 +184,7 @@ impl_scalar!(
     cblas_sgemm,
     crate::packed::gemm_f32,
     crate::packed::affine_f32,
-    crate::packed_gemm_in_use()
+    cfg!(target_arch = "x86_64")
 );
 impl_scalar!(
     f64,

@@ -1,10 +1,11 @@
 //! `gemm` against a naive f64 reference: every transpose combination, sizes across
-//! block edges, every memory layout, alpha/beta, empty and vector shapes, f32 and f64.
+//! block edges, every memory layout, alpha/beta, empty and vector shapes, f32 and f64; the
+//! exact products on OpenBLAS and on each packed kernel this CPU runs.
 
 mod common;
 
 use common::{ALL_MEMORY, Memory, Placed, reference, stored, uniform, whole};
-use initlab_gemm::{Op, Scalar, ShapeError, gemm};
+use initlab_gemm::{CpuFeatures, Isa, Kernel, Op, Scalar, ShapeError, gemm};
 use ndarray::Array2;
 
 const OPS: [(Op, Op); 4] = [
@@ -14,10 +15,31 @@ const OPS: [(Op, Op); 4] = [
     (Op::Transpose, Op::Transpose),
 ];
 
-/// Runs one product on whole-number inputs and demands the exact answer. C is prefilled
-/// with NaN when beta = 0, proving it is never read.
-#[allow(clippy::too_many_arguments)]
+/// OpenBLAS, and the packed kernel on each instruction set this CPU runs.
+fn kernels() -> Vec<Kernel> {
+    let packed = [Isa::Avx512, Isa::Avx2]
+        .into_iter()
+        .filter_map(|isa| Kernel::packed_on(isa, CpuFeatures::detect()).ok());
+    std::iter::once(Kernel::OPENBLAS).chain(packed).collect()
+}
+
+/// Runs one product on whole-number inputs on every kernel and demands the exact answer.
+/// C is prefilled with NaN when beta = 0, proving it is never read.
 fn check_exact<T: Scalar>(
+    size: (usize, usize, usize),
+    ops: (Op, Op),
+    memory: (Memory, Memory, Memory),
+    alpha: f64,
+    beta: f64,
+) {
+    for kernel in kernels() {
+        check_exact_on::<T>(kernel, size, ops, memory, alpha, beta);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_exact_on<T: Scalar>(
+    kernel: Kernel,
     (m, k, n): (usize, usize, usize),
     (op_a, op_b): (Op, Op),
     (mem_a, mem_b, mem_c): (Memory, Memory, Memory),
@@ -40,16 +62,17 @@ fn check_exact<T: Scalar>(
     let gaps_before = pc.storage().iter().filter(|&&v| v == sentinel).count();
 
     let cast = |v: f64| T::from_f64(v).unwrap();
-    gemm(
-        cast(alpha),
-        pa.view(),
-        op_a,
-        pb.view(),
-        op_b,
-        cast(beta),
-        pc.view_mut(),
-    )
-    .unwrap();
+    kernel
+        .gemm(
+            cast(alpha),
+            pa.view(),
+            op_a,
+            pb.view(),
+            op_b,
+            cast(beta),
+            pc.view_mut(),
+        )
+        .unwrap();
 
     let c0_read = (beta != 0.0).then(|| c0.view());
     let (exact, _) = reference(alpha, a.view(), op_a, b.view(), op_b, beta, c0_read);
@@ -57,13 +80,13 @@ fn check_exact<T: Scalar>(
     assert_eq!(
         got,
         exact,
-        "{} m={m} k={k} n={n} ops={op_a:?},{op_b:?} memory={mem_a:?},{mem_b:?},{mem_c:?} alpha={alpha} beta={beta}",
+        "{kernel} {} m={m} k={k} n={n} ops={op_a:?},{op_b:?} memory={mem_a:?},{mem_b:?},{mem_c:?} alpha={alpha} beta={beta}",
         T::NAME
     );
     let gaps_after = pc.storage().iter().filter(|&&v| v == sentinel).count();
     assert_eq!(
         gaps_after, gaps_before,
-        "gemm wrote outside C's view ({mem_c:?})"
+        "{kernel}: gemm wrote outside C's view ({mem_c:?})"
     );
 }
 
