@@ -1,17 +1,18 @@
-//! initlab-gemm's own packed GEMM (feature `packed-gemm`) against `cblas_sgemm` at the MLP
+//! initlab-gemm's own packed GEMM (a [`Kernel`] chosen at run time) against `cblas_sgemm` at the MLP
 //! shapes, on one thread. Each of its outputs is one FMA chain in `k` order; the bench
 //! checks that bit for bit against scalar `mul_add`, and prints how many values the BLAS in
 //! use shares with it. Needs AVX-512F, or AVX2 with FMA; elsewhere it says so and measures
 //! nothing. At the end it times both call by call in turn and prints the median ratios.
 //! Throughput is in FLOP (2mnk), so "Gelem/s" reads as GFLOP/s.
 //!
-//! `cargo bench --bench packed --features packed-gemm`
+//! `cargo bench --bench packed` (the best instruction set this CPU has; `INITLAB_GEMM=packed-avx2`
+//! for AVX2 where it has both)
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use initlab_gemm::{BlasThreads, Op};
+use initlab_gemm::{BlasThreads, CpuFeatures, Kernel, Op};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 mod common;
@@ -29,8 +30,18 @@ fn view<'a>(x: Operand<'a>) -> (ArrayView2<'a, f32>, Op) {
     (view, op)
 }
 
-/// `c[m, n] = op(a) * op(b)` through initlab-gemm, beta = 0.
+/// The packed kernel `INITLAB_GEMM` names, or else the best this CPU runs; `None` where it
+/// runs neither instruction set.
+fn packed_kernel() -> Option<Kernel> {
+    let named = initlab_bench::kernel::chosen(None).ok();
+    named
+        .filter(|kernel| kernel.isa().is_some())
+        .or_else(|| Kernel::packed(CpuFeatures::detect()).ok())
+}
+
+/// `c[m, n] = op(a) * op(b)` through initlab-gemm's `kernel`, beta = 0.
 fn through_core_math(
+    kernel: Kernel,
     (m, n, _): (usize, usize, usize),
     a: Operand<'_>,
     b: Operand<'_>,
@@ -38,7 +49,9 @@ fn through_core_math(
 ) {
     let ((a, op_a), (b, op_b)) = (view(a), view(b));
     let c = ArrayViewMut2::from_shape((m, n), c).expect("m x n");
-    initlab_gemm::gemm(1.0, a, op_a, b, op_b, 0.0, c).expect("shapes agree");
+    kernel
+        .gemm(1.0, a, op_a, b, op_b, 0.0, c)
+        .expect("shapes agree");
 }
 
 /// (name, m, n, k, A transposed, B transposed): forward x W^T, dW = dY^T X, dX = dY W.
@@ -63,7 +76,10 @@ struct Product {
 }
 
 impl Product {
-    fn new((name, m, n, k, ta, tb): (&str, usize, usize, usize, bool, bool)) -> Self {
+    fn new(
+        kernel: Kernel,
+        (name, m, n, k, ta, tb): (&str, usize, usize, usize, bool, bool),
+    ) -> Self {
         let product = Self {
             id: format!("{name}/{m}x{k}x{n}"),
             dims: (m, n, k),
@@ -73,7 +89,7 @@ impl Product {
         };
         let (mut theirs, mut ours) = (vec![0.0; m * n], vec![0.0; m * n]);
         cblas(product.dims, product.a(), product.b(), &mut theirs);
-        through_core_math(product.dims, product.a(), product.b(), &mut ours);
+        through_core_math(kernel, product.dims, product.a(), product.b(), &mut ours);
         // Each value is exactly the scalar FMA chain in k order, whichever tile it sits in.
         let chain = |i: usize, j: usize| {
             (0..k).fold(0.0_f32, |acc, kk| {
@@ -116,17 +132,17 @@ impl Product {
 }
 
 fn packed(c: &mut Criterion) {
-    if !initlab_gemm::packed_gemm_in_use() {
+    let Some(kernel) = packed_kernel() else {
         eprintln!("packed: this CPU has neither AVX-512F nor AVX2 with FMA; nothing measured");
         return;
-    }
-    eprintln!("packed: {}", initlab_gemm::gemm_kernel());
+    };
+    eprintln!("packed: {}", kernel.describe());
     let _threads = BlasThreads::set(1);
     let mut group = c.benchmark_group("packed/1t");
     group
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500));
-    for product in PRODUCTS.map(Product::new) {
+    for product in PRODUCTS.map(|product| Product::new(kernel, product)) {
         let (m, n, k) = product.dims;
         let mut out = vec![0.0; m * n];
         group.throughput(Throughput::Elements(2 * (m * n * k) as u64));
@@ -135,7 +151,13 @@ fn packed(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("packed", &product.id), |bencher| {
             bencher.iter(|| {
-                through_core_math(product.dims, product.a(), product.b(), black_box(&mut out))
+                through_core_math(
+                    kernel,
+                    product.dims,
+                    product.a(),
+                    product.b(),
+                    black_box(&mut out),
+                )
             })
         });
     }
@@ -146,17 +168,20 @@ fn packed(c: &mut Criterion) {
 /// median times and their ratio, which a machine whose speed drifts within minutes leaves
 /// alone. Skipped under `--profile-time`.
 fn summary(_: &mut Criterion) {
-    if !initlab_gemm::packed_gemm_in_use() || std::env::args().any(|a| a == "--profile-time") {
+    let Some(kernel) = packed_kernel() else {
+        return;
+    };
+    if std::env::args().any(|a| a == "--profile-time") {
         return;
     }
     let _threads = BlasThreads::set(1);
     println!(
         "
 interleaved, {}",
-        initlab_gemm::gemm_kernel()
+        kernel.describe()
     );
     println!("product              cblas µs  packed µs  cblas / packed");
-    for product in PRODUCTS.map(Product::new) {
+    for product in PRODUCTS.map(|product| Product::new(kernel, product)) {
         let (m, n, _) = product.dims;
         let (mut theirs, mut ours) = (vec![0.0; m * n], vec![0.0; m * n]);
         let (cblas_s, packed_s) = interleaved(
@@ -168,7 +193,15 @@ interleaved, {}",
                     black_box(&mut theirs),
                 )
             },
-            || through_core_math(product.dims, product.a(), product.b(), black_box(&mut ours)),
+            || {
+                through_core_math(
+                    kernel,
+                    product.dims,
+                    product.a(),
+                    product.b(),
+                    black_box(&mut ours),
+                )
+            },
         );
         println!(
             "{:18}  {:9.1}  {:9.1}  {:13.2}x",

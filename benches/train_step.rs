@@ -63,8 +63,14 @@ fn nets() -> [(&'static str, Network); 3] {
     ]
 }
 
+/// The kernel `INITLAB_GEMM` names (OpenBLAS without it), for every network here.
+fn kernel() -> initlab_gemm::Kernel {
+    initlab_bench::kernel::chosen(None).unwrap_or_else(|error| panic!("{error}"))
+}
+
 fn train_step(c: &mut Criterion) {
     let batch = 128;
+    let kernel = kernel();
     for (name, arch) in configs() {
         let mut group = c.benchmark_group(format!("train_step/{name}"));
         group
@@ -84,6 +90,7 @@ fn train_step(c: &mut Criterion) {
                     0,
                 )
                 .unwrap();
+            mlp.set_kernel(kernel);
             let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.001))
                 .with_batch_size(batch);
             let mut trainer = Trainer::new(&mlp, config).unwrap();
@@ -120,6 +127,7 @@ fn train_step(c: &mut Criterion) {
                 Initializer::Zeros,
             );
             let mut net = config.build::<f32>(&he, 0).unwrap();
+            net.set_kernel(kernel);
             let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::sgd(0.001))
                 .with_batch_size(batch);
             let mut trainer = initlab_nn::Trainer::new(&net, train).unwrap();
@@ -149,6 +157,7 @@ fn summary(_: &mut Criterion) {
     println!(
         "\nconfig              threads  samples/s  GFLOP/s  ceiling samples/s  ratio  speedup"
     );
+    let kernel = kernel();
     let networks = configs()
         .into_iter()
         .map(|(name, arch)| (name, Network::mlp(&arch)))
@@ -159,6 +168,7 @@ fn summary(_: &mut Criterion) {
             batch: 128,
             steps: 20,
             repeats: 15,
+            kernel,
         };
         let result = compare(&config, &[1, 2]);
         for &(threads, rate) in &result.training {

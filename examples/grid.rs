@@ -12,6 +12,7 @@ use std::path::Path;
 use indicatif::ProgressBar;
 use initlab_bench::config;
 use initlab_bench::experiment::run;
+use initlab_gemm::Kernel;
 
 const GRID: &str = r#"
 [dataset]
@@ -42,7 +43,7 @@ fn main() -> Result<(), initlab_bench::BenchError> {
     println!("{} runs\n", specs.len());
     let mut he = Vec::new();
     for spec in &specs {
-        let result = run(&dataset, spec, &ProgressBar::hidden())?;
+        let result = run(&dataset, spec, Kernel::OPENBLAS, &ProgressBar::hidden())?;
         println!(
             "{:<14} seed {}: test accuracy {:.3} -> {:.3}  {}",
             spec.init, spec.seed, result.initial_accuracy, result.final_accuracy, result.verdict

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=initlab-init/half,initlab-init/lapack,initlab-gemm/packed-gemm,packed-gemm
+features=initlab-init/half,initlab-init/lapack,initlab-gemm/packed-gemm
 echo "check-docs: cargo doc --workspace --no-deps --features $features, warnings denied" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps --features "$features"
 

@@ -10,16 +10,13 @@
 # - initlab-gemm and nn without default features: no BLAS chosen, the user links one that
 #   exports CBLAS and OpenBLAS's thread functions (an OpenBLAS built by hand). Tested here with the system OpenBLAS linked by name, as such a user
 #   would (INITLAB_GEMM_BLAS_LIB, read by initlab-gemm's build script).
-# - initlab-gemm with `packed-gemm`: f32 GEMM through its own AVX-512 or AVX2 kernel; its
-#   tests, the exact-integer ones included, and nn's (training bitwise the same on 1, 2 and
-#   4 threads, steps that do not allocate) run through the best kernel the CPU has, and
-#   initlab-gemm's once more through the AVX2 one (INITLAB_GEMM_PACKED_ISA=avx2; the unit tests
-#   check both kernels against the FMA chain in any case).
-# - bench's golden test with `packed-gemm`: losses, accuracies, diagnostics and weight
-#   digests recorded at cd40921 with the packed kernel, whose bits are the same on every
-#   AVX2 or AVX-512 CPU, compared exactly (crates/bench/tests/golden.rs).
-# - initlab with `gemm-rs` and `packed-gemm`: the pure-Rust `gemm` crate beside OpenBLAS in
-#   the gemm bench, and the packed bench; linted, since nothing else builds that code.
+# - initlab-gemm with `packed-gemm`: its free functions (`gemm`, `affine`) then run its own
+#   AVX-512 or AVX2 kernel; its tests, the exact-integer ones included, through the best
+#   kernel the CPU has, and once more through the AVX2 one (INITLAB_GEMM_PACKED_ISA=avx2).
+#   (The workspace's own tests run the packed kernel without the feature, chosen as an
+#   argument: gemm's exact products, nn's thread and allocation tests, bench's golden test.)
+# - initlab with `gemm-rs`: the pure-Rust `gemm` crate beside OpenBLAS in the gemm bench;
+#   linted, since nothing else builds that code.
 # - `openblas-static` builds OpenBLAS from source, which downloads it: not run here, where
 #   only the package registries are reachable.
 #
@@ -47,11 +44,9 @@ echo "check-features: init --features openblas-system,half (LAPACK QR; f16, bf16
 cargo test --quiet -p initlab-init --features openblas-system,half
 echo "check-features: initlab-gemm and nn --no-default-features, the BLAS linked by hand" >&2
 INITLAB_GEMM_BLAS_LIB=openblas cargo test --quiet -p initlab-gemm -p initlab-nn --no-default-features
-echo "check-features: initlab-gemm --features packed-gemm (its own f32 kernel)" >&2
-cargo test --quiet -p initlab-gemm -p initlab-nn --features initlab-gemm/packed-gemm
+echo "check-features: initlab-gemm --features packed-gemm (its free functions on its own kernel)" >&2
+cargo test --quiet -p initlab-gemm --features packed-gemm
 INITLAB_GEMM_PACKED_ISA=avx2 cargo test --quiet -p initlab-gemm --features packed-gemm
-echo "check-features: bench's golden numbers (the packed kernel's bits)" >&2
-cargo test --quiet -p initlab-bench --features packed-gemm --test golden
-echo "check-features: initlab --features gemm-rs,packed-gemm (benches' other providers)" >&2
-cargo clippy --quiet --all-targets --features gemm-rs,packed-gemm -- -D warnings
+echo "check-features: initlab --features gemm-rs (the gemm bench's other provider)" >&2
+cargo clippy --quiet --all-targets --features gemm-rs -- -D warnings
 scripts/check-init-alone.sh

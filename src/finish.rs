@@ -6,6 +6,7 @@ use initlab_bench::BenchError;
 use initlab_bench::html::{Provenance, Report};
 use initlab_bench::output::OutputDir;
 use initlab_bench::plot::{Figure, Pngs};
+use initlab_gemm::Kernel;
 
 /// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
 /// indicatif when stderr is not a terminal).
@@ -29,12 +30,16 @@ pub(crate) fn command_line() -> String {
         .join(" ")
 }
 
-/// This run's provenance for its HTML report.
-fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>) -> Provenance {
+/// This run's provenance for its HTML report, its f32 products on `kernel`.
+fn provenance(
+    settings: Vec<(String, String)>,
+    config: Option<(String, String)>,
+    kernel: Kernel,
+) -> Provenance {
     Provenance {
         command: command_line(),
         revision: env!("INITLAB_REVISION").to_owned(),
-        machine: initlab_bench::output::Machine::current(),
+        machine: initlab_bench::output::Machine::current(kernel),
         threads: rayon::current_num_threads(),
         settings,
         config,
@@ -43,10 +48,15 @@ fn provenance(settings: Vec<(String, String)>, config: Option<(String, String)>)
 
 /// Publishes the staged files as the `kind` set of the output folder, which drew
 /// `figures`, and says where they went.
-fn publish(out: OutputDir, kind: &str, figures: &[Figure]) -> Result<(), BenchError> {
+fn publish(
+    out: OutputDir,
+    kind: &str,
+    figures: &[Figure],
+    kernel: Kernel,
+) -> Result<(), BenchError> {
     let folder = out.path().to_owned();
     let stems: Vec<String> = figures.iter().map(|f| f.stem.clone()).collect();
-    let files = out.commit(kind, &command_line(), &stems)?;
+    let files = out.commit(kind, &command_line(), &stems, kernel)?;
     say!("wrote {}: {}", folder.display(), files.join(", "));
     Ok(())
 }
@@ -70,6 +80,8 @@ pub(crate) struct Ending<'a> {
     pub(crate) settings: Vec<(String, String)>,
     /// The experiment file and its text, if any.
     pub(crate) config: Option<(String, String)>,
+    /// What ran its f32 products (`--gemm`).
+    pub(crate) kernel: Kernel,
 }
 
 impl Ending<'_> {
@@ -92,9 +104,9 @@ impl Ending<'_> {
             title: self.title,
             markdown: self.markdown,
             figures: self.figures,
-            provenance: provenance(self.settings, self.config),
+            provenance: provenance(self.settings, self.config, self.kernel),
         }
         .write(out.staging(), self.report_file)?;
-        publish(out, self.kind, self.figures)
+        publish(out, self.kind, self.figures, self.kernel)
     }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use initlab_bench::plot::Pngs;
+use initlab_gemm::Kernel;
 
 /// `println!` that never panics: a closed pipe (`| head`) silences the rest of the output,
 /// any other failure (a full disk) is remembered and makes the exit code non-zero; either
@@ -80,6 +81,18 @@ pub(crate) struct Cli {
     /// (committed sets use it to stay small).
     #[arg(long, global = true)]
     pub(crate) no_curves_csv: bool,
+    /// What runs the f32 products: openblas, or initlab-gemm's own kernel, packed (the
+    /// best of AVX-512 and AVX2 this CPU has), packed-avx512 or packed-avx2. Default: the
+    /// environment variable INITLAB_GEMM, else openblas.
+    #[arg(
+        long = "gemm",
+        global = true,
+        value_name = "openblas|packed|packed-avx512|packed-avx2"
+    )]
+    gemm_arg: Option<String>,
+    /// `--gemm` (or `INITLAB_GEMM`), checked against this CPU by `main` before any work.
+    #[arg(skip)]
+    pub(crate) kernel: Kernel,
 }
 
 impl Cli {
@@ -119,6 +132,13 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     cli.png = match cli.png_arg.parse() {
         Ok(pngs) => pngs,
+        Err(error) => {
+            eprintln!("initlab: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    cli.kernel = match initlab_bench::kernel::chosen(cli.gemm_arg.as_deref()) {
+        Ok(kernel) => kernel,
         Err(error) => {
             eprintln!("initlab: {error}");
             return ExitCode::FAILURE;

@@ -32,7 +32,7 @@ pub(crate) fn run_and_report(
     let epochs = specs
         .iter()
         .fold(0_usize, |sum, s| sum.saturating_add(s.epochs));
-    if !cli.quiet && !initlab_gemm::packed_gemm_in_use() {
+    if !cli.quiet && cli.kernel.isa().is_none() {
         let cpu = initlab_bench::throughput::VectorIsa::of_this_cpu();
         if let Some(note) =
             initlab_bench::throughput::fallback_note(&initlab_gemm::blas_info().core, cpu)
@@ -42,7 +42,7 @@ pub(crate) fn run_and_report(
     }
     let progress = progress_bar(epochs, "epochs", cli.quiet);
     let start = Instant::now();
-    let results: Vec<RunResult> = run_all(dataset, specs, &progress)?;
+    let results: Vec<RunResult> = run_all(dataset, specs, cli.kernel, &progress)?;
     progress.finish_and_clear();
     say!("\n{}", report::markdown(&results));
     say!(
@@ -92,6 +92,7 @@ pub(crate) fn write_report(
         pngs: &cli.png,
         settings,
         config,
+        kernel: cli.kernel,
     }
     .publish(out)
 }

@@ -48,6 +48,7 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
         &path.display().to_string(),
         &text,
         env!("INITLAB_REVISION"),
+        cli.kernel,
     );
     let (store, recorded) =
         initlab_bench::shard::RunStore::open(out.path(), &identity, args.fresh)?;
@@ -83,6 +84,7 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     let finished = initlab_bench::experiment::run_all_recorded(
         &dataset,
         &todo_specs,
+        cli.kernel,
         &progress,
         |k, result| store.record(plan.todo[k], result),
     )?;

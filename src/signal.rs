@@ -263,6 +263,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         pngs: &cli.png,
         settings,
         config: None,
+        kernel: cli.kernel,
     }
     .publish(out)
 }

@@ -100,6 +100,7 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
         args.steps,
         args.repeats,
         threads,
+        cli.kernel,
         &progress,
     );
     progress.finish_and_clear();
@@ -119,6 +120,7 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
         pngs: &Pngs::None,
         settings,
         config: None,
+        kernel: cli.kernel,
     }
     .publish(out)
 }

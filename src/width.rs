@@ -106,6 +106,7 @@ pub(crate) fn coord_check(
         steps: args.steps,
         batch: args.batch,
         seeds: (0..args.seeds).collect(),
+        kernel: cli.kernel,
     };
     let data = crate::mnist(Path::new(BUNDLED_MNIST))?;
     let initlab_bench::data::Labels::Classes(labels) = &data.train_y else {
@@ -181,6 +182,7 @@ pub(crate) fn coord_check(
         pngs: &cli.png,
         settings,
         config: None,
+        kernel: cli.kernel,
     }
     .publish(out)
 }

@@ -133,10 +133,11 @@ fn an_experiment_file_runs_end_to_end() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn throughput_reports_every_thread_count_beside_the_ceiling() {
-    let dir = scratch("throughput");
-    let out = initlab(&[
+/// `initlab throughput` on a 32-16-4 network, two steps of 16 samples timed once, into
+/// `dir`, with `extra` arguments.
+fn small_throughput(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let out = dir.display().to_string();
+    let mut args = vec![
         "throughput",
         "--layers",
         "32,16,4",
@@ -148,8 +149,16 @@ fn throughput_reports_every_thread_count_beside_the_ceiling() {
         "1",
         "--quiet",
         "--out",
-        &dir.display().to_string(),
-    ]);
+        &out,
+    ];
+    args.extend(extra);
+    initlab(&args)
+}
+
+#[test]
+fn throughput_reports_every_thread_count_beside_the_ceiling() {
+    let dir = scratch("throughput");
+    let out = small_throughput(&dir, &[]);
     let stdout = stdout_of_success(out);
     assert!(
         stdout.contains("| 32-16-4 | 1 |") && stdout.contains("OpenBLAS"),
@@ -780,5 +789,48 @@ fn throughput_times_convolutional_networks_beside_their_products() {
     }
     let err = stderr_of_failure(initlab(&["throughput", "--kernel", "2", "--quiet"]));
     assert!(err.contains("an odd size"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_gemm_kernel_is_chosen_at_run_time_and_named_in_the_output() {
+    // An unknown name is refused before any work, from the flag or from the environment.
+    let stderr = stderr_of_failure(initlab(&["throughput", "--gemm", "mkl", "--quiet"]));
+    assert!(
+        stderr.contains("--gemm: unknown GEMM kernel \"mkl\": expected one of openblas, packed"),
+        "{stderr}"
+    );
+    let from_env = std::process::Command::new(env!("CARGO_BIN_EXE_initlab"))
+        .env("INITLAB_GEMM", "blis")
+        .arg("list")
+        .output()
+        .unwrap();
+    let stderr = stderr_of_failure(from_env);
+    assert!(
+        stderr.contains("INITLAB_GEMM: unknown GEMM kernel \"blis\""),
+        "{stderr}"
+    );
+    // Where this CPU runs the packed kernel, it trains, and the outputs say it did.
+    let cpu = initlab_gemm::CpuFeatures::detect();
+    let Ok(packed) = initlab_gemm::Kernel::parse("packed", cpu) else {
+        eprintln!("this CPU cannot run the packed kernel: its run is not checked");
+        return;
+    };
+    let dir = scratch("gemm-packed");
+    let out = small_throughput(&dir, &["--gemm", "packed"]);
+    stdout_of_success(out);
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap()
+    };
+    assert_eq!(read("throughput.json")["packed_gemm"], true);
+    let isa = packed.isa().unwrap().name();
+    let manifest = read("manifest.json");
+    let named = manifest["sets"][0]["machine"]["blas_core"]
+        .as_str()
+        .unwrap();
+    assert!(
+        named.starts_with(&format!("initlab-gemm packed {isa} for f32")),
+        "{named}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -76,7 +76,7 @@ fn check_report(dir: &std::path::Path, report: &str, figures: &[String]) -> Stri
         "{report}: figures embedded differ from the PNGs of its set"
     );
     let text: String = root.descendants().filter_map(|n| n.text()).collect();
-    let machine = initlab_bench::output::Machine::current();
+    let machine = initlab_bench::output::Machine::current(initlab_gemm::Kernel::OPENBLAS);
     for expected in [
         machine.cpu.as_str(),
         machine.blas_core.as_str(),

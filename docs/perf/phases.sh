@@ -8,16 +8,16 @@
 #
 #   docs/perf/phases.sh [NETWORK] [SECONDS] [openblas|packed]
 #
-# packed: the build with `--features packed-gemm`, whose f32 products run initlab-gemm's own
-# kernel (its microkernel and its packing are named apart from BLAS's).
+# packed: f32 products on initlab-gemm's own kernel (INITLAB_GEMM=packed, which the bench
+# reads; its microkernel and its packing are named apart from BLAS's).
 set -euo pipefail
 
 network=${1:-deep}
 seconds=${2:-15}
 build=${3:-openblas}
 case $build in
-    openblas) features=() ;;
-    packed) features=(--features packed-gemm) ;;
+    openblas) export INITLAB_GEMM=openblas ;;
+    packed) export INITLAB_GEMM=packed ;;
     *)
         sed -n '2,12p' "$0" >&2
         exit 2
@@ -28,14 +28,14 @@ trap 'rm -rf "$scratch"' EXIT
 
 # Debug info for the call stacks; the code is the same optimized build.
 export CARGO_PROFILE_BENCH_DEBUG=true
-bench=$(cargo bench --bench train_step "${features[@]}" --no-run 2>&1 |
+bench=$(cargo bench --bench train_step --no-run 2>&1 |
     sed -n 's/.*Executable benches\/train_step.rs (\(.*\))/\1/p')
 perf record --quiet -F 999 --call-graph dwarf -o "$scratch/perf.data" -- \
     "$bench" --bench --profile-time "$seconds" "^train_step/$network/trainer/1t\$" \
     > /dev/null 2> "$scratch/bench.log"
 perf script -i "$scratch/perf.data" 2> /dev/null > "$scratch/stacks.txt"
 
-echo "$build build, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $network network, batch 128, SGD, one thread"
+echo "$build kernel, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $network network, batch 128, SGD, one thread"
 echo
 # A sample is a header line, then its frames innermost first, then a blank line. Only
 # samples inside a training step count (setup and criterion's own work are left out).

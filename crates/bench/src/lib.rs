@@ -11,6 +11,7 @@ mod error;
 pub mod experiment;
 mod fit;
 pub mod html;
+pub mod kernel;
 pub mod load;
 pub mod memory;
 pub mod network;

@@ -58,8 +58,9 @@ pub struct OutputSet {
 pub struct Machine {
     /// The CPU's model name (`/proc/cpuinfo`), or the architecture elsewhere.
     pub cpu: String,
-    /// What runs the products ([`initlab_gemm::gemm_kernel`]): the kernel family OpenBLAS runs
-    /// or, with `packed-gemm`, initlab-gemm's own kernel beside it (`Haswell`, `Cooperlake`, ...).
+    /// What runs the products ([`Kernel::describe`](initlab_gemm::Kernel::describe)): the
+    /// kernel family OpenBLAS runs (`Haswell`, `Cooperlake`, ...) or, on the packed kernel,
+    /// initlab-gemm's own beside it.
     pub blas_core: String,
     /// OpenBLAS's build configuration (version and options).
     pub blas_config: String,
@@ -68,8 +69,8 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// This machine.
-    pub fn current() -> Self {
+    /// This machine, its f32 products on `kernel`.
+    pub fn current(kernel: initlab_gemm::Kernel) -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|info| {
@@ -81,7 +82,7 @@ impl Machine {
         let blas = initlab_gemm::blas_info();
         Self {
             cpu,
-            blas_core: initlab_gemm::gemm_kernel(),
+            blas_core: kernel.describe(),
             blas_config: blas.config,
             openblas_coretype: std::env::var("OPENBLAS_CORETYPE").ok(),
         }
@@ -233,8 +234,8 @@ impl OutputDir {
     }
 
     /// Publishes everything written into [`Self::staging`] as the set of `kind`, whose
-    /// report draws `figures` (their stems), keeping the other kinds' sets, and returns the
-    /// published file names.
+    /// report draws `figures` (their stems) and whose f32 products ran on `kernel`, keeping
+    /// the other kinds' sets, and returns the published file names.
     ///
     /// # Errors
     /// [`BenchError::Output`] naming what could not be linked, written or renamed; the
@@ -245,8 +246,9 @@ impl OutputDir {
         kind: &str,
         command: &str,
         figures: &[String],
+        kernel: initlab_gemm::Kernel,
     ) -> Result<Vec<String>, BenchError> {
-        match self.publish(kind, command, figures) {
+        match self.publish(kind, command, figures, kernel) {
             Ok(files) => {
                 self.settled = true;
                 // The staging path now holds the old set.
@@ -274,6 +276,7 @@ impl OutputDir {
         kind: &str,
         command: &str,
         figures: &[String],
+        kernel: initlab_gemm::Kernel,
     ) -> Result<Vec<String>, BenchError> {
         let mut files: Vec<String> = std::fs::read_dir(&self.staging)
             .map_err(BenchError::io(&self.staging))?
@@ -302,7 +305,7 @@ impl OutputDir {
                 .map_or(0, |d| d.as_secs()),
             files: files.clone(),
             figures: figures.to_vec(),
-            machine: Machine::current(),
+            machine: Machine::current(kernel),
         });
         let manifest_path = self.staging.join(MANIFEST);
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");

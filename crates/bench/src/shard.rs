@@ -230,15 +230,20 @@ pub struct Identity {
     pub build: String,
     /// Architecture and operating system.
     pub platform: String,
-    /// What runs the products ([`initlab_gemm::gemm_kernel`]): the kernel family OpenBLAS runs
-    /// or, with `packed-gemm`, initlab-gemm's own kernel beside it.
+    /// What runs the products ([`Kernel::describe`](initlab_gemm::Kernel::describe)): the
+    /// kernel family OpenBLAS runs or, on the packed kernel, initlab-gemm's own beside it.
     pub blas_core: String,
 }
 
 impl Identity {
-    /// This process's identity for the experiment file `experiment` with text `text`;
-    /// `revision` is the binary's git revision.
-    pub fn current(experiment: &str, text: &str, revision: &str) -> Self {
+    /// This process's identity for the experiment file `experiment` with text `text`, its
+    /// f32 products on `kernel`; `revision` is the binary's git revision.
+    pub fn current(
+        experiment: &str,
+        text: &str,
+        revision: &str,
+        kernel: initlab_gemm::Kernel,
+    ) -> Self {
         let mut build = format!("initlab {} {revision}", env!("CARGO_PKG_VERSION"));
         if revision.contains(' ') {
             // Not a clean commit: the revision alone does not name the code.
@@ -253,7 +258,7 @@ impl Identity {
             experiment_hash: fingerprint(text.as_bytes()),
             build,
             platform: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
-            blas_core: initlab_gemm::gemm_kernel(),
+            blas_core: kernel.describe(),
         }
     }
 

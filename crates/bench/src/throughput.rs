@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use initlab_gemm::SingleThreadedBlas;
+use initlab_gemm::{Kernel, SingleThreadedBlas};
 use initlab_init::{Initializer, RngKey};
 use initlab_nn::net::{GemmShape, Net, NetInit};
 use initlab_nn::{Loss, Optimizer, Targets, TrainConfig, Trainer};
@@ -72,6 +72,8 @@ pub struct ThroughputConfig {
     pub steps: usize,
     /// Timed repeats; the median is reported.
     pub repeats: usize,
+    /// What runs the f32 products, training's and the ceiling's.
+    pub kernel: Kernel,
 }
 
 /// Synthetic `N(0, 1)` inputs with uniform labels, `steps` batches of `batch` rows.
@@ -228,6 +230,7 @@ fn training_runner(config: &ThroughputConfig, threads: usize) -> Box<dyn FnMut()
         .config
         .build(&NetInit::new(relu, Initializer::Zeros), 0)
         .expect("valid architecture");
+    net.set_kernel(config.kernel);
     let mut trainer = Trainer::new(&net, train).expect("valid training configuration");
     Box::new(move || {
         pool.install(|| {
@@ -280,10 +283,10 @@ fn ceiling_runner(config: &ThroughputConfig) -> impl FnMut() {
         })
         .collect();
     let steps = config.steps;
-    let layer = if initlab_gemm::packed_gemm_in_use() {
-        packed_layer
-    } else {
-        cblas_layer
+    let kernel = config.kernel;
+    let layer = move |first: bool, buffers: &mut CeilingBuffers| match kernel.isa() {
+        Some(_) => packed_layer(kernel, first, buffers),
+        None => cblas_layer(first, buffers),
     };
     // On the CPU the 1-thread trainer is pinned to: the two cores of a shared machine
     // need not run at the same speed, and the 1-thread ratio should not measure that.
@@ -359,43 +362,46 @@ fn cblas_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
     }
 }
 
-/// The same calls as [`cblas_layer`] through `initlab_gemm::gemm`, which sends them to the
-/// packed kernel: that kernel has no raw entry point, and what stands in front of it is a
-/// few shape comparisons per call.
-fn packed_layer(first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
+/// The same calls as [`cblas_layer`] through [`Kernel::gemm`] on the packed `kernel`: that
+/// kernel has no raw entry point, and what stands in front of it is a few shape
+/// comparisons per call.
+fn packed_layer(kernel: Kernel, first: bool, (x, w, y, dw, dx): &mut CeilingBuffers) {
     use initlab_gemm::Op::{Identity, Transpose};
     let fits = "the ceiling's buffers have its products' shapes";
-    initlab_gemm::gemm(
-        1.0,
-        x.view(),
-        Identity,
-        w.view(),
-        Transpose,
-        0.0,
-        y.view_mut(),
-    )
-    .expect(fits);
-    initlab_gemm::gemm(
-        1.0,
-        y.view(),
-        Transpose,
-        x.view(),
-        Identity,
-        0.0,
-        dw.view_mut(),
-    )
-    .expect(fits);
-    if !first {
-        initlab_gemm::gemm(
+    kernel
+        .gemm(
             1.0,
-            y.view(),
+            x.view(),
             Identity,
             w.view(),
-            Identity,
+            Transpose,
             0.0,
-            dx.view_mut(),
+            y.view_mut(),
         )
         .expect(fits);
+    kernel
+        .gemm(
+            1.0,
+            y.view(),
+            Transpose,
+            x.view(),
+            Identity,
+            0.0,
+            dw.view_mut(),
+        )
+        .expect(fits);
+    if !first {
+        kernel
+            .gemm(
+                1.0,
+                y.view(),
+                Identity,
+                w.view(),
+                Identity,
+                0.0,
+                dx.view_mut(),
+            )
+            .expect(fits);
     }
 }
 
@@ -426,10 +432,10 @@ pub struct ThroughputReport {
     pub blas_core: String,
     /// OpenBLAS's build configuration.
     pub blas_config: String,
-    /// Whether the trainer's f32 GEMMs ran initlab-gemm's packed kernel (feature
-    /// `packed-gemm`) rather than OpenBLAS; the ceiling then runs it too.
+    /// Whether the trainer's f32 GEMMs ran initlab-gemm's packed kernel (`--gemm packed`)
+    /// rather than OpenBLAS; the ceiling then runs it too.
     pub packed_gemm: bool,
-    /// What ran the products, as `initlab_gemm::gemm_kernel` names it.
+    /// What ran the products, as [`Kernel::describe`] names it.
     pub gemm_kernel: String,
     /// Batch size.
     pub batch: usize,
@@ -441,12 +447,14 @@ pub struct ThroughputReport {
 
 /// Measures every network at 1..=`max_threads` threads beside its ceiling, advancing
 /// `progress` by one per network.
+#[allow(clippy::too_many_arguments)]
 pub fn report(
     networks: &[Network],
     batch: usize,
     steps: usize,
     repeats: usize,
     max_threads: usize,
+    kernel: Kernel,
     progress: &indicatif::ProgressBar,
 ) -> ThroughputReport {
     let info = initlab_gemm::blas_info();
@@ -459,6 +467,7 @@ pub fn report(
             batch,
             steps,
             repeats,
+            kernel,
         };
         let result = compare(&config, &threads);
         progress.inc(1);
@@ -480,8 +489,8 @@ pub fn report(
     ThroughputReport {
         blas_core: info.core,
         blas_config: info.config,
-        packed_gemm: initlab_gemm::packed_gemm_in_use(),
-        gemm_kernel: initlab_gemm::gemm_kernel(),
+        packed_gemm: kernel.isa().is_some(),
+        gemm_kernel: kernel.describe(),
         batch,
         rows,
         other_load,
@@ -513,7 +522,7 @@ impl ThroughputReport {
     pub fn markdown(&self) -> String {
         let gemm = if self.packed_gemm {
             format!(
-                "{} (feature packed-gemm; the ceiling's too), OpenBLAS built as {}",
+                "{} (`--gemm packed`; the ceiling's too), OpenBLAS built as {}",
                 self.gemm_kernel, self.blas_config
             )
         } else {
@@ -548,7 +557,7 @@ impl ThroughputReport {
             )),
             None => out.push_str("\nLoad from other processes unknown (no /proc/stat).\n"),
         }
-        // With packed-gemm, OpenBLAS runs none of the f32 products timed here.
+        // On the packed kernel, OpenBLAS runs none of the f32 products timed here.
         let note = (!self.packed_gemm)
             .then(|| kernel_note(&self.blas_core, VectorIsa::of_this_cpu()))
             .flatten();
@@ -624,7 +633,7 @@ pub fn kernel_note(core: &str, cpu: VectorIsa) -> Option<String> {
     fallback_note(core, cpu).or_else(|| {
         (cpu == VectorIsa::Avx512 && !AVX512_KERNELS.contains(&core)).then(|| {
             format!(
-                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; a build with --features packed-gemm runs initlab-gemm's own kernel instead (docs/guide/performance.md). {ROUNDING}",
+                "This CPU has AVX-512, but OpenBLAS runs its {core} kernels{}. Whether that costs speed depends on the CPU: OPENBLAS_CORETYPE=SkylakeX trained both networks 1.5-1.8x as fast on a Zen 5 EPYC, and about as fast on a Zen 4 one, whose AVX-512 units are 256 bits wide; `--gemm packed` runs initlab-gemm's own kernel instead (docs/guide/performance.md). {ROUNDING}",
                 coretype_set()
             )
         })
@@ -657,7 +666,7 @@ pub fn fallback_note(core: &str, cpu: VectorIsa) -> Option<String> {
         ""
     };
     Some(format!(
-        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and a build with --features packed-gemm, which runs initlab-gemm's own kernel, 3.3-4.0x (docs/guide/performance.md). {ROUNDING}"
+        "OpenBLAS runs its {core} kernels{set}, which use no AVX2, on a CPU with {has}{why}. OPENBLAS_CORETYPE={better} picks faster ones: on a Xeon of CPU family 6, model 207, where OpenBLAS 0.3.21 fell back to Prescott, SkylakeX trained `initlab throughput`'s two networks 3.0-3.6x as fast and Haswell 2.1-2.3x, and `--gemm packed`, which runs initlab-gemm's own kernel, 3.3-4.0x (docs/guide/performance.md). {ROUNDING}"
     ))
 }
 

@@ -5,6 +5,7 @@
 use initlab_bench::config;
 use initlab_bench::data::Dataset;
 use initlab_bench::experiment::{Convolutions, RunSpec, build};
+use initlab_gemm::Kernel;
 use initlab_nn::net::{Image, Shape};
 use ndarray::Array2;
 
@@ -60,7 +61,7 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
         })
     );
     assert_eq!(arch.label(), "relu 2x8 conv3x3 strides 2");
-    let net = build(&data, &specs[0]).unwrap().net;
+    let net = build(&data, &specs[0], Kernel::OPENBLAS).unwrap().net;
     // 1x28x28, the stride-2 convolution to 8x14x14, the second keeps 14x14, then the
     // mean of each channel and the 10 logits.
     let shapes = net.config().layer_shapes();
@@ -71,7 +72,7 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
     let (_, flat) =
         check(&GOOD.replace("strides = [2]", "strides = [2]\n    flatten = true")).unwrap();
     assert_eq!(flat[0].arch.label(), "relu 2x8 conv3x3 strides 2 flatten");
-    let flat_net = build(&data, &flat[0]).unwrap().net;
+    let flat_net = build(&data, &flat[0], Kernel::OPENBLAS).unwrap().net;
     let shapes = flat_net.config().layer_shapes();
     assert_eq!(shapes[shapes.len() - 2], Shape::Flat(8 * 14 * 14));
     assert_eq!(
@@ -113,8 +114,11 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
         ),
     ];
     for (text, expected) in cases {
-        let message = check(&text)
-            .and_then(|(data, specs)| specs.iter().try_for_each(|s| build(&data, s).map(drop)));
+        let message = check(&text).and_then(|(data, specs)| {
+            specs
+                .iter()
+                .try_for_each(|s| build(&data, s, Kernel::OPENBLAS).map(drop))
+        });
         let message = message.err().map(|e| e.to_string());
         let message = message.unwrap_or_else(|| panic!("{expected}: accepted"));
         assert!(message.contains(expected), "{expected}: {message}");
@@ -122,7 +126,9 @@ fn convolutional_architectures_are_read_and_checked_key_by_key() {
     // Convolutions need images.
     let circles = GOOD.replace("kind = \"mnist\"\n    samples = 600", "kind = \"circles\"");
     let (data, specs) = check(&circles).unwrap();
-    let message = build(&data, &specs[0]).err().map(|e| e.to_string());
+    let message = build(&data, &specs[0], Kernel::OPENBLAS)
+        .err()
+        .map(|e| e.to_string());
     let message = message.expect("refused");
     assert!(message.contains("a dataset of images"), "{message}");
 }
@@ -147,7 +153,7 @@ fn is_identity(a: &Array2<f32>, scale: f32) -> bool {
 #[test]
 fn delta_orthogonal_draws_the_kernels_and_an_orthogonal_dense_head() {
     let (data, specs) = check(GOOD).unwrap();
-    let net = build(&data, &specs[1]).unwrap().net;
+    let net = build(&data, &specs[1], Kernel::OPENBLAS).unwrap().net;
     let named = net.named_parameters();
     // ReLU's gain, sqrt(2), squared.
     let gain2 = 2.0;
@@ -188,7 +194,7 @@ fn fixup_zeroes_the_last_convolution_of_each_branch_and_the_head() {
         specs[0].arch.label(),
         "relu 2 blocks of 2x8 pre conv3x3 strides 2"
     );
-    let net = build(&data, &specs[0]).unwrap().net;
+    let net = build(&data, &specs[0], Kernel::OPENBLAS).unwrap().net;
     let zero = |name: &str| {
         let (_, t) = net
             .named_parameters()
@@ -217,8 +223,13 @@ fn a_small_cnn_learns_the_digits() {
     let (data, specs) = check(&GOOD.replace("samples = 600", "samples = 2500")).unwrap();
     let mut spec = specs[0].clone();
     spec.epochs = 4;
-    let result =
-        initlab_bench::experiment::run(&data, &spec, &indicatif::ProgressBar::hidden()).unwrap();
+    let result = initlab_bench::experiment::run(
+        &data,
+        &spec,
+        Kernel::OPENBLAS,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     // 2,500 training digits, 4 epochs: far above the 10% of a guess on the 2,000 test
     // digits, whose standard error there is 0.7 points (measured: 47.9%).
     assert!(

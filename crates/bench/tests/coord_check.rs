@@ -27,6 +27,7 @@ fn check(shape: Shape) -> CoordCheckReport {
         steps: 3,
         batch: 32,
         seeds: vec![0, 1, 2],
+        kernel: initlab_gemm::Kernel::OPENBLAS,
     };
     run(
         data.train_x.view(),

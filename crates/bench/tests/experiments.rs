@@ -6,6 +6,7 @@ use initlab_bench::config;
 use initlab_bench::data::{Synthetic, generate};
 use initlab_bench::experiment::{Arch, Outcome, RunSpec, grid, run, run_all};
 use initlab_bench::report;
+use initlab_gemm::Kernel;
 use initlab_nn::{Activation, Optimizer};
 
 fn spec(init: &str, activation: Activation) -> RunSpec {
@@ -34,14 +35,26 @@ fn zeros_stay_symmetric_and_he_learns_blobs() {
     )
     .unwrap();
     let hidden = ProgressBar::hidden();
-    let zeros = run(&data, &spec("zeros", Activation::Relu), &hidden).unwrap();
+    let zeros = run(
+        &data,
+        &spec("zeros", Activation::Relu),
+        Kernel::OPENBLAS,
+        &hidden,
+    )
+    .unwrap();
     assert!(
         zeros.verdict.starts_with("symmetric and frozen"),
         "{}",
         zeros.verdict
     );
     assert_eq!(zeros.outcome, Outcome::Stalled);
-    let he = run(&data, &spec("he_normal", Activation::Relu), &hidden).unwrap();
+    let he = run(
+        &data,
+        &spec("he_normal", Activation::Relu),
+        Kernel::OPENBLAS,
+        &hidden,
+    )
+    .unwrap();
     assert_eq!(he.outcome, Outcome::Converged, "{he:?}");
     assert!(he.steps_to_target.is_some() && he.final_accuracy > 0.9);
     assert_eq!(he.epochs.len(), 30);
@@ -61,7 +74,7 @@ fn large_weights_explode_a_deep_relu_net() {
     let mut deep = spec("large_normal", Activation::Relu);
     deep.arch = Arch::uniform(12, 64, Activation::Relu);
     deep.optimizer = Optimizer::sgd(0.1);
-    let result = run(&data, &deep, &ProgressBar::hidden()).unwrap();
+    let result = run(&data, &deep, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     assert!(
         matches!(result.outcome, Outcome::Diverged { .. }),
         "{result:?}"
@@ -81,7 +94,7 @@ fn grid_runs_in_parallel_with_results_in_order_and_reports() {
     template.epochs = 2;
     let specs = grid(&archs, &["glorot_uniform", "lsuv"], &[0, 1], &template).unwrap();
     assert_eq!(specs.len(), 4);
-    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let results = run_all(&data, &specs, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     let order: Vec<(&str, u64)> = results
         .iter()
         .map(|r| (r.spec.init.as_str(), r.spec.seed))
@@ -209,7 +222,7 @@ fn experiment_files_are_checked_key_by_key() {
     assert_eq!(specs[0].arch.hidden, [10, 5]);
     assert_eq!(specs[0].arch.label(), "leaky_relu(0.1) 10-5 sigmoid");
     let data = file.dataset(std::path::Path::new("unused")).unwrap();
-    let net = initlab_bench::experiment::build(&data, &specs[0])
+    let net = initlab_bench::experiment::build(&data, &specs[0], Kernel::OPENBLAS)
         .unwrap()
         .net;
     let widths: Vec<usize> = net.config().dense_shapes().iter().map(|s| s.1).collect();
@@ -245,7 +258,7 @@ fn regression_runs_report_a_loss_not_a_percentage() {
     .unwrap();
     let mut regression = spec("he_normal", Activation::Tanh);
     regression.epochs = 20;
-    let result = run(&data, &regression, &ProgressBar::hidden()).unwrap();
+    let result = run(&data, &regression, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     assert!(
         result.verdict.contains("test loss") && !result.verdict.contains('%'),
         "{}",
@@ -279,7 +292,7 @@ fn divergence_from_a_huge_step_is_not_blamed_on_a_healthy_init() {
     let mut run_spec = spec("he_normal", Activation::Relu);
     run_spec.optimizer = Optimizer::sgd(1e12);
     run_spec.epochs = 3;
-    let result = run(&data, &run_spec, &ProgressBar::hidden()).unwrap();
+    let result = run(&data, &run_spec, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     assert!(
         matches!(result.outcome, Outcome::Diverged { .. }),
         "{result:?}"
@@ -298,7 +311,7 @@ fn results_json_round_trips_nan_and_infinities() {
     let data = generate(Synthetic::Circles, 100, 1).unwrap();
     let mut run_spec = spec("he_normal", Activation::Relu);
     run_spec.epochs = 2;
-    let mut result = run(&data, &run_spec, &ProgressBar::hidden()).unwrap();
+    let mut result = run(&data, &run_spec, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     result.epochs[0].train_loss = f64::INFINITY;
     result.epochs[1].test_accuracy = Some(f64::NAN);
     result.gflops = f64::NEG_INFINITY;
@@ -337,7 +350,7 @@ fn the_loss_curve_starts_at_initialization_and_is_dense() {
         let mut run_spec = spec("he_normal", Activation::Tanh);
         run_spec.batch_size = batch_size;
         run_spec.epochs = epochs;
-        let result = run(&data, &run_spec, &hidden).unwrap();
+        let result = run(&data, &run_spec, Kernel::OPENBLAS, &hidden).unwrap();
         let steps = (rows.div_ceil(batch_size) * epochs) as u64;
         let curve = &result.loss_curve;
         let every = curve.every;
@@ -360,7 +373,7 @@ fn the_loss_curve_starts_at_initialization_and_is_dense() {
         if batch_size == rows {
             // One batch of every row: step 0's loss is the training set's at init (summed in
             // the shuffled order, hence the tolerance of f32 rounding).
-            let net = initlab_bench::experiment::build(&data, &run_spec)
+            let net = initlab_bench::experiment::build(&data, &run_spec, Kernel::OPENBLAS)
                 .unwrap()
                 .net;
             let at_init = net

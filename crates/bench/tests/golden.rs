@@ -9,15 +9,17 @@
 //! losses, accuracies, diagnostics without the Jacobian's singular values, and a digest of
 //! the final weights.
 //!
-//! `INITLAB_WRITE_GOLDEN=1 cargo test -p initlab-bench --features packed-gemm --test golden`
-//! rewrites the files; a change to them is a change to the numbers, to be explained.
-#![cfg(feature = "packed-gemm")]
+//! Every build runs them, on the packed kernel chosen as an argument ([`Kernel`]); on a CPU
+//! without AVX2 and FMA they say so and check nothing.
+//! `INITLAB_WRITE_GOLDEN=1 cargo test -p initlab-bench --test golden` rewrites the files; a
+//! change to them is a change to the numbers, to be explained.
 
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use initlab_bench::config;
 use initlab_bench::experiment::{RunResult, RunSpec, run};
+use initlab_gemm::{CpuFeatures, Kernel};
 use initlab_nn::init::{Initializer, Nonlinearity};
 use initlab_nn::ndarray::Array2;
 use initlab_nn::net::{Net, NetConfig, NetInit, Norm, Ordering, ResidualBlock};
@@ -32,13 +34,19 @@ fn bundled_mnist() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-10k")
 }
 
+/// The packed kernel, whose bits the golden files hold; `None`, said on stderr, on a CPU
+/// that cannot run it.
+fn packed() -> Option<Kernel> {
+    let kernel = Kernel::packed(CpuFeatures::detect());
+    if let Err(error) = &kernel {
+        eprintln!("golden: not compared: {error}");
+    }
+    kernel.ok()
+}
+
 /// Compares `observed` with the golden file `name`, or writes it under
 /// `INITLAB_WRITE_GOLDEN`.
 fn check(name: &str, observed: &Value) {
-    assert!(
-        initlab_gemm::packed_gemm_in_use(),
-        "the golden files hold the packed kernel's bits; this CPU lacks AVX2+FMA"
-    );
     let path = golden_dir().join(format!("{name}.json"));
     let text = serde_json::to_string_pretty(observed).unwrap() + "\n";
     if std::env::var_os("INITLAB_WRITE_GOLDEN").is_some() {
@@ -109,8 +117,8 @@ fn strip_jacobian(value: &mut Value) {
     }
 }
 
-/// Every run of an experiment file's text, in the order of its specs.
-fn experiment(text: &str) -> Value {
+/// Every run of an experiment file's text on `kernel`, in the order of its specs.
+fn experiment(text: &str, kernel: Kernel) -> Value {
     let path = Path::new("golden.toml");
     let file = config::parse_text(text, path).unwrap();
     let dataset = file.dataset(&bundled_mnist()).unwrap();
@@ -124,7 +132,7 @@ fn experiment(text: &str) -> Value {
                 diagnose_epochs: true,
                 ..spec.clone()
             };
-            observed_run(&run(&dataset, &spec, &ProgressBar::hidden()).unwrap())
+            observed_run(&run(&dataset, &spec, kernel, &ProgressBar::hidden()).unwrap())
         })
         .collect();
     Value::Array(runs)
@@ -132,6 +140,7 @@ fn experiment(text: &str) -> Value {
 
 #[test]
 fn the_circles_experiment_is_unchanged() {
+    let Some(kernel) = packed() else { return };
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/experiments/circles.toml"),
     )
@@ -139,11 +148,12 @@ fn the_circles_experiment_is_unchanged() {
     // The shipped file at a tenth of its epochs, every initializer and seed.
     let text = text.replace("epochs = 300", "epochs = 30");
     assert!(text.contains("epochs = 30 "));
-    check("circles", &experiment(&text));
+    check("circles", &experiment(&text, kernel));
 }
 
 #[test]
 fn plain_residual_normalized_and_mup_experiments_are_unchanged() {
+    let Some(kernel) = packed() else { return };
     let plain = r#"
         [dataset]
         kind = "mnist"
@@ -229,10 +239,10 @@ fn plain_residual_normalized_and_mup_experiments_are_unchanged() {
         seeds = [0]
     "#;
     let observed = json!({
-        "plain": experiment(plain),
-        "residual": experiment(residual),
-        "residual_schemes": experiment(residual_schemes),
-        "mup": experiment(mup),
+        "plain": experiment(plain, kernel),
+        "residual": experiment(residual, kernel),
+        "residual_schemes": experiment(residual_schemes, kernel),
+        "mup": experiment(mup, kernel),
     });
     check("experiments", &observed);
 }
@@ -272,7 +282,8 @@ fn step_loss(event: &Event) -> Option<f64> {
 
 /// Trains `net` on the digits and observes it: every step's loss, the test accuracy and a
 /// digest of its parameters and running averages.
-fn trained(mut net: Net<f32>, train: TrainConfig, digits: &Digits) -> Value {
+fn trained(mut net: Net<f32>, kernel: Kernel, train: TrainConfig, digits: &Digits) -> Value {
+    net.set_kernel(kernel);
     let (x, y, test_x, test_y) = digits;
     let mut steps = Vec::new();
     Trainer::new(&net, train)
@@ -295,6 +306,7 @@ fn trained(mut net: Net<f32>, train: TrainConfig, digits: &Digits) -> Value {
 
 #[test]
 fn networks_trained_through_nn_are_unchanged() {
+    let Some(kernel) = packed() else { return };
     let digits = digits(600);
     let he = Initializer::he_normal(Nonlinearity::Relu);
     let mut cases = serde_json::Map::new();
@@ -307,7 +319,7 @@ fn networks_trained_through_nn_are_unchanged() {
         .with_batch_size(300)
         .with_epochs(2)
         .with_seed(5);
-    cases.insert("mlp".into(), trained(net, train, &digits));
+    cases.insert("mlp".into(), trained(net, kernel, train, &digits));
 
     // μP at four times its base width, Adam.
     let target = MlpConfig::new(784, vec![256, 256], 10).to_net_config();
@@ -320,7 +332,7 @@ fn networks_trained_through_nn_are_unchanged() {
     let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
         .with_epochs(2)
         .with_lr_scales(lr_scales);
-    cases.insert("mup".into(), trained(net, train, &digits));
+    cases.insert("mup".into(), trained(net, kernel, train, &digits));
 
     // Residual nets: no norm, LayerNorm and BatchNorm, pre- and post-activation.
     let nets = [
@@ -357,7 +369,7 @@ fn networks_trained_through_nn_are_unchanged() {
         let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, momentum)
             .with_batch_size(150)
             .with_epochs(2);
-        cases.insert(name.into(), trained(net, train, &digits));
+        cases.insert(name.into(), trained(net, kernel, train, &digits));
     }
     check("nn", &Value::Object(cases));
 }

@@ -5,6 +5,7 @@ use indicatif::ProgressBar;
 use initlab_bench::config;
 use initlab_bench::data::{Synthetic, generate};
 use initlab_bench::experiment::{Arch, Outcome, Residual, RunSpec, build, run};
+use initlab_gemm::Kernel;
 use initlab_nn::net::{Norm, Ordering};
 use initlab_nn::{Activation, Optimizer};
 
@@ -150,7 +151,13 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
     )
     .unwrap();
     let hidden = ProgressBar::hidden();
-    let he = run(&data, &residual_spec("he_normal", 40), &hidden).unwrap();
+    let he = run(
+        &data,
+        &residual_spec("he_normal", 40),
+        Kernel::OPENBLAS,
+        &hidden,
+    )
+    .unwrap();
     assert!(
         matches!(he.outcome, Outcome::Diverged { epoch: 0, .. }),
         "{:?}",
@@ -158,7 +165,7 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
     );
     assert!(he.verdict.starts_with("exploding"), "{}", he.verdict);
     for init in ["skipinit", "fixup", "zero_last"] {
-        let result = run(&data, &residual_spec(init, 40), &hidden).unwrap();
+        let result = run(&data, &residual_spec(init, 40), Kernel::OPENBLAS, &hidden).unwrap();
         assert_eq!(
             result.outcome,
             Outcome::Converged,
@@ -169,9 +176,15 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
     }
     // LSUV gives each branch's last layer unit variance: the stream grows linearly, and
     // the net trains.
-    let lsuv = run(&data, &residual_spec("lsuv", 40), &hidden).unwrap();
+    let lsuv = run(&data, &residual_spec("lsuv", 40), Kernel::OPENBLAS, &hidden).unwrap();
     assert_eq!(lsuv.outcome, Outcome::Converged, "lsuv: {}", lsuv.verdict);
-    let fixup = run(&data, &residual_spec("fixup", 40), &hidden).unwrap();
+    let fixup = run(
+        &data,
+        &residual_spec("fixup", 40),
+        Kernel::OPENBLAS,
+        &hidden,
+    )
+    .unwrap();
     assert!(
         fixup
             .verdict
@@ -179,7 +192,9 @@ fn he_explodes_a_deep_residual_net_and_skipinit_and_fixup_train_it() {
         "{}",
         fixup.verdict
     );
-    let net = build(&data, &residual_spec("skipinit", 3)).unwrap().net;
+    let net = build(&data, &residual_spec("skipinit", 3), Kernel::OPENBLAS)
+        .unwrap()
+        .net;
     assert_eq!(
         net.tensors()
             .iter()
@@ -225,7 +240,7 @@ fn single_layers_take_their_own_initializer_by_path() {
         1,
     )
     .unwrap();
-    let net = build(&data, &specs[0]).unwrap().net;
+    let net = build(&data, &specs[0], Kernel::OPENBLAS).unwrap().net;
     let named = net.named_parameters();
     let tensor = |name: &str| named.iter().find(|(n, _)| n == name).unwrap().1.clone();
     assert!(tensor("layers.0.weight").iter().all(|&w| w == 0.0));
@@ -256,9 +271,10 @@ fn single_layers_take_their_own_initializer_by_path() {
     );
     let bad_path = text.replace("layers.1.branch.3", "layers.1.branch.9");
     let specs = check(&bad_path).unwrap();
-    let err = initlab_bench::experiment::run_all(&data, &specs, &ProgressBar::hidden())
-        .unwrap_err()
-        .to_string();
+    let err =
+        initlab_bench::experiment::run_all(&data, &specs, Kernel::OPENBLAS, &ProgressBar::hidden())
+            .unwrap_err()
+            .to_string();
     assert!(
         err.contains("layers.1.branch.9") && err.contains("layers.1.branch.1, layers.1.branch.3"),
         "{err}"

@@ -5,6 +5,7 @@ use indicatif::ProgressBar;
 use initlab_bench::config;
 use initlab_bench::data::{Synthetic, generate};
 use initlab_bench::experiment::run_all;
+use initlab_gemm::Kernel;
 
 const SWEEP: &str = r#"
     [dataset]
@@ -109,7 +110,7 @@ fn a_sweep_expands_over_parametrizations_learning_rates_archs_and_seeds() {
 fn a_sweep_reports_each_runs_rate_and_parametrization_and_the_best_rate() {
     let data = blobs();
     let specs = check(SWEEP).unwrap();
-    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let results = run_all(&data, &specs, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     let table = initlab_bench::report::markdown(&results);
     assert!(
         table.contains("| relu 2x64 | he_normal, lr 0.01, mup (base 16) |"),
@@ -174,11 +175,12 @@ fn mup_sweeps_residual_nets_with_layernorm() {
         .iter()
         .find(|s| s.mup_base == Some(16) && s.arch.hidden == [64])
         .unwrap();
-    let built = initlab_bench::experiment::build(&data, wide).unwrap();
+    let built =
+        initlab_bench::experiment::build(&data, wide, initlab_gemm::Kernel::OPENBLAS).unwrap();
     // Adam: the stem from the input at 1, the four branch layers and the output at 1/4.
     let lr: Vec<f64> = built.lr_scales.iter().map(|s| s.weight).collect();
     assert_eq!(lr, [1.0, 0.25, 0.25, 0.25, 0.25, 0.25]);
-    let results = run_all(&data, &specs, &ProgressBar::hidden()).unwrap();
+    let results = run_all(&data, &specs, Kernel::OPENBLAS, &ProgressBar::hidden()).unwrap();
     let losses = |mup: Option<usize>, width: usize| -> Vec<f64> {
         results
             .iter()

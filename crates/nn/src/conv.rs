@@ -10,7 +10,7 @@
 //! samples, then chunk by chunk in order. So the bits depend on the data alone, never on
 //! the number of threads.
 
-use initlab_gemm::{AffineGrads, Op};
+use initlab_gemm::{AffineGrads, Kernel, Op};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
@@ -254,13 +254,15 @@ impl Conv2d {
             .checked_add(per_thread.checked_mul(threads)?)
     }
 
-    /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`.
+    /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`, its products
+    /// on `kernel`.
     ///
     /// # Errors
     /// As [`output_size`](Self::output_size), and [`NnError::Layer`] for a buffer of the
     /// wrong shape.
     pub fn forward<T: Real>(
         &self,
+        kernel: Kernel,
         input: (usize, usize),
         x: ArrayView2<'_, T>,
         w: ArrayView2<'_, T>,
@@ -290,6 +292,7 @@ impl Conv2d {
                         self.im2col(&taps, x.view(), g, cols);
                         let outputs = g * per_group..(g + 1) * per_group;
                         product(
+                            kernel,
                             w.slice(s![outputs.clone(), ..]),
                             Op::Identity,
                             matrix(cols, unrolled),
@@ -305,12 +308,13 @@ impl Conv2d {
 
     /// The gradients of a loss through `y = conv(x, w) + b`, given `dy`, into `grads` (a
     /// dense layer's kind, every buffer overwritten): the kernel's `[out, in / groups *
-    /// kh * kw]`, the bias's and, when asked, the input's.
+    /// kh * kw]`, the bias's and, when asked, the input's; the products on `kernel`.
     ///
     /// # Errors
     /// As [`forward`](Self::forward).
     pub fn backward<T: Real>(
         &self,
+        kernel: Kernel,
         input: (usize, usize),
         x: ArrayView2<'_, T>,
         w: ArrayView2<'_, T>,
@@ -349,6 +353,7 @@ impl Conv2d {
                             self.im2col(&taps, x.view(), g, cols);
                             let outputs = g * per_group..(g + 1) * per_group;
                             product(
+                                kernel,
                                 dy.slice(s![outputs.clone(), ..]),
                                 Op::Identity,
                                 matrix(cols, unrolled),
@@ -383,6 +388,7 @@ impl Conv2d {
                         for g in 0..self.groups {
                             let outputs = g * per_group..(g + 1) * per_group;
                             product(
+                                kernel,
                                 w.slice(s![outputs.clone(), ..]),
                                 Op::Transpose,
                                 dy.slice(s![outputs, ..]),
@@ -569,8 +575,10 @@ fn matrix<T>(cols: &[T], shape: (usize, usize)) -> ArrayView2<'_, T> {
     ArrayView2::from_shape(shape, cols).expect("the buffer holds one group's columns")
 }
 
-/// `c <- op(a) op(b) + beta c` on views whose shapes the caller derived from one geometry.
+/// `c <- op(a) op(b) + beta c` on `kernel`, on views whose shapes the caller derived from
+/// one geometry.
 fn product<T: Real>(
+    kernel: Kernel,
     a: ArrayView2<'_, T>,
     op_a: Op,
     b: ArrayView2<'_, T>,
@@ -578,6 +586,7 @@ fn product<T: Real>(
     beta: T,
     c: ArrayViewMut2<'_, T>,
 ) {
-    initlab_gemm::gemm(T::one(), a, op_a, b, op_b, beta, c)
+    kernel
+        .gemm(T::one(), a, op_a, b, op_b, beta, c)
         .expect("shapes follow the convolution's geometry");
 }

@@ -6,18 +6,19 @@
 //! size alone. Where a dense layer is followed by its activation (a plain stack), the
 //! activation runs in the same task as the block it follows, while the block is in cache.
 
-use initlab_gemm::Op;
+use initlab_gemm::{Kernel, Op};
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::{Activation, Real};
 
-/// `pre = x Wᵀ + b` in blocks of at most `block` output units and, when `post` is given,
-/// `post = f(pre)` block by block.
+/// `pre = x Wᵀ + b` on `kernel` in blocks of at most `block` output units and, when `post`
+/// is given, `post = f(pre)` block by block.
 ///
 /// # Panics
 /// If the shapes disagree (callers size their buffers from the network).
 pub(crate) fn forward<T: Real>(
+    kernel: Kernel,
     x: ArrayView2<'_, T>,
     w: ArrayView2<'_, T>,
     b: ArrayView1<'_, T>,
@@ -33,7 +34,9 @@ pub(crate) fn forward<T: Real>(
         .zip(b.axis_chunks_iter(Axis(0), chunk))
         .with_max_len(1);
     let affine = |pre: ArrayViewMut2<'_, T>, w, b| {
-        initlab_gemm::affine(x, w, b, pre).expect("buffer shapes follow the network");
+        kernel
+            .affine(x, w, b, pre)
+            .expect("buffer shapes follow the network");
     };
     match post {
         None => blocks.for_each(|((pre, w), b)| affine(pre, w, b)),
@@ -56,12 +59,13 @@ pub(crate) struct Below<'a, T> {
     pub(crate) post: ArrayView2<'a, T>,
 }
 
-/// `dx = dY W` in blocks of at most `block` input units and, when `below` is given, through
-/// the activation that produced the layer's input: `dx = f'(pre) ⊙ dY W`.
+/// `dx = dY W` on `kernel` in blocks of at most `block` input units and, when `below` is
+/// given, through the activation that produced the layer's input: `dx = f'(pre) ⊙ dY W`.
 ///
 /// # Panics
 /// If the shapes disagree.
 pub(crate) fn input_gradient<T: Real>(
+    kernel: Kernel,
     dy: ArrayView2<'_, T>,
     w: ArrayView2<'_, T>,
     mut dx: ArrayViewMut2<'_, T>,
@@ -75,7 +79,8 @@ pub(crate) fn input_gradient<T: Real>(
         .zip(w.axis_chunks_iter(Axis(1), chunk))
         .with_max_len(1);
     let product = |dx: ArrayViewMut2<'_, T>, w| {
-        initlab_gemm::gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
+        kernel
+            .gemm(T::one(), dy, Op::Identity, w, Op::Identity, T::zero(), dx)
             .expect("buffer shapes follow the network");
     };
     match below {
@@ -96,13 +101,14 @@ pub(crate) fn input_gradient<T: Real>(
     }
 }
 
-/// One block of units' parameter gradients: `dw = dYᵀ X` and `db = Σ dY` (rows summed in
-/// order), or, with `accumulate`, both added to what they hold (a batch's row chunks summed
-/// in chunk order).
+/// One block of units' parameter gradients on `kernel`: `dw = dYᵀ X` and `db = Σ dY` (rows
+/// summed in order), or, with `accumulate`, both added to what they hold (a batch's row
+/// chunks summed in chunk order).
 ///
 /// # Panics
 /// If the shapes disagree.
 pub(crate) fn parameter_gradients<T: Real>(
+    kernel: Kernel,
     dy: ArrayView2<'_, T>,
     x: ArrayView2<'_, T>,
     dw: ArrayViewMut2<'_, T>,
@@ -110,7 +116,8 @@ pub(crate) fn parameter_gradients<T: Real>(
     accumulate: bool,
 ) {
     let beta = if accumulate { T::one() } else { T::zero() };
-    initlab_gemm::gemm(T::one(), dy, Op::Transpose, x, Op::Identity, beta, dw)
+    kernel
+        .gemm(T::one(), dy, Op::Transpose, x, Op::Identity, beta, dw)
         .expect("buffer shapes follow the network");
     let db = db.as_slice_mut().expect("a bias is contiguous");
     if !accumulate {

@@ -6,6 +6,8 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, s};
 
+use initlab_gemm::Kernel;
+
 use crate::dense;
 use crate::workspace::Workspace;
 use crate::{Activation, Loss, Real, Targets};
@@ -30,6 +32,9 @@ pub(crate) type LayerGrads<'a, T> = (ArrayViewMut2<'a, T>, ArrayViewMut1<'a, T>)
 pub(crate) trait Stack<T: Real>: Sync {
     /// Dense layers, at least one.
     fn depth(&self) -> usize;
+
+    /// What runs its products.
+    fn kernel(&self) -> Kernel;
 
     /// Layer `l`'s parameters and activation.
     fn layer(&self, l: usize) -> StackLayer<'_, T>;
@@ -81,7 +86,15 @@ pub(crate) fn forward<T: Real>(
         let input = input.map_or(x, |input| input.slice(s![..rows, ..]));
         let pre = pre.slice_mut(s![..rows, ..]);
         let post = post.map(|post| (layer.activation, post.slice_mut(s![..rows, ..])));
-        dense::forward(input, layer.weight, layer.bias, pre, post, block);
+        dense::forward(
+            stack.kernel(),
+            input,
+            layer.weight,
+            layer.bias,
+            pre,
+            post,
+            block,
+        );
     }
 }
 
@@ -105,7 +118,14 @@ pub(crate) fn backward<T: Real>(
                 .as_ref()
                 .map_or(x, |below| below.post.slice(s![..rows, ..]));
             let (dw, db) = &mut grads[l];
-            dense::parameter_gradients(delta, input, dw.view_mut(), db.view_mut(), false);
+            dense::parameter_gradients(
+                stack.kernel(),
+                delta,
+                input,
+                dw.view_mut(),
+                db.view_mut(),
+                false,
+            );
         }
         let Some(below) = below else {
             continue;
@@ -116,7 +136,14 @@ pub(crate) fn backward<T: Real>(
             pre: below.pre.slice(s![..rows, ..]),
             post: below.post.slice(s![..rows, ..]),
         };
-        dense::input_gradient(delta, stack.layer(l).weight, dx, Some(below), block);
+        dense::input_gradient(
+            stack.kernel(),
+            delta,
+            stack.layer(l).weight,
+            dx,
+            Some(below),
+            block,
+        );
     }
 }
 

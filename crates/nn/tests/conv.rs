@@ -7,7 +7,7 @@ mod common;
 use common::check_gradient;
 use initlab_nn::NnError;
 use initlab_nn::conv::Conv2d;
-use initlab_nn::gemm::AffineGrads;
+use initlab_nn::gemm::{AffineGrads, CpuFeatures, Kernel};
 use initlab_nn::ndarray::{Array1, Array2, ShapeBuilder};
 
 /// Deterministic values in [-1, 1) without a generator: a hash of the position.
@@ -124,8 +124,15 @@ fn the_forward_pass_is_the_direct_convolution() {
         let (w, b) = parameters(&conv, 2);
         let (oh, ow) = conv.output_size(input).unwrap();
         let mut y = Array2::zeros((3, conv.out_channels * oh * ow));
-        conv.forward(input, x.view(), w.view(), b.view(), y.view_mut())
-            .unwrap();
+        conv.forward(
+            Kernel::OPENBLAS,
+            input,
+            x.view(),
+            w.view(),
+            b.view(),
+            y.view_mut(),
+        )
+        .unwrap();
         let expected = direct(&conv, input, &x, &w, &b);
         let error = (&y - &expected).iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         assert!(error < 1e-12, "{conv:?}: {error}");
@@ -152,7 +159,7 @@ fn gradients_match_central_differences_in_f64() {
             db: db.view_mut(),
             dx: Some(dx.view_mut()),
         };
-        conv.backward(input, x.view(), w.view(), r.view(), grads)
+        conv.backward(Kernel::OPENBLAS, input, x.view(), w.view(), r.view(), grads)
             .unwrap();
         let name = format!("{conv:?}");
         check_gradient(&format!("{name}: dw"), &w, &dw, |w| loss(&x, w, &b));
@@ -175,37 +182,45 @@ fn the_bits_are_the_same_on_1_2_and_4_threads() {
     let (w, b) = (w.mapv(|v| v as f32), b.mapv(|v| v as f32));
     let (oh, ow) = conv.output_size(input).unwrap();
     let dy = values(rows, 8 * oh * ow, 8).mapv(|v| v as f32);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut y = Array2::<f32>::zeros((rows, 8 * oh * ow));
-            conv.forward(input, x.view(), w.view(), b.view(), y.view_mut())
+    // On OpenBLAS, and on the packed kernel where this CPU has it.
+    let kernels = std::iter::once(Kernel::OPENBLAS)
+        .chain(Kernel::parse("packed", CpuFeatures::detect()).ok());
+    for kernel in kernels {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
                 .unwrap();
-            let mut dw = Array2::<f32>::zeros(w.dim());
-            let mut db = Array1::<f32>::zeros(8);
-            let mut dx = Array2::<f32>::zeros(x.dim());
-            let grads = AffineGrads {
-                dw: dw.view_mut(),
-                db: db.view_mut(),
-                dx: Some(dx.view_mut()),
-            };
-            conv.backward(input, x.view(), w.view(), dy.view(), grads)
-                .unwrap();
-            let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-            [
-                bits(y.as_slice().unwrap()),
-                bits(dw.as_slice().unwrap()),
-                bits(db.as_slice().unwrap()),
-                bits(dx.as_slice().unwrap()),
-            ]
-        })
-    };
-    let one = run(1);
-    for threads in [2, 4] {
-        assert!(run(threads) == one, "{threads} threads differ from 1");
+            pool.install(|| {
+                let mut y = Array2::<f32>::zeros((rows, 8 * oh * ow));
+                conv.forward(kernel, input, x.view(), w.view(), b.view(), y.view_mut())
+                    .unwrap();
+                let mut dw = Array2::<f32>::zeros(w.dim());
+                let mut db = Array1::<f32>::zeros(8);
+                let mut dx = Array2::<f32>::zeros(x.dim());
+                let grads = AffineGrads {
+                    dw: dw.view_mut(),
+                    db: db.view_mut(),
+                    dx: Some(dx.view_mut()),
+                };
+                conv.backward(kernel, input, x.view(), w.view(), dy.view(), grads)
+                    .unwrap();
+                let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+                [
+                    bits(y.as_slice().unwrap()),
+                    bits(dw.as_slice().unwrap()),
+                    bits(db.as_slice().unwrap()),
+                    bits(dx.as_slice().unwrap()),
+                ]
+            })
+        };
+        let one = run(1);
+        for threads in [2, 4] {
+            assert!(
+                run(threads) == one,
+                "{kernel}: {threads} threads differ from 1"
+            );
+        }
     }
 }
 
@@ -267,8 +282,15 @@ fn impossible_geometry_and_wrong_buffers_are_refused_with_what_was_expected() {
     let x = values(2, 2 * 25, 2);
     let mut y = Array2::zeros((2, 3 * 9));
     let error = message(
-        conv.forward((5, 6), x.view(), w.view(), b.view(), y.view_mut())
-            .unwrap_err(),
+        conv.forward(
+            Kernel::OPENBLAS,
+            (5, 6),
+            x.view(),
+            w.view(),
+            b.view(),
+            y.view_mut(),
+        )
+        .unwrap_err(),
     );
     assert!(
         error.contains("input") && error.contains("(2, 60)"),
@@ -277,14 +299,28 @@ fn impossible_geometry_and_wrong_buffers_are_refused_with_what_was_expected() {
     // An output whose rows are not contiguous (Fortran order) is refused, not a panic.
     let mut fortran = Array2::zeros((2, 3 * 9).f());
     let error = message(
-        conv.forward((5, 5), x.view(), w.view(), b.view(), fortran.view_mut())
-            .unwrap_err(),
+        conv.forward(
+            Kernel::OPENBLAS,
+            (5, 5),
+            x.view(),
+            w.view(),
+            b.view(),
+            fortran.view_mut(),
+        )
+        .unwrap_err(),
     );
     assert!(error.contains("contiguous"), "{error}");
     let mut short = Array2::zeros((2, 3 * 8));
     let error = message(
-        conv.forward((5, 5), x.view(), w.view(), b.view(), short.view_mut())
-            .unwrap_err(),
+        conv.forward(
+            Kernel::OPENBLAS,
+            (5, 5),
+            x.view(),
+            w.view(),
+            b.view(),
+            short.view_mut(),
+        )
+        .unwrap_err(),
     );
     assert!(error.contains("output"), "{error}");
 }

@@ -7,6 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::gemm::{CpuFeatures, Kernel};
 use initlab_nn::{Event, Loss, MlpConfig, Optimizer, Targets, TrainConfig, Trainer};
 use ndarray::Array2;
 
@@ -48,7 +49,11 @@ fn steps_after_the_first_do_not_allocate() {
         .sample((rows, 20), RngKey::new(1))
         .unwrap();
     let y: Vec<usize> = (0..rows).map(|i| i % 4).collect();
-    for optimizer in [Optimizer::sgd(0.01), Optimizer::adam(0.001)] {
+    let kernels = std::iter::once(Kernel::OPENBLAS)
+        .chain(Kernel::parse("packed", CpuFeatures::detect()).ok());
+    for (kernel, optimizer) in kernels.flat_map(|kernel| {
+        [Optimizer::sgd(0.01), Optimizer::adam(0.001)].map(|optimizer| (kernel, optimizer))
+    }) {
         // Wider than a unit block and a gradient block: the step's parallel pieces are many.
         let config = MlpConfig::new(
             20,
@@ -62,6 +67,7 @@ fn steps_after_the_first_do_not_allocate() {
                 0,
             )
             .unwrap();
+        mlp.set_kernel(kernel);
         // 1000 rows / 128 = 8 steps an epoch (the last one partial, 104 rows): 63 epochs
         // make 504 steps.
         let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, optimizer)
@@ -98,7 +104,7 @@ fn steps_after_the_first_do_not_allocate() {
         assert!(
             allocating.len() <= rayon::current_num_threads()
                 && allocating.iter().all(|&(step, _)| step < 250),
-            "{optimizer:?}: steps after the first allocated, at (step, count) {allocating:?}"
+            "{kernel}, {optimizer:?}: steps after the first allocated, at (step, count) {allocating:?}"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! divergence, and rejects bad input with a clear error.
 
 use initlab_init::{Initializer, Nonlinearity, RngKey};
+use initlab_nn::gemm::{CpuFeatures, Kernel};
 use initlab_nn::{
     Activation, History, Loss, MlpConfig, Net, NnError, Optimizer, Status, Targets, TrainConfig,
     Trainer,
@@ -79,7 +80,14 @@ fn wide_network(seed: u64) -> Net<f32> {
         .unwrap()
 }
 
-fn trained_on_threads(threads: usize) -> Net<f32> {
+/// OpenBLAS, and the packed kernel where this CPU has it.
+fn kernels() -> Vec<Kernel> {
+    std::iter::once(Kernel::OPENBLAS)
+        .chain(Kernel::parse("packed", CpuFeatures::detect()).ok())
+        .collect()
+}
+
+fn trained_on_threads(threads: usize, kernel: Kernel) -> Net<f32> {
     let (x, y) = blobs(500);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -87,6 +95,7 @@ fn trained_on_threads(threads: usize) -> Net<f32> {
         .unwrap();
     pool.install(|| {
         let mut mlp = wide_network(2);
+        mlp.set_kernel(kernel);
         // Batch 200 = 2 row chunks (the second one partial); 500 rows = a partial last batch.
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))
             .with_batch_size(200)
@@ -98,17 +107,22 @@ fn trained_on_threads(threads: usize) -> Net<f32> {
 
 #[test]
 fn weights_are_bitwise_identical_on_one_two_and_four_threads() {
-    let one = trained_on_threads(1);
-    for threads in [2, 4] {
-        let many = trained_on_threads(threads);
-        let same = one
-            .parameters()
-            .iter()
-            .zip(many.parameters())
-            .all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "weights differ between 1 and {threads} threads");
+    for kernel in kernels() {
+        let one = trained_on_threads(1, kernel);
+        for threads in [2, 4] {
+            let many = trained_on_threads(threads, kernel);
+            let same = one
+                .parameters()
+                .iter()
+                .zip(many.parameters())
+                .all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(
+                same,
+                "{kernel}: weights differ between 1 and {threads} threads"
+            );
+        }
+        assert_ne!(one, wide_network(2), "training changed the weights");
     }
-    assert_ne!(one, wide_network(2), "training changed the weights");
 }
 
 #[test]
@@ -117,7 +131,7 @@ fn a_trainer_runs_on_the_pool_its_parallelism_names_with_the_same_bits() {
     use std::num::NonZeroUsize;
 
     let (x, y) = blobs(500);
-    let reference = trained_on_threads(1);
+    let reference = trained_on_threads(1, Kernel::OPENBLAS);
     for threads in [1, 3] {
         let mut mlp = wide_network(2);
         let config = TrainConfig::new(Loss::SoftmaxCrossEntropy, Optimizer::adam(0.01))

@@ -60,6 +60,8 @@ pub struct CoordCheckConfig {
     pub batch: usize,
     /// Seeds of the weights.
     pub seeds: Vec<u64>,
+    /// What runs the f32 products.
+    pub kernel: initlab_gemm::Kernel,
 }
 
 /// The network whose width grows.
@@ -331,6 +333,7 @@ pub fn run(
                     value,
                 };
                 let mut net: Net<f32> = target.build(&init, seed)?;
+                net.set_kernel(config.kernel);
                 let train = TrainConfig::new(Loss::SoftmaxCrossEntropy, config.optimizer)
                     .with_batch_size(config.batch)
                     .with_lr_scales(lr_scales.clone());

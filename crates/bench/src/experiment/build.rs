@@ -1,6 +1,7 @@
 //! From a run's spec to its network, built and initialized: the architecture's shape,
 //! the initializer it names, and the checks that it applies.
 
+use initlab_gemm::Kernel;
 use initlab_nn::net::{
     Alpha, BranchInit, Image, LayerSpec, Net, NetConfig, NetInit, Ordering, ResidualBlock,
 };
@@ -253,12 +254,13 @@ pub struct Built {
     pub lr_scales: Vec<LrScale>,
 }
 
-/// Builds and initializes the network a spec describes: its shape is resolved here, once.
+/// Builds and initializes the network a spec describes, its products on `kernel` (LSUV's
+/// passes included): its shape is resolved here, once.
 ///
 /// # Errors
 /// An unknown initializer name, an invalid architecture, or an initializer that does not
 /// apply to it (residual schemes without residual blocks).
-pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
+pub fn build(dataset: &Dataset, spec: &RunSpec, kernel: Kernel) -> Result<Built, BenchError> {
     let choice = lookup(&spec.init, spec.arch.activation)?;
     check_applies(&spec.arch, &spec.init, &choice)?;
     let config = network(dataset, &spec.arch)?.config;
@@ -278,6 +280,7 @@ pub fn build(dataset: &Dataset, spec: &RunSpec) -> Result<Built, BenchError> {
         }
     };
     let mut net = config.build(&init, spec.seed)?;
+    net.set_kernel(kernel);
     if lsuv {
         let rows = PROBE_ROWS.min(dataset.train_x.nrows());
         let config = LsuvConfig {

@@ -1,6 +1,7 @@
 //! One training run and grids of them: an architecture, an initializer, an optimizer and a
 //! seed, trained on a dataset, with the metrics that show what the initializer did.
 
+use initlab_gemm::Kernel;
 use std::time::Instant;
 
 use indicatif::ProgressBar;
@@ -96,16 +97,17 @@ impl Objective {
     }
 }
 
-/// Trains one run, advancing `progress` by one per epoch.
+/// Trains one run, its products on `kernel`, advancing `progress` by one per epoch.
 ///
 /// # Errors
 /// An invalid spec or data the network cannot use.
 pub fn run(
     dataset: &Dataset,
     spec: &RunSpec,
+    kernel: Kernel,
     progress: &ProgressBar,
 ) -> Result<RunResult, BenchError> {
-    let Built { mut net, lr_scales } = build(dataset, spec)?;
+    let Built { mut net, lr_scales } = build(dataset, spec, kernel)?;
     let objective = Objective::new(dataset, &spec.arch);
     let at_init = objective.probe(&net, dataset)?;
     let initial_accuracy = objective.score(&net, dataset)?;
@@ -239,18 +241,19 @@ fn best_epoch(epochs: &[EpochMetrics], final_score: f64, classification: bool) -
     }
 }
 
-/// Runs every spec on `dataset`, several at once on the rayon pool (each run's trainer
-/// shares the same pool, so cores are never oversubscribed, and BLAS stays
-/// single-threaded). Results come back in the order of `specs`.
+/// Runs every spec on `dataset`, its products on `kernel`, several at once on the rayon
+/// pool (each run's trainer shares the same pool, so cores are never oversubscribed, and
+/// BLAS stays single-threaded). Results come back in the order of `specs`.
 ///
 /// # Errors
 /// The first run that failed.
 pub fn run_all(
     dataset: &Dataset,
     specs: &[RunSpec],
+    kernel: Kernel,
     progress: &ProgressBar,
 ) -> Result<Vec<RunResult>, BenchError> {
-    run_all_recorded(dataset, specs, progress, |_, _| Ok(()))
+    run_all_recorded(dataset, specs, kernel, progress, |_, _| Ok(()))
 }
 
 /// [`run_all`], calling `finished` with each run's position in `specs` and its result as
@@ -261,6 +264,7 @@ pub fn run_all(
 pub fn run_all_recorded(
     dataset: &Dataset,
     specs: &[RunSpec],
+    kernel: Kernel,
     progress: &ProgressBar,
     finished: impl Fn(usize, &RunResult) -> Result<(), BenchError> + Sync,
 ) -> Result<Vec<RunResult>, BenchError> {
@@ -273,7 +277,7 @@ pub fn run_all_recorded(
         .par_iter()
         .enumerate()
         .map(|(i, spec)| {
-            let result = run(dataset, spec, progress)?;
+            let result = run(dataset, spec, kernel, progress)?;
             finished(i, &result)?;
             Ok(result)
         })

@@ -656,7 +656,13 @@ mod tests {
         };
         let inits = ["small_normal", "orthogonal(gain = 1)"];
         let specs = grid(&archs, &inits, &[0, 1], &template).unwrap();
-        let results = run_all(&data, &specs, &indicatif::ProgressBar::hidden()).unwrap();
+        let results = run_all(
+            &data,
+            &specs,
+            initlab_gemm::Kernel::OPENBLAS,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .unwrap();
         // The 6-wide network has no other depth: one figure, for the 8-wide ones.
         let figures = depth_figures(&results);
         assert_eq!(figures.len(), 1);

@@ -91,6 +91,7 @@ pub fn lsuv<T: Real>(
     for layer in &layers {
         let variance_of = |net: &Net<T>| {
             pass::forward_until(
+                net.kernel,
                 &net.nodes,
                 &mut workspace.slots,
                 x.view(),

@@ -70,6 +70,7 @@ use crate::data::Io;
 use crate::stack;
 use crate::workspace::Workspace;
 use crate::{Loss, NnError, Real, Targets};
+use initlab_gemm::Kernel;
 use pass::{Mode, Node, Slot};
 
 /// A network built from a [`NetConfig`]: its layers, trainable parameters in one flat
@@ -85,6 +86,8 @@ pub struct Net<T> {
     buffers: Vec<Tensor>,
     /// Its dense layers when it is a plain stack (see [`plain`](Self::plain)).
     plain: Option<Vec<plain::PlainLayer>>,
+    /// What runs its f32 products.
+    kernel: Kernel,
 }
 
 impl NetConfig {
@@ -105,6 +108,7 @@ impl NetConfig {
             running: compiled.running,
             tensors: compiled.tensors,
             buffers: compiled.buffers,
+            kernel: Kernel::default(),
         })
     }
 }
@@ -119,6 +123,35 @@ impl<T: Real> Workspace<T> {
 }
 
 impl<T: Real> Net<T> {
+    /// What runs its f32 products: OpenBLAS unless [`set_kernel`](Self::set_kernel) chose
+    /// otherwise (f64 products always run on BLAS).
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Runs its f32 products on `kernel` from now on: OpenBLAS, or initlab-gemm's packed
+    /// kernel, whose bits do not depend on the thread count or the instruction set. The
+    /// same network on another kernel trains to other bits.
+    ///
+    /// # Examples
+    /// ```
+    /// use initlab_nn::gemm::{CpuFeatures, Kernel};
+    /// use initlab_nn::init::{Initializer, Nonlinearity};
+    /// use initlab_nn::{net::{NetConfig, NetInit}, Activation};
+    ///
+    /// let config = NetConfig::new(4).dense(8).activation(Activation::Relu).dense(2);
+    /// let init = NetInit::new(Initializer::he_normal(Nonlinearity::Relu), Initializer::Zeros);
+    /// let mut net = config.build::<f32>(&init, 0)?;
+    /// if let Ok(packed) = Kernel::parse("packed", CpuFeatures::detect()) {
+    ///     net.set_kernel(packed);
+    ///     assert_eq!(net.kernel(), packed);
+    /// }
+    /// # Ok::<(), initlab_nn::NnError>(())
+    /// ```
+    pub fn set_kernel(&mut self, kernel: Kernel) {
+        self.kernel = kernel;
+    }
+
     /// The description it was built from.
     pub fn config(&self) -> &NetConfig {
         &self.config
@@ -315,12 +348,22 @@ impl<T: Real> Net<T> {
         self.forward(x, ws, Mode::Train);
         let (logits, grad) = ws.logits_and_grad(rows);
         let value = loss.forward_backward(logits, targets, T::of(1.0 / rows as f64), grad);
-        pass::backward(&self.nodes, &mut ws.slots, x, None, &self.params, grads);
+        let nodes = &self.nodes;
+        pass::backward(
+            self.kernel,
+            nodes,
+            &mut ws.slots,
+            x,
+            None,
+            &self.params,
+            grads,
+        );
         value
     }
 
     fn forward(&self, x: ArrayView2<'_, T>, ws: &mut Workspace<T>, mode: Mode) {
         pass::forward(
+            self.kernel,
             &self.nodes,
             &mut ws.slots,
             x,
@@ -444,6 +487,7 @@ impl<T: Real> Net<T> {
         let mut jacobian = Array2::zeros(copies.dim());
         let mut grads = vec![T::zero(); self.params.len()];
         pass::backward(
+            self.kernel,
             &self.nodes,
             &mut workspace.slots,
             copies.view(),

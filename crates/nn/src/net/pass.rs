@@ -7,6 +7,7 @@
 //! order) or per sample (LayerNorm). So a pass gives the same bits on any number of
 //! threads, and BatchNorm sees the whole mini-batch, not a chunk of it.
 
+use initlab_gemm::Kernel;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
@@ -187,6 +188,7 @@ impl<T: Real> Slot<T> {
 
 /// Runs `nodes` on `x`, each layer's output into its slot.
 pub(crate) fn forward<T: Real>(
+    kernel: Kernel,
     nodes: &[Node],
     slots: &mut [Slot<T>],
     x: ArrayView2<'_, T>,
@@ -201,7 +203,7 @@ pub(crate) fn forward<T: Real>(
             Some(previous) => previous.out.slice(s![..n, ..]),
             None => x,
         };
-        forward_node(node, &mut rest[0], input, params, running, mode);
+        forward_node(kernel, node, &mut rest[0], input, params, running, mode);
     }
 }
 
@@ -209,6 +211,7 @@ pub(crate) fn forward<T: Real>(
 /// then into the branches of the blocks on the way): that layer's output is then in its
 /// slot, and no block on the way adds its branch to its stream.
 pub(crate) fn forward_until<T: Real>(
+    kernel: Kernel,
     nodes: &[Node],
     slots: &mut [Slot<T>],
     x: ArrayView2<'_, T>,
@@ -219,6 +222,7 @@ pub(crate) fn forward_until<T: Real>(
     let n = x.nrows();
     let (&last, inner) = path.split_first().expect("a path names a layer");
     forward(
+        kernel,
         &nodes[..last],
         &mut slots[..last],
         x,
@@ -232,15 +236,25 @@ pub(crate) fn forward_until<T: Real>(
         None => x,
     };
     match (&nodes[last], inner.is_empty()) {
-        (node, true) => forward_node(node, &mut rest[0], input, params, running, Mode::Train),
+        (node, true) => forward_node(
+            kernel,
+            node,
+            &mut rest[0],
+            input,
+            params,
+            running,
+            Mode::Train,
+        ),
         (Node::Residual { branch, .. }, false) => {
-            forward_until(branch, &mut rest[0].branch, input, params, running, inner);
+            let slots = &mut rest[0].branch;
+            forward_until(kernel, branch, slots, input, params, running, inner);
         }
         _ => unreachable!("a path goes into blocks only"),
     }
 }
 
 fn forward_node<T: Real>(
+    kernel: Kernel,
     node: &Node,
     slot: &mut Slot<T>,
     x: ArrayView2<'_, T>,
@@ -253,11 +267,11 @@ fn forward_node<T: Real>(
         Node::Dense { input, output, at } => {
             let (w, b) = dense_parameters(params, at, input, output);
             let out = slot.out.slice_mut(s![..n, ..]);
-            dense::forward(x, w, b, out, None, UNIT_BLOCK);
+            dense::forward(kernel, x, w, b, out, None, UNIT_BLOCK);
         }
         Node::Conv { conv, input, at } => {
             let (w, b) = conv_parameters(params, at, &conv);
-            conv.forward(input, x, w, b, slot.out.slice_mut(s![..n, ..]))
+            conv.forward(kernel, input, x, w, b, slot.out.slice_mut(s![..n, ..]))
                 .expect("the geometry was checked when the net was built");
         }
         Node::Pool {
@@ -304,7 +318,7 @@ fn forward_node<T: Real>(
             }
         }
         Node::Residual { ref branch, alpha } => {
-            forward(branch, &mut slot.branch, x, params, running, mode);
+            forward(kernel, branch, &mut slot.branch, x, params, running, mode);
             let alpha = alpha.value(params);
             let last = slot.branch.last().expect("a branch has layers");
             rows_mut(&mut slot.out.slice_mut(s![..n, ..]))
@@ -325,6 +339,7 @@ fn forward_node<T: Real>(
 /// through `nodes`, writing every parameter's gradient into `grads` and, when `dx` is
 /// given, the gradient with respect to `x` into it.
 pub(crate) fn backward<T: Real>(
+    kernel: Kernel,
     nodes: &[Node],
     slots: &mut [Slot<T>],
     x: ArrayView2<'_, T>,
@@ -339,14 +354,16 @@ pub(crate) fn backward<T: Real>(
             Some(previous) => {
                 let input = previous.out.slice(s![..n, ..]);
                 let target = previous.grad.slice_mut(s![..n, ..]);
-                backward_node(node, &mut rest[0], input, Some(target), params, grads);
+                let slot = &mut rest[0];
+                backward_node(kernel, node, slot, input, Some(target), params, grads);
             }
-            None => backward_node(node, &mut rest[0], x, dx.take(), params, grads),
+            None => backward_node(kernel, node, &mut rest[0], x, dx.take(), params, grads),
         }
     }
 }
 
 fn backward_node<T: Real>(
+    kernel: Kernel,
     node: &Node,
     slot: &mut Slot<T>,
     x: ArrayView2<'_, T>,
@@ -362,10 +379,10 @@ fn backward_node<T: Real>(
             let (gw, rest) = grads[at..].split_at_mut(input * output);
             let gb = &mut rest[..output];
             rayon::join(
-                || dense_parameter_gradients(dy, x, gw, gb),
+                || dense_parameter_gradients(kernel, dy, x, gw, gb),
                 || {
                     if let Some(dx) = dx {
-                        dense::input_gradient(dy, w, dx, None, UNIT_BLOCK);
+                        dense::input_gradient(kernel, dy, w, dx, None, UNIT_BLOCK);
                     }
                 },
             );
@@ -378,7 +395,7 @@ fn backward_node<T: Real>(
                 db: (&mut rest[..conv.out_channels]).into(),
                 dx,
             };
-            conv.backward(input, x, w, dy, grads)
+            conv.backward(kernel, input, x, w, dy, grads)
                 .expect("the geometry was checked when the net was built");
         }
         Node::Pool {
@@ -458,7 +475,7 @@ fn backward_node<T: Real>(
                     }
                 });
             let skip = dx.as_ref().map(|_| slot.skip.slice_mut(s![..n, ..]));
-            backward(branch, &mut slot.branch, x, skip, params, grads);
+            backward(kernel, branch, &mut slot.branch, x, skip, params, grads);
             if let Some(mut dx) = dx {
                 rows_mut(&mut dx)
                     .zip(rows(&dy))
@@ -480,6 +497,7 @@ fn backward_node<T: Real>(
 
 /// `dW = dYᵀ X` and `db = Σ dY` in blocks of [`GRAD_ROWS`] output units.
 fn dense_parameter_gradients<T: Real>(
+    kernel: Kernel,
     dy: ArrayView2<'_, T>,
     x: ArrayView2<'_, T>,
     gw: &mut [T],
@@ -494,7 +512,7 @@ fn dense_parameter_gradients<T: Real>(
             let start = block * GRAD_ROWS;
             let dy = dy.slice(s![.., start..start + gb.len()]);
             let gw = ArrayViewMut2::from_shape((gb.len(), input), gw).expect("block shape");
-            dense::parameter_gradients(dy, x, gw, gb.into(), false);
+            dense::parameter_gradients(kernel, dy, x, gw, gb.into(), false);
         });
 }
 

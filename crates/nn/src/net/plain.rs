@@ -1,6 +1,7 @@
 //! A [`Net`] whose layers are `dense → activation → … → dense`, as a plain
 //! [`Stack`]: it then trains in row chunks and runs each layer's products in one piece.
 
+use initlab_gemm::Kernel;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use super::Net;
@@ -44,6 +45,7 @@ pub(crate) fn layout(nodes: &[Node]) -> Option<Vec<PlainLayer>> {
 pub(crate) struct PlainNet<'a, T> {
     pub(crate) params: &'a [T],
     pub(crate) layers: &'a [PlainLayer],
+    pub(crate) kernel: Kernel,
 }
 
 /// A plain net's parameters to update.
@@ -51,6 +53,7 @@ pub(crate) struct PlainNet<'a, T> {
 pub(crate) struct PlainNetMut<'a, T> {
     pub(crate) params: &'a mut [T],
     pub(crate) layers: &'a [PlainLayer],
+    pub(crate) kernel: Kernel,
 }
 
 fn stack_layer<T>(params: &[T], layer: PlainLayer) -> StackLayer<'_, T> {
@@ -94,6 +97,10 @@ impl<T: Real> Stack<T> for PlainNet<'_, T> {
         self.layers.len()
     }
 
+    fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
     fn layer(&self, l: usize) -> StackLayer<'_, T> {
         stack_layer(self.params, self.layers[l])
     }
@@ -102,6 +109,10 @@ impl<T: Real> Stack<T> for PlainNet<'_, T> {
 impl<T: Real> Stack<T> for PlainNetMut<'_, T> {
     fn depth(&self) -> usize {
         self.layers.len()
+    }
+
+    fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     fn layer(&self, l: usize) -> StackLayer<'_, T> {
@@ -164,6 +175,7 @@ impl<T: Real> Net<T> {
         self.plain.as_deref().map(|layers| PlainNet {
             params: &self.params,
             layers,
+            kernel: self.kernel,
         })
     }
 
@@ -172,6 +184,7 @@ impl<T: Real> Net<T> {
         self.plain.as_deref().map(|layers| PlainNetMut {
             params: &mut self.params,
             layers,
+            kernel: self.kernel,
         })
     }
 }

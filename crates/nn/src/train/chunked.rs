@@ -176,7 +176,8 @@ impl<T: Real> Chunked<T> {
                 });
             let chunks = &self.chunks[..active];
             let loss: f64 = chunks.iter().map(|c| c.loss).sum();
-            let finite = loss.is_finite() && weight_gradients(chunks, &mut self.blocks);
+            let finite =
+                loss.is_finite() && weight_gradients(model.kernel(), chunks, &mut self.blocks);
             if !finite {
                 return None;
             }
@@ -218,8 +219,8 @@ impl<T: Real> Chunked<T> {
 /// layers on one thread when the GEMM's bits do not depend on the blocks (initlab-gemm's packed
 /// kernel), since one call packs each layer's input once; [`UNIT_BLOCK`] otherwise, the
 /// same on any thread count so that the bits are.
-fn unit_block<T: Real>() -> usize {
-    if T::gemm_ignores_blocking() && rayon::current_num_threads() == 1 {
+fn unit_block<T: Real>(kernel: initlab_gemm::Kernel) -> usize {
+    if kernel.ignores_blocking::<T>() && rayon::current_num_threads() == 1 {
         usize::MAX
     } else {
         UNIT_BLOCK
@@ -247,7 +248,7 @@ impl<T: Real> RowChunk<T> {
             rows,
         );
         let x = self.inputs.slice(s![..n, ..]);
-        let block = unit_block::<T>();
+        let block = unit_block::<T>(stack.kernel());
         stack::forward(stack, x, &mut self.workspace, stack.depth(), block);
         let (logits, grad) = self.workspace.logits_and_grad(n);
         self.loss = loss.forward_backward(logits, chunk_targets, scale, grad);
@@ -258,7 +259,11 @@ impl<T: Real> RowChunk<T> {
 
 /// Every block's weight and bias gradient, `sum over chunks of delta_c^T x_c`, one block
 /// per task; returns whether every value is finite.
-fn weight_gradients<T: Real>(chunks: &[RowChunk<T>], blocks: &mut [GradBlock<T>]) -> bool {
+fn weight_gradients<T: Real>(
+    kernel: initlab_gemm::Kernel,
+    chunks: &[RowChunk<T>],
+    blocks: &mut [GradBlock<T>],
+) -> bool {
     blocks
         .par_iter_mut()
         .with_max_len(1)
@@ -273,7 +278,7 @@ fn weight_gradients<T: Real>(chunks: &[RowChunk<T>], blocks: &mut [GradBlock<T>]
                     chunk.workspace.post(l - 1).slice(s![..n, ..])
                 };
                 let (dw, db) = (block.dw.view_mut(), block.db.view_mut());
-                crate::dense::parameter_gradients(delta, input, dw, db, c > 0);
+                crate::dense::parameter_gradients(kernel, delta, input, dw, db, c > 0);
             }
             crate::finite::all_finite(block.dw.as_slice().expect("C-order"))
                 && crate::finite::all_finite(block.db.as_slice().expect("C-order"))
