@@ -12,10 +12,13 @@
 # PYTHON must have numpy, jax and threadpoolctl (python3 -m venv venv &&
 # venv/bin/pip install numpy jax threadpoolctl); PEERS is the peers' folder
 # (default ../shared/peers); INITLAB the binary (default target/release/initlab).
-# Prints one CSV row per measurement, then the medians, initlab's ratio to the faster
-# peer per network and thread count, and on one thread its GEMM ceiling's (the same GEMM
-# calls alone through the kernel that trains, raw cblas_sgemm or the packed kernel, which
-# no step around them can beat).
+# initlab runs twice a round, on OpenBLAS (its default) and on its packed kernel
+# (`--gemm packed`, where the CPU has AVX-512F or AVX2 with FMA). Prints this core's FMA
+# peak (docs/perf/fma_peak.c, built with gcc for the widest vectors the CPU has), one CSV
+# row per measurement, then the medians, each kernel's ratio to the faster peer per
+# network and thread count, and on one thread each kernel's GEMM ceiling (the same GEMM
+# calls alone through that kernel, which no step around them can beat) and the deep
+# network's step against the FMA peak.
 set -euo pipefail
 
 rounds=${1:-3}
@@ -26,6 +29,17 @@ initlab=$(realpath "${INITLAB:-target/release/initlab}")
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 rows=$scratch/rows.csv
+
+# The FMA peak, as GFLOP/s; 256-bit where the CPU lacks AVX-512F.
+fma_flags=(-mavx512f -mfma)
+grep -qw avx512f /proc/cpuinfo || fma_flags=(-mavx2 -mfma -DYMM)
+gcc -O2 "${fma_flags[@]}" -o "$scratch/fma_peak" "$(dirname "$0")/fma_peak.c"
+"$scratch/fma_peak" | tee "$scratch/fma.txt" >&2
+fma_peak=$(sed -n 's/.*FMA: \([0-9.]*\) GFLOP.*/\1/p' "$scratch/fma.txt" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+
+# The kernels initlab runs: OpenBLAS, and the packed one where this CPU has it.
+kernels=(openblas)
+"$initlab" list --gemm packed > /dev/null 2>&1 && kernels+=(packed)
 
 network_of() { case $1 in wide) echo "784-512-512-10" ;; deep) echo "784 -> 20 x 256 -> 10" ;; esac; }
 
@@ -40,13 +54,15 @@ peer() { # tool script arch threads [args]
 
 echo "round,tool,network,threads,samples_per_s"
 for round in $(seq "$rounds"); do
-    "$initlab" throughput --quiet --out "$scratch/initlab" > /dev/null
-    # initlab's step, and its ceiling: the same GEMM calls alone, through its kernel.
-    tail -n +2 "$scratch/initlab/throughput.csv" |
-        awk -F, -v round="$round" '{
-            printf "%d,initlab,%s,%d,%.0f\n", round, $1, $2, $3
-            if ($2 == 1) printf "%d,ceiling,%s,1,%.0f\n", round, $1, $5
-        }' | tee -a "$rows"
+    for kernel in "${kernels[@]}"; do
+        "$initlab" throughput --gemm "$kernel" --quiet --out "$scratch/initlab" > /dev/null
+        # initlab's step, and its ceiling: the same GEMM calls alone, through its kernel.
+        tail -n +2 "$scratch/initlab/throughput.csv" |
+            awk -F, -v round="$round" -v kernel="$kernel" '{
+                printf "%d,initlab-%s,%s,%d,%.0f\n", round, kernel, $1, $2, $3
+                if ($2 == 1) printf "%d,ceiling-%s,%s,1,%.0f\n", round, kernel, $1, $5
+            }' | tee -a "$rows"
+    done
     for arch in wide deep; do
         for threads in 1 2; do
             peer numpy mlp_numpy.py "$arch" "$threads"
@@ -55,20 +71,42 @@ for round in $(seq "$rounds"); do
     done
 done
 
-"$python" - "$rows" <<'PY'
+"$python" - "$rows" "$fma_peak" <<'PY'
 import csv, statistics, sys
 from collections import defaultdict
 
 runs = defaultdict(list)
 for round_, tool, network, threads, value in csv.reader(open(sys.argv[1])):
     runs[(network, int(threads), tool)].append(float(value))
+fma_peak = float(sys.argv[2])
+kernels = [k for k in ("openblas", "packed") if runs[("784-512-512-10", 1, f"initlab-{k}")]]
+# GEMM flops per sample of a training step: forward, dW, and dX but for the first layer.
+flops = {
+    "784-512-512-10": 2 * (3 * (512 * 512 + 512 * 10) + 2 * 784 * 512),
+    "784 -> 20 x 256 -> 10": 2 * (3 * (19 * 256 * 256 + 256 * 10) + 2 * 784 * 256),
+}
+median = lambda network, threads, tool: statistics.median(runs[(network, threads, tool)])
 print()
-print("| network | threads | initlab | numpy | JAX | initlab / faster peer | initlab's GEMM ceiling (1 thread) / faster peer |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print(f"FMA peak of one core: {fma_peak:.1f} GFLOP/s")
+print()
+head = " | ".join(f"initlab {k}" for k in kernels)
+ratios = " | ".join(f"{k} / faster peer" for k in kernels)
+ceilings = " | ".join(f"{k}'s ceiling / faster peer" for k in kernels)
+print(f"| network | threads | numpy | JAX | {head} | {ratios} | {ceilings} |")
+print("|---|---:|" + "---:|" * (2 + 3 * len(kernels)))
 for network in ("784-512-512-10", "784 -> 20 x 256 -> 10"):
     for threads in (1, 2):
-        median = {t: statistics.median(runs[(network, threads, t)]) for t in ("initlab", "numpy", "jax")}
-        faster = max(median["numpy"], median["jax"])
-        ceiling = statistics.median(runs[(network, 1, "ceiling")]) / faster if threads == 1 else float("nan")
-        print(f"| {network} | {threads} | {median['initlab']:.0f} | {median['numpy']:.0f} | {median['jax']:.0f} | {median['initlab'] / faster:.2f} | {ceiling:.2f} |")
+        faster = max(median(network, threads, "numpy"), median(network, threads, "jax"))
+        ours = [median(network, threads, f"initlab-{k}") for k in kernels]
+        ceiling = [
+            f"{median(network, 1, f'ceiling-{k}') / faster:.2f}" if threads == 1 else "nan"
+            for k in kernels
+        ]
+        cells = [f"{median(network, threads, 'numpy'):.0f}", f"{median(network, threads, 'jax'):.0f}"]
+        cells += [f"{v:.0f}" for v in ours] + [f"{v / faster:.2f}" for v in ours] + ceiling
+        print(f"| {network} | {threads} | " + " | ".join(cells) + " |")
+print()
+for k in kernels:
+    step = median("784 -> 20 x 256 -> 10", 1, f"initlab-{k}") * flops["784 -> 20 x 256 -> 10"] * 1e-9
+    print(f"deep network, 1 thread, {k}: {step:.1f} GEMM GFLOP/s, {step / fma_peak:.2f} of the FMA peak")
 PY
