@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use initlab_bench::experiment::Convolutions;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{BenchError, plot, report};
 use initlab_nn::Activation;
@@ -269,25 +270,10 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
 }
 
 /// The convolutions of `--kernel`, `--strides`, `--depth` and the probe, checked.
-fn convolutions(
-    args: &SignalArgs,
-    kernel: usize,
-) -> Result<initlab_bench::experiment::Convolutions, BenchError> {
-    if kernel.is_multiple_of(2) {
-        return Err(BenchError::invalid(
-            "--kernel",
-            kernel,
-            "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
-        ));
-    }
+fn convolutions(args: &SignalArgs, kernel: usize) -> Result<Convolutions, BenchError> {
+    Convolutions::check_kernel(kernel, "--kernel")?;
     let depth = args.depth.unwrap_or(20);
-    if args.strides.len() > depth || args.strides.contains(&0) {
-        return Err(BenchError::invalid(
-            "--strides",
-            format!("{:?}", args.strides),
-            format!("strides of at least 1, one per convolution at most ({depth})"),
-        ));
-    }
+    Convolutions::check_strides(&args.strides, depth, "--strides")?;
     for (flag, value) in [
         ("--probe-channels", args.probe_channels),
         ("--probe-size", args.probe_size),
@@ -303,7 +289,7 @@ fn convolutions(
             "depths of at least 1",
         ));
     }
-    Ok(initlab_bench::experiment::Convolutions {
+    Ok(Convolutions {
         kernel,
         strides: args.strides.clone(),
         flatten: false,

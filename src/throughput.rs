@@ -179,13 +179,7 @@ pub(crate) fn throughput_networks(args: &ThroughputArgs) -> Result<Vec<Network>,
 
 /// The CNN of `--kernel`, `--channels` and `--strides` on the digits' images.
 fn conv_network(args: &ThroughputArgs, kernel: usize) -> Result<Network, BenchError> {
-    if kernel.is_multiple_of(2) {
-        return Err(BenchError::invalid(
-            "--kernel",
-            kernel,
-            "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
-        ));
-    }
+    Convolutions::check_kernel(kernel, "--kernel")?;
     let channels = &args.channels;
     if channels.is_empty() || channels.contains(&0) {
         return Err(BenchError::invalid(
@@ -194,13 +188,7 @@ fn conv_network(args: &ThroughputArgs, kernel: usize) -> Result<Network, BenchEr
             "at least one convolution, each of at least 1 channel",
         ));
     }
-    if args.strides.len() > channels.len() || args.strides.contains(&0) {
-        return Err(BenchError::invalid(
-            "--strides",
-            format!("{:?}", args.strides),
-            "strides of at least 1, one per convolution at most",
-        ));
-    }
+    Convolutions::check_strides(&args.strides, channels.len(), "--strides")?;
     let conv = Convolutions {
         kernel,
         strides: args.strides.clone(),

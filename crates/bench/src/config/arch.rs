@@ -148,13 +148,7 @@ impl ArchSpec {
             }
             return Ok(None);
         };
-        if kernel.is_multiple_of(2) {
-            return Err(BenchError::invalid(
-                key("kernel"),
-                kernel,
-                "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
-            ));
-        }
+        Convolutions::check_kernel(kernel, &key("kernel"))?;
         let strides = self.strides.clone().unwrap_or_default();
         if strides.contains(&0) {
             return Err(BenchError::invalid(

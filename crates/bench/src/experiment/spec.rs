@@ -4,6 +4,8 @@ use initlab_nn::net::{Norm, Ordering};
 use initlab_nn::{Activation, Optimizer};
 use serde::{Deserialize, Serialize};
 
+use crate::BenchError;
+
 /// A network's hidden layers, their activation and how its output is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Arch {
@@ -45,6 +47,40 @@ pub struct Convolutions {
     /// instead of averaged per channel.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flatten: bool,
+}
+
+impl Convolutions {
+    /// Refuses an even `kernel` as the value of `key` (`--kernel`, `arch[0].kernel`): its
+    /// zero padding, `kernel / 2`, keeps an image's size only when it is odd.
+    ///
+    /// # Errors
+    /// [`BenchError::Invalid`] naming `key`.
+    pub fn check_kernel(kernel: usize, key: &str) -> Result<(), BenchError> {
+        if kernel.is_multiple_of(2) {
+            return Err(BenchError::invalid(
+                key,
+                kernel,
+                "an odd size (1, 3, 5, ...), whose padding kernel / 2 keeps the image's size",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses `strides` (the value of `key`) with a zero or with more than one per
+    /// convolution of `layers`.
+    ///
+    /// # Errors
+    /// [`BenchError::Invalid`] naming `key`.
+    pub fn check_strides(strides: &[usize], layers: usize, key: &str) -> Result<(), BenchError> {
+        if strides.len() > layers || strides.contains(&0) {
+            return Err(BenchError::invalid(
+                key,
+                format!("{strides:?}"),
+                format!("strides of at least 1, one per convolution at most ({layers})"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A residual network: a dense stem from the input to the stream's width, `blocks`
@@ -206,6 +242,31 @@ impl RunSpec {
         match self.mup_base {
             None => "standard".into(),
             Some(base) => format!("mup (base {base})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Convolutions;
+
+    #[test]
+    fn kernels_must_be_odd_and_strides_positive_and_at_most_one_per_convolution() {
+        assert!(Convolutions::check_kernel(3, "--kernel").is_ok());
+        let even = Convolutions::check_kernel(4, "arch[0].kernel").unwrap_err();
+        assert!(
+            even.to_string().contains("arch[0].kernel") && even.to_string().contains("an odd size"),
+            "{even}"
+        );
+        assert!(Convolutions::check_strides(&[2, 2], 2, "--strides").is_ok());
+        for strides in [&[2, 0][..], &[2, 2, 2][..]] {
+            let error = Convolutions::check_strides(strides, 2, "--strides").unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("one per convolution at most (2)"),
+                "{error}"
+            );
         }
     }
 }

@@ -70,13 +70,7 @@ impl Probe {
         activation: Activation,
         depth: usize,
     ) -> Result<Spectrum, BenchError> {
-        if self.kernel.is_multiple_of(2) {
-            return Err(BenchError::invalid(
-                "--kernel",
-                self.kernel,
-                "an odd size, whose padding kernel / 2 keeps the image's size",
-            ));
-        }
+        crate::experiment::Convolutions::check_kernel(self.kernel, "--kernel")?;
         let n = self.values() as u64;
         // The Jacobian and its Gram matrix in f64, and one buffer per layer for each of
         // the n copies of the image that its backward pass runs.
