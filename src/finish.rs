@@ -4,9 +4,9 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use initlab_bench::BenchError;
 use initlab_bench::html::{Provenance, Report};
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::plot::{Figure, Pngs};
-use initlab_gemm::Kernel;
 
 /// A progress bar on stderr counting `total` `unit`s, hidden with `--quiet` (and by
 /// indicatif when stderr is not a terminal).
@@ -30,16 +30,16 @@ pub(crate) fn command_line() -> String {
         .join(" ")
 }
 
-/// This run's provenance for its HTML report, its f32 products on `kernel`.
+/// This run's provenance for its HTML report, made on `machine`.
 fn provenance(
     settings: Vec<(String, String)>,
     config: Option<(String, String)>,
-    kernel: Kernel,
+    machine: Machine,
 ) -> Provenance {
     Provenance {
         command: command_line(),
         revision: env!("INITLAB_REVISION").to_owned(),
-        machine: initlab_bench::output::Machine::current(kernel),
+        machine,
         threads: rayon::current_num_threads(),
         settings,
         config,
@@ -47,16 +47,16 @@ fn provenance(
 }
 
 /// Publishes the staged files as the `kind` set of the output folder, which drew
-/// `figures`, and says where they went.
+/// `figures` on `machine`, and says where they went.
 fn publish(
     out: OutputDir,
     kind: &str,
     figures: &[Figure],
-    kernel: Kernel,
+    machine: Machine,
 ) -> Result<(), BenchError> {
     let folder = out.path().to_owned();
     let stems: Vec<String> = figures.iter().map(|f| f.stem.clone()).collect();
-    let files = out.commit(kind, &command_line(), &stems, kernel)?;
+    let files = out.commit(kind, &command_line(), &stems, machine)?;
     say!("wrote {}: {}", folder.display(), files.join(", "));
     Ok(())
 }
@@ -80,8 +80,9 @@ pub(crate) struct Ending<'a> {
     pub(crate) settings: Vec<(String, String)>,
     /// The experiment file and its text, if any.
     pub(crate) config: Option<(String, String)>,
-    /// What ran its f32 products (`--gemm`).
-    pub(crate) kernel: Kernel,
+    /// Where it ran, and on which GEMM kernel: `Machine::current(cli.kernel)`, or for a
+    /// merged grid the kernel its shards ran on.
+    pub(crate) machine: Machine,
 }
 
 impl Ending<'_> {
@@ -104,9 +105,9 @@ impl Ending<'_> {
             title: self.title,
             markdown: self.markdown,
             figures: self.figures,
-            provenance: provenance(self.settings, self.config, self.kernel),
+            provenance: provenance(self.settings, self.config, self.machine.clone()),
         }
         .write(out.staging(), self.report_file)?;
-        publish(out, self.kind, self.figures, self.kernel)
+        publish(out, self.kind, self.figures, self.machine)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use initlab_bench::output::OutputDir;
+use initlab_bench::output::{Machine, OutputDir};
 use initlab_bench::{BenchError, config, report};
 
 use crate::Cli;
@@ -48,12 +48,19 @@ pub(crate) fn merge(args: &MergeArgs, cli: &Cli) -> Result<(), BenchError> {
         ..merged.shard
     };
     shard_file.write(out.staging())?;
+    // The shards' kernel, which their identities share, not this process's `--gemm`: a
+    // merge multiplies nothing.
+    let machine = Machine {
+        blas_core: shard_file.identity.blas_core.clone(),
+        ..Machine::current(cli.kernel)
+    };
     write_report(
         &shard_file.dataset,
         &merged.results,
         out,
         &title,
         config,
+        machine,
         cli,
     )
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 use initlab_bench::BenchError;
 use initlab_bench::data::Dataset;
 use initlab_bench::experiment::{RunResult, RunSpec, run_all};
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{plot, report};
 
@@ -54,16 +55,27 @@ pub(crate) fn run_and_report(
             initlab_bench::memory::human(b)
         ))
     );
-    write_report(&dataset_summary(dataset), &results, out, title, config, cli)
+    let machine = Machine::current(cli.kernel);
+    write_report(
+        &dataset_summary(dataset),
+        &results,
+        out,
+        title,
+        config,
+        machine,
+        cli,
+    )
 }
 
-/// Writes a grid's results, figures and HTML report and publishes the folder.
+/// Writes a grid's results, figures and HTML report and publishes the folder as made on
+/// `machine`.
 pub(crate) fn write_report(
     dataset: &str,
     results: &[RunResult],
     out: OutputDir,
     title: &str,
     config: Option<(String, String)>,
+    machine: Machine,
     cli: &Cli,
 ) -> Result<(), BenchError> {
     report::write_files(out.staging(), results, !cli.no_curves_csv)?;
@@ -92,7 +104,7 @@ pub(crate) fn write_report(
         pngs: &cli.png,
         settings,
         config,
-        kernel: cli.kernel,
+        machine,
     }
     .publish(out)
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{BenchError, config, report};
 
@@ -113,5 +114,14 @@ pub(crate) fn run_file(args: &RunArgs, cli: &Cli) -> Result<(), BenchError> {
     shard_file.write(out.staging())?;
     let title = format!("initlab run {}", path.display());
     let config = Some((path.display().to_string(), text));
-    write_report(&shard_file.dataset, &results, out, &title, config, cli)
+    let machine = Machine::current(cli.kernel);
+    write_report(
+        &shard_file.dataset,
+        &results,
+        out,
+        &title,
+        config,
+        machine,
+        cli,
+    )
 }

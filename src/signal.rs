@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use initlab_bench::experiment::Convolutions;
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{BenchError, plot, report};
 use initlab_nn::Activation;
@@ -264,7 +265,7 @@ pub(crate) fn signal(args: &SignalArgs, cli: &Cli) -> Result<(), BenchError> {
         pngs: &cli.png,
         settings,
         config: None,
-        kernel: cli.kernel,
+        machine: Machine::current(cli.kernel),
     }
     .publish(out)
 }

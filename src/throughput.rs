@@ -2,6 +2,7 @@
 
 use initlab_bench::experiment::{Arch, Convolutions};
 use initlab_bench::network::Network;
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::plot::Pngs;
 use initlab_bench::{BenchError, report};
@@ -120,7 +121,7 @@ pub(crate) fn throughput(args: &ThroughputArgs, cli: &Cli) -> Result<(), BenchEr
         pngs: &Pngs::None,
         settings,
         config: None,
-        kernel: cli.kernel,
+        machine: Machine::current(cli.kernel),
     }
     .publish(out)
 }

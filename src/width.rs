@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use initlab_bench::coord_check::Shape;
 use initlab_bench::network::Network;
+use initlab_bench::output::Machine;
 use initlab_bench::output::OutputDir;
 use initlab_bench::{BenchError, config, plot, report};
 use initlab_nn::Activation;
@@ -182,7 +183,7 @@ pub(crate) fn coord_check(
         pngs: &cli.png,
         settings,
         config: None,
-        kernel: cli.kernel,
+        machine: Machine::current(cli.kernel),
     }
     .publish(out)
 }

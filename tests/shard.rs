@@ -475,3 +475,80 @@ fn the_cluster_recipes_run_a_grid_end_to_end() {
     assert_same_results(&dir.join("single"), &grid.join("out/merged"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A grid of two short runs, for the kernel tests.
+const SMALL_GRID: &str = r#"
+[dataset]
+kind = "spirals"
+samples = 200
+classes = 2
+seed = 0
+
+[[arch]]
+depth = 2
+width = 16
+activation = "relu"
+
+[train]
+inits = ["he_normal"]
+optimizer = "adam"
+lr = 0.003
+epochs = 3
+batch_size = 64
+seeds = [0, 1]
+"#;
+
+#[test]
+fn shards_keep_their_gemm_kernel_through_rerun_and_merge() {
+    let cpu = initlab_gemm::CpuFeatures::detect();
+    let Ok(packed) = initlab_gemm::Kernel::parse("packed", cpu) else {
+        eprintln!("this CPU cannot run the packed kernel: not checked");
+        return;
+    };
+    let dir = scratch("shard-kernel");
+    let config = dir.join("grid.toml");
+    std::fs::write(&config, SMALL_GRID).unwrap();
+    for shard in ["0/2", "1/2"] {
+        run(
+            &dir,
+            &config,
+            &shard.replace('/', "of"),
+            &["--shard", shard, "--gemm", "packed"],
+        );
+    }
+    // Rerun into a shard's folder on another kernel: its runs are trained again, not taken
+    // from the packed kernel's set, which the new set replaces whole.
+    let shard_kernel = |name: &str| -> String {
+        let file: serde_json::Value =
+            serde_json::from_slice(&read(&dir.join(name).join("shard.json"))).unwrap();
+        file["identity"]["blas_core"].as_str().unwrap().to_owned()
+    };
+    run(&dir, &config, "0of2", &["--shard", "0/2"]);
+    assert!(!shard_kernel("0of2").starts_with("initlab-gemm packed"));
+    // Shards of two kernels are not one grid.
+    let merged = dir.join("merged").display().to_string();
+    let shards = ["0of2", "1of2"].map(|s| dir.join(s).display().to_string());
+    let stderr = stderr_of_failure(initlab(&["merge", &merged, &shards[0], &shards[1]]));
+    assert!(stderr.contains("initlab-gemm packed"), "{stderr}");
+    run(
+        &dir,
+        &config,
+        "0of2",
+        &["--shard", "0/2", "--gemm", "packed"],
+    );
+    // Merged without --gemm, the set still names the kernel its runs ran on.
+    stdout_of_success(initlab(&[
+        "merge", &merged, &shards[0], &shards[1], "--quiet",
+    ]));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&dir.join("merged/manifest.json"))).unwrap();
+    let named = manifest["sets"][0]["machine"]["blas_core"]
+        .as_str()
+        .unwrap();
+    let isa = packed.isa().unwrap().name();
+    assert!(
+        named.starts_with(&format!("initlab-gemm packed {isa} for f32")),
+        "{named}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

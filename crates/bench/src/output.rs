@@ -234,8 +234,8 @@ impl OutputDir {
     }
 
     /// Publishes everything written into [`Self::staging`] as the set of `kind`, whose
-    /// report draws `figures` (their stems) and whose f32 products ran on `kernel`, keeping
-    /// the other kinds' sets, and returns the published file names.
+    /// report draws `figures` (their stems) and which `machine` made, keeping the other
+    /// kinds' sets, and returns the published file names.
     ///
     /// # Errors
     /// [`BenchError::Output`] naming what could not be linked, written or renamed; the
@@ -246,9 +246,9 @@ impl OutputDir {
         kind: &str,
         command: &str,
         figures: &[String],
-        kernel: initlab_gemm::Kernel,
+        machine: Machine,
     ) -> Result<Vec<String>, BenchError> {
-        match self.publish(kind, command, figures, kernel) {
+        match self.publish(kind, command, figures, machine) {
             Ok(files) => {
                 self.settled = true;
                 // The staging path now holds the old set.
@@ -276,7 +276,7 @@ impl OutputDir {
         kind: &str,
         command: &str,
         figures: &[String],
-        kernel: initlab_gemm::Kernel,
+        machine: Machine,
     ) -> Result<Vec<String>, BenchError> {
         let mut files: Vec<String> = std::fs::read_dir(&self.staging)
             .map_err(BenchError::io(&self.staging))?
@@ -305,7 +305,7 @@ impl OutputDir {
                 .map_or(0, |d| d.as_secs()),
             files: files.clone(),
             figures: figures.to_vec(),
-            machine: Machine::current(kernel),
+            machine,
         });
         let manifest_path = self.staging.join(MANIFEST);
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
