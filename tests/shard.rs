@@ -8,94 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    TIMING, initlab, results_csv_without_timing, scratch, stderr_of_failure, stdout_of_success,
-};
-
-/// Twelve runs of a few tenths of a second each on one thread: long enough to kill a shard
-/// between two of its runs.
-const GRID: &str = r#"
-[dataset]
-kind = "spirals"
-samples = 1000
-classes = 2
-seed = 0
-
-[[arch]]
-depth = 6
-width = 32
-activation = "tanh"
-
-[[arch]]
-depth = 2
-width = 16
-activation = "relu"
-
-[train]
-inits = ["small_normal", "glorot_uniform", "he_normal"]
-optimizer = "adam"
-lr = 0.003
-epochs = 150
-batch_size = 64
-seeds = [0, 1]
-target_accuracy = 0.95
-"#;
-
-fn run(dir: &Path, config: &Path, out: &str, extra: &[&str]) -> String {
-    let out = dir.join(out).display().to_string();
-    let config = config.display().to_string();
-    stdout_of_success(initlab(
-        &[&["run", &config, "--quiet", "--out", &out][..], extra].concat(),
-    ))
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// `results.json` without the lines of its timing fields.
-fn results_json_without_timing(dir: &Path) -> String {
-    String::from_utf8(read(&dir.join("results.json")))
-        .unwrap()
-        .lines()
-        .filter(|line| !TIMING.iter().any(|t| line.contains(&format!("\"{t}\""))))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Everything an unsharded run writes that does not depend on time or on the command
-/// line: results without timing, the loss curves and every figure.
-fn assert_same_results(single: &Path, merged: &Path) {
-    assert_eq!(
-        results_json_without_timing(single),
-        results_json_without_timing(merged)
-    );
-    assert_eq!(
-        results_csv_without_timing(single),
-        results_csv_without_timing(merged)
-    );
-    let mut figures = 0;
-    for entry in std::fs::read_dir(single).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name == "curves.csv" || name.ends_with(".png") {
-            assert!(
-                read(&single.join(&name)) == read(&merged.join(&name)),
-                "{name} differs"
-            );
-            figures += 1;
-        }
-    }
-    assert!(figures > 4, "{figures} files compared");
-}
-
-fn records(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("runs")).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-            .count()
-    })
-}
+use common::grid::{GRID, assert_same_results, read, records, run};
+use common::{initlab, scratch, stderr_of_failure, stdout_of_success};
 
 #[test]
 fn three_shards_one_killed_and_resumed_merge_to_the_single_run() {
@@ -345,31 +259,6 @@ fn shard_from_env_reads_slurm_and_kubernetes_variables() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Stands in for Slurm's `sbatch`: runs a job array's tasks one after another with the
-/// variables Slurm sets, then a job's command, and logs each call's arguments.
-const FAKE_SBATCH: &str = r#"#!/usr/bin/env bash
-set -euo pipefail
-echo "$@" >> "$(dirname "$0")/sbatch.log"
-array="" wrap=""
-for arg in "$@"; do
-    case $arg in
-        --array=*) array=${arg#--array=} ;;
-        --wrap=*) wrap=${arg#--wrap=} ;;
-    esac
-done
-id=$((RANDOM + 1000))
-if [[ -n $array ]]; then
-    first=${array%-*} last=${array#*-}
-    for ((task = first; task <= last; task++)); do
-        SLURM_ARRAY_JOB_ID=$id SLURM_ARRAY_TASK_ID=$task SLURM_ARRAY_TASK_MIN=$first \
-            SLURM_ARRAY_TASK_COUNT=$((last - first + 1)) bash -c "$wrap" > /dev/null
-    done
-else
-    bash -c "$wrap" > /dev/null
-fi
-echo "$id"
-"#;
-
 /// The lines under `args:` in a Kubernetes manifest: one shell command per Job.
 fn k8s_commands(yaml: &str) -> Vec<String> {
     let lines: Vec<&str> = yaml.lines().collect();
@@ -395,47 +284,17 @@ fn k8s_env(yaml: &str, name: &str) -> String {
         .to_owned()
 }
 
+/// Kubernetes runs here only as a stand-in (no cluster): each Job's command is run with its
+/// completion index and the manifest's environment. `scripts/check-cluster.sh` validates
+/// the manifest against the API schema, and runs the Slurm and GNU parallel recipes for
+/// real (`tests/cluster.rs`).
 #[test]
-fn the_cluster_recipes_run_a_grid_end_to_end() {
+fn the_kubernetes_recipe_runs_a_grid_end_to_end() {
     let dir = scratch("recipes");
     let config = dir.join("experiment.toml");
     std::fs::write(&config, GRID.replace("epochs = 150", "epochs = 2")).unwrap();
     run(&dir, &config, "single", &[]);
     let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cluster");
-
-    // Slurm: the array's tasks, then the merge that depends on them.
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let sbatch = bin.join("sbatch");
-    std::fs::write(&sbatch, FAKE_SBATCH).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let slurm_out = dir.join("slurm");
-    let output = Command::new("bash")
-        .arg(recipes.join("slurm.sh"))
-        .args([
-            config.display().to_string(),
-            slurm_out.display().to_string(),
-        ])
-        .arg("3")
-        .env("INITLAB", env!("CARGO_BIN_EXE_initlab"))
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .output()
-        .unwrap();
-    let stdout = stdout_of_success(output);
-    assert!(stdout.contains("job array"), "{stdout}");
-    let calls = String::from_utf8(read(&bin.join("sbatch.log"))).unwrap();
-    assert!(
-        calls.contains("--array=0-2") && calls.contains("--dependency=afterok:"),
-        "{calls}"
-    );
-    assert_same_results(&dir.join("single"), &slurm_out.join("merged"));
 
     // Kubernetes: each completion index of the Indexed Job, then the merge Job, with the
     // shared volume at a scratch folder.

@@ -1,6 +1,8 @@
 //! Running the `initlab` binary from the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod grid;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
