@@ -382,3 +382,36 @@ fn every_page_the_readme_and_the_guide_link_to_exists() {
     );
     assert!(local_links("see [x](docs/a.md#b), [y](https://e.org), [z](#top)") == ["docs/a.md"]);
 }
+
+/// The table of fuzzing so far that `fuzz/campaign.sh` prints: per target, the hours,
+/// executions and findings of every campaign in `fuzz/campaigns.tsv`, and their total.
+fn fuzzing_totals(log: &str) -> String {
+    let mut targets: std::collections::BTreeMap<&str, [u64; 3]> = Default::default();
+    for line in log.lines().skip(1) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cells.len(), 7, "fuzz/campaigns.tsv: {line}");
+        let sums = targets.entry(cells[2]).or_default();
+        for (sum, cell) in sums.iter_mut().zip([cells[3], cells[4], cells[6]]) {
+            *sum += cell.parse::<u64>().unwrap();
+        }
+    }
+    let all = targets
+        .values()
+        .fold([0; 3], |a, t| [0, 1, 2].map(|i| a[i] + t[i]));
+    let mut table =
+        String::from("| target | hours | executions | findings |\n|---|---:|---:|---:|\n");
+    for (name, [seconds, runs, findings]) in targets.into_iter().chain([("all", all)]) {
+        let hours = seconds as f64 / 3600.0;
+        table.push_str(&format!("| {name} | {hours:.2} | {runs} | {findings} |\n"));
+    }
+    table
+}
+
+#[test]
+fn the_fuzzing_table_sums_the_committed_campaign_log() {
+    let table = fuzzing_totals(&read("fuzz/campaigns.tsv"));
+    assert!(
+        pages().contains(&table),
+        "the guide's fuzzing table differs from fuzz/campaigns.tsv (`fuzz/campaign.sh` prints it); paste:\n{table}"
+    );
+}

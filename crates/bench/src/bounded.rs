@@ -70,3 +70,20 @@ pub(crate) fn read_to_string(path: &Path, max_total: u64) -> Result<String, Benc
         .map_err(BenchError::io(path))?;
     Ok(text)
 }
+
+/// Reads `path` as JSON of `what`; files past a quarter of the memory available (1 GiB
+/// when unknown) are refused before they are parsed, since parsing takes several times
+/// the text.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<T, BenchError> {
+    let limit = crate::memory::available().map_or(1 << 30, |bytes| bytes / 4);
+    let text = read_to_string(path, limit)?;
+    serde_json::from_str(&text).map_err(|e| BenchError::Malformed {
+        path: path.to_owned(),
+        offset: e.line() as u64,
+        expected: what.to_owned(),
+        found: e.to_string(),
+    })
+}

@@ -103,17 +103,10 @@ impl Manifest {
     /// An unreadable or malformed manifest, naming the file.
     pub fn read(dir: &Path) -> Result<Self, BenchError> {
         let path = dir.join(MANIFEST);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(BenchError::io(&path)(e)),
-        };
-        serde_json::from_str(&text).map_err(|e| BenchError::Malformed {
-            path,
-            offset: e.line() as u64,
-            expected: "an initlab output manifest".into(),
-            found: e.to_string(),
-        })
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        crate::bounded::read_json(&path, "an initlab output manifest")
     }
 
     /// Every file any set lists.

@@ -346,7 +346,8 @@ impl ShardFile {
     /// [`ShardFile::runs`] lists.
     fn published_results(&self, dir: &Path) -> Result<Vec<(usize, RunResult)>, BenchError> {
         let path = dir.join("results.json");
-        let results: Vec<RunResult> = read_json(&path, "the results of an initlab run")?;
+        let results: Vec<RunResult> =
+            crate::bounded::read_json(&path, "the results of an initlab run")?;
         if results.len() != self.runs.len() {
             return Err(BenchError::Grid {
                 path,
@@ -370,20 +371,6 @@ pub struct RunRecord {
     pub index: usize,
     /// What it measured.
     pub result: RunResult,
-}
-
-/// Reads `path` as JSON of `what`; files past a quarter of the memory available (1 GiB
-/// when unknown) are refused before they are parsed, since parsing takes several times
-/// the text.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, BenchError> {
-    let limit = crate::memory::available().map_or(1 << 30, |bytes| bytes / 4);
-    let text = crate::bounded::read_to_string(path, limit)?;
-    serde_json::from_str(&text).map_err(|e| BenchError::Malformed {
-        path: path.to_owned(),
-        offset: e.line() as u64,
-        expected: what.to_owned(),
-        found: e.to_string(),
-    })
 }
 
 /// Writes `bytes` to `path` whole or not at all: a temporary file beside it, synced, then
@@ -444,7 +431,7 @@ impl RunStore {
         if published.exists() {
             // A published set of another grid is replaced when this one is published, as
             // any set of the same kind is; only a matching one is reused.
-            let shard: ShardFile = read_json(&published, "an initlab shard file")?;
+            let shard: ShardFile = crate::bounded::read_json(&published, "an initlab shard file")?;
             if shard.identity.differences(identity).is_empty() {
                 done.extend(shard.published_results(out)?);
             }
@@ -485,7 +472,7 @@ impl RunStore {
         paths
             .into_iter()
             .map(|path| {
-                let record: RunRecord = read_json(&path, "an initlab run record")?;
+                let record: RunRecord = crate::bounded::read_json(&path, "an initlab run record")?;
                 Ok((path, record))
             })
             .collect::<Result<Vec<_>, BenchError>>()
@@ -549,7 +536,10 @@ pub fn merge(
                 },
             });
         }
-        shards.push((dir, read_json::<ShardFile>(&path, "an initlab shard file")?));
+        shards.push((
+            dir,
+            crate::bounded::read_json::<ShardFile>(&path, "an initlab shard file")?,
+        ));
     }
     let mut seen = BTreeMap::new();
     for (dir, _) in &shards {

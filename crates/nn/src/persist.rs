@@ -68,6 +68,21 @@ impl<T: Real> Net<T> {
         } else {
             (file.config()?, str::to_owned)
         };
+        // The configuration is the file's word for how large a network to build: a few
+        // hundred bytes may describe billions of weights. The tensors must be in the file.
+        // Counted at f32's 4 bytes, the least a network is saved in, so that a file of the
+        // other precision is told so by `read` below, naming the tensor. (A configuration
+        // whose layers do not fit together is left to `build` to name.)
+        if let Some(count) = config.parameter_count() {
+            let needed = count.checked_mul(std::mem::size_of::<f32>());
+            if needed.is_none_or(|needed| needed > file.bytes.len()) {
+                return Err(file.error(format!(
+                    "the configuration describes {count} parameters, at least {} as f32, and the file has {} bytes in all",
+                    needed.map_or_else(|| "past usize::MAX bytes".into(), |n| format!("{n} bytes")),
+                    file.bytes.len()
+                )));
+            }
+        }
         let zeros = NetInit::new(
             initlab_init::Initializer::Zeros,
             initlab_init::Initializer::Zeros,
@@ -139,6 +154,38 @@ fn write<T: Real>(
     })
 }
 
+/// The bytes of `path`, which must be a regular file: a saved network is read whole, so
+/// its length is known before reading and the buffer is reserved fallibly, where a pipe
+/// or a device (`/dev/zero`) might never end.
+fn read_whole(path: &Path) -> Result<Vec<u8>, NnError> {
+    use std::io::Read;
+    let io = |source| NnError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let refuse = |message: String| NnError::Format {
+        path: path.to_owned(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(refuse(
+            "not a regular file; a saved network is read whole, and a pipe or device may never end: copy it into a file first".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    usize::try_from(metadata.len())
+        .ok()
+        .and_then(|len| bytes.try_reserve_exact(len).ok())
+        .ok_or_else(|| refuse(format!("{} bytes do not fit in memory", metadata.len())))?;
+    // A file that grows meanwhile is read as long as it was when opened.
+    file.take(metadata.len())
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
+
 /// A `.safetensors` file read into memory, with the configuration under `key`.
 struct Stored<'p> {
     path: &'p Path,
@@ -150,10 +197,7 @@ struct Stored<'p> {
 impl<'p> Stored<'p> {
     /// Opens `path` and reads the configuration under the first of `keys` its metadata has.
     fn open(path: &'p Path, keys: &[&'static str]) -> Result<Self, NnError> {
-        let bytes = std::fs::read(path).map_err(|source| NnError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_whole(path)?;
         let mut file = Self {
             path,
             bytes,

@@ -191,3 +191,37 @@ fn a_saved_network_with_a_nan_weight_does_not_load() {
         "{error}"
     );
 }
+
+#[test]
+fn a_saved_network_is_read_only_from_a_regular_file_that_holds_its_tensors() {
+    // A device that never ends is refused before a byte is read.
+    #[cfg(unix)]
+    {
+        let error = Net::<f32>::load(std::path::Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+    }
+    // A few hundred bytes whose configuration describes 600 million weights: refused for
+    // the tensors it lacks, before a network that size is built.
+    let config = MlpConfig::new(3, vec![100_000_000], 2).to_net_config();
+    let metadata = std::collections::HashMap::from([(
+        "initlab.net_config".to_owned(),
+        serde_json::to_string(&config).unwrap(),
+    )]);
+    let bytes = safetensors::serialize(
+        Vec::<(&str, safetensors::tensor::TensorView<'_>)>::new(),
+        Some(metadata),
+    )
+    .unwrap();
+    assert!(bytes.len() < 1000, "{} bytes", bytes.len());
+    let path =
+        std::env::temp_dir().join(format!("initlab-huge-{}.safetensors", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let error = Net::<f64>::load(&path).unwrap_err().to_string();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        error.contains("describes 600000002 parameters, at least 2400000008 bytes as f32"),
+        "{error}"
+    );
+}

@@ -205,7 +205,7 @@ impl Dataset {
         order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED));
         let mut test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
         if let Labels::Classes(c) = &y {
-            let (train, held) = stratify(&order, c, outputs, test);
+            let (train, held) = stratify(&order, c, test);
             if !train.is_empty() && !held.is_empty() {
                 test = held.len();
                 order = train;
@@ -245,26 +245,27 @@ impl Dataset {
 
 /// `order` cut into training and `test` held-out samples, both in `order`'s order, each
 /// class held out in proportion to its size: quotas by the largest-remainder method, so
-/// they add up to `test` exactly.
-fn stratify(
-    order: &[usize],
-    labels: &[usize],
-    classes: usize,
-    test: usize,
-) -> (Vec<usize>, Vec<usize>) {
+/// they add up to `test` exactly. Only the classes present are counted: a file with labels
+/// 0 and 60,000 costs two counters, not 60,001. (A class absent from `labels` would have a
+/// zero quota and remainder, and the remainders of the present ones add up to at least
+/// what is missing, so leaving absent ones out changes no quota.)
+fn stratify(order: &[usize], labels: &[usize], test: usize) -> (Vec<usize>, Vec<usize>) {
     let n = labels.len().max(1);
-    let mut counts = vec![0_usize; classes];
+    let mut present = labels.to_vec();
+    present.sort_unstable();
+    present.dedup();
+    let slot = |label: usize| present.binary_search(&label).expect("a label of `labels`");
+    let mut counts = vec![0_usize; present.len()];
     for &label in labels {
-        if let Some(count) = counts.get_mut(label) {
-            *count += 1;
-        }
+        counts[slot(label)] += 1;
     }
     let shares: Vec<(usize, usize)> = counts
         .iter()
         .map(|&c| (c * test / n, c * test % n))
         .collect();
     let mut quota: Vec<usize> = shares.iter().map(|&(q, _)| q).collect();
-    let mut by_remainder: Vec<usize> = (0..classes).collect();
+    // Ties go to the smaller class index: `present` is ascending and the sort stable.
+    let mut by_remainder: Vec<usize> = (0..present.len()).collect();
     by_remainder.sort_by_key(|&c| std::cmp::Reverse(shares[c].1));
     let missing = test.saturating_sub(quota.iter().sum());
     for &c in by_remainder.iter().take(missing) {
@@ -272,12 +273,12 @@ fn stratify(
     }
     let (mut train, mut held) = (Vec::new(), Vec::new());
     for &i in order {
-        match quota.get_mut(labels[i]) {
-            Some(q) if *q > 0 => {
-                *q -= 1;
-                held.push(i);
-            }
-            _ => train.push(i),
+        let q = &mut quota[slot(labels[i])];
+        if *q > 0 {
+            *q -= 1;
+            held.push(i);
+        } else {
+            train.push(i);
         }
     }
     (train, held)
