@@ -21,6 +21,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::BenchError;
+use crate::bounded::read_json;
 use crate::experiment::{RunResult, RunSpec};
 
 /// The folder inside an output folder that holds one record per finished run.
@@ -346,8 +347,7 @@ impl ShardFile {
     /// [`ShardFile::runs`] lists.
     fn published_results(&self, dir: &Path) -> Result<Vec<(usize, RunResult)>, BenchError> {
         let path = dir.join("results.json");
-        let results: Vec<RunResult> =
-            crate::bounded::read_json(&path, "the results of an initlab run")?;
+        let results: Vec<RunResult> = read_json(&path, "the results of an initlab run")?;
         if results.len() != self.runs.len() {
             return Err(BenchError::Grid {
                 path,
@@ -431,7 +431,7 @@ impl RunStore {
         if published.exists() {
             // A published set of another grid is replaced when this one is published, as
             // any set of the same kind is; only a matching one is reused.
-            let shard: ShardFile = crate::bounded::read_json(&published, "an initlab shard file")?;
+            let shard: ShardFile = read_json(&published, "an initlab shard file")?;
             if shard.identity.differences(identity).is_empty() {
                 done.extend(shard.published_results(out)?);
             }
@@ -472,7 +472,7 @@ impl RunStore {
         paths
             .into_iter()
             .map(|path| {
-                let record: RunRecord = crate::bounded::read_json(&path, "an initlab run record")?;
+                let record: RunRecord = read_json(&path, "an initlab run record")?;
                 Ok((path, record))
             })
             .collect::<Result<Vec<_>, BenchError>>()
@@ -536,10 +536,7 @@ pub fn merge(
                 },
             });
         }
-        shards.push((
-            dir,
-            crate::bounded::read_json::<ShardFile>(&path, "an initlab shard file")?,
-        ));
+        shards.push((dir, read_json::<ShardFile>(&path, "an initlab shard file")?));
     }
     let mut seen = BTreeMap::new();
     for (dir, _) in &shards {

@@ -2,20 +2,26 @@
 //! memory estimate (`initlab_bench::memory::available`), so that an input asking for more
 //! must be refused, and an allocation past it is a finding.
 
-use std::sync::Once;
-
 /// What the process may map beyond what it has mapped when the limit is set: the headroom
 /// `initlab_bench::memory::available` then reports.
 pub const BUDGET: u64 = 512 << 20;
 
 /// Lowers this process's address-space limit (`ulimit -v`) to what it has mapped now plus
 /// [`BUDGET`], once; a lower limit already set is kept. initlab reads the limit as memory
-/// available, so its estimates refuse what would not fit in the budget.
+/// available, so its estimates refuse what would not fit in the budget. Elsewhere than
+/// Linux, where initlab reads no limit, it does nothing, and only the per-byte bound of
+/// the proportional readers holds.
 ///
 /// # Panics
-/// If `/proc/self/status` has no `VmSize` or the limit cannot be set (non-Linux).
+/// On Linux, if `/proc/self/status` has no `VmSize` or the limit cannot be set.
 pub fn limit_memory() {
-    static ONCE: Once = Once::new();
+    #[cfg(target_os = "linux")]
+    lower_address_space_limit();
+}
+
+#[cfg(target_os = "linux")]
+fn lower_address_space_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
         let mapped_kib: u64 = status

@@ -135,8 +135,13 @@ impl Target {
                 };
                 write(&dir, SHARD_FILE, shard);
                 match results {
-                    Some(results) => drop(write(&dir, "results.json", results)),
-                    None => drop(std::fs::remove_file(dir.join("results.json"))),
+                    Some(results) => {
+                        write(&dir, "results.json", results);
+                    }
+                    // Absent, not left over from the previous input.
+                    None => {
+                        let _ = std::fs::remove_file(dir.join("results.json"));
+                    }
                 }
                 (Box::new(move || merge_and_resume(&dir)), None)
             }
