@@ -1,7 +1,9 @@
 //! 2-D convolutions over NCHW batches through initlab-gemm: each sample's input is
 //! unrolled into columns (im2col) and multiplied by the kernel, one group at a time, and
 //! the backward pass runs the same products transposed, folding the columns back
-//! (col2im).
+//! (col2im). Where the geometry allows it, the unrolling reads each sample split into its
+//! stride's phase planes, where a kernel tap's row of columns is one contiguous copy; the
+//! bits are those of unrolling run by run, which serves every other geometry.
 //!
 //! A batch is a matrix with one row per sample, the sample's `channels x height x width`
 //! values in NCHW order, as a dense layer's input is one row per sample. Samples run in
@@ -15,6 +17,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use crate::{NnError, Real};
+use unroll::Taps;
+
+mod unroll;
 
 /// Samples whose gradients one task sums before the chunks are added in order: a
 /// constant, so that the sums' bits never depend on the thread count.
@@ -232,8 +237,9 @@ impl Conv2d {
     /// Values [`forward`](Self::forward) and [`backward`](Self::backward) allocate at
     /// most at once beyond their arguments, for a batch of `rows` `input`-sized images on
     /// `threads` threads: per thread an unrolled input (`in / groups · kh · kw` by output
-    /// pixels) and one sample's input gradient, and one kernel-sized gradient per chunk of
-    /// [`GRADIENT_CHUNK`] samples.
+    /// pixels) and one sample's input (or its gradient) split by stride phase, one
+    /// kernel-sized gradient per chunk of [`GRADIENT_CHUNK`] samples, and which of the
+    /// kernel's taps land inside the input at each output pixel.
     /// `None` for a geometry [`output_size`](Self::output_size) refuses, or past a usize.
     pub fn scratch_values(
         &self,
@@ -243,15 +249,22 @@ impl Conv2d {
     ) -> Option<usize> {
         let (oh, ow) = self.output_size(input).ok()?;
         let cols = self.patch_len().checked_mul(oh)?.checked_mul(ow)?;
-        let sample = self
+        // A sample's phase planes: at most (stride - 1) more lines each way than its input.
+        let (sy, sx) = self.stride;
+        let planes = self
             .in_channels
-            .checked_mul(input.0)?
-            .checked_mul(input.1)?;
-        let per_thread = cols.checked_add(sample)?;
+            .checked_mul(input.0.div_ceil(sy).checked_mul(sy)?)?
+            .checked_mul(input.1.div_ceil(sx).checked_mul(sx)?)?;
+        let per_thread = cols.checked_add(planes)?;
         let kernel = self.patch_len().checked_mul(self.out_channels)?;
+        // One flag per kernel tap and output pixel, counted as a value.
+        let flags = (self.kernel.0 * self.kernel.1)
+            .checked_mul(oh)?
+            .checked_mul(ow)?;
         rows.div_ceil(GRADIENT_CHUNK)
             .checked_mul(kernel)?
-            .checked_add(per_thread.checked_mul(threads)?)
+            .checked_add(per_thread.checked_mul(threads)?)?
+            .checked_add(flags)
     }
 
     /// `y = conv(x, w) + b` for a batch `x` of `input`-sized images, into `y`, its products
@@ -279,8 +292,8 @@ impl Conv2d {
             .into_par_iter()
             .zip(y.axis_iter_mut(Axis(0)))
             .for_each_init(
-                || taps.buffer(),
-                |cols, (x, y)| {
+                || (taps.columns_buffer(), taps.planes_buffer()),
+                |(cols, planes), (x, y)| {
                     let mut y = y
                         .into_shape_with_order((self.out_channels, oh * ow))
                         .expect("a row of the output is contiguous");
@@ -288,8 +301,9 @@ impl Conv2d {
                         row.fill(b[c]);
                     }
                     let x = x.as_standard_layout();
+                    let x = taps.planes(sample(&x), planes);
                     for g in 0..groups {
-                        self.im2col(&taps, x.view(), g, cols);
+                        taps.im2col(x, g, cols);
                         let outputs = g * per_group..(g + 1) * per_group;
                         product(
                             kernel,
@@ -339,8 +353,8 @@ impl Conv2d {
             .into_par_iter()
             .zip(dy.axis_chunks_iter(Axis(0), GRADIENT_CHUNK))
             .map_init(
-                || taps.buffer(),
-                |cols, (x, dy)| {
+                || (taps.columns_buffer(), taps.planes_buffer()),
+                |(cols, split), (x, dy)| {
                     let mut dw = Array2::zeros(w.dim());
                     let mut db = vec![T::zero(); self.out_channels];
                     for (x, dy) in x.axis_iter(Axis(0)).zip(dy.axis_iter(Axis(0))) {
@@ -349,8 +363,9 @@ impl Conv2d {
                             db[c] = row.iter().fold(db[c], |sum, &v| sum + v);
                         }
                         let x = x.as_standard_layout();
+                        let x = taps.planes(sample(&x), split);
                         for g in 0..self.groups {
-                            self.im2col(&taps, x.view(), g, cols);
+                            taps.im2col(x, g, cols);
                             let outputs = g * per_group..(g + 1) * per_group;
                             product(
                                 kernel,
@@ -376,14 +391,13 @@ impl Conv2d {
             }
         }
         if let Some(mut dx) = dx {
-            let pixels = x.ncols();
             dx.axis_iter_mut(Axis(0))
                 .into_par_iter()
                 .zip(dy.axis_iter(Axis(0)))
                 .for_each_init(
-                    || (taps.buffer(), vec![T::zero(); pixels]),
-                    |(cols, sum), (mut dx, dy)| {
-                        sum.fill(T::zero());
+                    || (taps.columns_buffer(), taps.planes_buffer()),
+                    |(cols, sums), (mut dx, dy)| {
+                        sums.fill(T::zero());
                         let dy = planes(dy, self.out_channels, oh * ow);
                         for g in 0..self.groups {
                             let outputs = g * per_group..(g + 1) * per_group;
@@ -397,171 +411,26 @@ impl Conv2d {
                                 ArrayViewMut2::from_shape(unrolled, &mut cols[..])
                                     .expect("the buffer holds one group's columns"),
                             );
-                            self.col2im(&taps, cols, sum, g);
+                            taps.col2im(cols, sums, g);
                         }
-                        dx.assign(&ArrayView1::from(&sum[..]));
+                        match dx.as_slice_mut() {
+                            Some(dx) => taps.unsplit(sums, dx),
+                            None => {
+                                let mut row = vec![T::zero(); dx.len()];
+                                taps.unsplit(sums, &mut row);
+                                dx.assign(&ArrayView1::from(&row[..]));
+                            }
+                        }
                     },
                 );
         }
         Ok(())
     }
-
-    /// Group `g`'s patches of one sample as columns into `cols` (`patch_len` rows of
-    /// output pixels): row `(c, i, j)` of the kernel, column `(oy, ox)` of the output.
-    /// Only the taps inside the input are written, the same ones on every call of one
-    /// geometry, so `cols` must come zeroed from [`Taps::buffer`] and be used only by
-    /// this convolution's unrolls: where the kernel overhangs the input, it stays zero.
-    fn im2col<T: Real>(&self, taps: &Taps, x: ArrayView1<'_, T>, g: usize, cols: &mut [T]) {
-        let x = x.as_slice().expect("a sample's row is contiguous");
-        let step = self.stride.1;
-        taps.each_run(g, |row, at, len| {
-            let dst = &mut cols[row..row + len];
-            if step == 1 {
-                copy_run(dst, &x[at..]);
-            } else {
-                gather_run(dst, &x[at..], step);
-            }
-        });
-    }
-
-    /// Adds group `g`'s columns back onto the pixels they were read from: the transpose
-    /// of [`im2col`](Self::im2col), in one fixed order (each pixel's sum over the taps
-    /// that read it runs in the order of their rows).
-    fn col2im<T: Real>(&self, taps: &Taps, cols: &[T], dx: &mut [T], g: usize) {
-        let step = self.stride.1;
-        taps.each_run(g, |row, at, len| {
-            let src = &cols[row..row + len];
-            if step == 1 {
-                for (d, &v) in dx[at..at + len].iter_mut().zip(src) {
-                    *d = *d + v;
-                }
-            } else {
-                let dx = &mut dx[at..=at + (len - 1) * step];
-                for (k, &v) in src.iter().enumerate() {
-                    dx[k * step] = dx[k * step] + v;
-                }
-            }
-        });
-    }
 }
 
-/// Where a convolution's kernel taps land on one sample, for its unrolls: per kernel row,
-/// the output rows whose tap lies inside the input; per kernel column, the output columns.
-struct Taps {
-    conv: Conv2d,
-    input: (usize, usize),
-    output: (usize, usize),
-    /// Per kernel row `i`, the output rows `oy` with `oy * sy + i - py` inside the input.
-    rows: Vec<std::ops::Range<usize>>,
-    /// Per kernel column `j`, the output columns `ox` with `ox * sx + j - px` inside it.
-    columns: Vec<std::ops::Range<usize>>,
-}
-
-impl Taps {
-    fn new(conv: &Conv2d, input: (usize, usize), output: (usize, usize)) -> Self {
-        // The outputs `o` whose tap `t` lands inside: o * stride + t - pad in 0..size.
-        let inside = |t: usize, size: usize, stride: usize, pad: usize, outputs: usize| {
-            let first = pad.saturating_sub(t).div_ceil(stride);
-            let end = match (size + pad).checked_sub(t + 1) {
-                Some(last) => (last / stride + 1).min(outputs),
-                None => 0,
-            };
-            first..end.max(first)
-        };
-        let (kh, kw) = conv.kernel;
-        let ((sy, sx), (py, px)) = (conv.stride, conv.padding);
-        Self {
-            conv: *conv,
-            input,
-            output,
-            rows: (0..kh)
-                .map(|i| inside(i, input.0, sy, py, output.0))
-                .collect(),
-            columns: (0..kw)
-                .map(|j| inside(j, input.1, sx, px, output.1))
-                .collect(),
-        }
-    }
-
-    /// A zeroed buffer for one group's columns (`in / groups * kh * kw` by output pixels).
-    fn buffer<T: Real>(&self) -> Vec<T> {
-        vec![T::zero(); self.conv.patch_len() * self.output.0 * self.output.1]
-    }
-
-    /// Calls `run(index, at, len)` for every run of kernel taps that land inside the
-    /// input along one output row: the run's first value in the columns at `index`, its
-    /// `len` input values from index `at` of the sample's row, `stride.1` apart. Rows,
-    /// then output rows: one fixed order.
-    fn each_run(&self, g: usize, mut run: impl FnMut(usize, usize, usize)) {
-        let (kh, kw) = self.conv.kernel;
-        let ((sy, sx), (py, px)) = (self.conv.stride, self.conv.padding);
-        let (plane, width) = (self.input.0 * self.input.1, self.output.0 * self.output.1);
-        let channels = self.conv.in_channels / self.conv.groups;
-        for c in 0..channels {
-            let plane = (g * channels + c) * plane;
-            for (i, rows) in self.rows.iter().enumerate() {
-                for (j, columns) in self.columns.iter().enumerate() {
-                    let row = ((c * kh + i) * kw + j) * width;
-                    let len = columns.len();
-                    if len == 0 {
-                        continue;
-                    }
-                    for oy in rows.clone() {
-                        let y = oy * sy + i - py;
-                        let at = plane + y * self.input.1 + columns.start * sx + j - px;
-                        run(row + oy * self.output.1 + columns.start, at, len);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Copies a run of values. Runs are an output row long, often under 16 values, where a
-/// call to memcpy costs more than the copy (perf: a fifth of a CNN step in unrolling and
-/// memmove before): short runs are copied as two overlapping fixed-size blocks instead,
-/// as memcpy's own small path does.
-#[inline]
-fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
-    let len = dst.len();
-    let src = &src[..len];
-    match len {
-        0 => {}
-        1..4 => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
-        }
-        4..8 => {
-            dst[..4].copy_from_slice(&src[..4]);
-            dst[len - 4..].copy_from_slice(&src[len - 4..]);
-        }
-        8..=16 => {
-            dst[..8].copy_from_slice(&src[..8]);
-            dst[len - 8..].copy_from_slice(&src[len - 8..]);
-        }
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-/// Gathers every `step`-th value of `src` into `dst`.
-#[inline]
-fn gather_run<T: Copy>(dst: &mut [T], src: &[T], step: usize) {
-    let Some(last) = dst.len().checked_sub(1) else {
-        return;
-    };
-    if step == 2 {
-        // Pairs, so that the loop has no bounds checks and vectorizes.
-        for (d, pair) in dst[..last].iter_mut().zip(src[..2 * last].chunks_exact(2)) {
-            *d = pair[0];
-        }
-        dst[last] = src[2 * last];
-        return;
-    }
-    let src = &src[..=last * step];
-    for (k, d) in dst.iter_mut().enumerate() {
-        *d = src[k * step];
-    }
+/// A sample's values, from a row in standard layout.
+fn sample<'a, T>(row: &'a ndarray::CowArray<'_, T, ndarray::Ix1>) -> &'a [T] {
+    row.as_slice().expect("a standard-layout row is contiguous")
 }
 
 /// A sample's row as `channels x pixels`.
