@@ -237,9 +237,10 @@ impl Conv2d {
     /// Values [`forward`](Self::forward) and [`backward`](Self::backward) allocate at
     /// most at once beyond their arguments, for a batch of `rows` `input`-sized images on
     /// `threads` threads: per thread an unrolled input (`in / groups · kh · kw` by output
-    /// pixels) and one sample's input (or its gradient) split by stride phase, one
-    /// kernel-sized gradient per chunk of [`GRADIENT_CHUNK`] samples, and which of the
-    /// kernel's taps land inside the input at each output pixel.
+    /// pixels), one sample's input (or its gradient) split by stride phase and one sample's
+    /// input gradient as written; one kernel-sized gradient per chunk of
+    /// [`GRADIENT_CHUNK`] samples; and which of the kernel's taps land inside the input at
+    /// each output pixel.
     /// `None` for a geometry [`output_size`](Self::output_size) refuses, or past a usize.
     pub fn scratch_values(
         &self,
@@ -255,10 +256,18 @@ impl Conv2d {
             .in_channels
             .checked_mul(input.0.div_ceil(sy).checked_mul(sy)?)?
             .checked_mul(input.1.div_ceil(sx).checked_mul(sx)?)?;
-        let per_thread = cols.checked_add(planes)?;
+        // And, for an input gradient whose rows are not contiguous, one sample's values.
+        let sample = self
+            .in_channels
+            .checked_mul(input.0)?
+            .checked_mul(input.1)?;
+        let per_thread = cols.checked_add(planes)?.checked_add(sample)?;
         let kernel = self.patch_len().checked_mul(self.out_channels)?;
         // One flag per kernel tap and output pixel, counted as a value.
-        let flags = (self.kernel.0 * self.kernel.1)
+        let flags = self
+            .kernel
+            .0
+            .checked_mul(self.kernel.1)?
             .checked_mul(oh)?
             .checked_mul(ow)?;
         rows.div_ceil(GRADIENT_CHUNK)
@@ -293,7 +302,7 @@ impl Conv2d {
             .zip(y.axis_iter_mut(Axis(0)))
             .for_each_init(
                 || (taps.columns_buffer(), taps.planes_buffer()),
-                |(cols, planes), (x, y)| {
+                |(cols, split), (x, y)| {
                     let mut y = y
                         .into_shape_with_order((self.out_channels, oh * ow))
                         .expect("a row of the output is contiguous");
@@ -301,7 +310,7 @@ impl Conv2d {
                         row.fill(b[c]);
                     }
                     let x = x.as_standard_layout();
-                    let x = taps.planes(sample(&x), planes);
+                    let x = taps.planes(sample(&x), split);
                     for g in 0..groups {
                         taps.im2col(x, g, cols);
                         let outputs = g * per_group..(g + 1) * per_group;
@@ -395,8 +404,10 @@ impl Conv2d {
                 .into_par_iter()
                 .zip(dy.axis_iter(Axis(0)))
                 .for_each_init(
-                    || (taps.columns_buffer(), taps.planes_buffer()),
-                    |(cols, sums), (mut dx, dy)| {
+                    // The third buffer serves only an input gradient whose rows are not
+                    // contiguous, and is sized on first use.
+                    || (taps.columns_buffer(), taps.planes_buffer(), Vec::new()),
+                    |(cols, sums, strided), (mut dx, dy)| {
                         sums.fill(T::zero());
                         let dy = planes(dy, self.out_channels, oh * ow);
                         for g in 0..self.groups {
@@ -416,9 +427,9 @@ impl Conv2d {
                         match dx.as_slice_mut() {
                             Some(dx) => taps.unsplit(sums, dx),
                             None => {
-                                let mut row = vec![T::zero(); dx.len()];
-                                taps.unsplit(sums, &mut row);
-                                dx.assign(&ArrayView1::from(&row[..]));
+                                strided.resize(dx.len(), T::zero());
+                                taps.unsplit(sums, strided);
+                                dx.assign(&ArrayView1::from(&strided[..]));
                             }
                         }
                     },

@@ -9,9 +9,10 @@
 //! reads phase pixel `(oy + dy, ox + dx)`. Where the phase planes are as wide as the output
 //! (a "same" convolution, the usual case), a tap's whole row of columns is one contiguous
 //! copy, and its fold one contiguous sum, instead of a run per output row: the values that
-//! wrap around a row's ends belong to taps outside the input, zeroed in the columns after
-//! the copy and before the fold. A fold adds such a zero to some other pixel's sum, which
-//! leaves the sum's bits alone, since a sum that starts at +0 is never -0.
+//! wrap around a row's ends belong to taps outside the input, which a flag per tap and
+//! output pixel turns into zeros as they are copied and folded. A fold adds such a zero to
+//! some other pixel's sum, which leaves the sum's bits alone, since a sum that starts at
+//! +0 is never -0.
 //!
 //! **By runs**, in every other geometry: each output row's taps inside the input, one run
 //! at a time.
@@ -141,7 +142,7 @@ impl Taps {
     /// split into `planes` (a buffer of [`planes_buffer`](Self::planes_buffer), used only
     /// for this geometry: the values past the input's edge stay zero).
     pub(super) fn planes<'a, T: Real>(&self, x: &'a [T], planes: &'a mut [T]) -> &'a [T] {
-        if self.phases.is_none() || self.conv.stride == (1, 1) {
+        if !self.splits() {
             return x;
         }
         let (w, sx, next) = (self.input.1, self.conv.stride.1, self.phase_plane_len());
@@ -170,7 +171,7 @@ impl Taps {
     /// Writes the sum folded into `planes` by [`col2im`](Self::col2im) onto the sample's
     /// input gradient `dx`.
     pub(super) fn unsplit<T: Real>(&self, planes: &[T], dx: &mut [T]) {
-        if self.phases.is_none() || self.conv.stride == (1, 1) {
+        if !self.splits() {
             dx.copy_from_slice(&planes[..dx.len()]);
             return;
         }
@@ -197,6 +198,12 @@ impl Taps {
                 }
             }
         });
+    }
+
+    /// Whether the unrolls read phase planes split from the sample rather than the sample
+    /// itself (its own phase plane at stride 1).
+    fn splits(&self) -> bool {
+        self.phases.is_some() && self.conv.stride != (1, 1)
     }
 
     /// Values of one phase plane.
